@@ -1,0 +1,38 @@
+# The two commands of the README: `make run` and `make test`. Both set up what they need.
+VENV := .venv
+BIN := $(VENV)/bin
+DATA_DIR ?= data
+
+.PHONY: run test lint typecheck pytest bench clean system-deps
+
+$(BIN)/python:
+	python3 -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+system-deps:
+	scripts/install-system-deps.sh
+
+run: system-deps $(VENV)/.installed
+	$(BIN)/ehcert serve --data-dir $(DATA_DIR) --demo
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy
+
+pytest: system-deps $(VENV)/.installed
+	EHCERT_TEST_PG_URL="$$(scripts/ensure-postgres.sh)" $(BIN)/pytest -q
+
+test: system-deps lint typecheck pytest
+
+bench: $(VENV)/.installed
+	EHCERT_TEST_PG_URL="$$(scripts/ensure-postgres.sh)" $(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

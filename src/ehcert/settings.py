@@ -1,0 +1,106 @@
+"""Platform settings: flags, ``EHCERT_*`` environment variables, then a TOML file.
+
+Precedence (highest first): command-line flags (passed as init arguments), environment
+variables, ``<data dir>/ehcert.toml`` (or the file named by ``EHCERT_CONFIG``), defaults.
+Every setting has a safe default: loopback address, SQLite inside the data directory,
+the acceptance environment (never trusted by production).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+Environment = Literal["acceptance", "production"]
+
+# Certificate policy OIDs per environment, under the private enterprise arc reserved for
+# this platform's documentation examples (RFC 5612 "Enterprise Number for Documentation
+# Use", 32473). Operators set their own with EHCERT_POLICY_OID_<ENV>.
+DEFAULT_POLICY_OIDS: dict[str, str] = {
+    "acceptance": "1.3.6.1.4.1.32473.1.2.1",
+    "production": "1.3.6.1.4.1.32473.1.1.1",
+}
+
+
+class Settings(BaseSettings):
+    """Everything ``ehcert serve`` and ``ehcert admin`` need to know."""
+
+    model_config = SettingsConfigDict(env_prefix="EHCERT_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="Where CA keys and the DB live.")
+    db: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir.")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    public_url: str | None = Field(
+        default=None, description="Base URL put in certificates (CRL, OCSP, CA issuers)."
+    )
+    environment: Environment = "acceptance"
+    policy_oid_acceptance: str = DEFAULT_POLICY_OIDS["acceptance"]
+    policy_oid_production: str = DEFAULT_POLICY_OIDS["production"]
+    nonce_ttl_seconds: int = Field(default=600, ge=10, le=3600)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    ocsp_validity_hours: int = Field(default=24, ge=1, le=168)
+    crl_validity_hours: int = Field(default=24, ge=1, le=168)
+    pkcs11_module: str | None = Field(
+        default=None, description="PKCS#11 module for CA keys; file keys when unset."
+    )
+    pkcs11_token_label: str | None = None
+    pkcs11_pin_file: Path | None = None
+    extra_eid_anchors: list[Path] = Field(
+        default_factory=list, description="Further eID CA certificates (PEM/DER) to trust."
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    @property
+    def database_url(self) -> str:
+        if self.db:
+            return self.db
+        return f"sqlite:///{(self.data_dir / 'ehcert.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    def policy_oid(self, environment: str) -> str:
+        return str(getattr(self, f"policy_oid_{environment}"))
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _toml_source(settings_cls, init_settings))
+
+
+def _toml_source(
+    settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource
+) -> PydanticBaseSettingsSource:
+    explicit = os.environ.get("EHCERT_CONFIG")
+    if explicit:
+        return TomlConfigSettingsSource(settings_cls, toml_file=Path(explicit))
+    init_values: dict[str, Any] = init_settings()
+    data_dir = init_values.get("data_dir") or os.environ.get("EHCERT_DATA_DIR") or "data"
+    return TomlConfigSettingsSource(settings_cls, toml_file=Path(data_dir) / "ehcert.toml")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from flags (``overrides``; ``None`` means "not given")."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    return Settings(**given)
