@@ -31,8 +31,22 @@ FEDERAL_GOVERNMENT = "Federal Government"
 MAX_RDN_LENGTH = 64
 
 _SPECIAL_LETTERS = str.maketrans(
-    {"Ø": "O", "ø": "o", "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "Ł": "L", "ł": "l",
-     "Đ": "D", "đ": "d", "Þ": "TH", "þ": "th", "ß": "ss", "\u0131": "i"}
+    {
+        "Ø": "O",
+        "ø": "o",
+        "Æ": "AE",
+        "æ": "ae",
+        "Œ": "OE",
+        "œ": "oe",
+        "Ł": "L",
+        "ł": "l",
+        "Đ": "D",
+        "đ": "d",
+        "Þ": "TH",
+        "þ": "th",
+        "ß": "ss",
+        "\u0131": "i",
+    }
 )
 _IDENTIFIER = re.compile(
     r"^\s*([A-Z][A-Z0-9\-]*)\s*=\s*([0-9]+)\s*(?:,\s*([0-9A-Z\-_]{1,30}))?\s*$"

@@ -1,0 +1,240 @@
+"""The certificate authority: signs what the RA decided, and nothing else.
+
+One method per signed object, as Boulder's CA: an authentication certificate, a CRL, an
+OCSP response, a test eID certificate. Each goes through ``pki.signing``: prepare the
+complete object, lint it with pkilint, then sign once with the CA's ``Signer``. The CA
+neither reads the registry nor stores anything; the caller records what it returns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509 import ocsp
+
+from ehcert.ca.hierarchy import CaPair, Hierarchy, PublicUrls
+from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.core.policy import certificate_validity
+from ehcert.pki import profiles
+from ehcert.pki.lint import LintProfile
+from ehcert.pki.signing import sign_certificate, sign_crl, sign_ocsp_response
+
+REASON_FLAGS: dict[str, x509.ReasonFlags] = {
+    "unspecified": x509.ReasonFlags.unspecified,
+    "keyCompromise": x509.ReasonFlags.key_compromise,
+    "affiliationChanged": x509.ReasonFlags.affiliation_changed,
+    "superseded": x509.ReasonFlags.superseded,
+    "cessationOfOperation": x509.ReasonFlags.cessation_of_operation,
+    "privilegeWithdrawn": x509.ReasonFlags.privilege_withdrawn,
+}
+EID_VALIDITY = dt.timedelta(days=10 * 365)
+
+
+@dataclass(frozen=True, slots=True)
+class RevokedEntry:
+    serial_hex: str
+    revoked_at: dt.datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OcspStatus:
+    """What the ledger says about one serial; ``None`` fields mean good / unknown."""
+
+    known: bool
+    revoked_at: dt.datetime | None = None
+    reason: str | None = None
+
+
+def _reason_flag(reason: str) -> x509.ReasonFlags:
+    try:
+        return REASON_FLAGS[reason]
+    except KeyError:
+        raise EhcertError(
+            ErrorKind.MALFORMED, f"Unknown revocation reason {reason!r}.", field="reason"
+        ) from None
+
+
+class CertificateAuthority:
+    def __init__(
+        self,
+        hierarchy: Hierarchy,
+        urls: PublicUrls,
+        policy_oid: str,
+        *,
+        ocsp_validity: dt.timedelta = dt.timedelta(hours=24),
+        crl_validity: dt.timedelta = dt.timedelta(hours=24),
+    ) -> None:
+        self.hierarchy = hierarchy
+        self.urls = urls
+        self.policy_oid = policy_oid
+        self.ocsp_validity = ocsp_validity
+        self.crl_validity = crl_validity
+
+    # -- certificates ------------------------------------------------------------------
+
+    def sign_authentication(
+        self, subject: x509.Name, public_key: rsa.RSAPublicKey, serial: int, now: dt.datetime
+    ) -> x509.Certificate:
+        """An eHealth authentication certificate, valid exactly 36 months from ``now``."""
+        validity = certificate_validity(now)
+        issuing = self.hierarchy.issuing
+        builder = profiles.ehealth_authentication_builder(
+            subject,
+            public_key,
+            issuing.certificate,
+            serial=serial,
+            not_before=validity.not_before,
+            not_after=validity.not_after,
+            crl_url=self.urls.crl,
+            ocsp_url=self.urls.ocsp,
+            ca_issuers_url=self.urls.ca_issuers("issuing"),
+            policy_oid=self.policy_oid,
+        )
+        return sign_certificate(builder, issuing.signer, lint=LintProfile.END_ENTITY)
+
+    def sign_test_eid(
+        self,
+        ssin: str,
+        given_names: str,
+        surname: str,
+        public_key: rsa.RSAPublicKey,
+        now: dt.datetime,
+        *,
+        validity: dt.timedelta = EID_VALIDITY,
+    ) -> x509.Certificate:
+        """A test eID authentication certificate (acceptance environment only)."""
+        eid_ca = self._eid_ca()
+        start = now.astimezone(dt.UTC).replace(microsecond=0)
+        builder = profiles.eid_authentication_builder(
+            ssin,
+            given_names,
+            surname,
+            public_key,
+            eid_ca.certificate,
+            serial=profiles.random_serial(),
+            not_before=start,
+            not_after=start + validity,
+            crl_url=self.urls.eid_crl,
+            ca_issuers_url=self.urls.ca_issuers("eid-ca"),
+        )
+        return sign_certificate(builder, eid_ca.signer, lint=LintProfile.END_ENTITY)
+
+    def _eid_ca(self) -> CaPair:
+        if self.hierarchy.eid_ca is None:
+            raise EhcertError(
+                ErrorKind.FORBIDDEN,
+                "Test eIDs exist only in the acceptance environment; production trusts "
+                "real eID cards.",
+            )
+        return self.hierarchy.eid_ca
+
+    # -- CRLs (RFC 5280 section 5) -----------------------------------------------------
+
+    def sign_crl(
+        self,
+        issuer: CaPair,
+        revoked: Iterable[RevokedEntry],
+        number: int,
+        now: dt.datetime,
+    ) -> x509.CertificateRevocationList:
+        """A complete CRL of ``issuer`` with CRL number and AKI (RFC 5280 5.2.1, 5.2.3)."""
+        this_update = now.astimezone(dt.UTC).replace(microsecond=0)
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(issuer.certificate.subject)
+            .last_update(this_update)
+            .next_update(this_update + self.crl_validity)
+            .add_extension(x509.CRLNumber(number), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                    issuer.certificate.public_key()  # type: ignore[arg-type]
+                ),
+                critical=False,
+            )
+        )
+        for entry in revoked:
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder()
+                .serial_number(int(entry.serial_hex, 16))
+                .revocation_date(entry.revoked_at.astimezone(dt.UTC).replace(microsecond=0))
+                .add_extension(x509.CRLReason(_reason_flag(entry.reason)), critical=False)
+                .build()
+            )
+        return sign_crl(builder, issuer.signer)
+
+    # -- OCSP (RFC 6960) ---------------------------------------------------------------
+
+    def ocsp_response(
+        self,
+        request: ocsp.OCSPRequest,
+        certificate: x509.Certificate | None,
+        status: OcspStatus,
+        now: dt.datetime,
+    ) -> ocsp.OCSPResponse:
+        """A basic OCSP response by the delegated signer (RFC 6960 section 4.2.2.2).
+
+        ``certificate`` is the certificate the request asks about when the ledger knows
+        it; for an unknown serial the response says ``unknown`` (section 2.2). A request
+        nonce is echoed (section 4.4.1).
+        """
+        issuing = self.hierarchy.issuing.certificate
+        this_update = now.astimezone(dt.UTC).replace(microsecond=0)
+        builder = ocsp.OCSPResponseBuilder()
+        next_update = this_update + self.ocsp_validity
+        if certificate is not None and status.known:
+            revoked = status.revoked_at is not None
+            cert_status = ocsp.OCSPCertStatus.REVOKED if revoked else ocsp.OCSPCertStatus.GOOD
+            revocation_time = (
+                status.revoked_at.astimezone(dt.UTC).replace(microsecond=0)
+                if status.revoked_at
+                else None
+            )
+            builder = builder.add_response(
+                cert=certificate,
+                issuer=issuing,
+                algorithm=request.hash_algorithm,
+                cert_status=cert_status,
+                this_update=this_update,
+                next_update=next_update,
+                revocation_time=revocation_time,
+                revocation_reason=_reason_flag(status.reason)
+                if revoked and status.reason
+                else None,
+            )
+        else:
+            builder = builder.add_response_by_hash(
+                issuer_name_hash=request.issuer_name_hash,
+                issuer_key_hash=request.issuer_key_hash,
+                serial_number=request.serial_number,
+                algorithm=request.hash_algorithm,
+                cert_status=ocsp.OCSPCertStatus.UNKNOWN,
+                this_update=this_update,
+                next_update=next_update,
+                revocation_time=None,
+                revocation_reason=None,
+            )
+        responder = self.hierarchy.ocsp
+        builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, responder.certificate)
+        builder = builder.certificates([responder.certificate])
+        for extension in request.extensions:
+            if isinstance(extension.value, x509.OCSPNonce):
+                builder = builder.add_extension(extension.value, critical=False)
+        return sign_ocsp_response(builder, responder.signer)
+
+    def matches_issuer(self, request: ocsp.OCSPRequest) -> bool:
+        """Does the request name our issuing CA (issuerNameHash and issuerKeyHash)?"""
+        issuing = self.hierarchy.issuing.certificate
+        expected = (
+            ocsp.OCSPRequestBuilder()
+            .add_certificate(issuing, issuing, request.hash_algorithm)
+            .build()
+        )
+        return (request.issuer_name_hash, request.issuer_key_hash) == (
+            expected.issuer_name_hash,
+            expected.issuer_key_hash,
+        )

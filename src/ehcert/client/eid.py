@@ -1,0 +1,214 @@
+"""The requester's strong credential: an eID authentication key and its certificate.
+
+A care provider proves who they are to the RA by signing a server nonce with the
+authentication key of their Belgian eID card (DESIGN.md, "Request" flow). The card is a
+PKCS#11 token on which the eID middleware exposes the key and certificate both labelled
+"Authentication", next to the "CA" and "Root" certificates of its chain. Tests and
+integrators without a card use a PKCS#12 file holding the same material.
+
+Signatures follow JWS naming (RFC 7518 section 3.1): ``RS256`` is RSASSA-PKCS1-v1_5 with
+SHA-256, ``PS256`` is RSASSA-PSS with SHA-256, MGF1-SHA-256 and a 32-byte salt (RFC 7518
+section 3.5). Only RSA keys are supported.
+
+This module belongs to the client SDK: it uses :mod:`ehcert.pki` and :mod:`ehcert.core`
+and nothing from the server side.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Protocol, runtime_checkable
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.pki.pkcs11 import Pkcs11Token
+
+SignatureAlgorithm = Literal["RS256", "PS256"]
+SIGNATURE_ALGORITHMS: tuple[SignatureAlgorithm, ...] = ("RS256", "PS256")
+BELGIAN_EID_AUTHENTICATION_LABEL = "Authentication"
+PSS_SALT_LENGTH = 32  # the SHA-256 output size, RFC 7518 section 3.5
+
+
+@runtime_checkable
+class EidCredential(Protocol):
+    """An authentication certificate plus the power to sign with its private key."""
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        """The holder's authentication certificate."""
+        ...
+
+    @property
+    def chain(self) -> tuple[x509.Certificate, ...]:
+        """Its issuers, nearest first; may be empty."""
+        ...
+
+    def sign(self, data: bytes, algorithm: SignatureAlgorithm) -> bytes:
+        """Sign ``data`` with the authentication key under ``algorithm``."""
+        ...
+
+
+def _check_sign_arguments(data: object, algorithm: object) -> None:
+    if not isinstance(data, bytes):
+        raise TypeError("data must be bytes")
+    if algorithm not in SIGNATURE_ALGORITHMS:
+        raise ValueError(f"algorithm must be one of {', '.join(SIGNATURE_ALGORITHMS)}")
+
+
+def order_chain(
+    leaf: x509.Certificate, candidates: list[x509.Certificate]
+) -> tuple[x509.Certificate, ...]:
+    """The issuers of ``leaf`` found among ``candidates``, nearest first (by name and
+    signature, RFC 5280 section 6.1); certificates that are not issuers are left out."""
+    chain: list[x509.Certificate] = []
+    current = leaf
+    remaining = [c for c in candidates if c != leaf]
+    while current.issuer != current.subject:
+        issuer = next((c for c in remaining if _issued(current, c)), None)
+        if issuer is None:
+            break
+        chain.append(issuer)
+        remaining.remove(issuer)
+        current = issuer
+    return tuple(chain)
+
+
+def _issued(child: x509.Certificate, candidate: x509.Certificate) -> bool:
+    try:
+        child.verify_directly_issued_by(candidate)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+class Pkcs12EidCredential:
+    """An eID-like credential read from a PKCS#12 file (RFC 7292)."""
+
+    def __init__(
+        self,
+        key: rsa.RSAPrivateKey,
+        certificate: x509.Certificate,
+        chain: tuple[x509.Certificate, ...] = (),
+    ) -> None:
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise TypeError("key must be an RSA private key")
+        if not isinstance(certificate, x509.Certificate):
+            raise TypeError("certificate must be an x509.Certificate")
+        if certificate.public_key() != key.public_key():
+            raise ValueError("certificate does not certify key")
+        self._key = key
+        self._certificate = certificate
+        self._chain = tuple(chain)
+
+    @classmethod
+    def from_file(cls, path: Path | str, pin: str) -> Pkcs12EidCredential:
+        """Load key, certificate and chain from ``path``.
+
+        The chain is the file's other certificates: the issuers in path order first, then
+        any others in file order.
+        """
+        if not isinstance(pin, str):
+            raise TypeError("pin must be a str")
+        source = Path(path)
+        try:
+            data = source.read_bytes()
+        except FileNotFoundError as exc:
+            raise EhcertError(
+                ErrorKind.NOT_FOUND, f"PKCS#12 file {source} does not exist.", field="path"
+            ) from exc
+        try:
+            key, certificate, others = pkcs12.load_key_and_certificates(data, pin.encode())
+        except ValueError as exc:
+            raise EhcertError(
+                ErrorKind.UNAUTHORIZED,
+                f"PKCS#12 file {source} cannot be opened: the PIN is wrong or the file is damaged.",
+                field="pin",
+            ) from exc
+        if certificate is None or key is None:
+            raise EhcertError(
+                ErrorKind.MALFORMED,
+                f"PKCS#12 file {source} does not hold both a private key and its certificate.",
+                field="path",
+            )
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise EhcertError(
+                ErrorKind.BAD_KEY, f"PKCS#12 file {source} holds a non-RSA key.", field="path"
+            )
+        issuers = order_chain(certificate, list(others))
+        rest = tuple(c for c in others if c not in issuers and c != certificate)
+        return cls(key, certificate, issuers + rest)
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        return self._certificate
+
+    @property
+    def chain(self) -> tuple[x509.Certificate, ...]:
+        return self._chain
+
+    def sign(self, data: bytes, algorithm: SignatureAlgorithm) -> bytes:
+        _check_sign_arguments(data, algorithm)
+        if algorithm == "PS256":
+            pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=PSS_SALT_LENGTH)
+            return self._key.sign(data, pss, hashes.SHA256())
+        return self._key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+
+
+class Pkcs11EidCredential:
+    """The authentication key and certificate on a PKCS#11 token such as the eID card.
+
+    The key never leaves the token: RS256 uses CKM_SHA256_RSA_PKCS and PS256
+    CKM_SHA256_RSA_PKCS_PSS (MGF1-SHA-256, salt 32). The chain is assembled from the
+    token's other certificates ("CA", "Root" on a Belgian eID card).
+    """
+
+    def __init__(
+        self,
+        module: Path | str,
+        token_label: str,
+        pin: str,
+        key_label: str = BELGIAN_EID_AUTHENTICATION_LABEL,
+    ) -> None:
+        self._token = Pkcs11Token(module, token_label, pin)
+        if not isinstance(key_label, str) or not key_label:
+            raise TypeError("key_label must be a non-empty str")
+        self.key_label = key_label
+        on_token = self._token.certificates()
+        labelled = [cert for label, cert in on_token if label == key_label]
+        if not labelled:
+            raise EhcertError(
+                ErrorKind.NOT_FOUND,
+                f"Token '{token_label}' holds no certificate labelled '{key_label}'.",
+                field="key_label",
+            )
+        if len(labelled) > 1:
+            raise EhcertError(
+                ErrorKind.CONFLICT,
+                f"Token '{token_label}' holds several certificates labelled '{key_label}'.",
+                field="key_label",
+            )
+        self._certificate = labelled[0]
+        if self._token.rsa_public_key(key_label) != self._certificate.public_key():
+            raise EhcertError(
+                ErrorKind.CONFLICT,
+                f"On token '{token_label}' the '{key_label}' key and certificate do not match.",
+                field="key_label",
+            )
+        self._chain = order_chain(self._certificate, [cert for _, cert in on_token])
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        return self._certificate
+
+    @property
+    def chain(self) -> tuple[x509.Certificate, ...]:
+        return self._chain
+
+    def sign(self, data: bytes, algorithm: SignatureAlgorithm) -> bytes:
+        _check_sign_arguments(data, algorithm)
+        return self._token.sign(self.key_label, data, pss=algorithm == "PS256")

@@ -1,0 +1,406 @@
+"""Certificate Manager operations: request, renew, revoke and inspect a certificate.
+
+These functions hold the workflow and nothing of a user interface: the ``ehcert cert``
+commands and the local web UI both call them. They talk to the platform only through a
+:class:`~ehcert.client.platform.PlatformClient` and to the disk only through the
+keystore module, and take ``now`` as an argument (DESIGN.md: no hidden clocks).
+
+Two rules shape every flow:
+
+- **the private key is never lost once the platform has certified it.** Everything that
+  can fail for local reasons (output directory, existing file, password, renewal window)
+  is checked *before* the key is generated and the request sent; after the answer, the
+  only remaining step is writing the keystore, and a name clash there picks another
+  name instead of discarding the key;
+- **nothing is overwritten.** A renewal writes a *new* keystore, named like a fresh one
+  from the renewal date (``keystore_filename``), next to the old file, which stays
+  untouched. That is how eHealth's own Certificate Manager names keystores (holder plus
+  creation date), the old file is the backup without inventing a second naming scheme,
+  and configurations pointing to the old file keep working until they are switched over
+  (the old certificate stays valid until it expires or is revoked). The new keystore
+  carries over every non-authentication entry of the old one, so encryption keys of
+  earlier certificates stay available to open old messages (DESIGN.md, "Renew").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from ehcert.client.eid import EidCredential
+from ehcert.client.keys import build_csr, generate_rsa_key
+from ehcert.client.platform import (
+    CertificateStatus,
+    EidRequestSigner,
+    IssuedCertificate,
+    KeyEntryRequestSigner,
+    PlatformClient,
+    normalise_serial,
+    serial_of,
+)
+from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.core.identifiers import Holder, InstitutionId, validate_application_id
+from ehcert.core.names import parse_ehealth_subject
+from ehcert.core.policy import DEFAULT_KEY_SIZE, check_renewal_window, renewal_opens
+from ehcert.pki.keystore import (
+    KeyEntry,
+    Keystore,
+    keystore_filename,
+    read_keystore_file,
+    write_keystore_file,
+)
+
+AUTHENTICATION_ALIAS = "authentication"
+
+# The CRLReason names of RFC 5280 section 5.3.1 a holder may give. certificateHold is
+# not offered (eHealth certificates are never suspended), removeFromCRL and aACompromise
+# are for CAs, caCompromise for the platform itself.
+REVOCATION_REASONS: tuple[str, ...] = (
+    "unspecified",
+    "keyCompromise",
+    "affiliationChanged",
+    "superseded",
+    "cessationOfOperation",
+    "privilegeWithdrawn",
+)
+
+
+class Step(StrEnum):
+    """Where a long operation is, for a spinner or a progress line."""
+
+    GENERATING_KEY = "generating-key"
+    REQUESTING = "requesting"
+    WRITING_KEYSTORE = "writing-keystore"
+
+
+Progress = Callable[[Step], None]
+
+
+def _no_progress(step: Step) -> None:
+    del step
+
+
+def validate_revocation_reason(reason: str) -> str:
+    """The RFC 5280 reason name for ``reason`` (any letter case), or a refusal listing them."""
+    if not isinstance(reason, str):
+        raise TypeError("reason must be a string")
+    by_lower = {name.lower(): name for name in REVOCATION_REASONS}
+    canonical = by_lower.get(reason.strip().lower())
+    if canonical is None:
+        raise EhcertError(
+            ErrorKind.MALFORMED,
+            f"The revocation reason {reason!r} is not accepted; use one of "
+            f"{', '.join(REVOCATION_REASONS)}.",
+            field="reason",
+        )
+    return canonical
+
+
+# --- the local view of a certificate ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateView:
+    """What the keystore alone says about its certificate at ``now``."""
+
+    holder: str
+    subject: str
+    serial: str
+    not_before: dt.datetime
+    not_after: dt.datetime
+    days_left: int
+    expired: bool
+    renewal_opens: dt.datetime
+    renewal_window_open: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    """The local view of a keystore's certificate plus the platform's status of it."""
+
+    keystore: Path
+    certificate: CertificateView
+    platform: CertificateStatus
+
+
+def describe_certificate(certificate: x509.Certificate, now: dt.datetime) -> CertificateView:
+    """Holder, validity and renewal window of ``certificate`` at ``now`` (policy: 90 days)."""
+    _require_aware(now)
+    not_after = certificate.not_valid_after_utc
+    opens = renewal_opens(not_after)
+    return CertificateView(
+        holder=_holder_text(certificate),
+        subject=certificate.subject.rfc4514_string(),
+        serial=serial_of(certificate),
+        not_before=certificate.not_valid_before_utc,
+        not_after=not_after,
+        days_left=(not_after - now).days,
+        expired=now > not_after,
+        renewal_opens=opens,
+        renewal_window_open=opens <= now <= not_after,
+    )
+
+
+def _holder_text(certificate: x509.Certificate) -> str:
+    try:
+        return parse_ehealth_subject(certificate.subject).holder_text
+    except ValueError:
+        return certificate.subject.rfc4514_string()
+
+
+def _holder(certificate: x509.Certificate) -> Holder:
+    """The holder named in an issued subject, for the keystore file name."""
+    try:
+        parsed = parse_ehealth_subject(certificate.subject)
+        return Holder(parsed.identifier_type, parsed.identifier_value, parsed.application_id)
+    except ValueError as exc:
+        raise EhcertError(
+            ErrorKind.INTERNAL,
+            f"The issued certificate's subject names no eHealth holder: {exc}.",
+        ) from None
+
+
+def _require_aware(now: dt.datetime) -> None:
+    if not isinstance(now, dt.datetime):
+        raise TypeError("now must be a datetime")
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+
+
+# --- keystore files -----------------------------------------------------------------------
+
+
+def _check_output_directory(out_dir: Path) -> None:
+    if not out_dir.is_dir():
+        raise EhcertError(
+            ErrorKind.MALFORMED, f"The output directory {out_dir} does not exist.",
+            field="out_dir",
+        )
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        raise EhcertError(
+            ErrorKind.FORBIDDEN, f"The output directory {out_dir} is not writable.",
+            field="out_dir",
+        )
+
+
+def _free_path(path: Path, serial: str) -> Path:
+    """``path``, or when it is taken the same name with the serial appended: never overwrite."""
+    if not path.exists():
+        return path
+    candidate = path.with_name(f"{path.stem}-{serial}{path.suffix}")
+    counter = 2
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem}-{serial}-{counter}{path.suffix}")
+        counter += 1
+    return candidate
+
+
+def _open_keystore(path: Path, password: str) -> tuple[Keystore, KeyEntry]:
+    if not path.is_file():
+        raise EhcertError(
+            ErrorKind.NOT_FOUND, f"The keystore {path} does not exist.", field="keystore"
+        )
+    keystore = read_keystore_file(path, password)
+    return keystore, keystore.authentication()
+
+
+def _check_certifies(issued: IssuedCertificate, key: rsa.RSAPrivateKey) -> None:
+    """The platform must have certified *our* key; anything else is useless and suspect."""
+    if issued.certificate.public_key() != key.public_key():
+        raise EhcertError(
+            ErrorKind.UNTRUSTED,
+            f"The platform returned certificate {issued.serial} for a different public key "
+            "than the one requested; it was not stored.",
+        )
+
+
+def _unique(certificates: tuple[x509.Certificate, ...]) -> tuple[x509.Certificate, ...]:
+    return tuple(dict.fromkeys(certificates))
+
+
+def _write_new_keystore(
+    directory: Path, issued: IssuedCertificate, keystore: Keystore, password: str,
+    now: dt.datetime,
+) -> Path:
+    name = keystore_filename(_holder(issued.certificate), now, issued.environment)
+    path = _free_path(directory / name, issued.serial)
+    write_keystore_file(path, keystore, password)
+    return path
+
+
+# --- operations ---------------------------------------------------------------------------
+
+
+def request_certificate(
+    client: PlatformClient,
+    credential: EidCredential,
+    *,
+    institution: str | None,
+    application_id: str | None,
+    out_dir: Path,
+    password: str,
+    environment_hint: str | None = None,
+    now: dt.datetime,
+    progress: Progress | None = None,
+    key_size: int = DEFAULT_KEY_SIZE,
+) -> Path:
+    """Request a certificate with an eID and write it with its new key to a keystore.
+
+    ``institution`` (``TYPE=ID``) asks for an organisation's certificate, optionally
+    bound to ``application_id``; without it the certificate is the eID holder's own.
+    ``environment_hint`` is the environment the caller expects (``acceptance`` or
+    ``production``): with it the keystore's file name is known before anything is sent,
+    so an existing file is refused before a certificate is spent. The name finally used
+    comes from the platform's answer; if that one is taken after all, the serial number
+    is appended rather than overwriting or dropping the new key. The keystore holds one
+    entry ``authentication`` (key, certificate, chain) and the CA certificates, and is
+    written atomically with mode 0600. Returns its path.
+    """
+    _require_aware(now)
+    report = progress or _no_progress
+    institution_id, app = _requested_holder(institution, application_id)
+    if not password:
+        raise EhcertError(ErrorKind.MALFORMED, "The keystore password is empty.",
+                          field="password")
+    _check_output_directory(out_dir)
+    if environment_hint is not None:
+        expected = _expected_holder(credential, institution_id, app)
+        if expected is not None:
+            planned = out_dir / keystore_filename(expected, now, environment_hint)
+            if planned.exists():
+                raise EhcertError(
+                    ErrorKind.CONFLICT,
+                    f"The keystore {planned} already exists; move it away or choose "
+                    "another output directory.",
+                    field="out_dir",
+                )
+
+    report(Step.GENERATING_KEY)
+    key = generate_rsa_key(key_size)
+    csr = build_csr(key)
+    report(Step.REQUESTING)
+    issued = client.request_certificate(
+        EidRequestSigner(credential), csr,
+        str(institution_id) if institution_id else None, app,
+    )
+    _check_certifies(issued, key)
+    report(Step.WRITING_KEYSTORE)
+    chain = _unique(issued.chain)
+    entry = KeyEntry(AUTHENTICATION_ALIAS, key, issued.certificate, chain)
+    return _write_new_keystore(out_dir, issued, Keystore((entry,), chain), password, now)
+
+
+def _requested_holder(
+    institution: str | None, application_id: str | None
+) -> tuple[InstitutionId | None, str | None]:
+    institution_id: InstitutionId | None = None
+    if institution is not None:
+        try:
+            institution_id = InstitutionId.parse(institution)
+        except ValueError as exc:
+            raise EhcertError(ErrorKind.MALFORMED, f"The institution is invalid: {exc}.",
+                              field="institution") from None
+    if application_id is not None:
+        if institution_id is None:
+            raise EhcertError(
+                ErrorKind.MALFORMED,
+                "An application id needs an institution; a certificate for a person has none.",
+                field="application_id",
+            )
+        try:
+            validate_application_id(application_id)
+        except ValueError as exc:
+            raise EhcertError(ErrorKind.MALFORMED, f"The {exc}.",
+                              field="application_id") from None
+    return institution_id, application_id
+
+
+def _expected_holder(
+    credential: EidCredential, institution: InstitutionId | None, app: str | None
+) -> Holder | None:
+    """Who the certificate will name: the institution, or the eID's SSIN (its subject
+    ``serialNumber``). ``None`` when the eID does not say, so no name can be planned."""
+    if institution is not None:
+        return Holder(institution.type, institution.value, app)
+    numbers = credential.certificate.subject.get_attributes_for_oid(
+        x509.NameOID.SERIAL_NUMBER
+    )
+    try:
+        return Holder("SSIN", str(numbers[0].value)) if numbers else None
+    except ValueError:
+        return None
+
+
+def renew_certificate(
+    client: PlatformClient,
+    keystore_path: Path,
+    password: str,
+    now: dt.datetime,
+    *,
+    progress: Progress | None = None,
+    key_size: int = DEFAULT_KEY_SIZE,
+) -> Path:
+    """Renew the keystore's certificate with a new key pair; return the NEW keystore's path.
+
+    Signed with the current authentication key. Refused locally, before a key is made,
+    outside the renewal window (policy: the 90 days before expiry). The new keystore is
+    written next to the old one under a fresh ``keystore_filename`` (see the module
+    docstring for why the old file is left as it is), with the same password.
+    """
+    _require_aware(now)
+    report = progress or _no_progress
+    keystore, current = _open_keystore(keystore_path, password)
+    check_renewal_window(current.certificate.not_valid_after_utc, now)
+    _check_output_directory(keystore_path.parent)
+
+    report(Step.GENERATING_KEY)
+    key = generate_rsa_key(key_size)
+    csr = build_csr(key)
+    report(Step.REQUESTING)
+    issued = client.renew(KeyEntryRequestSigner(current), csr, serial_of(current.certificate))
+    _check_certifies(issued, key)
+    report(Step.WRITING_KEYSTORE)
+    chain = _unique(issued.chain)
+    renewed = keystore.with_entry(KeyEntry(current.alias, key, issued.certificate, chain))
+    ca_certificates = _unique((*chain, *keystore.ca_certificates))
+    updated = Keystore(renewed.entries, ca_certificates)
+    return _write_new_keystore(keystore_path.parent, issued, updated, password, now)
+
+
+def revoke_certificate(
+    client: PlatformClient, keystore_path: Path, password: str, reason: str
+) -> CertificateStatus:
+    """Revoke the keystore's own certificate, signing with its authentication key."""
+    canonical = validate_revocation_reason(reason)
+    _, current = _open_keystore(keystore_path, password)
+    return client.revoke(KeyEntryRequestSigner(current), serial_of(current.certificate),
+                         canonical)
+
+
+def revoke_with_eid(
+    client: PlatformClient, credential: EidCredential, serial: str, reason: str
+) -> CertificateStatus:
+    """Revoke certificate ``serial`` proving identity with the eID (the keystore is lost)."""
+    canonical = validate_revocation_reason(reason)
+    try:
+        serial_hex = normalise_serial(serial)
+    except ValueError as exc:
+        raise EhcertError(ErrorKind.MALFORMED, f"The {exc}.", field="serial") from None
+    return client.revoke(EidRequestSigner(credential), serial_hex, canonical)
+
+
+def certificate_status(
+    client: PlatformClient, keystore_path: Path, password: str, now: dt.datetime
+) -> StatusReport:
+    """What the keystore's certificate is at ``now``, locally and according to the platform."""
+    _require_aware(now)
+    _, current = _open_keystore(keystore_path, password)
+    view = describe_certificate(current.certificate, now)
+    return StatusReport(keystore_path, view, client.status(view.serial))

@@ -1,0 +1,718 @@
+"""The eHealth PKCS#12 keystore: every key in the file, read and written safely.
+
+An eHealth keystore (as written by the eHealth Certificate Manager and read by the eHealth
+connector libraries) is a PKCS#12 file (RFC 7292) holding:
+
+* the ``authentication`` key entry (also spelled ``Authentication``) with its certificate
+  and chain;
+* one encryption key entry per encryption certificate ever issued, whose alias is that
+  certificate's serial number in decimal; old ones stay so old messages still open;
+* CA certificates as certificate bags whose friendlyName is their DN.
+
+A file therefore holds SEVERAL private keys, which ``cryptography``'s ``load_pkcs12``
+cannot return, so this module walks the SafeContents itself with ``asn1crypto`` and uses
+``cryptography`` (through :mod:`ehcert.pki.pkcs12_pbe`) for the cryptography.
+
+Linking keys to certificates: a key bag and its certificate bag share a localKeyId
+(PKCS#9 attribute, RFC 2985 section 5.5.2), but files in the field reuse one localKeyId
+for two keys, so the certificate is chosen by public key, the localKeyId only breaking
+ties. Chains are rebuilt from all certificates in the file by issuer DN, preferring the
+candidate whose signature verifies; a name-only match is kept when nothing verifies so a
+broken chain stays visible to path validation instead of silently vanishing.
+
+Writing (``dump_keystore``) always uses strong algorithms, whatever the file was read
+with: PBES2 with PBKDF2-HMAC-SHA256 and AES-256-CBC for every key and for the
+certificates, an HMAC-SHA256 MAC, friendlyName + localKeyId on each key and its
+certificate, every other certificate once with its DN as friendlyName, and explicitly
+trusted CA certificates marked with the Java trusted-key-usage attribute so Java
+keystores list them as trusted entries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+import typing
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from asn1crypto import cms, core, keys, pkcs12
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+
+from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.pki.pkcs12_pbe import (
+    MAX_ITERATIONS,
+    DecryptionFailedError,
+    PasswordCipher,
+    PbeError,
+    build_mac_data,
+    mac_matches,
+)
+
+AUTHENTICATION_ALIAS = "authentication"
+
+# OWASP Password Storage Cheat Sheet (2023) for PBKDF2-HMAC-SHA256. The MAC uses the same
+# count: a MAC with fewer iterations would be a cheaper password-guessing oracle than the
+# encryption. Cost: about half a second per load or write, once per program run.
+DEFAULT_ITERATIONS = 600_000
+# RFC 8018 section 4.2 recommends at least 1000 iterations.
+MIN_ITERATIONS = 1_000
+
+# Real keystores are a few kilobytes; refuse to parse anything absurdly larger.
+MAX_KEYSTORE_BYTES = 4 * 1024 * 1024
+_MAX_NESTING = 4
+_MAX_CHAIN_LENGTH = 10
+
+_ENVIRONMENT_SUFFIXES = {"acceptance": ".acc-p12", "production": ".p12"}
+_PRIVATE_KEY_CLASSES = typing.get_args(PrivateKeyTypes)
+
+
+def _spki(public_key: object) -> bytes:
+    """DER SubjectPublicKeyInfo: compares keys of any type."""
+    return public_key.public_bytes(  # type: ignore[attr-defined, no-any-return]
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def _alias_identity(alias: str) -> str:
+    """The alias as compared for uniqueness: ``authentication`` in any case is one alias."""
+    return AUTHENTICATION_ALIAS if alias.lower() == AUTHENTICATION_ALIAS else alias
+
+
+def _check_alias_and_chain(alias: object, chain: object) -> None:
+    if not isinstance(alias, str):
+        raise TypeError("alias must be a str")
+    if not alias or not alias.isprintable():
+        raise ValueError("alias must be a non-empty printable string")
+    if not isinstance(chain, tuple) or not all(isinstance(c, x509.Certificate) for c in chain):
+        raise TypeError("chain must be a tuple of x509.Certificate")
+
+
+@dataclass(frozen=True)
+class KeyEntry:
+    """A private RSA key with its certificate and the certificate's issuers.
+
+    ``chain`` holds the issuers of ``certificate`` (leaf excluded), nearest first.
+    """
+
+    alias: str
+    private_key: rsa.RSAPrivateKey
+    certificate: x509.Certificate
+    chain: tuple[x509.Certificate, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check_alias_and_chain(self.alias, self.chain)
+        if not isinstance(self.private_key, rsa.RSAPrivateKey):
+            raise TypeError("private_key must be an RSAPrivateKey")
+        if not isinstance(self.certificate, x509.Certificate):
+            raise TypeError("certificate must be an x509.Certificate")
+        if _spki(self.private_key.public_key()) != _spki(self.certificate.public_key()):
+            raise ValueError("private_key does not belong to certificate")
+
+
+@dataclass(frozen=True)
+class UnsupportedKeyEntry:
+    """A key entry this package cannot use, kept so rewriting the file never loses a key.
+
+    Either its key is not RSA (eHealth keys are RSA) or no certificate in the file belongs
+    to it; :attr:`reason` says which.
+    """
+
+    alias: str
+    private_key: PrivateKeyTypes
+    certificate: x509.Certificate | None
+    chain: tuple[x509.Certificate, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check_alias_and_chain(self.alias, self.chain)
+        if not isinstance(self.private_key, _PRIVATE_KEY_CLASSES):
+            raise TypeError("private_key must be a cryptography private key")
+        if self.certificate is not None:
+            if not isinstance(self.certificate, x509.Certificate):
+                raise TypeError("certificate must be an x509.Certificate or None")
+            if _spki(self.private_key.public_key()) != _spki(self.certificate.public_key()):
+                raise ValueError("private_key does not belong to certificate")
+
+    @property
+    def reason(self) -> str:
+        if self.certificate is None:
+            return "no certificate in the keystore belongs to its key"
+        kind = type(self.private_key).__name__.removesuffix("PrivateKey").lstrip("_")
+        return f"its key is {kind or 'of another type'}, but eHealth keys must be RSA"
+
+
+@dataclass(frozen=True)
+class Keystore:
+    """The content of an eHealth keystore; immutable, change it with :meth:`with_entry`."""
+
+    entries: tuple[KeyEntry, ...]
+    ca_certificates: tuple[x509.Certificate, ...] = ()
+    unsupported_entries: tuple[UnsupportedKeyEntry, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.entries, tuple) or not all(
+            isinstance(e, KeyEntry) for e in self.entries
+        ):
+            raise TypeError("entries must be a tuple of KeyEntry")
+        if not isinstance(self.ca_certificates, tuple) or not all(
+            isinstance(c, x509.Certificate) for c in self.ca_certificates
+        ):
+            raise TypeError("ca_certificates must be a tuple of x509.Certificate")
+        if not isinstance(self.unsupported_entries, tuple) or not all(
+            isinstance(e, UnsupportedKeyEntry) for e in self.unsupported_entries
+        ):
+            raise TypeError("unsupported_entries must be a tuple of UnsupportedKeyEntry")
+        identities = [_alias_identity(e.alias) for e in self.entries + self.unsupported_entries]
+        if len(identities) != len(set(identities)):
+            raise ValueError("aliases must be unique ('authentication' ignoring case)")
+
+    def authentication(self) -> KeyEntry:
+        """The ``authentication`` entry (any case); EhcertError(NOT_FOUND/BAD_KEY) if unusable."""
+        for entry in self.entries:
+            if _alias_identity(entry.alias) == AUTHENTICATION_ALIAS:
+                return entry
+        for unusable in self.unsupported_entries:
+            if _alias_identity(unusable.alias) == AUTHENTICATION_ALIAS:
+                raise EhcertError(
+                    ErrorKind.BAD_KEY,
+                    f"The keystore's authentication entry cannot be used: {unusable.reason}.",
+                    field="keystore",
+                )
+        raise EhcertError(
+            ErrorKind.NOT_FOUND,
+            "The keystore has no 'authentication' key entry.",
+            field="keystore",
+        )
+
+    def encryption_keys(self) -> tuple[KeyEntry, ...]:
+        """Entries whose alias is a decimal serial number, newest certificate first."""
+        found = [e for e in self.entries if e.alias.isascii() and e.alias.isdigit()]
+        found.sort(
+            key=lambda e: (e.certificate.not_valid_before_utc, e.certificate.serial_number),
+            reverse=True,
+        )
+        return tuple(found)
+
+    def with_entry(self, entry: KeyEntry) -> Keystore:
+        """A copy with ``entry`` added, or replacing the entry with the same alias."""
+        if not isinstance(entry, KeyEntry):
+            raise TypeError("entry must be a KeyEntry")
+        identity = _alias_identity(entry.alias)
+        replaced = False
+        entries: list[KeyEntry] = []
+        for existing in self.entries:
+            if _alias_identity(existing.alias) == identity:
+                entries.append(entry)
+                replaced = True
+            else:
+                entries.append(existing)
+        if not replaced:
+            entries.append(entry)
+        unsupported = tuple(
+            e for e in self.unsupported_entries if _alias_identity(e.alias) != identity
+        )
+        return Keystore(tuple(entries), self.ca_certificates, unsupported)
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+def _wrong_password() -> EhcertError:
+    return EhcertError(ErrorKind.UNAUTHORIZED, "The keystore password is wrong.", field="password")
+
+
+def _malformed(reason: str) -> EhcertError:
+    return EhcertError(
+        ErrorKind.MALFORMED, f"The keystore cannot be read: {reason}.", field="keystore"
+    )
+
+
+@dataclass
+class _CertificateInFile:
+    certificate: x509.Certificate
+    der: bytes
+    local_key_ids: set[bytes]
+    friendly_name: str | None
+    trusted: bool
+
+
+@dataclass
+class _KeyInFile:
+    private_key: PrivateKeyTypes
+    local_key_id: bytes | None
+    friendly_name: str | None
+
+
+@dataclass
+class _FileContents:
+    cipher: PasswordCipher
+    mac_verified: bool
+    key_bags: list[_KeyInFile]
+    certificates: dict[bytes, _CertificateInFile]
+
+
+def _bag_attributes(
+    attributes: pkcs12.Attributes | core.Void,
+) -> tuple[str | None, bytes | None, bool]:
+    """friendlyName, localKeyId and whether the Java trusted-key-usage mark is present."""
+    friendly_name: str | None = None
+    local_key_id: bytes | None = None
+    trusted = False
+    if isinstance(attributes, core.Void):
+        return friendly_name, local_key_id, trusted
+    for attribute in attributes:
+        kind = attribute["type"].native
+        values = attribute["values"]
+        if kind == "friendly_name" and len(values):
+            friendly_name = values[0].native
+        elif kind == "local_key_id" and len(values):
+            local_key_id = values[0].native
+        elif kind == "trusted_key_usage":
+            trusted = True
+    return friendly_name, local_key_id, trusted
+
+
+def _decrypt(contents: _FileContents, algorithm: object, ciphertext: object) -> bytes:
+    if not isinstance(ciphertext, bytes):
+        raise _malformed("an encrypted part has no content")
+    try:
+        return contents.cipher.decrypt(algorithm, ciphertext)
+    except PbeError as error:
+        raise _malformed(str(error)) from error
+    except DecryptionFailedError as error:
+        if contents.mac_verified:
+            raise _malformed(
+                "a part does not decrypt although the integrity check passed"
+            ) from error
+        raise _wrong_password() from error
+
+
+def _collect_bags(contents: _FileContents, safe_contents: pkcs12.SafeContents, depth: int) -> None:
+    """Walk the SafeBags (RFC 7292 section 4.2); CRL and secret bags are not used here."""
+    if depth > _MAX_NESTING:
+        raise _malformed("SafeContents are nested too deeply")
+    for bag in safe_contents:
+        bag_type = bag["bag_id"].native
+        value = bag["bag_value"]
+        friendly_name, local_key_id, trusted = _bag_attributes(bag["bag_attributes"])
+        if bag_type in ("key_bag", "pkcs8_shrouded_key_bag"):
+            if bag_type == "key_bag":
+                key_der = value.dump()
+            else:
+                key_der = _decrypt(
+                    contents, value["encryption_algorithm"], value["encrypted_data"].native
+                )
+            private_key = serialization.load_der_private_key(key_der, password=None)
+            contents.key_bags.append(_KeyInFile(private_key, local_key_id, friendly_name))
+        elif bag_type == "cert_bag" and value["cert_id"].native == "x509":
+            der = bytes(value["cert_value"])
+            known = contents.certificates.get(der)
+            if known is None:
+                certificate = x509.load_der_x509_certificate(der)
+                known = _CertificateInFile(certificate, der, set(), friendly_name, trusted)
+                contents.certificates[der] = known
+            if local_key_id is not None:
+                known.local_key_ids.add(local_key_id)
+            known.trusted = known.trusted or trusted
+            known.friendly_name = known.friendly_name or friendly_name
+        elif bag_type == "safe_contents":
+            _collect_bags(contents, value, depth + 1)
+
+
+def _read_file(data: bytes, password: str) -> _FileContents:
+    """Parse the PFX, check its MAC, decrypt and collect every bag (RFC 7292 sections 4, 5)."""
+    pfx = pkcs12.Pfx.load(data, strict=True)
+    if pfx["version"].native != "v3":
+        raise _malformed("only PKCS#12 version 3 files are supported")
+    if pfx["auth_safe"]["content_type"].native != "data":
+        raise _malformed("public-key integrity mode is not supported")
+    authenticated_safe = pfx["auth_safe"]["content"].native
+    try:
+        cipher = PasswordCipher(password)
+    except ValueError as error:
+        raise _wrong_password() from error
+    mac_data = pfx["mac_data"]
+    mac_verified = False
+    if not isinstance(mac_data, core.Void):
+        try:
+            mac_verified = mac_matches(mac_data, password, authenticated_safe)
+        except PbeError as error:
+            raise _malformed(str(error)) from error
+        if not mac_verified:
+            raise _wrong_password()
+    contents = _FileContents(cipher, mac_verified, [], {})
+    for content_info in pkcs12.AuthenticatedSafe.load(authenticated_safe):
+        content_type = content_info["content_type"].native
+        if content_type == "data":
+            raw = content_info["content"].native
+        elif content_type == "encrypted_data":
+            info = content_info["content"]["encrypted_content_info"]
+            raw = _decrypt(
+                contents, info["content_encryption_algorithm"], info["encrypted_content"].native
+            )
+        else:
+            raise _malformed(f"public-key privacy mode ({content_type}) is not supported")
+        _collect_bags(contents, pkcs12.SafeContents.load(raw), 0)
+    return contents
+
+
+def _issuer_of(
+    certificate: x509.Certificate, pool: list[_CertificateInFile], excluded: set[bytes]
+) -> _CertificateInFile | None:
+    """The issuer in ``pool``: signature verified, else unverifiable, else name only."""
+    best: tuple[int, _CertificateInFile] | None = None
+    for candidate in pool:
+        if candidate.der in excluded or candidate.certificate.subject != certificate.issuer:
+            continue
+        try:
+            certificate.verify_directly_issued_by(candidate.certificate)
+            return candidate
+        except InvalidSignature:
+            rank = 2
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            rank = 1
+        if best is None or rank < best[0]:
+            best = (rank, candidate)
+    return None if best is None else best[1]
+
+
+def _is_self_signed(certificate: x509.Certificate) -> bool:
+    """A root. Not just subject == issuer: an eHealth encryption certificate carries the
+    same DN as the authentication certificate whose key signed it."""
+    if certificate.issuer != certificate.subject:
+        return False
+    try:
+        certificate.verify_directly_issued_by(certificate)
+    except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
+        return False
+    return True
+
+
+def _chain_for(
+    leaf: _CertificateInFile, pool: list[_CertificateInFile]
+) -> list[_CertificateInFile]:
+    chain: list[_CertificateInFile] = []
+    current = leaf
+    seen = {leaf.der}
+    while not _is_self_signed(current.certificate) and len(chain) < _MAX_CHAIN_LENGTH:
+        issuer = _issuer_of(current.certificate, pool, seen)
+        if issuer is None:
+            break
+        chain.append(issuer)
+        seen.add(issuer.der)
+        current = issuer
+    return chain
+
+
+def _assemble(contents: _FileContents) -> Keystore:
+    """Turn collected bags into entries: pick each key's certificate, then its chain."""
+    pool = list(contents.certificates.values())
+    entries: list[KeyEntry] = []
+    unsupported: list[UnsupportedKeyEntry] = []
+    in_entries: set[bytes] = set()
+    aliases: set[str] = set()
+    for index, key in enumerate(contents.key_bags, start=1):
+        key_spki = _spki(key.private_key.public_key())
+        candidates = [c for c in pool if _spki(c.certificate.public_key()) == key_spki]
+        leaf = max(
+            candidates,
+            key=lambda c: (key.local_key_id in c.local_key_ids, c.certificate.not_valid_before_utc),
+            default=None,
+        )
+        alias = key.friendly_name
+        if not alias and leaf is not None and key.local_key_id in leaf.local_key_ids:
+            alias = leaf.friendly_name
+        alias = alias or f"entry-{index}"
+        if _alias_identity(alias) in aliases:
+            raise _malformed(f"two key entries are named '{alias}'")
+        aliases.add(_alias_identity(alias))
+        chain = _chain_for(leaf, pool) if leaf is not None else []
+        in_entries.update(c.der for c in ([leaf] if leaf else []) + chain)
+        chain_certificates = tuple(c.certificate for c in chain)
+        if leaf is not None and isinstance(key.private_key, rsa.RSAPrivateKey):
+            entries.append(KeyEntry(alias, key.private_key, leaf.certificate, chain_certificates))
+        else:
+            certificate = None if leaf is None else leaf.certificate
+            unsupported.append(
+                UnsupportedKeyEntry(alias, key.private_key, certificate, chain_certificates)
+            )
+    ca_certificates = tuple(c.certificate for c in pool if c.trusted or c.der not in in_entries)
+    return Keystore(tuple(entries), ca_certificates, tuple(unsupported))
+
+
+def load_keystore(data: bytes, password: str) -> Keystore:
+    """Read every key entry and certificate of a PKCS#12 keystore, legacy or modern.
+
+    Raises EhcertError UNAUTHORIZED (field ``password``) when the password is wrong and
+    MALFORMED when the data is not a readable PKCS#12 keystore.
+    """
+    if not isinstance(data, bytes):
+        raise TypeError("data must be bytes")
+    if not isinstance(password, str):
+        raise TypeError("password must be a str")
+    if len(data) > MAX_KEYSTORE_BYTES:
+        raise EhcertError(
+            ErrorKind.PAYLOAD_TOO_LARGE,
+            f"The keystore is larger than {MAX_KEYSTORE_BYTES} bytes.",
+            field="keystore",
+        )
+    try:
+        return _assemble(_read_file(data, password))
+    except EhcertError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, UnsupportedAlgorithm) as e:
+        # asn1crypto and cryptography report undecodable input this way.
+        raise _malformed("it is damaged or not a PKCS#12 file") from e
+
+
+# ---------------------------------------------------------------------------- writing
+
+
+def _attributes(
+    friendly_name: str, local_key_id: bytes | None = None, *, trusted: bool = False
+) -> pkcs12.Attributes:
+    items: list[dict[str, object]] = [{"type": "friendly_name", "values": [friendly_name]}]
+    if local_key_id is not None:
+        items.append({"type": "local_key_id", "values": [local_key_id]})
+    if trusted:
+        items.append({"type": "trusted_key_usage", "values": ["2.5.29.37.0"]})
+    return pkcs12.Attributes(items)
+
+
+def _certificate_bag(
+    certificate: x509.Certificate, attributes: pkcs12.Attributes
+) -> pkcs12.SafeBag:
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    return pkcs12.SafeBag(
+        {
+            "bag_id": "cert_bag",
+            "bag_value": pkcs12.CertBag(
+                {"cert_id": "x509", "cert_value": core.ParsableOctetString(der)}
+            ),
+            "bag_attributes": attributes,
+        }
+    )
+
+
+def dump_keystore(
+    keystore: Keystore, password: str, *, iterations: int = DEFAULT_ITERATIONS
+) -> bytes:
+    """Serialise ``keystore`` as PKCS#12 with PBES2/AES-256 and an HMAC-SHA256 MAC.
+
+    One random PBKDF2 salt serves all bags of one file: every bag is under the same
+    password, so distinct salts would not slow an attacker (one bag is enough to test a
+    guess) but would multiply the cost of every honest load. Each bag has its own IV.
+    """
+    if not isinstance(keystore, Keystore):
+        raise TypeError("keystore must be a Keystore")
+    if not isinstance(password, str):
+        raise TypeError("password must be a str")
+    if not isinstance(iterations, int) or isinstance(iterations, bool):
+        raise TypeError("iterations must be an int")
+    if not password:
+        raise ValueError("password must not be empty")
+    if not MIN_ITERATIONS <= iterations <= MAX_ITERATIONS:
+        raise ValueError(f"iterations must be between {MIN_ITERATIONS} and {MAX_ITERATIONS}")
+    cipher = PasswordCipher(password)
+    salt = os.urandom(16)
+    trusted = {c.public_bytes(serialization.Encoding.DER) for c in keystore.ca_certificates}
+    key_bags: list[pkcs12.SafeBag] = []
+    certificate_bags: list[pkcs12.SafeBag] = []
+    written: set[bytes] = set()
+    others: list[x509.Certificate] = []
+    for entry in keystore.entries + keystore.unsupported_entries:
+        leaf = entry.certificate
+        linked = leaf.public_bytes(serialization.Encoding.DER) if leaf else None
+        local_key_id = hashlib.sha256(linked or _spki(entry.private_key.public_key())).digest()
+        pkcs8 = entry.private_key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        algorithm, encrypted = cipher.encrypt_pbes2_aes256(pkcs8, salt=salt, iterations=iterations)
+        encrypted_key = keys.EncryptedPrivateKeyInfo(
+            {"encryption_algorithm": algorithm, "encrypted_data": encrypted}
+        )
+        key_bags.append(
+            pkcs12.SafeBag(
+                {
+                    "bag_id": "pkcs8_shrouded_key_bag",
+                    "bag_value": encrypted_key,
+                    "bag_attributes": _attributes(entry.alias, local_key_id),
+                }
+            )
+        )
+        if leaf is not None and linked not in written:
+            attributes = _attributes(entry.alias, local_key_id, trusted=linked in trusted)
+            certificate_bags.append(_certificate_bag(leaf, attributes))
+            written.add(linked)  # type: ignore[arg-type]
+        others.extend(entry.chain)
+    for certificate in others + list(keystore.ca_certificates):
+        der = certificate.public_bytes(serialization.Encoding.DER)
+        if der not in written:
+            name = certificate.subject.rfc4514_string()
+            attributes = _attributes(name, trusted=der in trusted)
+            certificate_bags.append(_certificate_bag(certificate, attributes))
+            written.add(der)
+    safes: list[cms.ContentInfo] = []
+    if certificate_bags:
+        algorithm, encrypted = cipher.encrypt_pbes2_aes256(
+            pkcs12.SafeContents(certificate_bags).dump(), salt=salt, iterations=iterations
+        )
+        encrypted_data = cms.EncryptedData(
+            {
+                "version": "v0",
+                "encrypted_content_info": {
+                    "content_type": "data",
+                    "content_encryption_algorithm": algorithm,
+                    "encrypted_content": encrypted,
+                },
+            }
+        )
+        safes.append(cms.ContentInfo({"content_type": "encrypted_data", "content": encrypted_data}))
+    if key_bags:
+        key_contents = core.OctetString(pkcs12.SafeContents(key_bags).dump())
+        safes.append(cms.ContentInfo({"content_type": "data", "content": key_contents}))
+    authenticated_safe = pkcs12.AuthenticatedSafe(safes).dump()
+    mac_data = build_mac_data(
+        password, authenticated_safe, salt=os.urandom(16), iterations=iterations
+    )
+    pfx = pkcs12.Pfx(
+        {
+            "version": "v3",
+            "auth_safe": {
+                "content_type": "data",
+                "content": core.OctetString(authenticated_safe),
+            },
+            "mac_data": mac_data,
+        }
+    )
+    return bytes(pfx.dump())
+
+
+# ---------------------------------------------------------------------------- files
+
+
+def _check_path(path: object) -> Path:
+    if not isinstance(path, Path):
+        raise TypeError("path must be a pathlib.Path")
+    return path
+
+
+def _file_error(error: OSError, path: Path) -> EhcertError:
+    if isinstance(error, FileNotFoundError):
+        return EhcertError(ErrorKind.NOT_FOUND, f"There is no file at {path}.", field="path")
+    if isinstance(error, PermissionError):
+        return EhcertError(ErrorKind.FORBIDDEN, f"Access to {path} is denied.", field="path")
+    if isinstance(error, IsADirectoryError):
+        return EhcertError(ErrorKind.MALFORMED, f"{path} is a folder, not a file.", field="path")
+    return EhcertError(
+        ErrorKind.UNAVAILABLE, f"{path} cannot be accessed: {error.strerror}.", field="path"
+    )
+
+
+def read_keystore_file(path: Path, password: str) -> Keystore:
+    """Read and decrypt the keystore at ``path`` (see :func:`load_keystore`)."""
+    path = _check_path(path)
+    if not isinstance(password, str):
+        raise TypeError("password must be a str")
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_KEYSTORE_BYTES + 1)
+    except OSError as error:
+        raise _file_error(error, path) from error
+    return load_keystore(data, password)
+
+
+def _replace_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to a 0600 temporary file beside ``path``, fsync, then rename over it.
+
+    ``mkstemp`` creates the file with mode 0600, so the key material is never readable by
+    others, not even for a moment; ``os.replace`` is atomic on POSIX, so readers see the
+    old file or the new one, never a mixture. The folder is fsynced so the rename survives
+    a crash.
+    """
+    descriptor, temporary = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+    )
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    with contextlib.suppress(OSError):  # not every platform can open a folder
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+
+
+def write_keystore_file(
+    path: Path, keystore: Keystore, password: str, *, iterations: int = DEFAULT_ITERATIONS
+) -> None:
+    """Write ``keystore`` to ``path`` atomically with mode 0600 (see :func:`dump_keystore`)."""
+    path = _check_path(path)
+    data = dump_keystore(keystore, password, iterations=iterations)
+    try:
+        _replace_atomically(path, data)
+    except OSError as error:
+        raise _file_error(error, path) from error
+
+
+def change_keystore_password(
+    path: Path,
+    old_password: str,
+    new_password: str,
+    *,
+    iterations: int = DEFAULT_ITERATIONS,
+) -> None:
+    """Re-encrypt the keystore at ``path`` under ``new_password``, atomically.
+
+    The old password is verified by reading the file first; a wrong one raises
+    EhcertError(UNAUTHORIZED) and leaves the file untouched. The rewrite always uses the
+    modern algorithms, so this also upgrades legacy 3DES/RC2 files.
+    """
+    path = _check_path(path)
+    if not isinstance(old_password, str) or not isinstance(new_password, str):
+        raise TypeError("passwords must be str")
+    if not new_password:
+        raise ValueError("new_password must not be empty")
+    keystore = read_keystore_file(path, old_password)
+    write_keystore_file(path, keystore, new_password, iterations=iterations)
+
+
+def keystore_filename(holder: str, created: datetime, environment: str) -> str:
+    """The eHealth Certificate Manager file name: ``<holder> yyyyMMdd-HHmmss.<ext>``.
+
+    ``holder`` is e.g. ``SSIN=79021802145`` or ``NIHII-HOSPITAL=71000436,MYAPP``; the time
+    is written in UTC; the extension is ``.acc-p12`` in acceptance, ``.p12`` in production.
+    """
+    if not isinstance(holder, str):
+        raise TypeError("holder must be a str")
+    if not isinstance(created, datetime):
+        raise TypeError("created must be a datetime")
+    if not isinstance(environment, str):
+        raise TypeError("environment must be a str")
+    if not holder or holder != holder.strip() or not holder.isprintable():
+        raise ValueError("holder must be a non-empty printable name without outer spaces")
+    if any(character in holder for character in "/\\"):
+        raise ValueError("holder must not contain a path separator")
+    if created.tzinfo is None or created.utcoffset() is None:
+        raise ValueError("created must be timezone-aware")
+    if environment not in _ENVIRONMENT_SUFFIXES:
+        raise ValueError("environment must be 'acceptance' or 'production'")
+    stamp = created.astimezone(UTC).strftime("%Y%m%d-%H%M%S")
+    return f"{holder} {stamp}{_ENVIRONMENT_SUFFIXES[environment]}"

@@ -1,0 +1,614 @@
+"""Certificate path validation in the spirit of RFC 5280 section 6, small and explicit.
+
+Used wherever the platform or the SDK must decide whether a certificate is trustworthy:
+an eID signature over a server nonce, a request signed with a current eHealth
+certificate, the sender of a sealed message, the signer of an ETK.
+
+What is checked, for a path ``leaf, intermediate..., anchor``:
+
+1. Building: issuers are found among ``intermediates`` and ``anchors`` by
+   subject == issuer name, and, when both sides carry them, authority key identifier ==
+   subject key identifier (RFC 5280 section 4.2.1.1). Every candidate path ending at an
+   anchor is tried (bounded: :data:`MAX_PATH_CERTIFICATES`, :data:`MAX_CANDIDATE_PATHS`);
+   the first one that validates wins, otherwise the first one's failure is reported.
+2. The anchor is one of ``anchors``, recognised by exact DER or by the same subject and
+   public key (a re-issued root with the same key is the same anchor). An intermediate
+   that is an anchor in that sense ends the path there. Unlike RFC 5280's bare name+key
+   trust anchor, the anchor certificate must also be time-valid at ``at`` and be a CA whose
+   pathLenConstraint admits the path (the constraints of RFC 5937 section 2).
+3. Each certificate's signature verifies with its issuer's key: RSASSA-PKCS1-v1_5,
+   RSASSA-PSS or ECDSA, over SHA-256/384/512 (SHA-1 only with ``allow_sha1_signatures``,
+   for old interop material); inner and outer signature algorithms agree (RFC 5280
+   section 4.1.1.2).
+4. Each certificate, the anchor included, is time-valid at ``at`` (section 6.1.3 (a)(2)).
+5. Each issuer is a CA: basicConstraints cA=TRUE, keyUsage (when present) asserts
+   keyCertSign (section 6.1.4 (k), (n)), and its pathLenConstraint counts the
+   non-self-issued intermediates below it (section 6.1.4 (l), (m)).
+6. No certificate has a critical extension this module does not process (section 6.1.4
+   (o)); certificate policies and name constraints are NOT processed, so a critical
+   one makes the certificate untrusted rather than silently accepted.
+7. Optionally, the leaf is fit for a :class:`KeyPurpose` (keyUsage, extendedKeyUsage).
+8. Optionally, ``revocation(cert, issuer)`` for each non-anchor certificate, from the
+   top down, only once everything else has passed. UNKNOWN fails closed; a caller that
+   wants soft-fail returns GOOD itself.
+
+Refusals are ``EhcertError`` with kind UNTRUSTED, CERTIFICATE_EXPIRED or REVOKED and one
+sentence naming the certificate and the problem.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum, StrEnum
+from typing import TypeVar
+
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
+
+from ehcert.core.errors import EhcertError, ErrorKind
+
+MAX_PATH_CERTIFICATES = 6
+"""Longest path tried, anchor included: leaf, up to four intermediates, anchor."""
+
+MAX_CANDIDATE_PATHS = 16
+"""How many candidate paths are built before giving up (bounds work on hostile input)."""
+
+_STRONG_HASHES: tuple[type[hashes.HashAlgorithm], ...] = (
+    hashes.SHA256, hashes.SHA384, hashes.SHA512,
+)
+
+_PROCESSED_CRITICAL_EXTENSIONS = frozenset(
+    {
+        ExtensionOID.BASIC_CONSTRAINTS,
+        ExtensionOID.KEY_USAGE,
+        ExtensionOID.EXTENDED_KEY_USAGE,
+        ExtensionOID.SUBJECT_ALTERNATIVE_NAME,
+        ExtensionOID.SUBJECT_KEY_IDENTIFIER,
+        ExtensionOID.AUTHORITY_KEY_IDENTIFIER,
+        ExtensionOID.CRL_DISTRIBUTION_POINTS,
+        ExtensionOID.AUTHORITY_INFORMATION_ACCESS,
+        ExtensionOID.OCSP_NO_CHECK,
+    }
+)
+
+_ExtensionT = TypeVar("_ExtensionT", bound=x509.ExtensionType)
+
+_NAME_LABELS = {
+    NameOID.SERIAL_NUMBER: "serialNumber",
+    NameOID.SURNAME: "SN",
+    NameOID.GIVEN_NAME: "GN",
+    NameOID.ORGANIZATION_IDENTIFIER: "organizationIdentifier",
+}
+
+
+class RevocationState(StrEnum):
+    GOOD = "good"
+    REVOKED = "revoked"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class RevocationStatus:
+    """What a revocation source says about one certificate (RFC 6960's three answers)."""
+
+    state: RevocationState
+    reason: x509.ReasonFlags | None = None
+    revoked_at: dt.datetime | None = None
+    detail: str | None = None  # for UNKNOWN: why the status could not be determined
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.state, RevocationState):
+            raise TypeError("state must be a RevocationState")
+        if self.state is RevocationState.REVOKED:
+            if not isinstance(self.revoked_at, dt.datetime):
+                raise TypeError("a REVOKED status needs revoked_at")
+            if self.revoked_at.tzinfo is None:
+                raise ValueError("revoked_at must be timezone-aware")
+        elif self.reason is not None or self.revoked_at is not None:
+            raise ValueError("only a REVOKED status has a reason and a revocation time")
+
+    @classmethod
+    def good(cls) -> RevocationStatus:
+        return cls(RevocationState.GOOD)
+
+    @classmethod
+    def revoked(
+        cls, reason: x509.ReasonFlags | None, revoked_at: dt.datetime
+    ) -> RevocationStatus:
+        return cls(RevocationState.REVOKED, reason=reason, revoked_at=revoked_at)
+
+    @classmethod
+    def unknown(cls, detail: str) -> RevocationStatus:
+        return cls(RevocationState.UNKNOWN, detail=detail)
+
+
+RevocationChecker = Callable[[x509.Certificate, x509.Certificate], RevocationStatus]
+"""``checker(certificate, issuer)`` -> the certificate's status according to one source."""
+
+
+@dataclass(frozen=True, slots=True)
+class _PurposeRule:
+    key_usages: frozenset[str]  # KeyUsage attribute names that must be asserted
+    extended_key_usage: x509.ObjectIdentifier | None
+    extended_key_usage_required: bool  # False: an absent EKU means "any purpose"
+    description: str
+
+
+class KeyPurpose(Enum):
+    """What the leaf's key is about to be trusted for.
+
+    keyUsage must be present and assert the listed bits (eHealth and eID certificates
+    always carry it, so its absence is treated as a defect rather than RFC 5280's "any
+    usage"). extendedKeyUsage, when present, must contain the purpose or
+    anyExtendedKeyUsage (RFC 5280 section 4.2.1.12); only OCSP signing requires it to be
+    present (RFC 6960 section 4.2.2.2).
+    """
+
+    CLIENT_AUTHENTICATION = _PurposeRule(
+        frozenset({"digital_signature"}), ExtendedKeyUsageOID.CLIENT_AUTH, False,
+        "client authentication",
+    )
+    MESSAGE_SIGNATURE = _PurposeRule(
+        frozenset({"digital_signature"}), ExtendedKeyUsageOID.EMAIL_PROTECTION, False,
+        "signing messages",
+    )
+    NON_REPUDIATION = _PurposeRule(
+        frozenset({"content_commitment"}), ExtendedKeyUsageOID.EMAIL_PROTECTION, False,
+        "non-repudiable signatures",
+    )
+    KEY_ENCIPHERMENT = _PurposeRule(
+        frozenset({"key_encipherment"}), None, False, "encryption (key transport)",
+    )
+    OCSP_SIGNING = _PurposeRule(
+        frozenset({"digital_signature"}), ExtendedKeyUsageOID.OCSP_SIGNING, True,
+        "signing OCSP responses",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ValidatedPath:
+    """A path that passed every check: ``certificates`` runs leaf first, anchor last."""
+
+    certificates: tuple[x509.Certificate, ...]
+    validated_at: dt.datetime
+    revocation: tuple[RevocationStatus, ...]  # one per non-anchor certificate, or empty
+
+    @property
+    def leaf(self) -> x509.Certificate:
+        return self.certificates[0]
+
+    @property
+    def anchor(self) -> x509.Certificate:
+        return self.certificates[-1]
+
+
+def describe_name(name: x509.Name) -> str:
+    """An RFC 4514 rendering with readable labels for serialNumber, SN and GN."""
+    rendered = name.rfc4514_string(_NAME_LABELS)
+    return rendered or "(empty name)"
+
+
+def _untrusted(detail: str) -> EhcertError:
+    return EhcertError(ErrorKind.UNTRUSTED, detail)
+
+
+def _spki(cert: x509.Certificate) -> bytes:
+    return cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def _der(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+def _extension(cert: x509.Certificate, kind: type[_ExtensionT]) -> _ExtensionT | None:
+    try:
+        return cert.extensions.get_extension_for_class(kind).value
+    except x509.ExtensionNotFound:
+        return None
+
+
+def _key_ids_compatible(child: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """AKI keyIdentifier == issuer SKI when both exist; otherwise names alone decide."""
+    try:
+        aki = _extension(child, x509.AuthorityKeyIdentifier)
+        ski = _extension(issuer, x509.SubjectKeyIdentifier)
+    except ValueError:
+        return True  # malformed extensions are reported by validation, with a sentence
+    if aki is None or aki.key_identifier is None or ski is None:
+        return True
+    return aki.key_identifier == ski.digest
+
+
+def _could_issue(issuer: x509.Certificate, child: x509.Certificate) -> bool:
+    return issuer.subject == child.issuer and _key_ids_compatible(child, issuer)
+
+
+def _matching_anchor(
+    cert: x509.Certificate, anchors: Sequence[x509.Certificate]
+) -> x509.Certificate | None:
+    der = _der(cert)
+    for anchor in anchors:
+        if _der(anchor) == der or (anchor.subject == cert.subject and _spki(anchor) == _spki(cert)):
+            return anchor
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    path: tuple[x509.Certificate, ...]  # leaf first, anchor excluded
+    anchor: x509.Certificate
+
+
+def _build_candidates(
+    leaf: x509.Certificate,
+    intermediates: Sequence[x509.Certificate],
+    anchors: Sequence[x509.Certificate],
+) -> tuple[list[_Candidate], tuple[x509.Certificate, ...]]:
+    """All paths from ``leaf`` to an anchor, and the longest dead end (for the message)."""
+    found: list[_Candidate] = []
+    longest_dead_end: tuple[x509.Certificate, ...] = (leaf,)
+    usable = [c for c in intermediates if _matching_anchor(c, anchors) is None]
+
+    def extend(path: tuple[x509.Certificate, ...]) -> None:
+        nonlocal longest_dead_end
+        current = path[-1]
+        for anchor in anchors:
+            if len(found) < MAX_CANDIDATE_PATHS and _could_issue(anchor, current):
+                found.append(_Candidate(path, anchor))
+        if len(path) + 1 >= MAX_PATH_CERTIFICATES:
+            return
+        path_ders = {_der(c) for c in path}
+        for candidate in usable:
+            if len(found) >= MAX_CANDIDATE_PATHS:
+                return
+            if _der(candidate) not in path_ders and _could_issue(candidate, current):
+                longer = (*path, candidate)
+                if len(longer) > len(longest_dead_end):
+                    longest_dead_end = longer
+                extend(longer)
+
+    extend((leaf,))
+    return found, longest_dead_end
+
+
+def _label(index: int, leaf_label: str) -> str:
+    return leaf_label if index == 0 else "CA certificate"
+
+
+def _check_signature(
+    cert: x509.Certificate, issuer: x509.Certificate, what: str, *, allow_sha1: bool
+) -> None:
+    """Verify ``cert``'s signature with ``issuer``'s key (RFC 5280 section 6.1.3 (a)(1))."""
+    subject = describe_name(cert.subject)
+    parsed = asn1_x509.Certificate.load(_der(cert))
+    try:
+        inner = parsed["tbs_certificate"]["signature"].dump()
+        outer = parsed["signature_algorithm"].dump()
+    except ValueError:
+        inner, outer = b"", b"?"
+    if inner != outer:
+        raise _untrusted(
+            f"The {what} of {subject} names different signature algorithms inside and "
+            "outside the signed part."
+        )
+    try:
+        hash_algorithm = cert.signature_hash_algorithm
+        parameters = cert.signature_algorithm_parameters
+    except (UnsupportedAlgorithm, ValueError):
+        hash_algorithm, parameters = None, None
+    accepted = _STRONG_HASHES + ((hashes.SHA1,) if allow_sha1 else ())
+    if hash_algorithm is None or not isinstance(hash_algorithm, accepted):
+        name = hash_algorithm.name.upper() if hash_algorithm is not None else "an unknown hash"
+        raise _untrusted(
+            f"The {what} of {subject} is signed with {name}, which is not accepted."
+        )
+    key = issuer.public_key()
+    try:
+        if isinstance(key, rsa.RSAPublicKey) and isinstance(
+            parameters, padding.PKCS1v15 | padding.PSS
+        ):
+            key.verify(cert.signature, cert.tbs_certificate_bytes, parameters, hash_algorithm)
+        elif isinstance(key, ec.EllipticCurvePublicKey) and isinstance(parameters, ec.ECDSA):
+            key.verify(cert.signature, cert.tbs_certificate_bytes, parameters)
+        else:
+            raise _untrusted(
+                f"The {what} of {subject} is signed with an algorithm that does not match "
+                f"the key of its issuer {describe_name(issuer.subject)}."
+            )
+    except (InvalidSignature, ValueError):
+        raise _untrusted(
+            f"The signature on the {what} of {subject} does not verify with the key of its "
+            f"issuer {describe_name(issuer.subject)}."
+        ) from None
+
+
+def _check_time(cert: x509.Certificate, what: str, at: dt.datetime) -> None:
+    subject = describe_name(cert.subject)
+    if at < cert.not_valid_before_utc:
+        raise _untrusted(
+            f"The {what} of {subject} is not valid before "
+            f"{cert.not_valid_before_utc.isoformat()}."
+        )
+    if at > cert.not_valid_after_utc:
+        raise EhcertError(
+            ErrorKind.CERTIFICATE_EXPIRED,
+            f"The {what} of {subject} expired on {cert.not_valid_after_utc.date().isoformat()}.",
+        )
+
+
+def _check_critical_extensions(cert: x509.Certificate, what: str) -> None:
+    subject = describe_name(cert.subject)
+    try:
+        extensions = list(cert.extensions)
+    except ValueError as exc:
+        raise _untrusted(f"The {what} of {subject} has malformed extensions ({exc}).") from None
+    for extension in extensions:
+        if extension.critical and extension.oid not in _PROCESSED_CRITICAL_EXTENSIONS:
+            raise _untrusted(
+                f"The {what} of {subject} has the critical extension "
+                f"{extension.oid.dotted_string}, which this validator does not process."
+            )
+
+
+def _check_issuer_is_ca(issuer: x509.Certificate, what: str, cas_below: int) -> None:
+    """RFC 5280 section 6.1.4 (k), (l), (m), (n) for one issuer."""
+    subject = describe_name(issuer.subject)
+    constraints = _extension(issuer, x509.BasicConstraints)
+    if constraints is None or not constraints.ca:
+        raise _untrusted(
+            f"The {what} of {subject} issued another certificate but is not a CA "
+            "(basicConstraints cA is not TRUE)."
+        )
+    usage = _extension(issuer, x509.KeyUsage)
+    if usage is not None and not usage.key_cert_sign:
+        raise _untrusted(
+            f"The {what} of {subject} issued another certificate but its key usage does not "
+            "allow certificate signing."
+        )
+    if constraints.path_length is not None and cas_below > constraints.path_length:
+        raise _untrusted(
+            f"The {what} of {subject} allows {constraints.path_length} intermediate CA "
+            f"certificates below it, but the path has {cas_below}."
+        )
+
+
+def _check_purpose(leaf: x509.Certificate, what: str, purpose: KeyPurpose) -> None:
+    rule = purpose.value
+    subject = describe_name(leaf.subject)
+    usage = _extension(leaf, x509.KeyUsage)
+    if usage is None or not all(getattr(usage, bit) for bit in rule.key_usages):
+        raise _untrusted(
+            f"The key usage of the {what} of {subject} does not allow {rule.description}."
+        )
+    if rule.extended_key_usage is None:
+        return
+    extended = _extension(leaf, x509.ExtendedKeyUsage)
+    if extended is None:
+        if rule.extended_key_usage_required:
+            raise _untrusted(
+                f"The {what} of {subject} has no extended key usage for {rule.description}."
+            )
+        return
+    allowed = {rule.extended_key_usage, ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE}
+    if allowed.isdisjoint(extended):
+        raise _untrusted(
+            f"The extended key usage of the {what} of {subject} does not allow "
+            f"{rule.description}."
+        )
+
+
+def _is_self_issued(cert: x509.Certificate) -> bool:
+    return cert.subject == cert.issuer
+
+
+def _validate_candidate(
+    candidate: _Candidate,
+    at: dt.datetime,
+    purpose: KeyPurpose | None,
+    leaf_label: str,
+    allow_sha1: bool,
+) -> None:
+    """Every check except revocation, from the anchor down to the leaf."""
+    path, anchor = candidate.path, candidate.anchor
+    _check_time(anchor, "trust anchor certificate", at)
+    _check_critical_extensions(anchor, "trust anchor certificate")
+    chain = (*path, anchor)
+    for index in range(len(path) - 1, -1, -1):
+        cert, issuer = chain[index], chain[index + 1]
+        issuer_what = "trust anchor certificate" if issuer is anchor else "CA certificate"
+        cas_below = sum(1 for c in path[1 : index + 1] if not _is_self_issued(c))
+        _check_issuer_is_ca(issuer, issuer_what, cas_below)
+        what = _label(index, leaf_label)
+        _check_signature(cert, issuer, what, allow_sha1=allow_sha1)
+        _check_critical_extensions(cert, what)
+        _check_time(cert, what, at)
+    if purpose is not None:
+        _check_purpose(path[0], leaf_label, purpose)
+
+
+def _check_revocation(
+    candidate: _Candidate, revocation: RevocationChecker, leaf_label: str
+) -> tuple[RevocationStatus, ...]:
+    chain = (*candidate.path, candidate.anchor)
+    statuses: list[RevocationStatus] = []
+    for index in range(len(candidate.path) - 1, -1, -1):
+        cert = chain[index]
+        status = revocation(cert, chain[index + 1])
+        if not isinstance(status, RevocationStatus):
+            raise TypeError("the revocation checker must return a RevocationStatus")
+        what, subject = _label(index, leaf_label), describe_name(cert.subject)
+        if status.state is RevocationState.REVOKED:
+            assert status.revoked_at is not None  # guaranteed by RevocationStatus
+            reason = f" ({status.reason.value})" if status.reason is not None else ""
+            raise EhcertError(
+                ErrorKind.REVOKED,
+                f"The {what} of {subject} was revoked on "
+                f"{status.revoked_at.date().isoformat()}{reason}.",
+            )
+        if status.state is RevocationState.UNKNOWN:
+            raise _untrusted(
+                f"The revocation status of the {what} of {subject} cannot be determined: "
+                f"{status.detail or 'no answer'}."
+            )
+        statuses.append(status)
+    return tuple(reversed(statuses))
+
+
+def _require_certificates(field: str, values: Iterable[object]) -> tuple[x509.Certificate, ...]:
+    certificates = tuple(values)
+    if not all(isinstance(c, x509.Certificate) for c in certificates):
+        raise TypeError(f"{field} must contain only x509.Certificate objects")
+    return certificates  # type: ignore[return-value]  # checked just above
+
+
+def validate_path(
+    leaf: x509.Certificate,
+    intermediates: Iterable[x509.Certificate],
+    anchors: Iterable[x509.Certificate],
+    *,
+    at: dt.datetime,
+    purpose: KeyPurpose | None,
+    revocation: RevocationChecker | None,
+    leaf_label: str = "certificate",
+    allow_sha1_signatures: bool = False,
+) -> ValidatedPath:
+    """Validate ``leaf`` up to one of ``anchors`` at the moment ``at`` (see module doc).
+
+    ``purpose`` and ``revocation`` have no defaults on purpose: every caller states
+    whether it checks them. ``leaf_label`` names the leaf in messages ("eID certificate"
+    gives "The eID certificate of CN=... expired on 2025-03-01.").
+    """
+    if not isinstance(leaf, x509.Certificate):
+        raise TypeError("leaf must be an x509.Certificate")
+    intermediate_list = _require_certificates("intermediates", intermediates)
+    anchor_list = _require_certificates("anchors", anchors)
+    if not isinstance(at, dt.datetime):
+        raise TypeError("at must be a datetime")
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError("at must be timezone-aware")
+    if purpose is not None and not isinstance(purpose, KeyPurpose):
+        raise TypeError("purpose must be a KeyPurpose or None")
+    at = at.astimezone(dt.UTC)
+
+    candidates, dead_end = _build_candidates(leaf, intermediate_list, anchor_list)
+    if not candidates:
+        top = dead_end[-1]
+        where = "its issuer"
+        if len(dead_end) > 1:
+            where = f"the path ends at the CA certificate of {describe_name(top.subject)}, whose issuer"
+        raise _untrusted(
+            f"The {leaf_label} of {describe_name(leaf.subject)} does not chain to a trusted "
+            f"anchor: {where} {describe_name(top.issuer)} is neither a trusted anchor (by name "
+            "and key identifier) nor among the supplied intermediate certificates."
+        )
+    first_failure: EhcertError | None = None
+    for candidate in candidates:
+        try:
+            _validate_candidate(candidate, at, purpose, leaf_label, allow_sha1_signatures)
+        except EhcertError as failure:
+            first_failure = first_failure or failure
+            continue
+        statuses = (
+            _check_revocation(candidate, revocation, leaf_label)
+            if revocation is not None
+            else ()
+        )
+        return ValidatedPath((*candidate.path, candidate.anchor), at, statuses)
+    assert first_failure is not None
+    raise first_failure
+
+
+def _crl_applies(
+    crl: x509.CertificateRevocationList,
+    cert: x509.Certificate,
+    issuer: x509.Certificate,
+    at: dt.datetime | None,
+) -> bool:
+    """Whether ``crl`` is a complete, authentic, current CRL of ``issuer`` covering ``cert``.
+
+    RFC 5280 section 6.3.3: the CRL issuer is the certificate issuer (indirect CRLs are
+    not used), the issuer may sign CRLs (keyUsage cRLSign when present), the signature
+    verifies, it is not a delta CRL, its issuingDistributionPoint scope includes the
+    certificate and covers all reasons, and, when ``at`` is given, it is current
+    (thisUpdate <= at <= nextUpdate).
+    """
+    if crl.issuer != issuer.subject:
+        return False
+    usage = _extension(issuer, x509.KeyUsage)
+    if usage is not None and not usage.crl_sign:
+        return False
+    key = issuer.public_key()
+    if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+        return False
+    try:
+        if not crl.is_signature_valid(key):
+            return False
+        values = [extension.value for extension in crl.extensions]
+    except (ValueError, UnsupportedAlgorithm, TypeError):
+        return False
+    if any(isinstance(value, x509.DeltaCRLIndicator) for value in values):
+        return False
+    scope = next((v for v in values if isinstance(v, x509.IssuingDistributionPoint)), None)
+    if scope is not None:
+        constraints = _extension(cert, x509.BasicConstraints)
+        is_ca = constraints is not None and constraints.ca
+        if (
+            scope.indirect_crl
+            or scope.only_some_reasons
+            or scope.only_contains_attribute_certs
+            or (scope.only_contains_user_certs and is_ca)
+            or (scope.only_contains_ca_certs and not is_ca)
+        ):
+            return False
+    if at is not None:
+        next_update = crl.next_update_utc
+        if at < crl.last_update_utc or next_update is None or at > next_update:
+            return False
+    return True
+
+
+def crl_revocation_checker(
+    crls: Iterable[x509.CertificateRevocationList], *, at: dt.datetime | None = None
+) -> RevocationChecker:
+    """A revocation checker answering from the given CRLs.
+
+    A certificate listed on an applicable CRL of its issuer is REVOKED (with the entry's
+    reason code and date, RFC 5280 section 5.3.1); not listed on one is GOOD; no
+    applicable CRL (none from that issuer, bad signature, stale) gives UNKNOWN. Pass
+    ``at`` (normally the same moment as ``validate_path``) to refuse CRLs that are not
+    current then; without it, freshness is the caller's business.
+    """
+    crl_list = tuple(crls)
+    if not all(isinstance(c, x509.CertificateRevocationList) for c in crl_list):
+        raise TypeError("crls must contain only x509.CertificateRevocationList objects")
+    if at is not None and (at.tzinfo is None or at.utcoffset() is None):
+        raise ValueError("at must be timezone-aware")
+
+    def check(cert: x509.Certificate, issuer: x509.Certificate) -> RevocationStatus:
+        applicable = [crl for crl in crl_list if _crl_applies(crl, cert, issuer, at)]
+        if not applicable:
+            return RevocationStatus.unknown(
+                f"no current CRL signed by {describe_name(issuer.subject)} is available"
+            )
+        for crl in applicable:
+            entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
+            if entry is None:
+                continue
+            try:
+                reason: x509.ReasonFlags | None = entry.extensions.get_extension_for_class(
+                    x509.CRLReason
+                ).value.reason
+            except (x509.ExtensionNotFound, ValueError):
+                reason = None
+            return RevocationStatus.revoked(reason, entry.revocation_date_utc)
+        return RevocationStatus.good()
+
+    return check

@@ -1,0 +1,513 @@
+"""Keys in a PKCS#11 token (HSM, SoftHSM2, a smart card): signing, key set-up, certificates.
+
+Multi-node deployments keep CA, OCSP and ETK-depot keys in an HSM (DESIGN.md); a care
+provider's eID card is a PKCS#11 token too. This module is the one place that talks
+PKCS#11 (OASIS PKCS#11 v2.40 / 3.0), through ``python-pkcs11``, and it turns every library
+exception into an :class:`EhcertError` with one sentence a person can act on.
+
+Three properties of PKCS#11 shape the code:
+
+* **Login is per application and token, not per session** (PKCS#11 section 5.6,
+  C_Login/C_Logout): logging in twice fails with CKR_USER_ALREADY_LOGGED_IN, and closing
+  a logged-in session with ``python-pkcs11`` calls C_Logout, which logs out every other
+  session too. So the process keeps exactly one logged-in read/write session per
+  (module, token) and shares it; a caller presenting a different PIN than the one that
+  opened it is refused rather than silently accepted.
+* **Threads**: the library is initialised with C_Initialize(NULL), which promises the
+  module that calls are not concurrent. Every call to a module therefore goes through
+  one lock per module path.
+* **Slots are enumerated at C_Initialize** by SoftHSM2 and many HSM modules: a token
+  created afterwards stays invisible. When a token label is not found, the module is
+  finalised and initialised once more (dropping the shared sessions, which are re-opened
+  on next use) before giving up with NOT_FOUND. A forked child re-initialises too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import os
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pkcs11
+from asn1crypto import core as asn1_core
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from pkcs11 import Attribute, CertificateType, KeyType, Mechanism, MechanismFlag, ObjectClass
+from pkcs11 import exceptions as p11_errors
+
+from ehcert.core.errors import EhcertError, ErrorKind
+
+_T = TypeVar("_T")
+
+SOFTHSM2_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+
+_PIN_ERRORS = (
+    p11_errors.PinIncorrect,
+    p11_errors.PinInvalid,
+    p11_errors.PinLenRange,
+    p11_errors.PinExpired,
+)
+_STALE_SESSION_ERRORS = (
+    p11_errors.SessionHandleInvalid,
+    p11_errors.SessionClosed,
+    p11_errors.UserNotLoggedIn,
+)
+_GONE_ERRORS = (p11_errors.TokenNotPresent, p11_errors.DeviceRemoved, p11_errors.DeviceError)
+
+
+@dataclass
+class _SharedSession:
+    session: pkcs11.Session
+    pin_digest: bytes
+
+
+_registry_lock = threading.Lock()
+_module_locks: dict[str, threading.RLock] = {}
+_sessions: dict[tuple[str, str], _SharedSession] = {}
+_owner_pid = os.getpid()
+
+
+def _digest(pin: str) -> bytes:
+    return hashlib.sha256(pin.encode("utf-8")).digest()
+
+
+def _module_lock(module_path: str) -> threading.RLock:
+    global _owner_pid  # noqa: PLW0603 -- fork detection is process-wide state
+    with _registry_lock:
+        if os.getpid() != _owner_pid:
+            # After fork the parent's sessions are not ours (PKCS#11 section 6.7.1).
+            _sessions.clear()
+            _module_locks.clear()
+            _owner_pid = os.getpid()
+            for loaded in list(pkcs11._loaded.values()):
+                loaded.reinitialize()
+        return _module_locks.setdefault(module_path, threading.RLock())
+
+
+def _library(module_path: str) -> Any:
+    if not Path(module_path).is_file():
+        raise EhcertError(
+            ErrorKind.UNAVAILABLE, f"PKCS#11 module {module_path} does not exist.", field="module"
+        )
+    try:
+        return pkcs11.lib(module_path)
+    except p11_errors.PKCS11Error as exc:
+        raise EhcertError(
+            ErrorKind.UNAVAILABLE,
+            f"PKCS#11 module {module_path} cannot be loaded or initialised ({exc!r}).",
+            field="module",
+        ) from exc
+
+
+def _find_token(module_path: str, token_label: str) -> Any:
+    """The token labelled ``token_label``, rescanning the slots once if it is missing."""
+    library = _library(module_path)
+    for attempt in range(2):
+        try:
+            return library.get_token(token_label=token_label)
+        except p11_errors.NoSuchToken:
+            if attempt == 0:
+                for key in [k for k in _sessions if k[0] == module_path]:
+                    del _sessions[key]  # C_Finalize invalidates every session handle
+                library.reinitialize()
+        except p11_errors.MultipleTokensReturned as exc:
+            raise EhcertError(
+                ErrorKind.CONFLICT,
+                f"More than one PKCS#11 token is labelled '{token_label}'.",
+                field="token_label",
+            ) from exc
+    raise EhcertError(
+        ErrorKind.NOT_FOUND,
+        f"No PKCS#11 token labelled '{token_label}' in module {module_path}.",
+        field="token_label",
+    )
+
+
+def _open_shared(module_path: str, token_label: str, pin: str) -> pkcs11.Session:
+    key = (module_path, token_label)
+    shared = _sessions.get(key)
+    if shared is not None:
+        if not hmac.compare_digest(shared.pin_digest, _digest(pin)):
+            raise EhcertError(
+                ErrorKind.UNAUTHORIZED,
+                f"The PIN for token '{token_label}' is wrong.",
+                field="pin",
+            )
+        session: pkcs11.Session = shared.session
+        return session
+    token = _find_token(module_path, token_label)
+    try:
+        session = token.open(rw=True, user_pin=pin)
+    except _PIN_ERRORS as exc:
+        raise EhcertError(
+            ErrorKind.UNAUTHORIZED, f"The PIN for token '{token_label}' is wrong.", field="pin"
+        ) from exc
+    except p11_errors.PinLocked as exc:
+        raise EhcertError(
+            ErrorKind.UNAUTHORIZED, f"The PIN of token '{token_label}' is locked.", field="pin"
+        ) from exc
+    except p11_errors.UserAlreadyLoggedIn as exc:
+        raise EhcertError(
+            ErrorKind.UNAVAILABLE,
+            f"Token '{token_label}' was logged in by other code in this process.",
+            field="token_label",
+        ) from exc
+    _sessions[key] = _SharedSession(session, _digest(pin))
+    return session
+
+
+def _run(module_path: str, token_label: str, pin: str, operation: Callable[[Any], _T]) -> _T:
+    """Run ``operation`` on the shared session, re-opening it once if it went stale."""
+    with _module_lock(module_path):
+        for attempt in range(2):
+            try:
+                return operation(_open_shared(module_path, token_label, pin))
+            except _STALE_SESSION_ERRORS as exc:
+                _sessions.pop((module_path, token_label), None)
+                if attempt == 1:
+                    raise _unavailable(token_label, exc) from exc
+            except _GONE_ERRORS as exc:
+                _sessions.pop((module_path, token_label), None)
+                raise _unavailable(token_label, exc) from exc
+            except p11_errors.PKCS11Error as exc:
+                raise _unavailable(token_label, exc) from exc
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _unavailable(token_label: str, exc: Exception) -> EhcertError:
+    return EhcertError(
+        ErrorKind.UNAVAILABLE,
+        f"PKCS#11 token '{token_label}' failed the operation ({type(exc).__name__}).",
+        field="token_label",
+    )
+
+
+def close_sessions() -> None:
+    """Log out and close every shared session (process shutdown, test teardown)."""
+    with _registry_lock:
+        for (module_path, _), shared in list(_sessions.items()):
+            lock = _module_locks.setdefault(module_path, threading.RLock())
+            with lock, contextlib.suppress(p11_errors.PKCS11Error):  # already gone
+                shared.session.close()
+        _sessions.clear()
+
+
+def _check_text(value: object, field: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{field} must be a str")
+    if not value:
+        raise ValueError(f"{field} must not be empty")
+    return value
+
+
+def _one_key(session: Any, object_class: ObjectClass, label: str) -> Any:
+    try:
+        return session.get_key(object_class=object_class, key_type=KeyType.RSA, label=label)
+    except p11_errors.MultipleObjectsReturned as exc:
+        raise EhcertError(
+            ErrorKind.CONFLICT,
+            f"More than one RSA key on the token is labelled '{label}'.",
+            field="key_label",
+        ) from exc
+
+
+def _private_key(session: Any, label: str) -> Any:
+    try:
+        return _one_key(session, ObjectClass.PRIVATE_KEY, label)
+    except p11_errors.NoSuchKey as exc:
+        raise EhcertError(
+            ErrorKind.NOT_FOUND,
+            f"No RSA private key labelled '{label}' on the token.",
+            field="key_label",
+        ) from exc
+
+
+def _public_key(session: Any, label: str) -> rsa.RSAPublicKey:
+    """From the public key object; tokens holding only a private key expose n and e too."""
+    try:
+        source = _one_key(session, ObjectClass.PUBLIC_KEY, label)
+    except p11_errors.NoSuchKey:
+        source = _private_key(session, label)
+    modulus = int.from_bytes(source[Attribute.MODULUS], "big")
+    exponent = int.from_bytes(source[Attribute.PUBLIC_EXPONENT], "big")
+    return rsa.RSAPublicNumbers(exponent, modulus).public_key()
+
+
+def _certificates(session: Any) -> list[tuple[str, x509.Certificate]]:
+    found: list[tuple[str, x509.Certificate]] = []
+    for obj in session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE}):
+        if obj[Attribute.CERTIFICATE_TYPE] != CertificateType.X_509:
+            continue
+        found.append((obj[Attribute.LABEL], x509.load_der_x509_certificate(obj[Attribute.VALUE])))
+    return found
+
+
+def _refuse_existing_label(session: Any, label: str) -> None:
+    template = {Attribute.CLASS: ObjectClass.PRIVATE_KEY, Attribute.LABEL: label}
+    if list(session.get_objects(template)):
+        raise EhcertError(
+            ErrorKind.CONFLICT,
+            f"The token already holds a private key labelled '{label}'.",
+            field="key_label",
+        )
+
+
+def _certificate_template(label: str, cert: x509.Certificate, key_id: bytes) -> dict[Any, Any]:
+    """CKO_CERTIFICATE attributes, PKCS#11 section 4.6.3 (X.509 public key certificates)."""
+    return {
+        Attribute.CLASS: ObjectClass.CERTIFICATE,
+        Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
+        Attribute.TOKEN: True,
+        Attribute.PRIVATE: False,
+        Attribute.LABEL: label,
+        Attribute.ID: key_id,
+        Attribute.SUBJECT: cert.subject.public_bytes(),
+        Attribute.ISSUER: cert.issuer.public_bytes(),
+        Attribute.SERIAL_NUMBER: asn1_core.Integer(cert.serial_number).dump(),
+        Attribute.VALUE: cert.public_bytes(serialization.Encoding.DER),
+    }
+
+
+class Pkcs11Token:
+    """One token reached with a user PIN; every call shares the process's logged-in session."""
+
+    def __init__(self, module_path: str | Path, token_label: str, pin: str) -> None:
+        self.module_path = str(Path(module_path))
+        self.token_label = _check_text(token_label, "token_label")
+        self._pin = _check_text(pin, "pin")
+
+    def _run(self, operation: Callable[[Any], _T]) -> _T:
+        return _run(self.module_path, self.token_label, self._pin, operation)
+
+    def sign(self, key_label: str, data: bytes, *, pss: bool = False) -> bytes:
+        """RSASSA-PKCS1-v1_5 (CKM_SHA256_RSA_PKCS) or, with ``pss``, RSASSA-PSS with
+        SHA-256, MGF1-SHA-256 and a 32-byte salt (CKM_SHA256_RSA_PKCS_PSS; RFC 8017 8.1)."""
+        if not isinstance(data, bytes):
+            raise TypeError("data must be bytes")
+
+        def operation(session: Any) -> bytes:
+            key = _private_key(session, key_label)
+            if pss:
+                signature: bytes = key.sign(
+                    data,
+                    mechanism=Mechanism.SHA256_RSA_PKCS_PSS,
+                    mechanism_param=(Mechanism.SHA256, pkcs11.MGF.SHA256, 32),
+                )
+            else:
+                signature = key.sign(data, mechanism=Mechanism.SHA256_RSA_PKCS)
+            return signature
+
+        return self._run(operation)
+
+    def rsa_public_key(self, key_label: str) -> rsa.RSAPublicKey:
+        return self._run(lambda session: _public_key(session, key_label))
+
+    def certificates(self) -> list[tuple[str, x509.Certificate]]:
+        """Every X.509 certificate object on the token with its CKA_LABEL."""
+        return self._run(_certificates)
+
+    def generate_rsa_keypair(self, key_label: str, bits: int) -> rsa.RSAPublicKey:
+        """A new sign-only key pair whose private half is sensitive and never extractable."""
+        _check_text(key_label, "key_label")
+        if not isinstance(bits, int) or bits < 2048:
+            raise ValueError("bits must be an int of at least 2048")
+
+        def operation(session: Any) -> rsa.RSAPublicKey:
+            _refuse_existing_label(session, key_label)
+            public, private = session.generate_keypair(
+                KeyType.RSA,
+                bits,
+                label=key_label,
+                store=True,
+                capabilities=MechanismFlag.SIGN | MechanismFlag.VERIFY,
+                private_template={
+                    Attribute.SENSITIVE: True,
+                    Attribute.EXTRACTABLE: False,
+                    Attribute.PRIVATE: True,
+                },
+            )
+            key = _public_key(session, key_label)
+            key_id = x509.SubjectKeyIdentifier.from_public_key(key).digest
+            public[Attribute.ID] = key_id
+            private[Attribute.ID] = key_id
+            return key
+
+        return self._run(operation)
+
+    def import_rsa_private_key(
+        self, key_label: str, key: rsa.RSAPrivateKey, certificate: x509.Certificate | None
+    ) -> None:
+        """Store ``key`` (sensitive, non-extractable), its public half and ``certificate``,
+        all under ``key_label`` and one CKA_ID, as eID middleware presents them."""
+        _check_text(key_label, "key_label")
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise TypeError("key must be an RSA private key")
+        if certificate is not None:
+            if not isinstance(certificate, x509.Certificate):
+                raise TypeError("certificate must be an x509.Certificate or None")
+            if certificate.public_key() != key.public_key():
+                raise ValueError("certificate does not certify key")
+        numbers = key.private_numbers()
+        public_numbers = numbers.public_numbers
+        key_id = x509.SubjectKeyIdentifier.from_public_key(key.public_key()).digest
+
+        def big(value: int) -> bytes:
+            return value.to_bytes((value.bit_length() + 7) // 8, "big")
+
+        common = {
+            Attribute.KEY_TYPE: KeyType.RSA,
+            Attribute.TOKEN: True,
+            Attribute.LABEL: key_label,
+            Attribute.ID: key_id,
+            Attribute.MODULUS: big(public_numbers.n),
+            Attribute.PUBLIC_EXPONENT: big(public_numbers.e),
+        }
+
+        def operation(session: Any) -> None:
+            _refuse_existing_label(session, key_label)
+            session.create_object(
+                {
+                    **common,
+                    Attribute.CLASS: ObjectClass.PRIVATE_KEY,
+                    Attribute.PRIVATE: True,
+                    Attribute.SENSITIVE: True,
+                    Attribute.EXTRACTABLE: False,
+                    Attribute.SIGN: True,
+                    Attribute.DECRYPT: False,
+                    Attribute.PRIVATE_EXPONENT: big(numbers.d),
+                    Attribute.PRIME_1: big(numbers.p),
+                    Attribute.PRIME_2: big(numbers.q),
+                    Attribute.EXPONENT_1: big(numbers.dmp1),
+                    Attribute.EXPONENT_2: big(numbers.dmq1),
+                    Attribute.COEFFICIENT: big(numbers.iqmp),
+                }
+            )
+            session.create_object(
+                {**common, Attribute.CLASS: ObjectClass.PUBLIC_KEY, Attribute.VERIFY: True}
+            )
+            if certificate is not None:
+                session.create_object(_certificate_template(key_label, certificate, key_id))
+
+        self._run(operation)
+
+    def import_certificate(self, label: str, certificate: x509.Certificate) -> None:
+        """Store a certificate without a key (an eID card's "CA" and "Root" objects)."""
+        _check_text(label, "label")
+        if not isinstance(certificate, x509.Certificate):
+            raise TypeError("certificate must be an x509.Certificate")
+        key_id = x509.SubjectKeyIdentifier.from_public_key(certificate.public_key()).digest
+        self._run(
+            lambda session: session.create_object(_certificate_template(label, certificate, key_id))
+        )
+
+
+class Pkcs11Signer:
+    """A :class:`~ehcert.pki.signer.Signer` over an RSA key that never leaves its token."""
+
+    def __init__(self, module_path: str | Path, token_label: str, key_label: str, pin: str) -> None:
+        self._token = Pkcs11Token(module_path, token_label, pin)
+        self.key_label = _check_text(key_label, "key_label")
+        # Resolve now so a wrong PIN or a missing key fails at start-up, not mid-issuance.
+        self._public_key = self._token.rsa_public_key(key_label)
+
+    def public_key(self) -> rsa.RSAPublicKey:
+        return self._public_key
+
+    def sign(self, data: bytes) -> bytes:
+        """RSASSA-PKCS1-v1_5 with SHA-256 (RFC 8017 section 8.2) on the token."""
+        return self._token.sign(self.key_label, data)
+
+
+def generate_rsa_keypair_on_token(
+    module: str | Path, token_label: str, pin: str, key_label: str, bits: int
+) -> rsa.RSAPublicKey:
+    """Generate a sign-only RSA key pair on the token; return its public key."""
+    return Pkcs11Token(module, token_label, pin).generate_rsa_keypair(key_label, bits)
+
+
+def import_rsa_private_key(  # noqa: PLR0917 -- mirrors the token set-up tools' argument order
+    module: str | Path,
+    token_label: str,
+    pin: str,
+    key_label: str,
+    key: rsa.RSAPrivateKey,
+    certificate: x509.Certificate | None,
+) -> None:
+    """Put ``key`` (and its certificate, labelled alike) on the token."""
+    Pkcs11Token(module, token_label, pin).import_rsa_private_key(key_label, key, certificate)
+
+
+def find_certificates(
+    module: str | Path, token_label: str, pin: str
+) -> list[tuple[str, x509.Certificate]]:
+    """Every X.509 certificate on the token as (CKA_LABEL, certificate)."""
+    return Pkcs11Token(module, token_label, pin).certificates()
+
+
+def _softhsm_util() -> str:
+    tool = shutil.which("softhsm2-util")
+    if tool is None:
+        raise EhcertError(ErrorKind.UNAVAILABLE, "softhsm2-util is not installed.")
+    return tool
+
+
+def init_softhsm_token(label: str, so_pin: str, user_pin: str, conf_dir: Path | str) -> Path:
+    """Create a SoftHSM2 token in ``conf_dir`` and return its ``softhsm2.conf`` path.
+
+    The configuration (token directory ``conf_dir/tokens``) is written unless it exists.
+    Point ``SOFTHSM2_CONF`` at the returned path before the module is first loaded in
+    this process. PINs pass on softhsm2-util's command line, so this is for test and
+    set-up tooling, not for a shared host.
+    """
+    for value, field in ((label, "label"), (so_pin, "so_pin"), (user_pin, "user_pin")):
+        _check_text(value, field)
+    if len(label.encode("utf-8")) > 32:
+        raise ValueError("label must be at most 32 bytes (CK_TOKEN_INFO.label)")
+    directory = Path(conf_dir).resolve()
+    token_dir = directory / "tokens"
+    token_dir.mkdir(parents=True, exist_ok=True)
+    conf = directory / "softhsm2.conf"
+    if not conf.exists():
+        conf.write_text(
+            f"directories.tokendir = {token_dir}\nobjectstore.backend = file\n"
+            "log.level = ERROR\nslots.removable = false\n",
+            encoding="utf-8",
+        )
+    env = {**os.environ, "SOFTHSM2_CONF": str(conf)}
+    tool = _softhsm_util()
+    shown = subprocess.run(
+        [tool, "--show-slots"], env=env, capture_output=True, text=True, check=False
+    )
+    labels = [
+        line.split(":", 1)[1].strip()
+        for line in shown.stdout.splitlines()
+        if line.strip().startswith("Label:")
+    ]
+    if label in labels:
+        raise EhcertError(
+            ErrorKind.CONFLICT,
+            f"A SoftHSM2 token labelled '{label}' already exists.",
+            field="label",
+        )
+    created = subprocess.run(
+        [tool, "--init-token", "--free", "--label", label, "--so-pin", so_pin, "--pin", user_pin],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if created.returncode != 0:
+        raise EhcertError(
+            ErrorKind.UNAVAILABLE,
+            f"softhsm2-util could not create token '{label}': {created.stderr.strip()}",
+        )
+    return conf

@@ -1,0 +1,283 @@
+"""Prepare, lint, sign: how every certificate, CRL and OCSP response gets its signature.
+
+``cryptography``'s builders can only sign with an in-memory private key, but the CA's
+keys may live in an HSM behind a :class:`~ehcert.pki.signer.Signer`. So issuance runs in
+three steps (DESIGN.md, "issue in two steps", after Boulder's CA):
+
+1. **prepare** -- sign the builder with a process-wide placeholder RSA key. The algorithm
+   is the platform's only one, sha256WithRSAEncryption (RFC 4055 section 5), so the
+   ``signature`` field inside the TBS structure already has its final value and the TBS
+   bytes are exactly what the real key will sign;
+2. **lint** -- run pkilint and the eHealth profile (:mod:`ehcert.pki.lint`) over that DER;
+   any finding at WARNING or above stops issuance before the CA key is touched;
+3. **sign** -- hand the TBS bytes to the real signer, put the signature into the outer
+   structure with ``asn1crypto`` (RFC 5280 sections 4.1 and 5.1, RFC 6960 section 4.2.1)
+   and load the result back with ``cryptography``, checking that the TBS is byte-for-byte
+   what was signed and that the signature verifies under ``signer.public_key()``.
+
+OCSP is the odd one out: ``OCSPResponseBuilder.sign`` refuses a key that does not match
+the responder certificate. The placeholder response is therefore built for a stand-in
+responder certificate (same subject, placeholder key); the responderID and ``certs`` are
+then rewritten to the real delegated responder (RFC 6960 section 4.2.2.2) *before* lint and
+signing, so what is linted is what is signed. Reading the builder's parts relies on
+``cryptography``'s private builder fields; :func:`_ocsp_builder_parts` fails loudly if they
+ever change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from typing import Any
+
+from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509 import ocsp
+
+from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.pki import lint as pki_lint
+from ehcert.pki.signer import Signer
+
+_PLACEHOLDER_LOCK = threading.Lock()
+_placeholder: rsa.RSAPrivateKey | None = None
+
+_DER = serialization.Encoding.DER
+
+
+def _placeholder_key() -> rsa.RSAPrivateKey:
+    """The throw-away key that lets ``cryptography`` produce the final TBS bytes.
+
+    Generated once per process; it signs nothing that leaves this module.
+    """
+    global _placeholder  # noqa: PLW0603 -- one lazily generated key per process
+    with _PLACEHOLDER_LOCK:
+        if _placeholder is None:
+            _placeholder = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        return _placeholder
+
+
+def _signer_public_key(signer: Signer) -> rsa.RSAPublicKey:
+    key = signer.public_key()
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise TypeError("signer.public_key() must return an RSA public key")
+    return key
+
+
+def _sign_and_check_length(signer: Signer, tbs: bytes, public_key: rsa.RSAPublicKey) -> bytes:
+    signature = signer.sign(tbs)
+    if not isinstance(signature, bytes) or len(signature) != (public_key.key_size + 7) // 8:
+        raise EhcertError(
+            ErrorKind.INTERNAL,
+            "The signer returned a signature whose length does not match its RSA key.",
+        )
+    return signature
+
+
+def _verify(public_key: rsa.RSAPublicKey, signature: bytes, tbs: bytes, what: str) -> None:
+    try:
+        public_key.verify(signature, tbs, padding.PKCS1v15(), hashes.SHA256())
+    except InvalidSignature as exc:
+        raise EhcertError(
+            ErrorKind.INTERNAL,
+            f"The signed {what} does not verify under the signer's public key, "
+            "so the signer's key and public key do not belong together.",
+        ) from exc
+
+
+def _check_same_tbs(reloaded: bytes, signed: bytes, what: str) -> None:
+    if reloaded != signed:
+        raise EhcertError(
+            ErrorKind.INTERNAL,
+            f"The reassembled {what} does not carry the exact TBS bytes that were signed.",
+        )
+
+
+# --- certificates ------------------------------------------------------------------------
+
+
+def sign_certificate(
+    builder: x509.CertificateBuilder, signer: Signer, *, lint: pki_lint.LintProfile | None
+) -> x509.Certificate:
+    """Lint ``builder``'s certificate against ``lint`` and sign it with ``signer``.
+
+    The builder must be complete (subject key, issuer name, AKI/SKI...); ``lint=None``
+    skips linting and is meant only for objects outside the eHealth profiles.
+    """
+    if not isinstance(builder, x509.CertificateBuilder):
+        raise TypeError("builder must be a cryptography CertificateBuilder")
+    if lint is not None and not isinstance(lint, pki_lint.LintProfile):
+        raise TypeError("lint must be a LintProfile or None")
+    public_key = _signer_public_key(signer)
+    prepared = builder.sign(_placeholder_key(), hashes.SHA256())
+    if lint is not None:
+        pki_lint.assert_clean(pki_lint.lint_certificate(prepared.public_bytes(_DER), lint))
+    tbs = prepared.tbs_certificate_bytes
+    signature = _sign_and_check_length(signer, tbs, public_key)
+    parsed = asn1_x509.Certificate.load(prepared.public_bytes(_DER))
+    der = asn1_x509.Certificate(
+        {
+            "tbs_certificate": parsed["tbs_certificate"],
+            "signature_algorithm": parsed["signature_algorithm"],
+            "signature_value": signature,
+        }
+    ).dump()
+    cert = x509.load_der_x509_certificate(der)
+    _check_same_tbs(cert.tbs_certificate_bytes, tbs, "certificate")
+    _verify(public_key, cert.signature, cert.tbs_certificate_bytes, "certificate")
+    return cert
+
+
+# --- CRLs --------------------------------------------------------------------------------
+
+
+def sign_crl(
+    builder: x509.CertificateRevocationListBuilder, signer: Signer, *, lint: bool = True
+) -> x509.CertificateRevocationList:
+    """Lint ``builder``'s CRL against RFC 5280 section 5 and sign it with ``signer``."""
+    if not isinstance(builder, x509.CertificateRevocationListBuilder):
+        raise TypeError("builder must be a cryptography CertificateRevocationListBuilder")
+    public_key = _signer_public_key(signer)
+    prepared = builder.sign(_placeholder_key(), hashes.SHA256())
+    if lint:
+        pki_lint.assert_clean(pki_lint.lint_crl(prepared.public_bytes(_DER)))
+    tbs = prepared.tbs_certlist_bytes
+    signature = _sign_and_check_length(signer, tbs, public_key)
+    parsed = asn1_crl.CertificateList.load(prepared.public_bytes(_DER))
+    der = asn1_crl.CertificateList(
+        {
+            "tbs_cert_list": parsed["tbs_cert_list"],
+            "signature_algorithm": parsed["signature_algorithm"],
+            "signature": signature,
+        }
+    ).dump()
+    signed = x509.load_der_x509_crl(der)
+    _check_same_tbs(signed.tbs_certlist_bytes, tbs, "CRL")
+    _verify(public_key, signed.signature, signed.tbs_certlist_bytes, "CRL")
+    return signed
+
+
+# --- OCSP responses ----------------------------------------------------------------------
+
+
+def _ocsp_builder_parts(
+    builder: ocsp.OCSPResponseBuilder,
+) -> tuple[Any, x509.Certificate, ocsp.OCSPResponderEncoding, list[x509.Certificate] | None, Any]:
+    """The single response, responder, extra certificates and extensions of ``builder``.
+
+    ``cryptography`` exposes no getters, so this reads its private fields and refuses
+    clearly if their shape is not the expected one.
+    """
+    try:
+        single = builder._response
+        responder_cert, encoding = builder._responder_id or (None, None)
+        certs = builder._certs
+        extensions = builder._extensions
+    except AttributeError as exc:  # pragma: no cover - depends on cryptography internals
+        raise EhcertError(
+            ErrorKind.INTERNAL,
+            "This cryptography version's OCSPResponseBuilder cannot be read for signing.",
+        ) from exc
+    if single is None:
+        raise ValueError("The OCSP builder has no single response; add one before signing.")
+    if not isinstance(responder_cert, x509.Certificate) or not isinstance(
+        encoding, ocsp.OCSPResponderEncoding
+    ):
+        raise ValueError("The OCSP builder has no responder_id; set it before signing.")
+    return single, responder_cert, encoding, certs, extensions
+
+
+def _stand_in_responder(responder_cert: x509.Certificate) -> x509.Certificate:
+    """A certificate with the responder's subject but the placeholder key (never output)."""
+    key = _placeholder_key()
+    not_before = responder_cert.not_valid_before_utc
+    return (
+        x509.CertificateBuilder()
+        .subject_name(responder_cert.subject)
+        .issuer_name(responder_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(not_before)
+        .not_valid_after(not_before + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+
+
+def _rewrite_for_responder(
+    placeholder_der: bytes,
+    responder_cert: x509.Certificate,
+    encoding: ocsp.OCSPResponderEncoding,
+    certs: list[x509.Certificate],
+) -> asn1_ocsp.BasicOCSPResponse:
+    """Point responderID and ``certs`` at the real delegated responder (RFC 6960 4.2.1)."""
+    outer = asn1_ocsp.OCSPResponse.load(placeholder_der)
+    basic: asn1_ocsp.BasicOCSPResponse = outer["response_bytes"]["response"].parsed
+    response_data = basic["tbs_response_data"]
+    if encoding is ocsp.OCSPResponderEncoding.HASH:
+        # KeyHash: SHA-1 of the subjectPublicKey BIT STRING value (RFC 6960 section 4.2.1).
+        key_hash = x509.SubjectKeyIdentifier.from_public_key(responder_cert.public_key()).digest
+        responder_id = asn1_ocsp.ResponderId(name="by_key", value=key_hash)
+    else:
+        real = asn1_x509.Certificate.load(responder_cert.public_bytes(_DER))
+        responder_id = asn1_ocsp.ResponderId(name="by_name", value=real.subject)
+    response_data["responder_id"] = responder_id
+    return asn1_ocsp.BasicOCSPResponse(
+        {
+            "tbs_response_data": response_data,
+            "signature_algorithm": basic["signature_algorithm"],
+            "signature": basic["signature"].native,
+            "certs": [asn1_x509.Certificate.load(c.public_bytes(_DER)) for c in certs],
+        }
+    )
+
+
+def _wrap_basic(basic: asn1_ocsp.BasicOCSPResponse) -> bytes:
+    der: bytes = asn1_ocsp.OCSPResponse(
+        {
+            "response_status": "successful",
+            "response_bytes": {"response_type": "basic_ocsp_response", "response": basic},
+        }
+    ).dump()
+    return der
+
+
+def sign_ocsp_response(
+    builder: ocsp.OCSPResponseBuilder, signer: Signer, *, lint: bool = True
+) -> ocsp.OCSPResponse:
+    """Lint ``builder``'s response against RFC 6960 and sign it with ``signer``.
+
+    The builder's responder certificate is the delegated OCSP signer's certificate
+    (RFC 6960 section 4.2.2.2) and must certify ``signer.public_key()``. When the builder
+    names no extra certificates, the responder certificate is included so clients can
+    verify the delegation.
+    """
+    if not isinstance(builder, ocsp.OCSPResponseBuilder):
+        raise TypeError("builder must be a cryptography OCSPResponseBuilder")
+    public_key = _signer_public_key(signer)
+    single, responder_cert, encoding, certs, extensions = _ocsp_builder_parts(builder)
+    if responder_cert.public_key() != public_key:
+        raise EhcertError(
+            ErrorKind.INTERNAL,
+            "The OCSP builder's responder certificate does not certify the signer's key "
+            "(RFC 6960 section 4.2.2.2).",
+        )
+    stand_in = _stand_in_responder(responder_cert)
+    placeholder = ocsp.OCSPResponseBuilder(single, (stand_in, encoding), None, extensions).sign(
+        _placeholder_key(), hashes.SHA256()
+    )
+    basic = _rewrite_for_responder(
+        placeholder.public_bytes(_DER), responder_cert, encoding, certs or [responder_cert]
+    )
+    if lint:
+        pki_lint.assert_clean(pki_lint.lint_ocsp_response(_wrap_basic(basic)))
+    tbs = basic["tbs_response_data"].dump()
+    signature = _sign_and_check_length(signer, tbs, public_key)
+    basic["signature"] = signature
+    response = ocsp.load_der_ocsp_response(_wrap_basic(basic))
+    _check_same_tbs(response.tbs_response_bytes, tbs, "OCSP response")
+    _verify(public_key, response.signature, response.tbs_response_bytes, "OCSP response")
+    return response

@@ -1,0 +1,177 @@
+"""Engine, sessions and migrations for SQLite (embedded default) and PostgreSQL.
+
+SQLite connections are set up on every connect with ``journal_mode=WAL`` (readers do not
+block the writer), ``foreign_keys=ON`` (off by default in SQLite) and a ``busy_timeout`` so
+a writer waits for the lock instead of failing at once.
+
+Transactions on SQLite: the pysqlite driver begins a transaction just before the first
+write of a session, so every write transaction holds SQLite's single write lock from its
+first write to its commit. Code that must *read then write* atomically (the audit head,
+the CSV import) calls :func:`lock_for_write` first: ``BEGIN IMMEDIATE`` on SQLite, nothing
+on PostgreSQL where such code locks rows (``SELECT ... FOR UPDATE``) or writes first.
+
+The schema is only ever created by Alembic (``migrate``), never ``create_all``, so the
+migration scripts are what the tests exercise.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def sqlite_url(path: Path) -> str:
+    """The SQLAlchemy URL of an SQLite database file (absolute, so the cwd never matters)."""
+    return f"sqlite+pysqlite:///{Path(path).resolve()}"
+
+
+def _configure_sqlite_connection(
+    dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry
+) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        # NORMAL is durable across application crashes in WAL mode, and much faster.
+        cursor.execute("PRAGMA synchronous = NORMAL")
+    finally:
+        cursor.close()
+
+
+class Database:
+    """One database (URL), its engine and a session factory.
+
+    ``session()`` is the unit of work: commit when the block ends normally, roll back on
+    any exception. Repositories take the ``Session`` so several of them share one
+    transaction (e.g. revoke + OCSP invalidation + audit record).
+    """
+
+    def __init__(self, url: str) -> None:
+        if not isinstance(url, str):
+            raise TypeError("database url must be a string")
+        self.url = url
+        if url.startswith("sqlite"):
+            self.engine: Engine = create_engine(
+                url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            )
+            event.listen(self.engine, "connect", _configure_sqlite_connection)
+        else:
+            self.engine = create_engine(url, pool_pre_ping=True)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session whose transaction commits on success and rolls back on error."""
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision (``upgrade head``)."""
+        with self.engine.begin() as connection:
+            config = alembic_config(self.url)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def dispose(self) -> None:
+        """Close every pooled connection (tests, shutdown)."""
+        self.engine.dispose()
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic configuration pointing at the shipped migration scripts."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # ConfigParser interpolation: a literal '%' in a password must be doubled.
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def migrate(url: str) -> None:
+    """Run ``alembic upgrade head`` against ``url`` (used by the CLI and tests)."""
+    database = Database(url)
+    try:
+        database.migrate()
+    finally:
+        database.dispose()
+
+
+def lock_for_write(session: Session) -> None:
+    """Make the session's transaction hold the write lock before it reads (SQLite only).
+
+    On SQLite a transaction that has not written yet is not a transaction at all for the
+    driver; ``BEGIN IMMEDIATE`` takes the database's write lock (waiting up to the busy
+    timeout), so what is read next cannot change before the commit. If a transaction is
+    already open it has written, hence already holds the lock. PostgreSQL needs nothing
+    here: callers lock the rows they read (``SELECT ... FOR UPDATE``) or write first.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    driver_connection = connection.connection.driver_connection
+    if isinstance(driver_connection, sqlite3.Connection) and not (
+        driver_connection.in_transaction
+    ):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def affected_rows(result: object) -> int:
+    """The row count of an UPDATE/DELETE result (``CursorResult.rowcount``)."""
+    if not isinstance(result, CursorResult):
+        raise TypeError("expected the result of an UPDATE or DELETE statement")
+    return int(result.rowcount)
+
+
+def dialect_insert(session: Session) -> Any:
+    """The dialect's ``insert`` construct, which offers ``on_conflict_do_update``.
+
+    Both PostgreSQL and SQLite (3.24+) implement ``INSERT ... ON CONFLICT DO UPDATE``;
+    SQLAlchemy exposes it through a dialect-specific ``insert``.
+    """
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert
+    if name == "sqlite":
+        return sqlite.insert
+    raise NotImplementedError(f"no upsert support for the {name} dialect")
+
+
+def violated_constraint(error: IntegrityError) -> str:
+    """Name the constraint (PostgreSQL) or the columns (SQLite) an insert violated.
+
+    The returned text is lower-case and contains the column names thanks to the naming
+    convention of ``models.NAMING_CONVENTION``, so callers can test ``"serial_hex" in``.
+    """
+    original = error.orig
+    diag = getattr(original, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    if isinstance(name, str) and name:
+        return name.lower()
+    return str(original).lower()

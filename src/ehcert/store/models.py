@@ -1,0 +1,283 @@
+"""SQLAlchemy models of every table the platform keeps (the single source for migrations).
+
+The tables are owned by the store; the rules that decide what goes in them live in
+registry/ra/ca. What *is* enforced here is data integrity that must hold whatever code
+writes: uniqueness (a serial number or a public key is certified at most once, RFC 5280
+section 4.1.2.2 and the eHealth CP), closed value sets (status, environment, usage),
+consistency between status and its timestamps, and foreign keys.
+
+Readers never get these ORM objects: repositories turn rows into frozen dataclasses so a
+caller cannot change a row by assigning an attribute.
+
+Constraint names follow :data:`NAMING_CONVENTION`, so migrations are deterministic and an
+``IntegrityError`` names the constraint on both PostgreSQL and SQLite.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from ehcert.store.columns import UtcDateTime
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+PROVIDER_STATUSES = ("validated", "pending", "withdrawn")
+ENVIRONMENTS = ("acceptance", "production")
+CERTIFICATE_USAGES = ("authentication", "encryption")
+CERTIFICATE_STATUSES = ("valid", "revoked")
+
+# The hash that precedes the first audit record (the chain's genesis).
+GENESIS_HASH = "0" * 64
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({quoted})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UtcDateTime()}
+
+
+class ProviderRow(Base):
+    """A care provider of the authentic source (one row per natural person, by SSIN)."""
+
+    __tablename__ = "providers"
+    __table_args__ = (
+        CheckConstraint("length(ssin) = 11", name="ssin_length"),
+        CheckConstraint("nihii IS NULL OR length(nihii) = 11", name="nihii_length"),
+        CheckConstraint(_in("status", PROVIDER_STATUSES), name="status"),
+        CheckConstraint(
+            "(status = 'withdrawn' AND withdrawn_at IS NOT NULL)"
+            " OR (status <> 'withdrawn' AND withdrawn_at IS NULL)",
+            name="withdrawn_at_matches_status",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ssin: Mapped[str] = mapped_column(String(11), unique=True)
+    # NULLs are distinct in a UNIQUE constraint on both backends: "unique when present".
+    nihii: Mapped[str | None] = mapped_column(String(11), unique=True)
+    profession: Mapped[str] = mapped_column(String(40))
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+    withdrawn_at: Mapped[dt.datetime | None]
+
+
+class InstitutionRow(Base):
+    """A care institution, known by an eHealth identifier type and value."""
+
+    __tablename__ = "institutions"
+    __table_args__ = (UniqueConstraint("id_type", "id_value"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id_type: Mapped[str] = mapped_column(String(40))
+    id_value: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    security_norms_date: Mapped[dt.date | None] = mapped_column(Date)
+    data_sharing_authorisation: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
+class MandateRow(Base):
+    """A person's mandate to act for an institution (request and revoke its certificates).
+
+    At most one *open* (not ended) mandate per institution and person, enforced by a
+    partial unique index; ended mandates stay as history.
+    """
+
+    __tablename__ = "mandates"
+    __table_args__ = (
+        CheckConstraint("length(holder_ssin) = 11", name="holder_ssin_length"),
+        CheckConstraint(
+            "valid_until IS NULL OR valid_until > valid_from", name="valid_until_after_from"
+        ),
+        Index(
+            "uq_mandates_open_institution_id_holder_ssin",
+            "institution_id",
+            "holder_ssin",
+            unique=True,
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    institution_id: Mapped[int] = mapped_column(
+        ForeignKey("institutions.id", ondelete="RESTRICT"), index=True
+    )
+    holder_ssin: Mapped[str] = mapped_column(String(11), index=True)
+    valid_from: Mapped[dt.datetime]
+    valid_until: Mapped[dt.datetime | None]
+    ended_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+
+
+class CertificateRow(Base):
+    """An issued certificate (authentication by the CA, or the holder's encryption one)."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (
+        CheckConstraint(
+            "length(serial_hex) BETWEEN 1 AND 40", name="serial_hex_length"
+        ),  # RFC 5280 section 4.1.2.2: at most 20 octets
+        CheckConstraint("length(public_key_sha256) = 64", name="public_key_sha256_length"),
+        CheckConstraint(_in("environment", ENVIRONMENTS), name="environment"),
+        CheckConstraint(_in("usage", CERTIFICATE_USAGES), name="usage"),
+        CheckConstraint(_in("status", CERTIFICATE_STATUSES), name="status"),
+        CheckConstraint("not_after > not_before", name="validity_order"),
+        CheckConstraint(
+            "(status = 'valid' AND revoked_at IS NULL AND revocation_reason IS NULL)"
+            " OR (status = 'revoked' AND revoked_at IS NOT NULL"
+            " AND revocation_reason IS NOT NULL)",
+            name="revocation_matches_status",
+        ),
+        Index(
+            "ix_certificates_holder",
+            "holder_type",
+            "holder_value",
+            "application_id",
+        ),
+        Index("ix_certificates_environment_status", "environment", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    serial_hex: Mapped[str] = mapped_column(String(40), unique=True)
+    environment: Mapped[str] = mapped_column(String(16))
+    usage: Mapped[str] = mapped_column(String(16))
+    holder_type: Mapped[str] = mapped_column(String(40))
+    holder_value: Mapped[str] = mapped_column(String(20))
+    application_id: Mapped[str | None] = mapped_column(String(30))
+    subject_dn: Mapped[str] = mapped_column(Text)
+    not_before: Mapped[dt.datetime]
+    not_after: Mapped[dt.datetime]
+    status: Mapped[str] = mapped_column(String(8))
+    revoked_at: Mapped[dt.datetime | None]
+    revocation_reason: Mapped[str | None] = mapped_column(String(32))
+    revoked_by: Mapped[str | None] = mapped_column(String(200))
+    der: Mapped[bytes] = mapped_column(LargeBinary)
+    public_key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    requested_by_ssin: Mapped[str | None] = mapped_column(String(11))
+    # NO ACTION, not RESTRICT: checked at the end of the statement, so a chain of
+    # renewals can be removed in one DELETE (SQLite applies RESTRICT row by row).
+    predecessor_serial_hex: Mapped[str | None] = mapped_column(
+        ForeignKey("certificates.serial_hex"), index=True
+    )
+    created_at: Mapped[dt.datetime]
+
+
+class NonceRow(Base):
+    """A server nonce (RFC 8555 section 6.5 style): single use, short lived."""
+
+    __tablename__ = "nonces"
+    __table_args__ = (CheckConstraint("expires_at > created_at", name="expiry_order"),)
+
+    value: Mapped[str] = mapped_column(String(128), primary_key=True)
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+    used_at: Mapped[dt.datetime | None]
+
+
+class AuditRecordRow(Base):
+    """One link of the append-only, hash-chained audit log (see ``store.audit``)."""
+
+    __tablename__ = "audit_records"
+    __table_args__ = (
+        CheckConstraint("seq > 0", name="seq_positive"),
+        CheckConstraint("length(hash) = 64 AND length(prev_hash) = 64", name="hash_length"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[dt.datetime] = mapped_column(index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(200), index=True)
+    detail: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHeadRow(Base):
+    """The one row that names the chain's last link; appends lock it to serialise."""
+
+    __tablename__ = "audit_head"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single_row"),
+        CheckConstraint("last_seq >= 0", name="last_seq_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class CrlNumberRow(Base):
+    """The last CRL number used per environment (RFC 5280 section 5.2.3: increasing)."""
+
+    __tablename__ = "crl_numbers"
+    __table_args__ = (
+        CheckConstraint(_in("environment", ENVIRONMENTS), name="environment"),
+        CheckConstraint("last_number > 0", name="last_number_positive"),
+    )
+
+    environment: Mapped[str] = mapped_column(String(16), primary_key=True)
+    last_number: Mapped[int] = mapped_column(BigInteger)
+
+
+class OcspResponseRow(Base):
+    """A cached, already signed OCSP response (RFC 6960); dropped on any status change."""
+
+    __tablename__ = "ocsp_responses"
+    __table_args__ = (CheckConstraint("next_update > produced_at", name="update_order"),)
+
+    serial_hex: Mapped[str] = mapped_column(String(40), primary_key=True)
+    der: Mapped[bytes] = mapped_column(LargeBinary)
+    produced_at: Mapped[dt.datetime]
+    next_update: Mapped[dt.datetime]
+
+
+class EidCredentialRow(Base):
+    """A test eID certificate issued by the acceptance citizen CA."""
+
+    __tablename__ = "eid_credentials"
+    __table_args__ = (
+        CheckConstraint("length(ssin) = 11", name="ssin_length"),
+        CheckConstraint(
+            "(revoked_at IS NULL AND revocation_reason IS NULL)"
+            " OR (revoked_at IS NOT NULL AND revocation_reason IS NOT NULL)",
+            name="revocation_complete",
+        ),
+    )
+
+    serial_hex: Mapped[str] = mapped_column(String(40), primary_key=True)
+    ssin: Mapped[str] = mapped_column(String(11), index=True)
+    not_after: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+    revocation_reason: Mapped[str | None] = mapped_column(String(32))
