@@ -53,7 +53,12 @@ from ehcert.ra.service import RegistrationAuthority
 from ehcert.registry.adapter import RegistryFacts
 from ehcert.settings import Settings
 from ehcert.store.audit import AuditLog
-from ehcert.store.certificates import CertificateReader, CertificateRecord, CertificateRepository, NewCertificate
+from ehcert.store.certificates import (
+    CertificateReader,
+    CertificateRecord,
+    CertificateRepository,
+    NewCertificate,
+)
 from ehcert.store.crl_numbers import CrlNumbers
 from ehcert.store.db import Database
 from ehcert.store.eid import EidRepository
@@ -86,7 +91,7 @@ def public_key_sha256(certificate: x509.Certificate) -> str:
     return hashlib.sha256(spki).hexdigest()
 
 
-class _Ledger:
+class Ledger:
     def __init__(self, session: Session) -> None:
         self._reader = CertificateReader(session)
 
@@ -266,7 +271,7 @@ class Platform:
                 audit = _Audit(session)
                 ra = RegistrationAuthority(
                     RegistryFacts(session),
-                    _Ledger(session),
+                    Ledger(session),
                     _Issuer(self.ca, session, self.settings.environment),
                     _Revoker(session),
                     audit,
@@ -289,7 +294,9 @@ class Platform:
         value = secrets.token_urlsafe(24)
         with self.database.session() as session:
             repository = NonceRepository(session)
-            repository.create(value, self.now(), dt.timedelta(seconds=self.settings.nonce_ttl_seconds))
+            repository.create(
+                value, self.now(), dt.timedelta(seconds=self.settings.nonce_ttl_seconds)
+            )
         return value
 
     def authenticate(self, body: bytes, url: str) -> tuple[Identity, dict[str, Any]]:
@@ -339,7 +346,9 @@ class Platform:
             return RevocationStatus.good()  # the test eID root has revoked no CA
         if eid_ca is not None and issuer == eid_ca.certificate:
             with self.database.session() as session:
-                credential = EidRepository(session).by_serial(format(certificate.serial_number, "x"))
+                credential = EidRepository(session).by_serial(
+                    format(certificate.serial_number, "x")
+                )
             if credential is None:
                 return RevocationStatus.unknown("the test citizen CA has no record of it")
             if credential.revoked_at is not None:
@@ -396,9 +405,17 @@ class Platform:
         now = self.now()
         with self._crl_lock, self.database.session() as session:
             entries = self._revoked_entries(session, name, now)
-            fingerprint = (len(entries), max((e.revoked_at.isoformat() for e in entries), default=""))
+            fingerprint = (
+                len(entries),
+                max((e.revoked_at.isoformat() for e in entries), default=""),
+            )
             cached = self._crl_cache.get(name)
-            if cached and not force and cached.fingerprint == fingerprint and now < cached.refresh_after:
+            if (
+                cached
+                and not force
+                and cached.fingerprint == fingerprint
+                and now < cached.refresh_after
+            ):
                 return cached.der
             number = CrlNumbers(session).next(env)
             crl = self.ca.sign_crl(issuer, entries, number, now)
@@ -466,14 +483,23 @@ class _RaGateway:
         self._platform = platform
 
     def request(
-        self, identity: Identity, csr: bytes, institution: str | None, app: str | None, now: dt.datetime
+        self,
+        identity: Identity,
+        csr: bytes,
+        institution: str | None,
+        app: str | None,
+        now: dt.datetime,
     ) -> CertificateFacts:
         return self._platform._run_ra(lambda ra: ra.request(identity, csr, institution, app, now))
 
-    def renew(self, identity: Identity, csr: bytes, serial: str, now: dt.datetime) -> CertificateFacts:
+    def renew(
+        self, identity: Identity, csr: bytes, serial: str, now: dt.datetime
+    ) -> CertificateFacts:
         return self._platform._run_ra(lambda ra: ra.renew(identity, csr, serial, now))
 
-    def revoke(self, identity: Identity, serial: str, reason: str, now: dt.datetime) -> CertificateFacts:
+    def revoke(
+        self, identity: Identity, serial: str, reason: str, now: dt.datetime
+    ) -> CertificateFacts:
         return self._platform._run_ra(lambda ra: ra.revoke(identity, serial, reason, now))
 
     def renewal_check(

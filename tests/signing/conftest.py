@@ -89,9 +89,9 @@ def _ca_key_usage() -> x509.KeyUsage:
 Extensions = list[tuple[x509.ExtensionType, bool]]
 
 
-def _with(builder: x509.CertificateBuilder, extensions: Extensions, omit: frozenset[type]) -> (
-    x509.CertificateBuilder
-):
+def _with(
+    builder: x509.CertificateBuilder, extensions: Extensions, omit: frozenset[type]
+) -> x509.CertificateBuilder:
     """Add ``extensions`` except those whose type is in ``omit`` (to build bad profiles)."""
     for value, critical in extensions:
         if type(value) not in omit:
@@ -254,12 +254,8 @@ def hsm_signers(ca_token: SoftHsmToken, end_entity_key: rsa.RSAPrivateKey) -> Ca
         pki_pkcs11.generate_rsa_keypair_on_token(
             ca_token.module, ca_token.label, ca_token.pin, role, 2048
         )
-        signers[role] = pki_pkcs11.Pkcs11Signer(
-            ca_token.module, ca_token.label, role, ca_token.pin
-        )
-    return CaSigners(
-        "pkcs11", signers["root"], signers["issuing"], signers["ocsp"], end_entity_key
-    )
+        signers[role] = pki_pkcs11.Pkcs11Signer(ca_token.module, ca_token.label, role, ca_token.pin)
+    return CaSigners("pkcs11", signers["root"], signers["issuing"], signers["ocsp"], end_entity_key)
 
 
 def build_hierarchy(signers: CaSigners) -> Hierarchy:
@@ -344,3 +340,62 @@ class Profiles:
 @pytest.fixture(scope="session")
 def profiles() -> type[Profiles]:
     return Profiles
+
+
+@dataclass(frozen=True)
+class EidMaterial:
+    """A Belgian-eID-shaped credential: Root -> Citizen CA -> Authentication certificate."""
+
+    key: rsa.RSAPrivateKey
+    certificate: x509.Certificate
+    citizen_ca: x509.Certificate
+    root: x509.Certificate
+
+
+@pytest.fixture(scope="session")
+def eid_material() -> EidMaterial:
+    root_key, ca_key, auth_key = _key(), _key(), _key()
+    root_name = _name((NameOID.COUNTRY_NAME, "BE"), (NameOID.COMMON_NAME, "Test eID Root CA"))
+    ca_name = _name((NameOID.COUNTRY_NAME, "BE"), (NameOID.COMMON_NAME, "Test Citizen CA"))
+    holder = _name(
+        (NameOID.COUNTRY_NAME, "BE"),
+        (NameOID.COMMON_NAME, "Alice Specimen (Authentication)"),
+        (NameOID.SURNAME, "Specimen"),
+        (NameOID.GIVEN_NAME, "Alice"),
+        (NameOID.SERIAL_NUMBER, "71715100070"),
+    )
+    ca_ku = _ca_key_usage()
+    root = signing.sign_certificate(
+        _base(root_name, root_name, root_key.public_key(), 3650)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(ca_ku, critical=True),
+        PrivateKeySigner(root_key),
+        lint=None,
+    )
+    citizen_ca = signing.sign_certificate(
+        _base(ca_name, root_name, ca_key.public_key(), 3650)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(ca_ku, critical=True),
+        PrivateKeySigner(root_key),
+        lint=None,
+    )
+    certificate = signing.sign_certificate(
+        _base(holder, ca_name, auth_key.public_key(), 3650).add_extension(
+            x509.KeyUsage(True, False, False, False, False, False, False, False, False),
+            critical=True,
+        ),
+        PrivateKeySigner(ca_key),
+        lint=None,
+    )
+    return EidMaterial(auth_key, certificate, citizen_ca, root)
+
+
+@pytest.fixture(scope="session")
+def eid_token(softhsm_conf_dir: Path, eid_material: EidMaterial) -> SoftHsmToken:
+    """A token laid out like a Belgian eID card as its middleware presents it."""
+    token = new_token(softhsm_conf_dir, "eid")
+    handle = pki_pkcs11.Pkcs11Token(token.module, token.label, token.pin)
+    handle.import_rsa_private_key("Authentication", eid_material.key, eid_material.certificate)
+    handle.import_certificate("CA", eid_material.citizen_ca)
+    handle.import_certificate("Root", eid_material.root)
+    return token

@@ -116,7 +116,7 @@ def test_openssl_rejects_the_chain_outside_its_validity(hierarchy, tmp_path: Pat
     root = _write(tmp_path / "root.pem", h.root)
     issuing = _write(tmp_path / "issuing.pem", h.issuing)
     leaf = _write(tmp_path / "leaf.pem", h.end_entity)
-    before = str(int((h.root.not_valid_before_utc.timestamp())) - 86400)
+    before = str(int(h.root.not_valid_before_utc.timestamp()) - 86400)
     result = _openssl(
         "verify", "-attime", before, "-CAfile", root, "-untrusted", issuing, leaf
     )  # fmt: skip

@@ -144,5 +144,6 @@ def status_answer(facts: CertificateFacts, now: dt.datetime) -> StatusAnswer:
         revoked_at=facts.revoked_at,
         revocation_reason=facts.revocation_reason,
         renewal_opens=renewal_opens(facts.not_after),
-        renewal_window_open=facts.status == "valid" and renewal_window_is_open(facts.not_after, now),
+        renewal_window_open=facts.status == "valid"
+        and renewal_window_is_open(facts.not_after, now),
     )

@@ -17,10 +17,9 @@ and nothing from the server side.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
@@ -63,13 +62,19 @@ def _check_sign_arguments(data: object, algorithm: object) -> None:
 def order_chain(
     leaf: x509.Certificate, candidates: list[x509.Certificate]
 ) -> tuple[x509.Certificate, ...]:
-    """The issuers of ``leaf`` found among ``candidates``, nearest first (by name and
-    signature, RFC 5280 section 6.1); certificates that are not issuers are left out."""
+    """The issuers of ``leaf`` found among ``candidates``, nearest first.
+
+    This only orders what the holder presents; whether the chain is trusted is the
+    verifier's decision (RFC 5280 section 6.1). A candidate is the issuer when its subject
+    is the child's issuer name and, where both are present, its subjectKeyIdentifier is
+    the child's authorityKeyIdentifier (RFC 5280 section 4.2.1.1). Signatures are not
+    checked here: older eHealth chains still carry SHA-1 signatures.
+    """
     chain: list[x509.Certificate] = []
     current = leaf
     remaining = [c for c in candidates if c != leaf]
     while current.issuer != current.subject:
-        issuer = next((c for c in remaining if _issued(current, c)), None)
+        issuer = next((c for c in remaining if _is_issuer(current, c)), None)
         if issuer is None:
             break
         chain.append(issuer)
@@ -78,12 +83,23 @@ def order_chain(
     return tuple(chain)
 
 
-def _issued(child: x509.Certificate, candidate: x509.Certificate) -> bool:
+def _key_identifier(cert: x509.Certificate, ext_type: type[Any]) -> bytes | None:
     try:
-        child.verify_directly_issued_by(candidate)
-    except (ValueError, TypeError, InvalidSignature):
+        value = cert.extensions.get_extension_for_class(ext_type).value
+    except x509.ExtensionNotFound:
+        return None
+    if isinstance(value, x509.SubjectKeyIdentifier):
+        return value.digest
+    identifier: bytes | None = value.key_identifier
+    return identifier
+
+
+def _is_issuer(child: x509.Certificate, candidate: x509.Certificate) -> bool:
+    if candidate.subject != child.issuer:
         return False
-    return True
+    authority = _key_identifier(child, x509.AuthorityKeyIdentifier)
+    subject = _key_identifier(candidate, x509.SubjectKeyIdentifier)
+    return authority is None or subject is None or authority == subject
 
 
 class Pkcs12EidCredential:

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from ehcert.client.eid import SIGNATURE_ALGORITHMS, EidCredential, SignatureAlgorithm
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.pki.jws import create_jws
+from ehcert.pki.jws import JwsAlgorithm, create_jws
 from ehcert.pki.keystore import KeyEntry
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
@@ -53,7 +53,7 @@ class RequestSigner(Protocol):
     def chain(self) -> Sequence[x509.Certificate]: ...
 
     @property
-    def alg(self) -> str: ...
+    def alg(self) -> JwsAlgorithm: ...
 
     def sign(self, data: bytes) -> bytes: ...
 
@@ -74,7 +74,7 @@ class EidRequestSigner:
         return (self._credential.certificate, *self._credential.chain)
 
     @property
-    def alg(self) -> str:
+    def alg(self) -> JwsAlgorithm:
         return self._alg
 
     def sign(self, data: bytes) -> bytes:
@@ -102,7 +102,7 @@ class KeyEntryRequestSigner:
         return (self._entry.certificate, *issuers)
 
     @property
-    def alg(self) -> str:
+    def alg(self) -> JwsAlgorithm:
         return "RS256"
 
     def sign(self, data: bytes) -> bytes:
@@ -124,6 +124,7 @@ class IssuedCertificate:
 
     serial: str
     subject: str
+    holder: str
     not_before: dt.datetime
     not_after: dt.datetime
     certificate: x509.Certificate
@@ -157,7 +158,7 @@ class SelfQuality:
 @dataclass(frozen=True, slots=True)
 class InstitutionQuality:
     holder: str
-    name: str
+    name: str | None
     allowed: bool
     reason: str | None
 
@@ -186,9 +187,26 @@ class RenewalCheck:
 
     accepted: bool
     reason: str | None
+    kind: ErrorKind | None
     not_after: dt.datetime
     renewal_opens: dt.datetime
     days_before_expiration: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformCertificates:
+    """The certificates a platform publishes: its CA hierarchy and the eID anchors it trusts."""
+
+    environment: str
+    root: x509.Certificate
+    issuing: x509.Certificate
+    ocsp_signer: x509.Certificate
+    eid_anchors: tuple[x509.Certificate, ...]
+
+    @property
+    def chain(self) -> tuple[x509.Certificate, x509.Certificate]:
+        """Issuing CA then root: the chain of every certificate issued here."""
+        return (self.issuing, self.root)
 
 
 # --- helpers ----------------------------------------------------------------------------
@@ -299,6 +317,15 @@ def _pem_certificates(pems: Sequence[str], what: str) -> list[x509.Certificate]:
     return certificates
 
 
+def _optional_kind(text: str | None) -> ErrorKind | None:
+    if text is None:
+        return None
+    try:
+        return ErrorKind(text)
+    except ValueError:
+        return ErrorKind.INTERNAL
+
+
 def _status(answer: _Answer) -> CertificateStatus:
     state = answer.text("status")
     try:
@@ -327,6 +354,7 @@ def _issued(answer: _Answer) -> IssuedCertificate:
     return IssuedCertificate(
         serial=answer.text("serial"),
         subject=answer.text("subject"),
+        holder=answer.text("holder"),
         not_before=answer.moment("not_before"),
         not_after=answer.moment("not_after"),
         certificate=leaf[0],
@@ -431,7 +459,7 @@ class PlatformClient:
         """A fresh single-use nonce (``GET /v1/nonce``; RFC 8555 section 7.2)."""
         response = self._checked(self._send("GET", "/v1/nonce"))
         header = response.headers.get("Replay-Nonce")
-        if header:
+        if isinstance(header, str) and header:
             return header
         return _Answer(_json_body(response, "a nonce request"), "a nonce request").text("nonce")
 
@@ -500,7 +528,7 @@ class PlatformClient:
             as_self=SelfQuality(own.flag("allowed"), own.optional_text("profession"),
                                 own.optional_text("reason")),
             institutions=tuple(
-                InstitutionQuality(item.text("holder"), item.text("name"),
+                InstitutionQuality(item.text("holder"), item.optional_text("name"),
                                    item.flag("allowed"), item.optional_text("reason"))
                 for item in answer.objects("institutions")
             ),
@@ -521,23 +549,30 @@ class PlatformClient:
         return RenewalCheck(
             accepted=answer.flag("accepted"),
             reason=answer.optional_text("reason"),
+            kind=_optional_kind(answer.optional_text("kind")),
             not_after=answer.moment("not_after"),
             renewal_opens=answer.moment("renewal_opens"),
             days_before_expiration=answer.integer("days_before_expiration"),
         )
 
-    def ca_certificates(self) -> tuple[x509.Certificate, ...]:
-        """The environment's CA certificates (``GET /v1/ca``), to put in keystores."""
-        response = self._checked(self._send("GET", "/v1/ca", headers={"Accept": "*/*"}))
-        content_type = response.headers.get("Content-Type", "")
-        if "json" in content_type:
-            data = _json_body(response, "a CA query")
-            pems = data if isinstance(data, list) else _Answer(data, "a CA query").texts(
-                "certificates")
-            if not all(isinstance(pem, str) for pem in pems):
-                raise _unexpected("a CA query", "it is not a list of PEM certificates")
-            return tuple(_pem_certificates([str(pem) for pem in pems], "a CA query"))
-        return tuple(_pem_certificates([response.text], "a CA query"))
+    def ca_certificates(self) -> PlatformCertificates:
+        """The environment's CA, OCSP and eID anchor certificates (``GET /v1/ca``)."""
+        what = "a CA query"
+        answer = self._get_json("/v1/ca", what)
+
+        def one(key: str) -> x509.Certificate:
+            found = _pem_certificates([answer.text(key)], what)
+            if len(found) != 1:
+                raise _unexpected(what, f"field {key!r} does not hold exactly one certificate")
+            return found[0]
+
+        return PlatformCertificates(
+            environment=answer.text("environment"),
+            root=one("root"),
+            issuing=one("issuing"),
+            ocsp_signer=one("ocsp_signer"),
+            eid_anchors=tuple(_pem_certificates(answer.texts("eid_anchors"), what)),
+        )
 
 
 def _json_body(response: httpx.Response, what: str) -> object:

@@ -50,6 +50,7 @@ from ehcert.core.identifiers import Holder, InstitutionId, validate_application_
 from ehcert.core.names import parse_ehealth_subject
 from ehcert.core.policy import DEFAULT_KEY_SIZE, check_renewal_window, renewal_opens
 from ehcert.pki.keystore import (
+    AUTHENTICATION_ALIAS,
     KeyEntry,
     Keystore,
     keystore_filename,
@@ -57,7 +58,7 @@ from ehcert.pki.keystore import (
     write_keystore_file,
 )
 
-AUTHENTICATION_ALIAS = "authentication"
+ENVIRONMENTS = ("acceptance", "production")
 
 # The CRLReason names of RFC 5280 section 5.3.1 a holder may give. certificateHold is
 # not offered (eHealth certificates are never suspended), removeFromCRL and aACompromise
@@ -155,18 +156,6 @@ def _holder_text(certificate: x509.Certificate) -> str:
         return certificate.subject.rfc4514_string()
 
 
-def _holder(certificate: x509.Certificate) -> Holder:
-    """The holder named in an issued subject, for the keystore file name."""
-    try:
-        parsed = parse_ehealth_subject(certificate.subject)
-        return Holder(parsed.identifier_type, parsed.identifier_value, parsed.application_id)
-    except ValueError as exc:
-        raise EhcertError(
-            ErrorKind.INTERNAL,
-            f"The issued certificate's subject names no eHealth holder: {exc}.",
-        ) from None
-
-
 def _require_aware(now: dt.datetime) -> None:
     if not isinstance(now, dt.datetime):
         raise TypeError("now must be a datetime")
@@ -225,12 +214,22 @@ def _unique(certificates: tuple[x509.Certificate, ...]) -> tuple[x509.Certificat
     return tuple(dict.fromkeys(certificates))
 
 
+def _new_keystore_name(issued: IssuedCertificate, now: dt.datetime) -> str:
+    """``keystore_filename`` for the holder the certificate names (CN/OU, not the answer's
+    claim). Should the platform send something unusable, the serial names the file: the
+    key must be saved whatever its name."""
+    try:
+        holder = parse_ehealth_subject(issued.certificate.subject).holder_text
+        return keystore_filename(holder, now, issued.environment)
+    except ValueError:
+        return f"ehcert-{issued.serial}.p12"
+
+
 def _write_new_keystore(
     directory: Path, issued: IssuedCertificate, keystore: Keystore, password: str,
     now: dt.datetime,
 ) -> Path:
-    name = keystore_filename(_holder(issued.certificate), now, issued.environment)
-    path = _free_path(directory / name, issued.serial)
+    path = _free_path(directory / _new_keystore_name(issued, now), issued.serial)
     write_keystore_file(path, keystore, password)
     return path
 
@@ -271,9 +270,16 @@ def request_certificate(
                           field="password")
     _check_output_directory(out_dir)
     if environment_hint is not None:
+        if environment_hint not in ENVIRONMENTS:
+            raise EhcertError(
+                ErrorKind.MALFORMED,
+                f"The environment {environment_hint!r} is unknown; use one of "
+                f"{', '.join(ENVIRONMENTS)}.",
+                field="environment",
+            )
         expected = _expected_holder(credential, institution_id, app)
         if expected is not None:
-            planned = out_dir / keystore_filename(expected, now, environment_hint)
+            planned = out_dir / keystore_filename(str(expected), now, environment_hint)
             if planned.exists():
                 raise EhcertError(
                     ErrorKind.CONFLICT,
@@ -370,7 +376,7 @@ def renew_certificate(
     chain = _unique(issued.chain)
     renewed = keystore.with_entry(KeyEntry(current.alias, key, issued.certificate, chain))
     ca_certificates = _unique((*chain, *keystore.ca_certificates))
-    updated = Keystore(renewed.entries, ca_certificates)
+    updated = Keystore(renewed.entries, ca_certificates, renewed.unsupported_entries)
     return _write_new_keystore(keystore_path.parent, issued, updated, password, now)
 
 
@@ -394,6 +400,12 @@ def revoke_with_eid(
     except ValueError as exc:
         raise EhcertError(ErrorKind.MALFORMED, f"The {exc}.", field="serial") from None
     return client.revoke(EidRequestSigner(credential), serial_hex, canonical)
+
+
+def describe_keystore(keystore_path: Path, password: str, now: dt.datetime) -> CertificateView:
+    """The local view of a keystore's authentication certificate (no platform call)."""
+    _, current = _open_keystore(keystore_path, password)
+    return describe_certificate(current.certificate, now)
 
 
 def certificate_status(

@@ -24,11 +24,20 @@ def read_secret(file: Path | None, prompt: str, *, confirm: bool = False) -> str
     password. A missing, unreadable or empty file is refused with a sentence naming the
     file: falling back to a prompt would hang an unattended script. ``confirm`` asks
     twice at the prompt (for a new keystore's password); it does not apply to files.
+    End of input at the prompt (no terminal, Ctrl-D, Ctrl-C) is a refusal, not a hang.
     """
     if not prompt:
         raise ValueError("prompt must name the secret, e.g. 'Keystore password'")
     if file is None:
-        answer: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
+        try:
+            answer: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
+        except typer.Abort:
+            # End of input or Ctrl-C: nobody is there to type the secret.
+            raise EhcertError(
+                ErrorKind.MALFORMED,
+                f"No {prompt.lower()} was typed; give it in a file when no one is at the "
+                "terminal.",
+            ) from None
         if not answer:
             raise EhcertError(ErrorKind.MALFORMED, f"The {prompt.lower()} is empty.")
         return answer

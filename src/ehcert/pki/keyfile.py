@@ -21,6 +21,7 @@ import os
 import secrets
 from pathlib import Path
 
+from asn1crypto import algos as asn1_algos
 from asn1crypto import keys as asn1_keys
 from asn1crypto import pem as asn1_pem
 from cryptography.hazmat.primitives import hashes, padding, serialization
@@ -73,7 +74,7 @@ def encrypt_private_key_pem(
                     "key_derivation_func": {
                         "algorithm": "pbkdf2",
                         "parameters": {
-                            "salt": salt,
+                            "salt": asn1_algos.Pbkdf2Salt(name="specified", value=salt),
                             "iteration_count": iterations,
                             "prf": {"algorithm": "sha256"},
                         },

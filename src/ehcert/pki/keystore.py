@@ -39,7 +39,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from asn1crypto import cms, core, keys, pkcs12
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -49,11 +48,11 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki.pkcs12_pbe import (
     MAX_ITERATIONS,
-    DecryptionFailedError,
-    PasswordCipher,
     PbeError,
-    build_mac_data,
-    mac_matches,
+    PlainBag,
+    WrongPasswordError,
+    open_pfx,
+    seal_pfx,
 )
 
 AUTHENTICATION_ALIAS = "authentication"
@@ -67,7 +66,6 @@ MIN_ITERATIONS = 1_000
 
 # Real keystores are a few kilobytes; refuse to parse anything absurdly larger.
 MAX_KEYSTORE_BYTES = 4 * 1024 * 1024
-_MAX_NESTING = 4
 _MAX_CHAIN_LENGTH = 10
 
 _ENVIRONMENT_SUFFIXES = {"acceptance": ".acc-p12", "production": ".p12"}
@@ -236,6 +234,8 @@ def _malformed(reason: str) -> EhcertError:
 
 @dataclass
 class _CertificateInFile:
+    """One distinct certificate, with what all the bags that carried it said about it."""
+
     certificate: x509.Certificate
     der: bytes
     local_key_ids: set[bytes]
@@ -243,124 +243,22 @@ class _CertificateInFile:
     trusted: bool
 
 
-@dataclass
-class _KeyInFile:
-    private_key: PrivateKeyTypes
-    local_key_id: bytes | None
-    friendly_name: str | None
-
-
-@dataclass
-class _FileContents:
-    cipher: PasswordCipher
-    mac_verified: bool
-    key_bags: list[_KeyInFile]
-    certificates: dict[bytes, _CertificateInFile]
-
-
-def _bag_attributes(
-    attributes: pkcs12.Attributes | core.Void,
-) -> tuple[str | None, bytes | None, bool]:
-    """friendlyName, localKeyId and whether the Java trusted-key-usage mark is present."""
-    friendly_name: str | None = None
-    local_key_id: bytes | None = None
-    trusted = False
-    if isinstance(attributes, core.Void):
-        return friendly_name, local_key_id, trusted
-    for attribute in attributes:
-        kind = attribute["type"].native
-        values = attribute["values"]
-        if kind == "friendly_name" and len(values):
-            friendly_name = values[0].native
-        elif kind == "local_key_id" and len(values):
-            local_key_id = values[0].native
-        elif kind == "trusted_key_usage":
-            trusted = True
-    return friendly_name, local_key_id, trusted
-
-
-def _decrypt(contents: _FileContents, algorithm: object, ciphertext: object) -> bytes:
-    if not isinstance(ciphertext, bytes):
-        raise _malformed("an encrypted part has no content")
-    try:
-        return contents.cipher.decrypt(algorithm, ciphertext)
-    except PbeError as error:
-        raise _malformed(str(error)) from error
-    except DecryptionFailedError as error:
-        if contents.mac_verified:
-            raise _malformed(
-                "a part does not decrypt although the integrity check passed"
-            ) from error
-        raise _wrong_password() from error
-
-
-def _collect_bags(contents: _FileContents, safe_contents: pkcs12.SafeContents, depth: int) -> None:
-    """Walk the SafeBags (RFC 7292 section 4.2); CRL and secret bags are not used here."""
-    if depth > _MAX_NESTING:
-        raise _malformed("SafeContents are nested too deeply")
-    for bag in safe_contents:
-        bag_type = bag["bag_id"].native
-        value = bag["bag_value"]
-        friendly_name, local_key_id, trusted = _bag_attributes(bag["bag_attributes"])
-        if bag_type in ("key_bag", "pkcs8_shrouded_key_bag"):
-            if bag_type == "key_bag":
-                key_der = value.dump()
-            else:
-                key_der = _decrypt(
-                    contents, value["encryption_algorithm"], value["encrypted_data"].native
-                )
-            private_key = serialization.load_der_private_key(key_der, password=None)
-            contents.key_bags.append(_KeyInFile(private_key, local_key_id, friendly_name))
-        elif bag_type == "cert_bag" and value["cert_id"].native == "x509":
-            der = bytes(value["cert_value"])
-            known = contents.certificates.get(der)
-            if known is None:
-                certificate = x509.load_der_x509_certificate(der)
-                known = _CertificateInFile(certificate, der, set(), friendly_name, trusted)
-                contents.certificates[der] = known
-            if local_key_id is not None:
-                known.local_key_ids.add(local_key_id)
-            known.trusted = known.trusted or trusted
-            known.friendly_name = known.friendly_name or friendly_name
-        elif bag_type == "safe_contents":
-            _collect_bags(contents, value, depth + 1)
-
-
-def _read_file(data: bytes, password: str) -> _FileContents:
-    """Parse the PFX, check its MAC, decrypt and collect every bag (RFC 7292 sections 4, 5)."""
-    pfx = pkcs12.Pfx.load(data, strict=True)
-    if pfx["version"].native != "v3":
-        raise _malformed("only PKCS#12 version 3 files are supported")
-    if pfx["auth_safe"]["content_type"].native != "data":
-        raise _malformed("public-key integrity mode is not supported")
-    authenticated_safe = pfx["auth_safe"]["content"].native
-    try:
-        cipher = PasswordCipher(password)
-    except ValueError as error:
-        raise _wrong_password() from error
-    mac_data = pfx["mac_data"]
-    mac_verified = False
-    if not isinstance(mac_data, core.Void):
-        try:
-            mac_verified = mac_matches(mac_data, password, authenticated_safe)
-        except PbeError as error:
-            raise _malformed(str(error)) from error
-        if not mac_verified:
-            raise _wrong_password()
-    contents = _FileContents(cipher, mac_verified, [], {})
-    for content_info in pkcs12.AuthenticatedSafe.load(authenticated_safe):
-        content_type = content_info["content_type"].native
-        if content_type == "data":
-            raw = content_info["content"].native
-        elif content_type == "encrypted_data":
-            info = content_info["content"]["encrypted_content_info"]
-            raw = _decrypt(
-                contents, info["content_encryption_algorithm"], info["encrypted_content"].native
-            )
-        else:
-            raise _malformed(f"public-key privacy mode ({content_type}) is not supported")
-        _collect_bags(contents, pkcs12.SafeContents.load(raw), 0)
-    return contents
+def _certificates_in(bags: list[PlainBag]) -> list[_CertificateInFile]:
+    """Distinct certificates in file order; files in the field repeat the same one."""
+    found: dict[bytes, _CertificateInFile] = {}
+    for bag in bags:
+        if bag.kind != "certificate":
+            continue
+        known = found.get(bag.der)
+        if known is None:
+            certificate = x509.load_der_x509_certificate(bag.der)
+            known = _CertificateInFile(certificate, bag.der, set(), bag.friendly_name, False)
+            found[bag.der] = known
+        if bag.local_key_id is not None:
+            known.local_key_ids.add(bag.local_key_id)
+        known.trusted = known.trusted or bag.trusted
+        known.friendly_name = known.friendly_name or bag.friendly_name
+    return list(found.values())
 
 
 def _issuer_of(
@@ -411,23 +309,27 @@ def _chain_for(
     return chain
 
 
-def _assemble(contents: _FileContents) -> Keystore:
-    """Turn collected bags into entries: pick each key's certificate, then its chain."""
-    pool = list(contents.certificates.values())
+def _assemble(bags: list[PlainBag]) -> Keystore:
+    """Turn plain bags into entries: pick each key's certificate, then its chain."""
+    pool = _certificates_in(bags)
     entries: list[KeyEntry] = []
     unsupported: list[UnsupportedKeyEntry] = []
     in_entries: set[bytes] = set()
     aliases: set[str] = set()
-    for index, key in enumerate(contents.key_bags, start=1):
-        key_spki = _spki(key.private_key.public_key())
-        candidates = [c for c in pool if _spki(c.certificate.public_key()) == key_spki]
+    key_bags = [bag for bag in bags if bag.kind == "key"]
+    for index, key_bag in enumerate(key_bags, start=1):
+        private_key = serialization.load_der_private_key(key_bag.der, password=None)
+        key_spki = _spki(private_key.public_key())
         leaf = max(
-            candidates,
-            key=lambda c: (key.local_key_id in c.local_key_ids, c.certificate.not_valid_before_utc),
+            (c for c in pool if _spki(c.certificate.public_key()) == key_spki),
+            key=lambda c: (
+                key_bag.local_key_id in c.local_key_ids,
+                c.certificate.not_valid_before_utc,
+            ),
             default=None,
         )
-        alias = key.friendly_name
-        if not alias and leaf is not None and key.local_key_id in leaf.local_key_ids:
+        alias = key_bag.friendly_name
+        if not alias and leaf is not None and key_bag.local_key_id in leaf.local_key_ids:
             alias = leaf.friendly_name
         alias = alias or f"entry-{index}"
         if _alias_identity(alias) in aliases:
@@ -436,12 +338,12 @@ def _assemble(contents: _FileContents) -> Keystore:
         chain = _chain_for(leaf, pool) if leaf is not None else []
         in_entries.update(c.der for c in ([leaf] if leaf else []) + chain)
         chain_certificates = tuple(c.certificate for c in chain)
-        if leaf is not None and isinstance(key.private_key, rsa.RSAPrivateKey):
-            entries.append(KeyEntry(alias, key.private_key, leaf.certificate, chain_certificates))
+        if leaf is not None and isinstance(private_key, rsa.RSAPrivateKey):
+            entries.append(KeyEntry(alias, private_key, leaf.certificate, chain_certificates))
         else:
             certificate = None if leaf is None else leaf.certificate
             unsupported.append(
-                UnsupportedKeyEntry(alias, key.private_key, certificate, chain_certificates)
+                UnsupportedKeyEntry(alias, private_key, certificate, chain_certificates)
             )
     ca_certificates = tuple(c.certificate for c in pool if c.trusted or c.der not in in_entries)
     return Keystore(tuple(entries), ca_certificates, tuple(unsupported))
@@ -464,41 +366,21 @@ def load_keystore(data: bytes, password: str) -> Keystore:
             field="keystore",
         )
     try:
-        return _assemble(_read_file(data, password))
-    except EhcertError:
-        raise
-    except (ValueError, TypeError, KeyError, IndexError, OverflowError, UnsupportedAlgorithm) as e:
-        # asn1crypto and cryptography report undecodable input this way.
-        raise _malformed("it is damaged or not a PKCS#12 file") from e
+        return _assemble(open_pfx(data, password))
+    except WrongPasswordError as error:
+        raise _wrong_password() from error
+    except PbeError as error:
+        raise _malformed(str(error)) from error
+    except (ValueError, TypeError, UnsupportedAlgorithm) as error:
+        # cryptography reports an undecodable key or certificate this way.
+        raise _malformed("a key or certificate inside it is damaged or unsupported") from error
 
 
 # ---------------------------------------------------------------------------- writing
 
 
-def _attributes(
-    friendly_name: str, local_key_id: bytes | None = None, *, trusted: bool = False
-) -> pkcs12.Attributes:
-    items: list[dict[str, object]] = [{"type": "friendly_name", "values": [friendly_name]}]
-    if local_key_id is not None:
-        items.append({"type": "local_key_id", "values": [local_key_id]})
-    if trusted:
-        items.append({"type": "trusted_key_usage", "values": ["2.5.29.37.0"]})
-    return pkcs12.Attributes(items)
-
-
-def _certificate_bag(
-    certificate: x509.Certificate, attributes: pkcs12.Attributes
-) -> pkcs12.SafeBag:
-    der = certificate.public_bytes(serialization.Encoding.DER)
-    return pkcs12.SafeBag(
-        {
-            "bag_id": "cert_bag",
-            "bag_value": pkcs12.CertBag(
-                {"cert_id": "x509", "cert_value": core.ParsableOctetString(der)}
-            ),
-            "bag_attributes": attributes,
-        }
-    )
+def _der(certificate: x509.Certificate) -> bytes:
+    return certificate.public_bytes(serialization.Encoding.DER)
 
 
 def dump_keystore(
@@ -506,9 +388,9 @@ def dump_keystore(
 ) -> bytes:
     """Serialise ``keystore`` as PKCS#12 with PBES2/AES-256 and an HMAC-SHA256 MAC.
 
-    One random PBKDF2 salt serves all bags of one file: every bag is under the same
-    password, so distinct salts would not slow an attacker (one bag is enough to test a
-    guess) but would multiply the cost of every honest load. Each bag has its own IV.
+    Each key and its certificate carry the alias as friendlyName and a shared localKeyId
+    (SHA-256 of the certificate); every other certificate is written once with its DN
+    (RFC 4514) as friendlyName, and those in ``ca_certificates`` are marked trusted.
     """
     if not isinstance(keystore, Keystore):
         raise TypeError("keystore must be a Keystore")
@@ -520,81 +402,31 @@ def dump_keystore(
         raise ValueError("password must not be empty")
     if not MIN_ITERATIONS <= iterations <= MAX_ITERATIONS:
         raise ValueError(f"iterations must be between {MIN_ITERATIONS} and {MAX_ITERATIONS}")
-    cipher = PasswordCipher(password)
-    salt = os.urandom(16)
-    trusted = {c.public_bytes(serialization.Encoding.DER) for c in keystore.ca_certificates}
-    key_bags: list[pkcs12.SafeBag] = []
-    certificate_bags: list[pkcs12.SafeBag] = []
+    trusted = {_der(c) for c in keystore.ca_certificates}
+    key_bags: list[PlainBag] = []
+    certificate_bags: list[PlainBag] = []
     written: set[bytes] = set()
-    others: list[x509.Certificate] = []
     for entry in keystore.entries + keystore.unsupported_entries:
-        leaf = entry.certificate
-        linked = leaf.public_bytes(serialization.Encoding.DER) if leaf else None
-        local_key_id = hashlib.sha256(linked or _spki(entry.private_key.public_key())).digest()
+        leaf = None if entry.certificate is None else _der(entry.certificate)
+        local_key_id = hashlib.sha256(leaf or _spki(entry.private_key.public_key())).digest()
         pkcs8 = entry.private_key.private_bytes(
             serialization.Encoding.DER,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        algorithm, encrypted = cipher.encrypt_pbes2_aes256(pkcs8, salt=salt, iterations=iterations)
-        encrypted_key = keys.EncryptedPrivateKeyInfo(
-            {"encryption_algorithm": algorithm, "encrypted_data": encrypted}
-        )
-        key_bags.append(
-            pkcs12.SafeBag(
-                {
-                    "bag_id": "pkcs8_shrouded_key_bag",
-                    "bag_value": encrypted_key,
-                    "bag_attributes": _attributes(entry.alias, local_key_id),
-                }
-            )
-        )
-        if leaf is not None and linked not in written:
-            attributes = _attributes(entry.alias, local_key_id, trusted=linked in trusted)
-            certificate_bags.append(_certificate_bag(leaf, attributes))
-            written.add(linked)  # type: ignore[arg-type]
-        others.extend(entry.chain)
+        key_bags.append(PlainBag("key", pkcs8, entry.alias, local_key_id))
+        if leaf is not None and leaf not in written:
+            bag = PlainBag("certificate", leaf, entry.alias, local_key_id, leaf in trusted)
+            certificate_bags.append(bag)
+            written.add(leaf)
+    others = [c for e in keystore.entries + keystore.unsupported_entries for c in e.chain]
     for certificate in others + list(keystore.ca_certificates):
-        der = certificate.public_bytes(serialization.Encoding.DER)
+        der = _der(certificate)
         if der not in written:
             name = certificate.subject.rfc4514_string()
-            attributes = _attributes(name, trusted=der in trusted)
-            certificate_bags.append(_certificate_bag(certificate, attributes))
+            certificate_bags.append(PlainBag("certificate", der, name, None, der in trusted))
             written.add(der)
-    safes: list[cms.ContentInfo] = []
-    if certificate_bags:
-        algorithm, encrypted = cipher.encrypt_pbes2_aes256(
-            pkcs12.SafeContents(certificate_bags).dump(), salt=salt, iterations=iterations
-        )
-        encrypted_data = cms.EncryptedData(
-            {
-                "version": "v0",
-                "encrypted_content_info": {
-                    "content_type": "data",
-                    "content_encryption_algorithm": algorithm,
-                    "encrypted_content": encrypted,
-                },
-            }
-        )
-        safes.append(cms.ContentInfo({"content_type": "encrypted_data", "content": encrypted_data}))
-    if key_bags:
-        key_contents = core.OctetString(pkcs12.SafeContents(key_bags).dump())
-        safes.append(cms.ContentInfo({"content_type": "data", "content": key_contents}))
-    authenticated_safe = pkcs12.AuthenticatedSafe(safes).dump()
-    mac_data = build_mac_data(
-        password, authenticated_safe, salt=os.urandom(16), iterations=iterations
-    )
-    pfx = pkcs12.Pfx(
-        {
-            "version": "v3",
-            "auth_safe": {
-                "content_type": "data",
-                "content": core.OctetString(authenticated_safe),
-            },
-            "mac_data": mac_data,
-        }
-    )
-    return bytes(pfx.dump())
+    return seal_pfx(certificate_bags + key_bags, password, iterations=iterations)
 
 
 # ---------------------------------------------------------------------------- files

@@ -73,6 +73,7 @@ class _SharedSession:
 _registry_lock = threading.Lock()
 _module_locks: dict[str, threading.RLock] = {}
 _sessions: dict[tuple[str, str], _SharedSession] = {}
+_loaded_modules: set[str] = set()
 _owner_pid = os.getpid()
 
 
@@ -88,8 +89,8 @@ def _module_lock(module_path: str) -> threading.RLock:
             _sessions.clear()
             _module_locks.clear()
             _owner_pid = os.getpid()
-            for loaded in list(pkcs11._loaded.values()):
-                loaded.reinitialize()
+            for loaded in _loaded_modules:
+                pkcs11.lib(loaded).reinitialize()
         return _module_locks.setdefault(module_path, threading.RLock())
 
 
@@ -99,13 +100,15 @@ def _library(module_path: str) -> Any:
             ErrorKind.UNAVAILABLE, f"PKCS#11 module {module_path} does not exist.", field="module"
         )
     try:
-        return pkcs11.lib(module_path)
+        library = pkcs11.lib(module_path)  # python-pkcs11 caches one object per path
     except p11_errors.PKCS11Error as exc:
         raise EhcertError(
             ErrorKind.UNAVAILABLE,
             f"PKCS#11 module {module_path} cannot be loaded or initialised ({exc!r}).",
             field="module",
         ) from exc
+    _loaded_modules.add(module_path)
+    return library
 
 
 def _find_token(module_path: str, token_label: str) -> Any:

@@ -116,8 +116,8 @@ def pkcs12_kdf(
     if hash_name not in _HASHES:
         raise PbeError(f"hash {hash_name} is not supported")
     new_hash = getattr(hashlib, hash_name)  # the direct constructor: 2x faster than new()
-    u = new_hash().digest_size
-    v = new_hash().block_size
+    u: int = new_hash().digest_size
+    v: int = new_hash().block_size
     diversifier = bytes([purpose]) * v
 
     def stretch(data: bytes) -> bytes:

@@ -38,9 +38,7 @@ from ehcert.store.columns import require_aware
 from ehcert.store.db import affected_rows, lock_for_write
 from ehcert.store.models import GENESIS_HASH, AuditHeadRow, AuditRecordRow
 
-JsonValue: TypeAlias = (
-    str | int | float | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
-)
+JsonValue: TypeAlias = str | int | float | bool | list["JsonValue"] | dict[str, "JsonValue"] | None
 
 _ACTION = re.compile(r"[a-z][a-z0-9-]{0,31}")
 _MAX_NAME = 200
@@ -54,6 +52,7 @@ def canonical_json(value: object) -> str:
 
 
 def record_hash(
+    *,
     seq: int,
     at: dt.datetime,
     action: str,
@@ -127,7 +126,13 @@ class AuditLog:
         ).one()
         seq = last_seq + 1
         digest = record_hash(
-            seq, moment, action, actor, subject, json.loads(detail_text), last_hash
+            seq=seq,
+            at=moment,
+            action=action,
+            actor=actor,
+            subject=subject,
+            detail=json.loads(detail_text),
+            prev_hash=last_hash,
         )
         self._session.execute(
             insert(AuditRecordRow).values(
@@ -161,8 +166,14 @@ class AuditLog:
         rows = self._session.scalars(statement.order_by(AuditRecordRow.seq).limit(limit))
         return [
             AuditRecord(
-                row.seq, row.at, row.action, row.actor, row.subject, row.detail,
-                row.prev_hash, row.hash,
+                row.seq,
+                row.at,
+                row.action,
+                row.actor,
+                row.subject,
+                row.detail,
+                row.prev_hash,
+                row.hash,
             )
             for row in rows
         ]
@@ -239,7 +250,16 @@ def _walk(
         except ValueError:
             reason = f"record {seq} has unreadable detail"
             return AuditVerification(False, checked, seq, reason), checked, previous_hash
-        if record_hash(seq, at, action, actor, subject, detail, prev_hash) != stored_hash:
+        recomputed = record_hash(
+            seq=seq,
+            at=at,
+            action=action,
+            actor=actor,
+            subject=subject,
+            detail=detail,
+            prev_hash=prev_hash,
+        )
+        if recomputed != stored_hash:
             reason = f"record {seq} was altered: its hash does not match"
             return AuditVerification(False, checked, seq, reason), checked, previous_hash
         previous_hash = stored_hash

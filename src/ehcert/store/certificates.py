@@ -169,7 +169,7 @@ class CertificateReader:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def _records(self, statement: Select[tuple[CertificateRow]]) -> list[CertificateRecord]:
+    def _records(self, statement: Select[CertificateRow]) -> list[CertificateRecord]:
         rows = self._session.scalars(statement.execution_options(populate_existing=True))
         return [CertificateRecord.from_row(row) for row in rows]
 
@@ -304,9 +304,7 @@ class CertificateRepository(CertificateReader):
             raise AssertionError("inserted certificate not found")
         return stored
 
-    def revoke(
-        self, serial_hex: str, reason: str, at: dt.datetime, by: str
-    ) -> CertificateRecord:
+    def revoke(self, serial_hex: str, reason: str, at: dt.datetime, by: str) -> CertificateRecord:
         """Mark a certificate revoked; refuse (CONFLICT) if it already is.
 
         The conditional UPDATE makes concurrent revocations safe: exactly one of them

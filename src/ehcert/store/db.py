@@ -136,9 +136,7 @@ def lock_for_write(session: Session) -> None:
     if connection.dialect.name != "sqlite":
         return
     driver_connection = connection.connection.driver_connection
-    if isinstance(driver_connection, sqlite3.Connection) and not (
-        driver_connection.in_transaction
-    ):
+    if isinstance(driver_connection, sqlite3.Connection) and not (driver_connection.in_transaction):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 

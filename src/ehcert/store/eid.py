@@ -50,9 +50,7 @@ class EidRepository:
         expires = require_aware(not_after, "not_after")
         try:
             self._session.connection().execute(
-                insert(EidCredentialRow).values(
-                    serial_hex=serial_hex, ssin=ssin, not_after=expires
-                )
+                insert(EidCredentialRow).values(serial_hex=serial_hex, ssin=ssin, not_after=expires)
             )
         except IntegrityError as error:
             raise EhcertError(
@@ -86,16 +84,15 @@ class EidRepository:
         check_revocation_reason(reason)
         result = self._session.execute(
             update(EidCredentialRow)
-            .where(
-                EidCredentialRow.serial_hex == serial_hex, EidCredentialRow.revoked_at.is_(None)
-            )
+            .where(EidCredentialRow.serial_hex == serial_hex, EidCredentialRow.revoked_at.is_(None))
             .values(revoked_at=require_aware(at, "at"), revocation_reason=reason)
             .execution_options(synchronize_session=False)
         )
         if affected_rows(result) != 1:
             if self.by_serial(serial_hex) is None:
                 raise EhcertError(
-                    ErrorKind.NOT_FOUND, f"No test eID has serial number {serial_hex}.",
+                    ErrorKind.NOT_FOUND,
+                    f"No test eID has serial number {serial_hex}.",
                     field="serial",
                 )
             raise EhcertError(

@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import case, func, insert, null, or_, select, update
+from sqlalchemy import ColumnElement, case, func, insert, null, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -98,11 +98,9 @@ class ProviderRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def _one(self, *criteria: object) -> ProviderRecord | None:
+    def _one(self, criterion: ColumnElement[bool]) -> ProviderRecord | None:
         row = self._session.scalars(
-            select(ProviderRow)
-            .where(*criteria)  # type: ignore[arg-type]
-            .execution_options(populate_existing=True)
+            select(ProviderRow).where(criterion).execution_options(populate_existing=True)
         ).one_or_none()
         return None if row is None else ProviderRecord.from_row(row)
 
@@ -136,8 +134,15 @@ class ProviderRepository:
                 raise
             raise refusal from error
         return ProviderRecord(
-            data.ssin, data.nihii, data.profession, data.first_name, data.last_name,
-            data.status, moment, moment, withdrawn_at,
+            data.ssin,
+            data.nihii,
+            data.profession,
+            data.first_name,
+            data.last_name,
+            data.status,
+            moment,
+            moment,
+            withdrawn_at,
         )
 
     def update(
@@ -173,9 +178,7 @@ class ProviderRepository:
 
     # -- bulk operations for imports -------------------------------------------------
 
-    def existing(
-        self, ssins: Collection[str], nihiis: Collection[str]
-    ) -> list[ProviderRecord]:
+    def existing(self, ssins: Collection[str], nihiis: Collection[str]) -> list[ProviderRecord]:
         """Providers whose SSIN is in ``ssins`` or whose NIHII number is in ``nihiis``."""
         if not ssins and not nihiis:
             return []
@@ -184,9 +187,7 @@ class ProviderRepository:
             .where(or_(ProviderRow.ssin.in_(list(ssins)), ProviderRow.nihii.in_(list(nihiis))))
             .execution_options(populate_existing=True)
         )
-        records = [ProviderRecord.from_row(row) for row in rows]
-        self._session.expunge_all()  # an import reads hundreds of thousands: keep memory flat
-        return records
+        return [ProviderRecord.from_row(row) for row in rows]
 
     def upsert_many(self, providers: Sequence[ProviderData], now: dt.datetime) -> None:
         """Insert or update many providers by SSIN with ``INSERT ... ON CONFLICT``.

@@ -46,8 +46,7 @@ def temporary_postgresql_database(base_url: str | None = None) -> Iterator[str]:
         admin = psycopg.connect(conninfo, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as error:
         raise PostgresUnavailable(
-            f"PostgreSQL at {url.render_as_string(hide_password=True)} is not reachable: "
-            f"{error}"
+            f"PostgreSQL at {url.render_as_string(hide_password=True)} is not reachable: {error}"
         ) from error
     with admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -64,6 +63,4 @@ def reset_tables(database: Database) -> None:
     with database.session() as session:
         for table in reversed(Base.metadata.sorted_tables):
             session.execute(delete(table))
-        session.execute(
-            insert(AuditHeadRow).values(id=1, last_seq=0, last_hash=GENESIS_HASH)
-        )
+        session.execute(insert(AuditHeadRow).values(id=1, last_seq=0, last_hash=GENESIS_HASH))

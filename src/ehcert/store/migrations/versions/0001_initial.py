@@ -44,9 +44,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("ssin", name="uq_providers_ssin"),
         sa.UniqueConstraint("nihii", name="uq_providers_nihii"),
         sa.CheckConstraint("length(ssin) = 11", name="ck_providers_ssin_length"),
-        sa.CheckConstraint(
-            "nihii IS NULL OR length(nihii) = 11", name="ck_providers_nihii_length"
-        ),
+        sa.CheckConstraint("nihii IS NULL OR length(nihii) = 11", name="ck_providers_nihii_length"),
         sa.CheckConstraint(
             "status IN ('validated', 'pending', 'withdrawn')", name="ck_providers_status"
         ),
@@ -159,9 +157,7 @@ def upgrade() -> None:
         "certificates",
         ["holder_type", "holder_value", "application_id"],
     )
-    op.create_index(
-        "ix_certificates_environment_status", "certificates", ["environment", "status"]
-    )
+    op.create_index("ix_certificates_environment_status", "certificates", ["environment", "status"])
     op.create_index(
         "ix_certificates_predecessor_serial_hex", "certificates", ["predecessor_serial_hex"]
     )

@@ -1,0 +1,414 @@
+"""``ehcert cert ...``: request, renew, revoke and inspect an eHealth certificate.
+
+A thin shell over :mod:`ehcert.manager.certificates`: parse options, read secrets (from
+files or a hidden prompt, never from an argument: :mod:`ehcert.manager.secrets`), show
+progress, print the result. Exit codes and output follow :mod:`ehcert.cli.output`:
+0 done, 1 refused or failed (one sentence on stderr), 2 usage error; ``--json`` prints
+one JSON object on stdout, and progress goes to stderr so stdout stays clean.
+
+The platform URL comes from ``--platform`` or ``EHCERT_PLATFORM``. The clock and the HTTP
+transport come from a :class:`CertRuntime` in the Click context object when a caller
+(an in-process test, an embedding program) provides one; otherwise the system clock and
+plain HTTP are used. That keeps test hooks out of the command line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+
+from ehcert.cli.output import emit_json, reported_errors, stderr_console, stdout_console
+from ehcert.client.eid import EidCredential, Pkcs11EidCredential, Pkcs12EidCredential
+from ehcert.client.platform import CertificateStatus, PlatformClient, normalise_serial
+from ehcert.core.clock import Clock, SystemClock
+from ehcert.core.errors import EhcertError
+from ehcert.core.identifiers import InstitutionId, validate_application_id
+from ehcert.core.policy import ALLOWED_KEY_SIZES, DEFAULT_KEY_SIZE
+from ehcert.manager import certificates as manager
+from ehcert.manager.certificates import (
+    ENVIRONMENTS,
+    REVOCATION_REASONS,
+    CertificateView,
+    Progress,
+    StatusReport,
+    Step,
+)
+from ehcert.manager.secrets import read_secret
+
+cert_app = typer.Typer(
+    name="cert",
+    help="Request, renew, revoke and check your eHealth certificate.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@dataclass(frozen=True)
+class CertRuntime:
+    """What the commands take from their caller rather than from the command line."""
+
+    clock: Clock = field(default_factory=SystemClock)
+    transport: httpx.BaseTransport | None = None
+
+
+def _runtime(ctx: typer.Context) -> CertRuntime:
+    found = ctx.find_object(CertRuntime)
+    return found if found is not None else CertRuntime()
+
+
+# --- option parsing ------------------------------------------------------------------------
+
+
+def _institution(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return str(InstitutionId.parse(value))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _application(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return validate_application_id(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _reason(value: str) -> str:
+    try:
+        return manager.validate_revocation_reason(value)
+    except EhcertError as exc:
+        raise typer.BadParameter(exc.detail) from None
+
+
+def _serial(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return normalise_serial(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _environment(value: str | None) -> str | None:
+    if value is not None and value not in ENVIRONMENTS:
+        raise typer.BadParameter(f"use one of {', '.join(ENVIRONMENTS)}")
+    return value
+
+
+def _key_size(value: int) -> int:
+    if value not in ALLOWED_KEY_SIZES:
+        raise typer.BadParameter(f"use one of {', '.join(map(str, ALLOWED_KEY_SIZES))}")
+    return value
+
+
+PlatformOption = Annotated[
+    str,
+    typer.Option("--platform", envvar="EHCERT_PLATFORM", metavar="URL",
+                 help="Platform URL, e.g. http://127.0.0.1:8080 (or EHCERT_PLATFORM)."),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object on stdout instead of text.")
+]
+KeystoreOption = Annotated[
+    Path, typer.Option("--keystore", metavar="FILE", help="The eHealth keystore (PKCS#12).")
+]
+PasswordFileOption = Annotated[
+    Path | None,
+    typer.Option("--password-file", metavar="FILE",
+                 help="File whose first line is the keystore password; prompted otherwise."),
+]
+PinFileOption = Annotated[
+    Path | None,
+    typer.Option("--pin-file", metavar="FILE",
+                 help="File whose first line is the eID PIN (or PKCS#12 password); "
+                      "prompted otherwise."),
+]
+EidOption = Annotated[
+    Path | None,
+    typer.Option("--eid", metavar="FILE.p12",
+                 help="eID authentication key and certificate in a PKCS#12 file."),
+]
+EidPkcs11Option = Annotated[
+    Path | None,
+    typer.Option("--eid-pkcs11", metavar="MODULE",
+                 help="PKCS#11 module of the eID middleware (e.g. libbeidpkcs11.so)."),
+]
+TokenLabelOption = Annotated[
+    str | None, typer.Option("--token-label", metavar="LABEL", help="PKCS#11 token label.")
+]
+KeyLabelOption = Annotated[
+    str, typer.Option("--key-label", metavar="LABEL",
+                      help="Label of the authentication key and certificate on the token.")
+]
+ReasonOption = Annotated[
+    str,
+    typer.Option("--reason", callback=_reason, metavar="REASON",
+                 help=f"RFC 5280 reason: {', '.join(REVOCATION_REASONS)}."),
+]
+
+
+def _require_one_eid(eid: Path | None, eid_pkcs11: Path | None, token_label: str | None) -> None:
+    if eid is not None and eid_pkcs11 is not None:
+        raise typer.BadParameter("give either --eid or --eid-pkcs11, not both",
+                                 param_hint="'--eid' / '--eid-pkcs11'")
+    if eid_pkcs11 is not None and not token_label:
+        raise typer.BadParameter("--eid-pkcs11 needs --token-label",
+                                 param_hint="'--token-label'")
+
+
+def _load_eid(
+    eid: Path | None, eid_pkcs11: Path | None, token_label: str | None, key_label: str,
+    pin_file: Path | None,
+) -> EidCredential:
+    if eid is not None:
+        return Pkcs12EidCredential.from_file(eid, read_secret(pin_file, "eID PIN"))
+    assert eid_pkcs11 is not None
+    assert token_label is not None
+    return Pkcs11EidCredential(eid_pkcs11, token_label, read_secret(pin_file, "eID PIN"),
+                               key_label)
+
+
+# --- output --------------------------------------------------------------------------------
+
+
+_STEP_TEXT = {
+    Step.GENERATING_KEY: "Generating a new RSA key pair",
+    Step.REQUESTING: "Asking the platform for the certificate",
+    Step.WRITING_KEYSTORE: "Writing the keystore",
+}
+
+
+@contextmanager
+def _spinner() -> Iterator[Progress]:
+    """A spinner on stderr that names the current step (silent when stderr is no terminal)."""
+    with stderr_console.status("Starting") as status:
+
+        def progress(step: Step) -> None:
+            status.update(_STEP_TEXT[step])
+
+        yield progress
+
+
+def _date(moment: dt.datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _show_view(view: CertificateView) -> None:
+    rows = [
+        ("Holder", view.holder),
+        ("Subject", view.subject),
+        ("Serial", view.serial),
+        ("Valid from", _date(view.not_before)),
+        ("Valid until", f"{_date(view.not_after)} ({_days(view)})"),
+        ("Renewal", _renewal_text(view)),
+    ]
+    for label, value in rows:
+        stdout_console.print(f"[bold]{label + ':':<13}[/bold] {value}", markup=True)
+
+
+def _days(view: CertificateView) -> str:
+    if view.expired:
+        return "expired"
+    return f"{view.days_left} day{'s' if view.days_left != 1 else ''} left"
+
+
+def _renewal_text(view: CertificateView) -> str:
+    if view.expired:
+        return "no longer possible; make a new request with your eID"
+    if view.renewal_window_open:
+        return "open now: run 'ehcert cert renew'"
+    return f"opens on {view.renewal_opens:%Y-%m-%d}"
+
+
+def _show_platform_status(status: CertificateStatus) -> None:
+    text = status.status.value
+    if status.revoked_at is not None:
+        reason = f", {status.revocation_reason}" if status.revocation_reason else ""
+        text += f" (since {_date(status.revoked_at)}{reason})"
+    stdout_console.print(f"[bold]{'Platform:':<13}[/bold] {text}", markup=True)
+
+
+def _client(ctx: typer.Context, platform: str) -> PlatformClient:
+    try:
+        return PlatformClient(platform, transport=_runtime(ctx).transport)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--platform'") from None
+
+
+def _written(path: Path, view: CertificateView, json_output: bool, verb: str) -> None:
+    if json_output:
+        emit_json({"keystore": path, "certificate": view})
+        return
+    stdout_console.print(f"{verb} keystore: {path}", markup=False)
+    _show_view(view)
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+@cert_app.command("request")
+def request_command(
+    ctx: typer.Context,
+    *,
+    platform: PlatformOption,
+    out_dir: Annotated[Path, typer.Option("--out-dir", metavar="DIR",
+                                          help="Folder for the new keystore.")],
+    eid: EidOption = None,
+    eid_pkcs11: EidPkcs11Option = None,
+    token_label: TokenLabelOption = None,
+    key_label: KeyLabelOption = "Authentication",
+    pin_file: PinFileOption = None,
+    institution: Annotated[
+        str | None,
+        typer.Option("--institution", metavar="TYPE=ID", callback=_institution,
+                     help="Request for an institution, e.g. NIHII-HOSPITAL=71000436."),
+    ] = None,
+    application: Annotated[
+        str | None,
+        typer.Option("--application", metavar="APP", callback=_application,
+                     help="Application id for an institution's certificate."),
+    ] = None,
+    password_file: PasswordFileOption = None,
+    environment: Annotated[
+        str | None,
+        typer.Option("--environment", metavar="ENV", callback=_environment,
+                     help="Expected environment (acceptance or production): lets an "
+                          "existing keystore be detected before anything is sent."),
+    ] = None,
+    key_size: Annotated[
+        int, typer.Option("--key-size", callback=_key_size, help="RSA key size in bits.")
+    ] = DEFAULT_KEY_SIZE,
+    json_output: JsonOption = False,
+) -> None:
+    """Request a new certificate, proving who you are with your eID."""
+    _require_one_eid(eid, eid_pkcs11, token_label)
+    if eid is None and eid_pkcs11 is None:
+        raise typer.BadParameter("give --eid FILE.p12 or --eid-pkcs11 MODULE",
+                                 param_hint="'--eid' / '--eid-pkcs11'")
+    if application is not None and institution is None:
+        raise typer.BadParameter("an application id needs --institution",
+                                 param_hint="'--application'")
+    runtime = _runtime(ctx)
+    with reported_errors(json_output=json_output):
+        credential = _load_eid(eid, eid_pkcs11, token_label, key_label, pin_file)
+        password = read_secret(password_file, "New keystore password", confirm=True)
+        with _client(ctx, platform) as client, _spinner() as progress:
+            path = manager.request_certificate(
+                client, credential, institution=institution, application_id=application,
+                out_dir=out_dir, password=password, environment_hint=environment,
+                now=runtime.clock.now(), progress=progress, key_size=key_size,
+            )
+        view = manager.describe_keystore(path, password, runtime.clock.now())
+        _written(path, view, json_output, "New")
+
+
+@cert_app.command("renew")
+def renew_command(
+    ctx: typer.Context,
+    *,
+    platform: PlatformOption,
+    keystore: KeystoreOption,
+    password_file: PasswordFileOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Renew the certificate in KEYSTORE (in the 90 days before it expires).
+
+    The new keystore is written next to the old one, which is left untouched.
+    """
+    runtime = _runtime(ctx)
+    with reported_errors(json_output=json_output):
+        password = read_secret(password_file, "Keystore password")
+        with _client(ctx, platform) as client, _spinner() as progress:
+            path = manager.renew_certificate(client, keystore, password,
+                                             runtime.clock.now(), progress=progress)
+        view = manager.describe_keystore(path, password, runtime.clock.now())
+        _written(path, view, json_output, "Renewed")
+
+
+@cert_app.command("revoke")
+def revoke_command(
+    ctx: typer.Context,
+    *,
+    platform: PlatformOption,
+    keystore: Annotated[
+        Path | None,
+        typer.Option("--keystore", metavar="FILE", help="Revoke this keystore's certificate."),
+    ] = None,
+    password_file: PasswordFileOption = None,
+    eid: EidOption = None,
+    eid_pkcs11: EidPkcs11Option = None,
+    token_label: TokenLabelOption = None,
+    key_label: KeyLabelOption = "Authentication",
+    pin_file: PinFileOption = None,
+    serial: Annotated[
+        str | None,
+        typer.Option("--serial", metavar="HEX", callback=_serial,
+                     help="Serial of the certificate to revoke with your eID (lost keystore)."),
+    ] = None,
+    reason: ReasonOption = "unspecified",
+    json_output: JsonOption = False,
+) -> None:
+    """Revoke a certificate, with its keystore or, if that is lost, with your eID."""
+    _require_one_eid(eid, eid_pkcs11, token_label)
+    with_eid = eid is not None or eid_pkcs11 is not None
+    if (keystore is None) == (not with_eid):
+        raise typer.BadParameter("give either --keystore or an eID (--eid / --eid-pkcs11)",
+                                 param_hint="'--keystore' / '--eid'")
+    if with_eid and serial is None:
+        raise typer.BadParameter("revoking with an eID needs --serial", param_hint="'--serial'")
+    if keystore is not None and serial is not None:
+        raise typer.BadParameter("--serial is taken from the keystore; leave it out",
+                                 param_hint="'--serial'")
+    with reported_errors(json_output=json_output):
+        if keystore is not None:
+            password = read_secret(password_file, "Keystore password")
+            with _client(ctx, platform) as client:
+                status = manager.revoke_certificate(client, keystore, password, reason)
+        else:
+            credential = _load_eid(eid, eid_pkcs11, token_label, key_label, pin_file)
+            assert serial is not None
+            with _client(ctx, platform) as client:
+                status = manager.revoke_with_eid(client, credential, serial, reason)
+        if json_output:
+            emit_json(status)
+            return
+        stdout_console.print(f"Certificate {status.serial} ({status.holder}) is "
+                             f"{status.status.value}.", markup=False)
+        _show_platform_status(status)
+
+
+@cert_app.command("status")
+def status_command(
+    ctx: typer.Context,
+    *,
+    platform: PlatformOption,
+    keystore: KeystoreOption,
+    password_file: PasswordFileOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Show the keystore's certificate: validity, renewal window and platform status."""
+    runtime = _runtime(ctx)
+    with reported_errors(json_output=json_output):
+        password = read_secret(password_file, "Keystore password")
+        with _client(ctx, platform) as client:
+            report: StatusReport = manager.certificate_status(
+                client, keystore, password, runtime.clock.now()
+            )
+        if json_output:
+            emit_json(report)
+            return
+        stdout_console.print(f"[bold]{'Keystore:':<13}[/bold] {report.keystore}", markup=True)
+        _show_view(report.certificate)
+        _show_platform_status(report.platform)
+

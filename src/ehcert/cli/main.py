@@ -1,0 +1,35 @@
+"""The one command, ``ehcert``: ``serve``, ``admin ...``, ``cert ...``.
+
+Exit codes (a contract other tools rely on): 0 done, 1 refused or failed (one sentence
+on stderr naming the cause), 2 usage error. ``--json`` prints one JSON object on stdout.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from ehcert import __version__
+from ehcert.cli.admin import admin_app
+from ehcert.cli.cert import cert_app
+from ehcert.cli.serve import serve
+
+app = typer.Typer(
+    name="ehcert",
+    help="eHealth certificates for care providers and institutions.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("serve")(serve)
+app.add_typer(admin_app, name="admin", help="Operate a platform's data directory.")
+app.add_typer(cert_app, name="cert", help="Certificate Manager: request, renew, revoke, status.")
+
+
+@app.command("version")
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,115 @@
+"""The demo registry of ``ehcert serve --demo``: people to try the platform with.
+
+Three doctors, a nurse, a pharmacist, and a hospital whose IT manager holds the mandate
+of certificate holder. Each person gets a test eID (acceptance only) in
+``<data dir>/demo/<SSIN>/eid.p12`` with its PIN in ``pin.txt`` beside it. Seeding is
+idempotent: a second ``--demo`` start reuses what is there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from ehcert.core.identifiers import InstitutionId
+from ehcert.operations import issue_test_eid
+from ehcert.platform import Platform
+from ehcert.registry.service import RegistryService
+
+
+@dataclass(frozen=True, slots=True)
+class DemoPerson:
+    ssin: str
+    first_name: str
+    last_name: str
+    profession: str | None  # None: not a care provider (the hospital's IT manager)
+    nihii: str | None = None
+
+
+DEMO_PEOPLE = (
+    DemoPerson("79021802145", "Bryan", "Brouckaert", "doctor", "10012345001"),
+    DemoPerson("85071212390", "Zoë", "Lefèvre", "doctor", "10023456002"),
+    DemoPerson("92030404542", "Pieter", "Van den Bossche", "doctor", "10034567003"),
+    DemoPerson("88112006794", "Amélie", "Dubois", "nurse", "40045678004"),
+    DemoPerson("75060508920", "Koen", "Janssens", "pharmacist", "50056789005"),
+    DemoPerson("66010123462", "Inge", "Maes", None),
+)
+DEMO_HOSPITAL = InstitutionId("NIHII-HOSPITAL", "71000436")
+DEMO_HOSPITAL_NAME = "AZ Demo Ziekenhuis"
+DEMO_HOLDER = "66010123462"
+
+
+@dataclass(frozen=True, slots=True)
+class SeededPerson:
+    person: DemoPerson
+    eid_path: Path
+    pin_path: Path
+
+
+def seed_demo(platform: Platform) -> list[SeededPerson]:
+    registry = RegistryService(platform.database)
+    now = platform.now()
+    for person in DEMO_PEOPLE:
+        if person.profession and registry.get_provider(person.ssin) is None:
+            registry.add_provider(
+                ssin=person.ssin,
+                nihii=person.nihii,
+                profession=person.profession,
+                first_name=person.first_name,
+                last_name=person.last_name,
+                status="validated",
+                now=now,
+            )
+    if registry.get_institution(DEMO_HOSPITAL) is None:
+        registry.add_institution(
+            DEMO_HOSPITAL, DEMO_HOSPITAL_NAME, dt.date(2026, 1, 15), "IVC/KSZG/26/042", now=now
+        )
+        registry.add_mandate(DEMO_HOSPITAL, DEMO_HOLDER, now, None, now=now)
+    seeded: list[SeededPerson] = []
+    if platform.hierarchy.eid_ca is None:
+        return seeded  # production: real eID cards only
+    for person in DEMO_PEOPLE:
+        folder = platform.settings.data_dir / "demo" / person.ssin
+        eid_path, pin_path = folder / "eid.p12", folder / "pin.txt"
+        if not eid_path.exists():
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            pin = f"{secrets.randbelow(10**4):04d}"
+            issue_test_eid(
+                platform,
+                person.ssin,
+                pin,
+                first_name=person.first_name,
+                last_name=person.last_name,
+                out=eid_path,
+            )
+            pin_path.write_text(pin + "\n", encoding="utf-8")
+            pin_path.chmod(0o600)
+        seeded.append(SeededPerson(person, eid_path, pin_path))
+    return seeded
+
+
+def print_walkthrough(platform: Platform, seeded: list[SeededPerson]) -> None:
+    from ehcert.cli.output import stderr_console
+
+    url = platform.settings.base_url
+    stderr_console.print(f"\n[bold]Demo registry ready[/bold] on {url}")
+    for entry in seeded:
+        role = entry.person.profession or f"certificate holder of {DEMO_HOSPITAL}"
+        stderr_console.print(
+            f"  {entry.person.first_name} {entry.person.last_name} ({role}): {entry.eid_path}"
+        )
+    if not seeded:
+        return
+    doctor, holder = seeded[0], seeded[-1]
+    stderr_console.print("\nTry, in another terminal:")
+    stderr_console.print(
+        f"  printf 'choose-a-long-password\\n' > /tmp/ks-password\n"
+        f"  .venv/bin/ehcert cert request --platform {url} --eid {doctor.eid_path} "
+        f"--pin-file {doctor.pin_path} --out-dir /tmp/ehcert-keystores "
+        f"--password-file /tmp/ks-password\n"
+        f"  .venv/bin/ehcert cert request --platform {url} --eid {holder.eid_path} "
+        f"--pin-file {holder.pin_path} --institution {DEMO_HOSPITAL} "
+        f"--out-dir /tmp/ehcert-keystores --password-file /tmp/ks-password\n"
+    )

@@ -1,0 +1,57 @@
+"""Session-wide fixtures: one CA hierarchy per session, platforms on SQLite and PostgreSQL.
+
+RSA keys are the slow part of PKI tests, so the CA hierarchy (root, issuing, OCSP, test
+eID CAs) is generated once per session in a template data directory and copied for each
+platform; the platform then runs with a :class:`FixedClock` so no test depends on today.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from ehcert.core.clock import FixedClock
+from ehcert.platform import Platform
+from ehcert.settings import Settings
+
+T0 = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="session")
+def ca_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory with an initialised acceptance hierarchy (keys made once)."""
+    directory = tmp_path_factory.mktemp("ca-template")
+    settings = Settings(data_dir=directory, public_url="http://127.0.0.1:1")
+    Platform.open(settings, FixedClock(T0)).database.dispose()
+    (directory / "ehcert.db").unlink()
+    for leftover in directory.glob("ehcert.db-*"):
+        leftover.unlink()
+    return directory
+
+
+@pytest.fixture(scope="session")
+def session_rsa_keys() -> list[rsa.RSAPrivateKey]:
+    """A pool of 2048-bit keys for requesters (CSR keys), made once per session."""
+    return [rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(8)]
+
+
+def copy_template(template: Path, target: Path) -> Path:
+    shutil.copytree(template, target, dirs_exist_ok=True)
+    return target
+
+
+@pytest.fixture
+def fixed_clock() -> FixedClock:
+    return FixedClock(T0)
+
+
+@pytest.fixture(scope="session")
+def postgres_base_url() -> Iterator[str]:
+    from ehcert.store.testing import postgresql_test_url
+
+    yield postgresql_test_url()
