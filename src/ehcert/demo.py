@@ -52,7 +52,7 @@ def seed_demo(platform: Platform) -> list[SeededPerson]:
     registry = RegistryService(platform.database)
     now = platform.now()
     for person in DEMO_PEOPLE:
-        if person.profession and registry.get_provider(person.ssin) is None:
+        if person.profession and registry.find_provider(person.ssin) is None:
             registry.add_provider(
                 ssin=person.ssin,
                 nihii=person.nihii,
@@ -62,7 +62,7 @@ def seed_demo(platform: Platform) -> list[SeededPerson]:
                 status="validated",
                 now=now,
             )
-    if registry.get_institution(DEMO_HOSPITAL) is None:
+    if registry.find_institution(DEMO_HOSPITAL) is None:
         registry.add_institution(
             DEMO_HOSPITAL, DEMO_HOSPITAL_NAME, dt.date(2026, 1, 15), "IVC/KSZG/26/042", now=now
         )

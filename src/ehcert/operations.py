@@ -24,7 +24,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
@@ -110,7 +110,7 @@ def issue_test_eid(
     if not pin:
         raise EhcertError(ErrorKind.MALFORMED, "The eID PIN must not be empty.", field="pin")
     if first_name is None or last_name is None:
-        provider = RegistryService(platform.database).get_provider(ssin)
+        provider = RegistryService(platform.database).find_provider(ssin)
         if provider is None:
             raise EhcertError(
                 ErrorKind.NOT_FOUND,
@@ -151,7 +151,7 @@ def issue_test_eid(
             serialization.PrivateFormat.PKCS12.encryption_builder()
             .kdf_rounds(200_000)
             .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
-            .hmac_hash(serialization.hashes.SHA256())
+            .hmac_hash(hashes.SHA256())
             .build(pin.encode("utf-8"))
         )
         data = pkcs12.serialize_key_and_certificates(

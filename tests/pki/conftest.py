@@ -170,7 +170,7 @@ def eid_pki(keys: Keys) -> EidPki:
     citizen_ca = sign(
         profiles.eid_citizen_ca_builder(
             citizen_ca_name, keys.rsa_3072.public_key(), root, serial=profiles.random_serial(),
-            not_before=MOMENT - dt.timedelta(days=400), not_after=MOMENT + dt.timedelta(days=3000),
+            not_before=MOMENT - dt.timedelta(days=400), not_after=MOMENT + dt.timedelta(days=3400),
             crl_url="http://crl.eid.example.test/root.crl",
             ca_issuers_url="http://certs.eid.example.test/root.crt",
             policy_oid=EID_POLICY_OID,

@@ -354,6 +354,7 @@ class EidMaterial:
 
 @pytest.fixture(scope="session")
 def eid_material() -> EidMaterial:
+    """Shaped like the Belgian chain: the Citizen CA carries an EKU, the root no AKI."""
     root_key, ca_key, auth_key = _key(), _key(), _key()
     root_name = _name((NameOID.COUNTRY_NAME, "BE"), (NameOID.COMMON_NAME, "Test eID Root CA"))
     ca_name = _name((NameOID.COUNTRY_NAME, "BE"), (NameOID.COMMON_NAME, "Test Citizen CA"))
@@ -364,28 +365,47 @@ def eid_material() -> EidMaterial:
         (NameOID.GIVEN_NAME, "Alice"),
         (NameOID.SERIAL_NUMBER, "71715100070"),
     )
-    ca_ku = _ca_key_usage()
+    client_auth = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH])
+    root_extensions: Extensions = [
+        (x509.BasicConstraints(ca=True, path_length=None), True),
+        (_ca_key_usage(), True),
+        (_ski(root_key.public_key()), False),
+    ]
     root = signing.sign_certificate(
-        _base(root_name, root_name, root_key.public_key(), 3650)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(ca_ku, critical=True),
-        PrivateKeySigner(root_key),
-        lint=None,
-    )
-    citizen_ca = signing.sign_certificate(
-        _base(ca_name, root_name, ca_key.public_key(), 3650)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(ca_ku, critical=True),
-        PrivateKeySigner(root_key),
-        lint=None,
-    )
-    certificate = signing.sign_certificate(
-        _base(holder, ca_name, auth_key.public_key(), 3650).add_extension(
-            x509.KeyUsage(True, False, False, False, False, False, False, False, False),
-            critical=True,
+        _with(
+            _base(root_name, root_name, root_key.public_key(), 3650), root_extensions, frozenset()
         ),
+        PrivateKeySigner(root_key),
+        lint=LintProfile.ROOT_CA,
+    )
+    ca_extensions: Extensions = [
+        (x509.BasicConstraints(ca=True, path_length=0), True),
+        (_ca_key_usage(), True),
+        (
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.EMAIL_PROTECTION]
+            ),
+            False,
+        ),
+        (_ski(ca_key.public_key()), False),
+        (_aki(root_key.public_key()), False),
+    ]
+    citizen_ca = signing.sign_certificate(
+        _with(_base(ca_name, root_name, ca_key.public_key(), 3650), ca_extensions, frozenset()),
+        PrivateKeySigner(root_key),
+        lint=LintProfile.ISSUING_CA,
+    )
+    auth_extensions: Extensions = [
+        (x509.KeyUsage(True, False, False, False, False, False, False, False, False), True),
+        (client_auth, False),
+        (_crl_dp("http://crl.eid.test/citizen.crl"), False),
+        (_ski(auth_key.public_key()), False),
+        (_aki(ca_key.public_key()), False),
+    ]
+    certificate = signing.sign_certificate(
+        _with(_base(holder, ca_name, auth_key.public_key(), 3650), auth_extensions, frozenset()),
         PrivateKeySigner(ca_key),
-        lint=None,
+        lint=LintProfile.EID_AUTHENTICATION,
     )
     return EidMaterial(auth_key, certificate, citizen_ca, root)
 

@@ -270,6 +270,35 @@ def test_ca_without_key_cert_sign_is_refused(file_signers, profiles) -> None:
     assert counting.calls == 0
 
 
+def test_root_may_omit_its_authority_key_identifier(file_signers, profiles, tmp_path) -> None:
+    """RFC 5280 4.2.1.1: a self-signed root may omit the AKI; pkilint agrees once the root
+    really is self-signed, and sign_certificate guarantees that it will be."""
+    root_key = file_signers.root.public_key()
+    builder = profiles.root(root_key, omit=frozenset({x509.AuthorityKeyIdentifier}))
+    root = signing.sign_certificate(builder, file_signers.root, lint=lint.LintProfile.ROOT_CA)
+    assert _blocking_codes(root.public_bytes(DER), lint.LintProfile.ROOT_CA) == []
+    result = _openssl(
+        "verify", "-x509_strict", "-attime", str(int(profiles.moment.timestamp())),
+        "-CAfile", _write(tmp_path / "root.pem", root), tmp_path / "root.pem",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+    with pytest.raises(EhcertError) as caught:
+        signing.sign_certificate(builder, file_signers.issuing, lint=lint.LintProfile.ROOT_CA)
+    assert "self-signed" in caught.value.detail
+
+
+def test_eid_chain_profiles(eid_material) -> None:
+    """CA certificates may carry an EKU (the Belgian Citizen CAs do); the test eID
+    certificate has its own profile, which an eHealth certificate profile would refuse."""
+    m = eid_material
+    assert _blocking_codes(m.root.public_bytes(DER), lint.LintProfile.ROOT_CA) == []
+    assert _blocking_codes(m.citizen_ca.public_bytes(DER), lint.LintProfile.ISSUING_CA) == []
+    eid = m.certificate.public_bytes(DER)
+    assert _blocking_codes(eid, lint.LintProfile.EID_AUTHENTICATION) == []
+    assert "ehcert.key_usage_mismatch" in _blocking_codes(eid, lint.LintProfile.END_ENTITY)
+
+
 def test_root_whose_aki_is_not_its_own_ski_is_refused(file_signers, profiles) -> None:
     root_key = file_signers.root.public_key()
     builder = profiles.root(root_key, omit=frozenset({x509.AuthorityKeyIdentifier}))
@@ -325,3 +354,68 @@ def test_wrong_argument_types(file_signers, profiles) -> None:
         lint.lint_certificate(b"\x30\x00", "end-entity")  # type: ignore[arg-type]
     with pytest.raises(EhcertError):
         lint.lint_certificate(b"not der", lint.LintProfile.END_ENTITY)
+
+
+def test_ocsp_revoked_with_nonce_and_unknown_by_hash(hierarchy, profiles) -> None:
+    """Extensions survive the responder rewrite; responses by hash sign the same way."""
+    h = hierarchy
+    nonce = x509.OCSPNonce(b"\x01" * 16)
+    builder = (
+        ocsp.OCSPResponseBuilder()
+        .add_response(
+            cert=h.end_entity,
+            issuer=h.issuing,
+            algorithm=hashes.SHA256(),
+            cert_status=ocsp.OCSPCertStatus.REVOKED,
+            this_update=profiles.moment,
+            next_update=profiles.moment + dt.timedelta(hours=12),
+            revocation_time=profiles.moment - dt.timedelta(hours=1),
+            revocation_reason=x509.ReasonFlags.key_compromise,
+        )
+        .responder_id(ocsp.OCSPResponderEncoding.HASH, h.ocsp_signer)
+        .certificates([h.ocsp_signer])
+        .add_extension(nonce, critical=False)
+    )
+    revoked = signing.sign_ocsp_response(builder, h.signers.ocsp)
+    assert revoked.certificate_status is ocsp.OCSPCertStatus.REVOKED
+    assert revoked.revocation_reason is x509.ReasonFlags.key_compromise
+    assert revoked.extensions.get_extension_for_class(x509.OCSPNonce).value == nonce
+    assert revoked.certificates == [h.ocsp_signer]
+
+    unknown = signing.sign_ocsp_response(
+        ocsp.OCSPResponseBuilder()
+        .add_response_by_hash(
+            issuer_name_hash=b"\x02" * 20,
+            issuer_key_hash=b"\x03" * 20,
+            serial_number=12345,
+            algorithm=hashes.SHA1(),
+            cert_status=ocsp.OCSPCertStatus.UNKNOWN,
+            this_update=profiles.moment,
+            next_update=profiles.moment + dt.timedelta(hours=12),
+            revocation_time=None,
+            revocation_reason=None,
+        )
+        .responder_id(ocsp.OCSPResponderEncoding.NAME, h.ocsp_signer),
+        h.signers.ocsp,
+    )
+    assert unknown.certificate_status is ocsp.OCSPCertStatus.UNKNOWN
+    assert unknown.serial_number == 12345
+    h.signers.ocsp.public_key().verify(
+        unknown.signature, unknown.tbs_response_bytes, padding.PKCS1v15(), hashes.SHA256()
+    )
+
+
+def test_crl_entry_with_unspecified_reason_is_refused(hierarchy, profiles) -> None:
+    """RFC 5280 5.3.1: use no reasonCode rather than 'unspecified' (pkilint WARNING)."""
+    h = hierarchy
+    entry = (
+        x509.RevokedCertificateBuilder()
+        .serial_number(99)
+        .revocation_date(profiles.moment)
+        .add_extension(x509.CRLReason(x509.ReasonFlags.unspecified), critical=False)
+        .build()
+    )
+    builder = profiles.crl(h, 98).add_revoked_certificate(entry)
+    with pytest.raises(EhcertError) as caught:
+        signing.sign_crl(builder, h.signers.issuing)
+    assert "pkix.crl_unspecified_crl_entry_reason_code" in caught.value.detail

@@ -122,7 +122,7 @@ class CertificateAuthority:
             crl_url=self.urls.eid_crl,
             ca_issuers_url=self.urls.ca_issuers("eid-ca"),
         )
-        return sign_certificate(builder, eid_ca.signer, lint=LintProfile.END_ENTITY)
+        return sign_certificate(builder, eid_ca.signer, lint=LintProfile.EID_AUTHENTICATION)
 
     def _eid_ca(self) -> CaPair:
         if self.hierarchy.eid_ca is None:

@@ -5,7 +5,7 @@ certificate can never chain to a production anchor):
 
 - a root CA (RSA 4096, 20 years), the trust anchor;
 - an issuing CA (RSA 3072, 10 years) that signs care providers' certificates and CRLs;
-- a delegated OCSP signer (RSA 2048, 1 year, id-pkix-ocsp-nocheck; RFC 6960 section
+- a delegated OCSP signer (RSA 2048, 90 days, id-pkix-ocsp-nocheck; RFC 6960 section
   4.2.2.2), re-issued automatically when fewer than 30 days remain;
 - in acceptance only, a test eID root and citizen CA that mimic the Belgian eID
   hierarchy (Belgium Root CA -> Citizen CA), so integrators and tests get eID
@@ -42,7 +42,7 @@ from ehcert.pki.signing import sign_certificate
 ROOT_YEARS = 20
 ISSUING_YEARS = 10
 EID_CA_YEARS = 12
-OCSP_SIGNER_DAYS = 365
+OCSP_SIGNER_DAYS = 90
 OCSP_SIGNER_RENEW_BEFORE = dt.timedelta(days=30)
 KEY_SIZES = {"root": 4096, "issuing": 3072, "ocsp": 2048, "eid-root": 4096, "eid-ca": 3072}
 

@@ -363,6 +363,16 @@ def _issued(answer: _Answer) -> IssuedCertificate:
     )
 
 
+def parse_status(data: object) -> CertificateStatus:
+    """A ``Status`` answer (docs/http-api.md) as a :class:`CertificateStatus`."""
+    return _status(_Answer(data, "a status query"))
+
+
+def parse_issued(data: object) -> IssuedCertificate:
+    """An ``Issued`` answer (docs/http-api.md) as an :class:`IssuedCertificate`."""
+    return _issued(_Answer(data, "a certificate request"))
+
+
 def problem_to_error(response: httpx.Response, base_url: str) -> EhcertError:
     """Turn an error answer into the :class:`EhcertError` the platform meant.
 

@@ -167,9 +167,12 @@ def _require_aware(now: dt.datetime) -> None:
 
 
 def _check_output_directory(out_dir: Path) -> None:
+    """The keystore folder: created (0700) when missing, refused when it is not a folder."""
+    if not out_dir.exists():
+        out_dir.mkdir(parents=True, mode=0o700)
     if not out_dir.is_dir():
         raise EhcertError(
-            ErrorKind.MALFORMED, f"The output directory {out_dir} does not exist.",
+            ErrorKind.MALFORMED, f"The output path {out_dir} is not a directory.",
             field="out_dir",
         )
     if not os.access(out_dir, os.W_OK | os.X_OK):

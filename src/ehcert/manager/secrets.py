@@ -28,6 +28,7 @@ def read_secret(file: Path | None, prompt: str, *, confirm: bool = False) -> str
     """
     if not prompt:
         raise ValueError("prompt must name the secret, e.g. 'Keystore password'")
+    name = prompt[:1].lower() + prompt[1:]  # "Keystore password" -> "keystore password"
     if file is None:
         try:
             answer: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
@@ -35,13 +36,13 @@ def read_secret(file: Path | None, prompt: str, *, confirm: bool = False) -> str
             # End of input or Ctrl-C: nobody is there to type the secret.
             raise EhcertError(
                 ErrorKind.MALFORMED,
-                f"No {prompt.lower()} was typed; give it in a file when no one is at the "
+                f"No {name} was typed; give it in a file when no one is at the "
                 "terminal.",
             ) from None
         if not answer:
-            raise EhcertError(ErrorKind.MALFORMED, f"The {prompt.lower()} is empty.")
+            raise EhcertError(ErrorKind.MALFORMED, f"The {name} is empty.")
         return answer
-    what = f"{prompt.lower()} file {file}"
+    what = f"{name} file {file}"
     try:
         raw = file.read_bytes()
     except FileNotFoundError:

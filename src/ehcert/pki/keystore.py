@@ -42,7 +42,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from ehcert.core.errors import EhcertError, ErrorKind
@@ -261,6 +261,35 @@ def _certificates_in(bags: list[PlainBag]) -> list[_CertificateInFile]:
     return list(found.values())
 
 
+def _signature_verifies(certificate: x509.Certificate, issuer: x509.Certificate) -> bool | None:
+    """Whether ``issuer``'s key signed ``certificate``; None when that cannot be checked.
+
+    Done by hand rather than with ``verify_directly_issued_by`` because that refuses
+    SHA-1, and the certificates in eHealth keystores of the field are SHA-1 signed. This
+    only picks the issuer among the file's certificates; trust is decided elsewhere.
+    """
+    key = issuer.public_key()
+    signature, signed = certificate.signature, certificate.tbs_certificate_bytes
+    try:
+        hash_algorithm = certificate.signature_hash_algorithm
+        parameters = certificate.signature_algorithm_parameters
+        if isinstance(key, rsa.RSAPublicKey) and hash_algorithm is not None:
+            key.verify(signature, signed, parameters, hash_algorithm)  # type: ignore[arg-type]
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(signature, signed, parameters)  # type: ignore[arg-type]
+        elif isinstance(key, dsa.DSAPublicKey) and hash_algorithm is not None:
+            key.verify(signature, signed, hash_algorithm)
+        elif isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+            key.verify(signature, signed)
+        else:
+            return None
+    except InvalidSignature:
+        return False
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return None
+    return True
+
+
 def _issuer_of(
     certificate: x509.Certificate, pool: list[_CertificateInFile], excluded: set[bytes]
 ) -> _CertificateInFile | None:
@@ -269,13 +298,10 @@ def _issuer_of(
     for candidate in pool:
         if candidate.der in excluded or candidate.certificate.subject != certificate.issuer:
             continue
-        try:
-            certificate.verify_directly_issued_by(candidate.certificate)
+        verdict = _signature_verifies(certificate, candidate.certificate)
+        if verdict:
             return candidate
-        except InvalidSignature:
-            rank = 2
-        except (ValueError, TypeError, UnsupportedAlgorithm):
-            rank = 1
+        rank = 1 if verdict is None else 2
         if best is None or rank < best[0]:
             best = (rank, candidate)
     return None if best is None else best[1]
@@ -284,13 +310,9 @@ def _issuer_of(
 def _is_self_signed(certificate: x509.Certificate) -> bool:
     """A root. Not just subject == issuer: an eHealth encryption certificate carries the
     same DN as the authentication certificate whose key signed it."""
-    if certificate.issuer != certificate.subject:
-        return False
-    try:
-        certificate.verify_directly_issued_by(certificate)
-    except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
-        return False
-    return True
+    return certificate.issuer == certificate.subject and bool(
+        _signature_verifies(certificate, certificate)
+    )
 
 
 def _chain_for(

@@ -20,9 +20,12 @@ library API:
 The eHealth profile rules (codes ``ehcert.*``) are the certificate shapes the platform
 issues: a 2048-bit-or-larger RSA key everywhere; an authentication certificate with
 critical keyUsage digitalSignature+nonRepudiation+keyEncipherment, extendedKeyUsage
-clientAuth+emailProtection, a CRL distribution point, OCSP and caIssuers access and a
-certificate policy; CA certificates with keyCertSign and cRLSign; and an OCSP signer with
-only id-kp-OCSPSigning and id-pkix-ocsp-nocheck (RFC 6960 section 4.2.2.2.1).
+exactly clientAuth+emailProtection, a CRL distribution point, OCSP and caIssuers access
+and a certificate policy; CA certificates with critical keyCertSign and cRLSign (a root
+self-issued, its authorityKeyIdentifier, if any, equal to its own key identifier); an OCSP
+signer with only id-kp-OCSPSigning and id-pkix-ocsp-nocheck (RFC 6960 section 4.2.2.2.1);
+and, for the acceptance environment, a test eID authentication certificate shaped like
+the Belgian card's (digitalSignature only, clientAuth, a CRL distribution point).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from __future__ import annotations
 import enum
 import functools
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cryptography import x509
@@ -50,8 +53,9 @@ class LintProfile(enum.Enum):
 
     END_ENTITY = "end-entity"  # a care provider's or institution's authentication cert
     ISSUING_CA = "issuing-ca"
-    ROOT_CA = "root-ca"
+    ROOT_CA = "root-ca"  # self-signed; sign_certificate enforces that the key is the signer's
     OCSP_SIGNER = "ocsp-signer"  # delegated OCSP responder, RFC 6960 section 4.2.2.2
+    EID_AUTHENTICATION = "eid-authentication"  # acceptance-only test eID card certificate
 
 
 class Severity(enum.IntEnum):
@@ -120,58 +124,69 @@ class _Shape:
     is_ca: bool
     key_usage_required: frozenset[str]
     key_usage_allowed: frozenset[str]
-    extended_key_usages: frozenset[x509.ObjectIdentifier] | None  # None: must be absent
+    # None: not checked. CA certificates may carry an EKU (the Belgian citizen CAs do);
+    # RFC 5280 section 4.2.1.12 does not forbid it.
+    eku_required: frozenset[x509.ObjectIdentifier] | None
+    eku_exact: bool  # no other purposes than the required ones
     self_issued: bool
-    needs_revocation_pointers: bool  # CRL DP + AIA OCSP and caIssuers
+    needs_crl_dp: bool
+    needs_aia: bool  # OCSP and caIssuers
     needs_policy: bool
-    needs_ocsp_nocheck: bool
+    needs_ocsp_nocheck: bool = False
 
 
 _EE_KU = frozenset({"digital_signature", "content_commitment", "key_encipherment"})
 _CA_KU = frozenset({"key_cert_sign", "crl_sign"})
+_CA_SHAPE = _Shape(
+    is_ca=True,
+    key_usage_required=_CA_KU,
+    key_usage_allowed=_CA_KU | {"digital_signature"},
+    eku_required=None,
+    eku_exact=False,
+    self_issued=False,
+    needs_crl_dp=False,
+    needs_aia=False,
+    needs_policy=False,
+)
 
 _SHAPES: dict[LintProfile, _Shape] = {
     LintProfile.END_ENTITY: _Shape(
         is_ca=False,
         key_usage_required=_EE_KU,
         key_usage_allowed=_EE_KU,
-        extended_key_usages=frozenset(
+        eku_required=frozenset(
             {ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.EMAIL_PROTECTION}
         ),
+        eku_exact=True,
         self_issued=False,
-        needs_revocation_pointers=True,
+        needs_crl_dp=True,
+        needs_aia=True,
         needs_policy=True,
-        needs_ocsp_nocheck=False,
     ),
-    LintProfile.ISSUING_CA: _Shape(
-        is_ca=True,
-        key_usage_required=_CA_KU,
-        key_usage_allowed=_CA_KU | {"digital_signature"},
-        extended_key_usages=None,
-        self_issued=False,
-        needs_revocation_pointers=False,
-        needs_policy=False,
-        needs_ocsp_nocheck=False,
-    ),
-    LintProfile.ROOT_CA: _Shape(
-        is_ca=True,
-        key_usage_required=_CA_KU,
-        key_usage_allowed=_CA_KU | {"digital_signature"},
-        extended_key_usages=None,
-        self_issued=True,
-        needs_revocation_pointers=False,
-        needs_policy=False,
-        needs_ocsp_nocheck=False,
-    ),
+    LintProfile.ISSUING_CA: _CA_SHAPE,
+    LintProfile.ROOT_CA: replace(_CA_SHAPE, self_issued=True),
     LintProfile.OCSP_SIGNER: _Shape(
         is_ca=False,
         key_usage_required=frozenset({"digital_signature"}),
         key_usage_allowed=frozenset({"digital_signature", "content_commitment"}),
-        extended_key_usages=frozenset({ExtendedKeyUsageOID.OCSP_SIGNING}),
+        eku_required=frozenset({ExtendedKeyUsageOID.OCSP_SIGNING}),
+        eku_exact=True,
         self_issued=False,
-        needs_revocation_pointers=False,
+        needs_crl_dp=False,
+        needs_aia=False,
         needs_policy=False,
         needs_ocsp_nocheck=True,
+    ),
+    LintProfile.EID_AUTHENTICATION: _Shape(
+        is_ca=False,
+        key_usage_required=frozenset({"digital_signature"}),
+        key_usage_allowed=frozenset({"digital_signature"}),
+        eku_required=frozenset({ExtendedKeyUsageOID.CLIENT_AUTH}),
+        eku_exact=False,
+        self_issued=False,
+        needs_crl_dp=True,
+        needs_aia=False,
+        needs_policy=False,
     ),
 }
 
@@ -206,25 +221,32 @@ def _key_usage_findings(cert: x509.Certificate, shape: _Shape) -> list[tuple[Any
 
 
 def _eku_findings(cert: x509.Certificate, shape: _Shape) -> list[tuple[Any, str]]:
-    eku_ext = _extension_or_none(cert, x509.ExtendedKeyUsage)
-    present = frozenset(eku_ext.value) if eku_ext is not None else None
-    if present == shape.extended_key_usages:
+    """RFC 5280 section 4.2.1.12 (and RFC 6960 section 4.2.2.2 for id-kp-OCSPSigning)."""
+    if shape.eku_required is None:
         return []
-    expected = (
-        "absent"
-        if shape.extended_key_usages is None
-        else sorted(o.dotted_string for o in shape.extended_key_usages)
-    )
-    got = "absent" if present is None else sorted(o.dotted_string for o in present)
-    return [(_EKU_MISMATCH, f"extendedKeyUsage must be {expected}, found {got}")]
+    eku_ext = _extension_or_none(cert, x509.ExtendedKeyUsage)
+    present = frozenset(eku_ext.value) if eku_ext is not None else frozenset()
+    missing = shape.eku_required - present
+    extra = present - shape.eku_required if shape.eku_exact else frozenset()
+    if not missing and not extra:
+        return []
+    return [
+        (
+            _EKU_MISMATCH,
+            f"extendedKeyUsage lacks {sorted(o.dotted_string for o in missing)} or has "
+            f"disallowed {sorted(o.dotted_string for o in extra)}",
+        )
+    ]
 
 
-def _revocation_pointer_findings(cert: x509.Certificate) -> list[tuple[Any, str]]:
+def _revocation_pointer_findings(cert: x509.Certificate, shape: _Shape) -> list[tuple[Any, str]]:
     """Relying parties must find status: CRL DP (RFC 5280 4.2.1.13), AIA (4.2.2.1)."""
     found: list[tuple[Any, str]] = []
     crldp = _extension_or_none(cert, x509.CRLDistributionPoints)
-    if crldp is None or not any(dp.full_name for dp in crldp.value):
+    if shape.needs_crl_dp and (crldp is None or not any(dp.full_name for dp in crldp.value)):
         found.append((_CRLDP_MISSING, "no cRLDistributionPoints with a full name"))
+    if not shape.needs_aia:
+        return found
     aia = _extension_or_none(cert, x509.AuthorityInformationAccess)
     methods = {desc.access_method for desc in aia.value} if aia is not None else set()
     wanted = {AuthorityInformationAccessOID.OCSP, AuthorityInformationAccessOID.CA_ISSUERS}
@@ -250,10 +272,10 @@ def _shape_findings(cert: x509.Certificate, shape: _Shape) -> list[tuple[Any, st
     if shape.self_issued:
         aki = _extension_or_none(cert, x509.AuthorityKeyIdentifier)
         ski = _extension_or_none(cert, x509.SubjectKeyIdentifier)
-        if aki is None or ski is None or aki.value.key_identifier != ski.value.digest:
+        own = ski.value.digest if ski is not None else None
+        if aki is not None and aki.value.key_identifier != own:
             found.append((_ROOT_AKI, "a root's authorityKeyIdentifier must equal its SKI"))
-    if shape.needs_revocation_pointers:
-        found += _revocation_pointer_findings(cert)
+    found += _revocation_pointer_findings(cert, shape)
     if shape.needs_policy and _extension_or_none(cert, x509.CertificatePolicies) is None:
         found.append((_POLICY_MISSING, "certificatePolicies extension is absent"))
     if shape.needs_ocsp_nocheck and _extension_or_none(cert, x509.OCSPNoCheck) is None:
@@ -389,11 +411,28 @@ def _to_findings(results: Iterable[Any]) -> list[Finding]:
     ]
 
 
+_AKI_ABSENT = "pkix.authority_key_identifier_extension_absent"
+
+
 def lint_certificate(der: bytes, profile: LintProfile) -> list[Finding]:
-    """All findings (any severity) of RFC 5280 and the eHealth ``profile`` for ``der``."""
+    """All findings (any severity) of RFC 5280 and the eHealth ``profile`` for ``der``.
+
+    For ROOT_CA the certificate is taken to be self-signed: before signing, ``der``
+    carries a placeholder signature, so pkilint cannot see that a self-issued root may
+    omit its authorityKeyIdentifier (RFC 5280 section 4.2.1.1) and that one finding is
+    dropped. :func:`ehcert.pki.signing.sign_certificate` makes the premise true by
+    refusing a ROOT_CA whose key is not the signer's.
+    """
     if not isinstance(profile, LintProfile):
         raise TypeError("profile must be a LintProfile")
-    return _run(loader.load_der_certificate, _certificate_validator(profile), der, "certificate")
+    findings = _run(
+        loader.load_der_certificate, _certificate_validator(profile), der, "certificate"
+    )
+    if profile is LintProfile.ROOT_CA:
+        cert = x509.load_der_x509_certificate(der)
+        if cert.issuer == cert.subject:
+            findings = [f for f in findings if f.code != _AKI_ABSENT]
+    return findings
 
 
 def lint_crl(der: bytes) -> list[Finding]:

@@ -358,26 +358,25 @@ def _check_critical_extensions(cert: x509.Certificate, what: str) -> None:
             )
 
 
-def _check_issuer_is_ca(issuer: x509.Certificate, what: str, cas_below: int) -> None:
-    """RFC 5280 section 6.1.4 (k), (l), (m), (n) for one issuer."""
-    subject = describe_name(issuer.subject)
-    constraints = _extension(issuer, x509.BasicConstraints)
+def _check_is_ca(cert: x509.Certificate, what: str) -> int | None:
+    """RFC 5280 section 6.1.4 (k) and (n) for a certificate that issued the next one.
+
+    Returns its pathLenConstraint (None: unlimited).
+    """
+    subject = describe_name(cert.subject)
+    constraints = _extension(cert, x509.BasicConstraints)
     if constraints is None or not constraints.ca:
         raise _untrusted(
             f"The {what} of {subject} issued another certificate but is not a CA "
             "(basicConstraints cA is not TRUE)."
         )
-    usage = _extension(issuer, x509.KeyUsage)
+    usage = _extension(cert, x509.KeyUsage)
     if usage is not None and not usage.key_cert_sign:
         raise _untrusted(
             f"The {what} of {subject} issued another certificate but its key usage does not "
             "allow certificate signing."
         )
-    if constraints.path_length is not None and cas_below > constraints.path_length:
-        raise _untrusted(
-            f"The {what} of {subject} allows {constraints.path_length} intermediate CA "
-            f"certificates below it, but the path has {cas_below}."
-        )
+    return constraints.path_length
 
 
 def _check_purpose(leaf: x509.Certificate, what: str, purpose: KeyPurpose) -> None:
@@ -416,20 +415,36 @@ def _validate_candidate(
     leaf_label: str,
     allow_sha1: bool,
 ) -> None:
-    """Every check except revocation, from the anchor down to the leaf."""
+    """Every check except revocation, from the anchor down to the leaf (RFC 5280 6.1.3-4).
+
+    ``budget`` is RFC 5280's max_path_length: how many more non-self-issued intermediate
+    CA certificates may follow; ``limiter`` names the certificate that set it.
+    """
     path, anchor = candidate.path, candidate.anchor
-    _check_time(anchor, "trust anchor certificate", at)
-    _check_critical_extensions(anchor, "trust anchor certificate")
+    anchor_what = "trust anchor certificate"
+    _check_time(anchor, anchor_what, at)
+    _check_critical_extensions(anchor, anchor_what)
+    budget = _check_is_ca(anchor, anchor_what)
+    limiter = (anchor, anchor_what, budget)
     chain = (*path, anchor)
     for index in range(len(path) - 1, -1, -1):
-        cert, issuer = chain[index], chain[index + 1]
-        issuer_what = "trust anchor certificate" if issuer is anchor else "CA certificate"
-        cas_below = sum(1 for c in path[1 : index + 1] if not _is_self_issued(c))
-        _check_issuer_is_ca(issuer, issuer_what, cas_below)
-        what = _label(index, leaf_label)
-        _check_signature(cert, issuer, what, allow_sha1=allow_sha1)
+        cert, what = chain[index], _label(index, leaf_label)
+        _check_signature(cert, chain[index + 1], what, allow_sha1=allow_sha1)
         _check_critical_extensions(cert, what)
         _check_time(cert, what, at)
+        if index == 0:
+            break
+        own_limit = _check_is_ca(cert, what)
+        if not _is_self_issued(cert):
+            if budget is not None and budget <= 0:
+                limit_cert, limit_what, limit = limiter
+                raise _untrusted(
+                    f"The {limit_what} of {describe_name(limit_cert.subject)} allows at most "
+                    f"{limit} intermediate CA certificates below it, but the path has more."
+                )
+            budget = None if budget is None else budget - 1
+        if own_limit is not None and (budget is None or own_limit <= budget):
+            budget, limiter = own_limit, (cert, what, own_limit)
     if purpose is not None:
         _check_purpose(path[0], leaf_label, purpose)
 

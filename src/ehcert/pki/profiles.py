@@ -206,9 +206,11 @@ def root_ca_builder(
       sign only end entities, so at most one intermediate may follow (RFC 5280 4.2.1.9).
     - keyUsage critical keyCertSign + cRLSign: the root signs certificates and the CRL of
       its issuing CAs, nothing else (RFC 5280 section 4.2.1.3).
-    - subjectKeyIdentifier (required in CA certificates, RFC 5280 section 4.2.1.2). No
-      authority key identifier: RFC 5280 section 4.2.1.1 lets self-signed certificates
-      omit it.
+    - subjectKeyIdentifier (required in CA certificates, RFC 5280 section 4.2.1.2) and an
+      authorityKeyIdentifier equal to it: RFC 5280 section 4.2.1.1 lets a self-signed
+      certificate omit the AKI, but pkilint's RFC 5280 profile (which every signed object
+      must pass) asks for it, and a matching AKI lets path builders treat the root like
+      any other link.
     """
     return (
         _base_builder(
@@ -217,6 +219,14 @@ def root_ca_builder(
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
         .add_extension(_key_usage(key_cert_sign=True, crl_sign=True), critical=True)
+        .add_extension(
+            x509.AuthorityKeyIdentifier(
+                key_identifier=x509.SubjectKeyIdentifier.from_public_key(public_key).digest,
+                authority_cert_issuer=None,
+                authority_cert_serial_number=None,
+            ),
+            critical=False,
+        )
     )
 
 

@@ -114,6 +114,12 @@ def sign_certificate(
         raise TypeError("lint must be a LintProfile or None")
     public_key = _signer_public_key(signer)
     prepared = builder.sign(_placeholder_key(), hashes.SHA256())
+    if lint is pki_lint.LintProfile.ROOT_CA and prepared.public_key() != public_key:
+        raise EhcertError(
+            ErrorKind.INTERNAL,
+            "A root CA certificate must be self-signed, but its public key is not the "
+            "signer's key.",
+        )
     if lint is not None:
         pki_lint.assert_clean(pki_lint.lint_certificate(prepared.public_bytes(_DER), lint))
     tbs = prepared.tbs_certificate_bytes

@@ -1,0 +1,1 @@
+"""The authentic source of care providers, institutions and mandates (see ``service``)."""

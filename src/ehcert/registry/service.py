@@ -19,6 +19,8 @@ import datetime as dt
 from enum import Enum
 from typing import Final
 
+from sqlalchemy.orm import Session
+
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import InstitutionId, Nihii, Profession, Ssin
 from ehcert.registry.validation import (
@@ -43,7 +45,6 @@ from ehcert.store.institutions import (
     MandateRepository,
 )
 from ehcert.store.providers import ProviderData, ProviderRecord, ProviderRepository, ProviderStatus
-from sqlalchemy.orm import Session
 
 AUDIT_ACTION = "registry"
 DEFAULT_ACTOR = "registry"
@@ -119,7 +120,7 @@ class RegistryService:
         self,
         ssin: str | Ssin,
         *,
-        nihii: str | Nihii | None | Unchanged = UNCHANGED,
+        nihii: str | Nihii | Unchanged | None = UNCHANGED,
         profession: str | Profession | Unchanged = UNCHANGED,
         first_name: str | Unchanged = UNCHANGED,
         last_name: str | Unchanged = UNCHANGED,
@@ -162,7 +163,7 @@ class RegistryService:
                 moment,
                 actor,
                 f"SSIN={key}",
-                {"op": "update-provider", "fields": sorted(changes), "status": updated.status},
+                {"op": "update-provider", "fields": [*sorted(changes)], "status": updated.status},
             )
         return updated
 
@@ -231,8 +232,8 @@ class RegistryService:
         institution: InstitutionId | str,
         *,
         name: str | Unchanged = UNCHANGED,
-        security_norms_date: dt.date | None | Unchanged = UNCHANGED,
-        data_sharing_authorisation: str | None | Unchanged = UNCHANGED,
+        security_norms_date: dt.date | Unchanged | None = UNCHANGED,
+        data_sharing_authorisation: str | Unchanged | None = UNCHANGED,
         now: dt.datetime,
         actor: str = DEFAULT_ACTOR,
     ) -> InstitutionRecord:
@@ -264,7 +265,7 @@ class RegistryService:
                 moment,
                 actor,
                 str(key),
-                {"op": "update-institution", "fields": sorted(changes)},
+                {"op": "update-institution", "fields": [*sorted(changes)]},
             )
         return updated
 

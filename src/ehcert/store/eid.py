@@ -78,6 +78,15 @@ class EidRepository:
         )
         return [EidCredential.from_row(row) for row in rows]
 
+    def revoked(self) -> list[EidCredential]:
+        """Every revoked test eID, oldest revocation first: the test citizen CA's CRL."""
+        rows = self._session.scalars(
+            select(EidCredentialRow)
+            .where(EidCredentialRow.revoked_at.is_not(None))
+            .order_by(EidCredentialRow.revoked_at, EidCredentialRow.serial_hex)
+        )
+        return [EidCredential.from_row(row) for row in rows]
+
     def revoke(self, serial_hex: str, reason: str, at: dt.datetime) -> EidCredential:
         """Revoke once; NOT_FOUND for an unknown serial, CONFLICT if already revoked."""
         check_serial_hex(serial_hex)

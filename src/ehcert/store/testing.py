@@ -64,3 +64,15 @@ def reset_tables(database: Database) -> None:
         for table in reversed(Base.metadata.sorted_tables):
             session.execute(delete(table))
         session.execute(insert(AuditHeadRow).values(id=1, last_seq=0, last_hash=GENESIS_HASH))
+
+
+def example_ssin(index: int) -> str:
+    """A valid SSIN, different for every ``index`` below 10**8 (tests and benchmarks).
+
+    The nine-digit base counts up from 600000000; the check digits follow the pre-2000
+    rule of :func:`ehcert.core.identifiers.ssin_check_is_valid`.
+    """
+    if not 0 <= index < 10**8:
+        raise ValueError("index must be between 0 and 10**8 - 1")
+    base = 600_000_000 + index
+    return f"{base:09d}{97 - base % 97:02d}"
