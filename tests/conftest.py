@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -50,8 +49,3 @@ def fixed_clock() -> FixedClock:
     return FixedClock(T0)
 
 
-@pytest.fixture(scope="session")
-def postgres_base_url() -> Iterator[str]:
-    from ehcert.store.testing import postgresql_test_url
-
-    yield postgresql_test_url()

@@ -126,8 +126,10 @@ def issue_test_eid(
         ssin, first_name, last_name, key.public_key(), now, **kwargs
     )
     serial_hex = format(certificate.serial_number, "x")
-    assert platform.hierarchy.eid_ca is not None and platform.hierarchy.eid_root is not None
-    chain = [platform.hierarchy.eid_ca.certificate, platform.hierarchy.eid_root.certificate]
+    eid_ca, eid_root = platform.hierarchy.eid_ca, platform.hierarchy.eid_root
+    if eid_ca is None or eid_root is None:  # sign_test_eid refused already
+        raise EhcertError(ErrorKind.FORBIDDEN, "This environment has no test citizen CA.")
+    chain = [eid_ca.certificate, eid_root.certificate]
     with platform.database.session() as session:
         EidRepository(session).add(serial_hex, ssin, certificate.not_valid_after_utc)
     if pkcs11_module:

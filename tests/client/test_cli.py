@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import click
 import pytest
 import typer
 from typer.main import get_command
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from ehcert.cli.cert import cert_app
 
@@ -25,7 +24,7 @@ def app() -> typer.Typer:
 
 @pytest.fixture
 def run(app: typer.Typer, closed_port_url: str):  # type: ignore[no-untyped-def]
-    def invoke(*args: str) -> click.testing.Result:
+    def invoke(*args: str) -> Result:
         return CliRunner(env={"EHCERT_PLATFORM": closed_port_url}).invoke(
             app, ["cert", *args], input=""
         )
@@ -42,27 +41,32 @@ def _one_sentence(text: str) -> str:
 
 
 @pytest.mark.parametrize(
-    "args",
+    ("args", "says"),
     [
-        ["request"],  # --out-dir and an eID missing
-        ["request", "--out-dir", ".", "--eid", "a.p12", "--eid-pkcs11", "m.so"],
-        ["request", "--out-dir", ".", "--eid-pkcs11", "m.so"],  # no --token-label
-        ["request", "--out-dir", ".", "--eid", "a.p12", "--application", "APP"],
-        ["request", "--out-dir", ".", "--eid", "a.p12", "--institution", "HOSPITAL"],
-        ["request", "--out-dir", ".", "--eid", "a.p12", "--key-size", "1024"],
-        ["revoke", "--keystore", "k.p12", "--reason", "bored"],
-        ["revoke", "--keystore", "k.p12", "--eid", "a.p12", "--serial", "1f"],
-        ["revoke", "--eid", "a.p12"],  # no --serial
-        ["revoke", "--eid", "a.p12", "--serial", "zz"],
-        ["renew"],
-        ["status", "--keystore", "k.p12", "--password", "secret"],
-        ["request", "--out-dir", ".", "--eid", "a.p12", "--pin", "1234"],
-        ["frobnicate"],
+        (["request", "--eid", "a.p12"], "--out-dir"),
+        (["request", "--out-dir", "."], "--eid-pkcs11"),
+        (["request", "--out-dir", ".", "--eid", "a.p12", "--eid-pkcs11", "m.so"], "not both"),
+        (["request", "--out-dir", ".", "--eid-pkcs11", "m.so"], "--token-label"),
+        (["request", "--out-dir", ".", "--eid", "a.p12", "--application", "APP"],
+         "needs --institution"),
+        (["request", "--out-dir", ".", "--eid", "a.p12", "--institution", "HOSPITAL"],
+         "TYPE=ID"),
+        (["request", "--out-dir", ".", "--eid", "a.p12", "--key-size", "1024"], "2048"),
+        (["revoke", "--keystore", "k.p12", "--reason", "bored"], "privilegeWithdrawn"),
+        (["revoke", "--keystore", "k.p12", "--eid", "a.p12", "--serial", "1f"], "either"),
+        (["revoke", "--eid", "a.p12"], "needs --serial"),
+        (["revoke", "--eid", "a.p12", "--serial", "zz"], "hexadecimal"),
+        (["renew"], "--keystore"),
+        (["status", "--keystore", "k.p12", "--password", "secret"], "--password"),
+        (["request", "--out-dir", ".", "--eid", "a.p12", "--pin", "1234"], "--pin"),
+        (["frobnicate"], "frobnicate"),
     ],
 )
-def test_usage_errors_exit_2(run, args: list[str]) -> None:  # type: ignore[no-untyped-def]
+def test_usage_errors_exit_2(run, args: list[str], says: str) -> None:  # type: ignore[no-untyped-def]
     result = run(*args)
     assert result.exit_code == 2, result.output
+    assert says in " ".join(result.stderr.replace("│", " ").split())
+    assert result.stdout == ""
 
 
 def test_platform_url_is_required(app: typer.Typer, tmp_path: Path) -> None:
@@ -75,8 +79,9 @@ def test_platform_url_is_required(app: typer.Typer, tmp_path: Path) -> None:
 
 def test_no_option_takes_a_secret_as_its_value() -> None:
     command = get_command(cert_app)
-    assert isinstance(command, click.Group)
-    for name, sub in command.commands.items():
+    subcommands = command.commands  # type: ignore[attr-defined]
+    assert set(subcommands) == {"request", "renew", "revoke", "status"}
+    for name, sub in subcommands.items():
         for param in sub.params:
             for option in getattr(param, "opts", []):
                 if any(word in option for word in ("password", "pin")):

@@ -130,13 +130,23 @@ def test_request_refuses_bad_input_before_anything_is_sent(
     assert (caught.value.kind, caught.value.field) == (kind, field)
 
 
-def test_request_refuses_a_missing_output_directory(
+def test_request_refuses_an_output_path_that_is_a_file(
     offline: PlatformClient, credential: Pkcs12EidCredential, tmp_path: Path
 ) -> None:
-    missing = tmp_path / "nowhere"
-    with pytest.raises(EhcertError, match="does not exist") as caught:
-        _request(offline, credential, missing)
+    a_file = tmp_path / "keystores"
+    a_file.write_bytes(b"")
+    with pytest.raises(EhcertError, match="is not a directory") as caught:
+        _request(offline, credential, a_file)
     assert caught.value.field == "out_dir"
+
+
+def test_a_missing_output_directory_is_created_private(
+    offline: PlatformClient, credential: Pkcs12EidCredential, tmp_path: Path
+) -> None:
+    missing = tmp_path / "new" / "keystores"
+    assert _kind(lambda: _request(offline, credential, missing)) is ErrorKind.UNAVAILABLE
+    assert missing.is_dir()
+    assert missing.stat().st_mode & 0o777 == 0o700
 
 
 def test_request_refuses_to_overwrite_the_planned_keystore(

@@ -143,7 +143,7 @@ def test_serials_are_normalised_like_the_platform_writes_them(
 def test_eid_signer_sends_leaf_then_chain_and_verifies(eid_files: EidFiles) -> None:
     credential = Pkcs12EidCredential.from_file(eid_files.p12, EID_PIN)
     for alg in ("RS256", "PS256"):
-        signer = EidRequestSigner(credential, alg)  # type: ignore[arg-type]
+        signer = EidRequestSigner(credential, alg)
         jws = create_jws(b"{}", url=f"{BASE}/v1/qualities", nonce="abc", chain=signer.chain,
                          sign=signer.sign, alg=signer.alg)
         verified = verify_jws(jws, expected_url=f"{BASE}/v1/qualities")

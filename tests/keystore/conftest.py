@@ -78,7 +78,7 @@ def rsa_keys() -> list[rsa.RSAPrivateKey]:
 
 
 @pytest.fixture(scope="session")
-def test_pki(rsa_keys: list[rsa.RSAPrivateKey]) -> SamplePki:
+def sample_pki(rsa_keys: list[rsa.RSAPrivateKey]) -> SamplePki:
     ca_key, auth_key, enc_old_key, enc_new_key, other_ca_key = rsa_keys
     ca_name = eh_name("Test eH CA")
     ca = issue(ca_name, ca_key, ca_name, ca_key, serial=1, not_before=MOMENT, ca=True)
@@ -104,19 +104,26 @@ def test_pki(rsa_keys: list[rsa.RSAPrivateKey]) -> SamplePki:
 
 
 @pytest.fixture(scope="session")
-def ehealth_keystore(test_pki: SamplePki) -> Keystore:
+def impostor_ca(sample_pki: SamplePki, rsa_keys: list[rsa.RSAPrivateKey]) -> x509.Certificate:
+    """A self-signed CA with the same DN as ``sample_pki.ca`` but another key."""
+    name = sample_pki.ca.subject
+    return issue(name, rsa_keys[4], name, rsa_keys[4], serial=3, not_before=MOMENT, ca=True)
+
+
+@pytest.fixture(scope="session")
+def ehealth_keystore(sample_pki: SamplePki) -> Keystore:
     """Authentication + two encryption keys + one CA certificate not in any chain."""
     return Keystore(
-        (test_pki.authentication, test_pki.encryption_old, test_pki.encryption_new),
-        (test_pki.other_ca,),
+        (sample_pki.authentication, sample_pki.encryption_old, sample_pki.encryption_new),
+        (sample_pki.other_ca,),
     )
 
 
 def run_openssl(*arguments: str | Path) -> str:
-    """Run the real openssl CLI; fail the test with its stderr when it fails."""
+    """Run the real openssl CLI; its stdout then stderr (``-info`` reports on stderr)."""
     result = subprocess.run(["openssl", *map(str, arguments)], capture_output=True, check=False)
     assert result.returncode == 0, result.stderr.decode(errors="replace")
-    return result.stdout.decode()
+    return result.stdout.decode() + "\n" + result.stderr.decode()
 
 
 @dataclass(frozen=True)

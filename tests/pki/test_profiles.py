@@ -114,9 +114,12 @@ def test_root_ca_extensions(tmp_path, ehealth_pki):
     text = _openssl_text(tmp_path, ehealth_pki.root)
     assert "X509v3 Basic Constraints: critical CA:TRUE, pathlen:1" in text
     assert "X509v3 Key Usage: critical Certificate Sign, CRL Sign" in text
+    root = ehealth_pki.root
     assert "X509v3 Subject Key Identifier:" in text
-    assert "Authority Key Identifier" not in text
-    assert ehealth_pki.root.issuer == ehealth_pki.root.subject
+    ski = root.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    aki = root.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+    assert aki.key_identifier == ski.digest
+    assert root.issuer == root.subject
 
 
 def test_issuing_ca_extensions(tmp_path, ehealth_pki):

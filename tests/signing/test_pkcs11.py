@@ -37,21 +37,22 @@ def test_generated_private_key_never_leaves_the_token(ca_token, hsm_signers) -> 
             key[pkcs11.Attribute.PRIVATE_EXPONENT]
 
 
-def test_new_token_is_found_and_pin_is_checked(softhsm_conf_dir: Path) -> None:
+def test_new_token_is_found_and_pin_is_checked(softhsm_conf_dir: Path, end_entity_key) -> None:
     """A token created after the module was loaded is found (slot rescan); a wrong PIN is
     refused both at C_Login and when the process already holds a session."""
     label = f"pin-{secrets.token_hex(4)}"
     pki_pkcs11.init_softhsm_token(label, "87654321", "246810", softhsm_conf_dir)
     module = pki_pkcs11.SOFTHSM2_MODULE
     with pytest.raises(EhcertError) as first:
-        pki_pkcs11.generate_rsa_keypair_on_token(module, label, "999999", "k", 2048)
+        pki_pkcs11.import_rsa_private_key(module, label, "999999", "k", end_entity_key, None)
     assert first.value.kind is ErrorKind.UNAUTHORIZED
     assert first.value.field == "pin"
 
-    public = pki_pkcs11.generate_rsa_keypair_on_token(module, label, "246810", "k", 2048)
-    assert public.key_size == 2048
+    pki_pkcs11.import_rsa_private_key(module, label, "246810", "k", end_entity_key, None)
     signer = pki_pkcs11.Pkcs11Signer(module, label, "k", "246810")
-    assert signer.public_key() == public
+    assert signer.public_key() == end_entity_key.public_key()
+    signature = signer.sign(b"imported")
+    end_entity_key.public_key().verify(signature, b"imported", padding.PKCS1v15(), hashes.SHA256())
 
     with pytest.raises(EhcertError) as again:
         pki_pkcs11.Pkcs11Signer(module, label, "k", "999999")

@@ -158,13 +158,18 @@ class CertificateAuthority:
             )
         )
         for entry in revoked:
-            builder = builder.add_revoked_certificate(
+            revoked_builder = (
                 x509.RevokedCertificateBuilder()
                 .serial_number(int(entry.serial_hex, 16))
                 .revocation_date(entry.revoked_at.astimezone(dt.UTC).replace(microsecond=0))
-                .add_extension(x509.CRLReason(_reason_flag(entry.reason)), critical=False)
-                .build()
             )
+            flag = _reason_flag(entry.reason)
+            if flag is not x509.ReasonFlags.unspecified:
+                # RFC 5280 section 5.3.1: the unspecified code SHOULD be absent.
+                revoked_builder = revoked_builder.add_extension(
+                    x509.CRLReason(flag), critical=False
+                )
+            builder = builder.add_revoked_certificate(revoked_builder.build())
         return sign_crl(builder, issuer.signer)
 
     # -- OCSP (RFC 6960) ---------------------------------------------------------------

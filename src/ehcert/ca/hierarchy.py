@@ -101,6 +101,15 @@ class KeyBackend:
     def uses_hsm(self) -> bool:
         return self.pkcs11_module is not None
 
+    def _token(self) -> tuple[str, str, str]:
+        if self.pkcs11_module is None or self.token_label is None or self.pin is None:
+            raise EhcertError(
+                ErrorKind.MALFORMED,
+                "PKCS#11 CA keys need a module, a token label and a PIN.",
+                field="pkcs11_module",
+            )
+        return self.pkcs11_module, self.token_label, self.pin
+
     def _label(self, role: str) -> str:
         return f"ehcert-{self.directory.name}-{role}"
 
@@ -123,10 +132,8 @@ class KeyBackend:
         if self.uses_hsm:
             from ehcert.pki import pkcs11
 
-            assert self.pkcs11_module and self.token_label and self.pin is not None
-            pkcs11.generate_rsa_keypair_on_token(
-                self.pkcs11_module, self.token_label, self.pin, self._label(role), bits
-            )
+            module, label, pin = self._token()
+            pkcs11.generate_rsa_keypair_on_token(module, label, pin, self._label(role), bits)
             return self.open(role)
         key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
         save_encrypted_key(self.directory / f"{role}.key", key, self._passphrase(create=True))
@@ -136,10 +143,8 @@ class KeyBackend:
         if self.uses_hsm:
             from ehcert.pki import pkcs11
 
-            assert self.pkcs11_module and self.token_label and self.pin is not None
-            return pkcs11.Pkcs11Signer(
-                self.pkcs11_module, self.token_label, self._label(role), self.pin
-            )
+            module, label, pin = self._token()
+            return pkcs11.Pkcs11Signer(module, label, self._label(role), pin)
         key = load_encrypted_key(self.directory / f"{role}.key", self._passphrase(create=False))
         return PrivateKeySigner(key)
 

@@ -97,7 +97,7 @@ def init(
             f"{settings.data_dir} already holds a {settings.environment} CA hierarchy.",
         )
     with stderr_console.status("Creating the CA hierarchy") as status:
-        platform = Platform.open(settings, progress=lambda text: status.update(text))
+        platform = Platform.open(settings, progress=status.update)
     hierarchy = platform.hierarchy
     _done(
         {

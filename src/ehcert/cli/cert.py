@@ -26,7 +26,12 @@ import typer
 
 from ehcert.cli.output import emit_json, reported_errors, stderr_console, stdout_console
 from ehcert.client.eid import EidCredential, Pkcs11EidCredential, Pkcs12EidCredential
-from ehcert.client.platform import CertificateStatus, PlatformClient, normalise_serial
+from ehcert.client.platform import (
+    CertificateState,
+    CertificateStatus,
+    PlatformClient,
+    normalise_serial,
+)
 from ehcert.core.clock import Clock, SystemClock
 from ehcert.core.errors import EhcertError
 from ehcert.core.identifiers import InstitutionId, validate_application_id
@@ -204,14 +209,14 @@ def _date(moment: dt.datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
 
 
-def _show_view(view: CertificateView) -> None:
+def _show_view(view: CertificateView, platform: CertificateStatus | None = None) -> None:
     rows = [
         ("Holder", view.holder),
         ("Subject", view.subject),
         ("Serial", view.serial),
         ("Valid from", _date(view.not_before)),
         ("Valid until", f"{_date(view.not_after)} ({_days(view)})"),
-        ("Renewal", _renewal_text(view)),
+        ("Renewal", _renewal_text(view, platform)),
     ]
     for label, value in rows:
         stdout_console.print(f"[bold]{label + ':':<13}[/bold] {value}", markup=True)
@@ -223,7 +228,9 @@ def _days(view: CertificateView) -> str:
     return f"{view.days_left} day{'s' if view.days_left != 1 else ''} left"
 
 
-def _renewal_text(view: CertificateView) -> str:
+def _renewal_text(view: CertificateView, platform: CertificateStatus | None) -> str:
+    if platform is not None and platform.status is CertificateState.REVOKED:
+        return "not possible for a revoked certificate; make a new request with your eID"
     if view.expired:
         return "no longer possible; make a new request with your eID"
     if view.renewal_window_open:
@@ -409,6 +416,6 @@ def status_command(
             emit_json(report)
             return
         stdout_console.print(f"[bold]{'Keystore:':<13}[/bold] {report.keystore}", markup=True)
-        _show_view(report.certificate)
+        _show_view(report.certificate, report.platform)
         _show_platform_status(report.platform)
 

@@ -42,7 +42,7 @@ def serve(
             environment=environment,
         )
         with stderr_console.status("Opening the platform") as status:
-            platform = Platform.open(settings, progress=lambda text: status.update(text))
+            platform = Platform.open(settings, progress=status.update)
         if demo:
             from ehcert.demo import print_walkthrough, seed_demo
 

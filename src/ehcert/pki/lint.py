@@ -12,8 +12,10 @@ library API:
 * certificates: the RFC 5280 set of ``lint_pkix_cert`` (decoders, issuer, validity,
   subject, extensions, SPKI containers) plus one eHealth profile validator per
   :class:`LintProfile`;
-* CRLs: the RFC 5280 PKIX profile of ``lint_crl`` (type CRL) plus the rule that
-  ``nextUpdate`` is present (RFC 5280 section 5.1.2.5);
+* CRLs: the RFC 5280 PKIX profile of ``lint_crl`` (type CRL) plus two RFC 5280 rules:
+  ``nextUpdate`` is present (section 5.1.2.5) and no entry uses the reason code
+  ``unspecified``, which should be omitted instead (section 5.3.1; pkilint's validator,
+  not enabled by its CLI);
 * OCSP responses: the RFC 6960 set of ``lint_ocsp_response`` plus the rule that a delegated
   responder includes its certificate (RFC 6960 section 4.2.2.2).
 
@@ -41,6 +43,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
 from pkilint import loader, pkix, validation
 from pkilint.pkix import certificate, crl, extension, name, ocsp
+from pkilint.pkix.crl import crl_extension
 from pyasn1_alt_modules import rfc5280, rfc6960  # type: ignore[import-untyped]
 
 from ehcert.core.errors import EhcertError, ErrorKind
@@ -368,6 +371,7 @@ def _crl_validator() -> Any:
             crl.create_issuer_validator_container([]),
             crl.create_validity_validator_container([]),
             crl.create_extensions_validator_container([]),
+            crl_extension.CrlReasonCodeValidator(),
             _CrlNextUpdateValidator(),
         ],
     )

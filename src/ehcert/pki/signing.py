@@ -27,6 +27,7 @@ ever change.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 from typing import Any
 
@@ -197,8 +198,12 @@ def _ocsp_builder_parts(
     return single, responder_cert, encoding, certs, extensions
 
 
+@functools.lru_cache(maxsize=16)
 def _stand_in_responder(responder_cert: x509.Certificate) -> x509.Certificate:
-    """A certificate with the responder's subject but the placeholder key (never output)."""
+    """A certificate with the responder's subject but the placeholder key (never output).
+
+    Cached per responder certificate: OCSP responses are the hot signing path.
+    """
     key = _placeholder_key()
     not_before = responder_cert.not_valid_before_utc
     return (

@@ -1,0 +1,31 @@
+"""The client SDK and the Certificate Manager work without the server installed.
+
+DESIGN.md: client/ never imports ehcert.store, registry, ra, ca or api, and the manager
+never talks to the database. Checked in a fresh interpreter, where every module the
+imports pull in, directly or not, shows up in ``sys.modules``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+SERVER_PACKAGES = ("ehcert.store", "ehcert.registry", "ehcert.ra", "ehcert.ca", "ehcert.api",
+                   "ehcert.platform", "sqlalchemy", "fastapi", "starlette", "alembic")
+
+
+def test_client_manager_and_cert_cli_load_no_server_module() -> None:
+    probe = (
+        "import json, sys\n"
+        "import ehcert.client.platform, ehcert.client.keys\n"
+        "import ehcert.manager.certificates, ehcert.manager.secrets, ehcert.cli.cert\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True)
+    loaded = json.loads(result.stdout)
+    offending = [m for m in loaded if m.split(".")[0] in SERVER_PACKAGES
+                 or any(m == p or m.startswith(p + ".") for p in SERVER_PACKAGES)]
+    assert offending == []
+    assert "ehcert.client.platform" in loaded
