@@ -47,5 +47,3 @@ def copy_template(template: Path, target: Path) -> Path:
 @pytest.fixture
 def fixed_clock() -> FixedClock:
     return FixedClock(T0)
-
-

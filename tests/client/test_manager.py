@@ -14,15 +14,25 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
 
 from ehcert.client.eid import Pkcs12EidCredential
 from ehcert.client.platform import PlatformClient
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.manager import certificates as manager
 from ehcert.manager.certificates import Step
-from ehcert.pki.keystore import keystore_filename
+from ehcert.pki.keystore import KeyEntry, Keystore, keystore_filename, read_keystore_file
 
-from .conftest import EID_PIN, ISSUED_AT, KEYSTORE_PASSWORD, SSIN, EidFiles, KeystoreFiles
+from .conftest import (
+    EID_PIN,
+    ISSUED_AT,
+    KEYSTORE_PASSWORD,
+    SSIN,
+    EidFiles,
+    Issued,
+    KeystoreFiles,
+)
 
 NOT_AFTER = dt.datetime(2029, 3, 2, 9, 30, tzinfo=dt.UTC)
 BEFORE_WINDOW = dt.datetime(2028, 12, 1, 9, 30, tzinfo=dt.UTC)  # window opens 2028-12-02
@@ -221,3 +231,24 @@ def test_a_taken_name_gets_the_serial_appended(tmp_path: Path) -> None:
     assert second.name == "SSIN=79021802145 20290115-000000-ab.acc-p12"
     second.write_bytes(b"older")
     assert manager._free_path(wanted, "ab").name.endswith("-ab-2.acc-p12")
+
+
+def test_renewal_keeps_every_other_entry(
+    keystore_files: KeystoreFiles, eid_files: EidFiles, test_ca: Issued
+) -> None:
+    old = read_keystore_file(keystore_files.path, KEYSTORE_PASSWORD)
+    current = old.authentication()
+    # an encryption key of the old certificate, aliased by its decimal serial
+    encryption = KeyEntry(str(current.certificate.serial_number), current.private_key,
+                          current.certificate, current.chain)
+    # another key pair with its certificate stands in for the renewed one
+    new_key, new_cert, _ = pkcs12.load_key_and_certificates(
+        eid_files.p12.read_bytes(), EID_PIN.encode())
+    assert isinstance(new_key, rsa.RSAPrivateKey)
+    assert new_cert is not None
+    fresh = KeyEntry("authentication", new_key, new_cert, (test_ca.certificate,))
+    renewed = manager.renewed_keystore(Keystore(old.with_entry(encryption).entries, ()), fresh)
+    assert renewed.authentication() == fresh
+    assert [e.alias for e in renewed.entries] == ["authentication", encryption.alias]
+    assert renewed.encryption_keys() == (encryption,)
+    assert renewed.ca_certificates == (test_ca.certificate,)

@@ -16,10 +16,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from ehcert.client.eid import Pkcs12EidCredential
+from ehcert.client.keys import EidRequestSigner, KeyEntryRequestSigner
 from ehcert.client.platform import (
     CertificateState,
-    EidRequestSigner,
-    KeyEntryRequestSigner,
     PlatformClient,
     normalise_serial,
     parse_issued,

@@ -35,16 +35,25 @@ def test_doctor_gets_a_36_month_ehealth_certificate(env, tmp_path: Path) -> None
     credential = _doctor_eid(env, tmp_path)
     with env.client() as client:
         path = request_certificate(
-            client, credential, institution=None, application_id=None,
-            out_dir=tmp_path / "ks", password=PASSWORD, now=env.clock.now(),
+            client,
+            credential,
+            institution=None,
+            application_id=None,
+            out_dir=tmp_path / "ks",
+            password=PASSWORD,
+            now=env.clock.now(),
         )
     assert path.name.startswith("SSIN=79021802145 ") and path.name.endswith(".acc-p12")
     assert path.stat().st_mode & 0o777 == 0o600
     keystore = read_keystore_file(path, PASSWORD)
     cert = keystore.authentication().certificate
     assert [a.rfc4514_string() for a in cert.subject] == [
-        "C=BE", "O=Federal Government", "OU=SSIN=79021802145", "OU=BRYAN BROUCKAERT",
-        "OU=eHealth-platform Belgium", "CN=SSIN=79021802145",
+        "C=BE",
+        "O=Federal Government",
+        "OU=SSIN=79021802145",
+        "OU=BRYAN BROUCKAERT",
+        "OU=eHealth-platform Belgium",
+        "CN=SSIN=79021802145",
     ]
     assert cert.not_valid_after_utc == cert.not_valid_before_utc.replace(year=2029)
     eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
@@ -56,8 +65,13 @@ def test_person_not_in_registry_is_refused(env, tmp_path: Path) -> None:
     credential = _doctor_eid(env, tmp_path)
     with env.client() as client, pytest.raises(EhcertError) as refused:
         request_certificate(
-            client, credential, institution=None, application_id=None,
-            out_dir=tmp_path / "ks", password=PASSWORD, now=env.clock.now(),
+            client,
+            credential,
+            institution=None,
+            application_id=None,
+            out_dir=tmp_path / "ks",
+            password=PASSWORD,
+            now=env.clock.now(),
         )
     assert refused.value.kind is ErrorKind.NOT_IN_REGISTRY
     assert "79021802145 is not in the registry" in refused.value.detail

@@ -68,33 +68,50 @@ def _is_probable_prime(n: int, rounds: int = 24) -> bool:
     return True
 
 
-def _key_from_primes(p: int, q: int) -> rsa.RSAPrivateKey:
+def _key_from_primes(p: int, q: int, *, p_cofactor: int = 1) -> rsa.RSAPrivateKey:
+    """An RSA key with modulus ``p_cofactor * p * q``.
+
+    With a cofactor (a small prime) the first "prime" of the key is ``p_cofactor * p``;
+    the CRT exponent for it is reduced modulo its Carmichael function, so the key signs
+    correctly. This makes a 2048-bit modulus with a tiny factor from two 1024-bit-class
+    primes, much faster than searching for a 2046-bit prime.
+    """
     e = 65537
-    phi = math.lcm(p - 1, q - 1)
-    d = pow(e, -1, phi)
+    first = p_cofactor * p
+    first_lambda = math.lcm(p_cofactor - 1, p - 1) if p_cofactor > 1 else p - 1
+    d = pow(e, -1, math.lcm(first_lambda, q - 1))
     numbers = rsa.RSAPrivateNumbers(
-        p=p, q=q, d=d,
-        dmp1=rsa.rsa_crt_dmp1(d, p), dmq1=rsa.rsa_crt_dmq1(d, q), iqmp=rsa.rsa_crt_iqmp(p, q),
-        public_numbers=rsa.RSAPublicNumbers(e, p * q),
+        p=first, q=q, d=d,
+        dmp1=d % first_lambda, dmq1=rsa.rsa_crt_dmq1(d, q), iqmp=pow(q, -1, first),
+        public_numbers=rsa.RSAPublicNumbers(e, first * q),
     )
     return numbers.private_key(unsafe_skip_rsa_key_validation=True)
+
+
+_SMALL_PRIMORIAL = math.prod(n for n in range(3, 2000, 2) if all(n % d for d in range(3, n, 2)))
 
 
 def _prime_where(make_candidate) -> int:
     while True:
         candidate = make_candidate()
-        if math.gcd(candidate - 1, 65537) == 1 and _is_probable_prime(candidate):
+        if (
+            math.gcd(candidate, _SMALL_PRIMORIAL) == 1  # cheap sieve before Miller-Rabin
+            and math.gcd(candidate - 1, 65537) == 1
+            and _is_probable_prime(candidate)
+        ):
             return candidate
 
 
-def _roca_prime(bits: int) -> int:
-    """A prime of the vulnerable generator's form k*M + (65537^a mod M) (CVE-2017-15361)."""
-    primes = [n for n in range(702) if _is_probable_prime(n)]  # the first 126 primes
+def _roca_prime() -> int:
+    """A 1024-bit prime of the vulnerable generator's form k*M + (65537^a mod M), with M the
+    product of the first 126 primes, as for 2048-bit keys (CVE-2017-15361)."""
+    primes = [n for n in range(702) if _is_probable_prime(n)]
     m = math.prod(primes)
     order = math.lcm(*(p - 1 for p in primes))
+    low, high = math.isqrt(2**2047) // m + 1, 2**1024 // m  # p*q has exactly 2048 bits
 
     def candidate() -> int:
-        k = secrets.randbits(bits - m.bit_length()) | (1 << (bits - m.bit_length() - 1))
+        k = low + secrets.randbelow(high - low)
         return k * m + pow(65537, secrets.randbelow(order), m)
 
     return _prime_where(candidate)
@@ -102,10 +119,7 @@ def _roca_prime(bits: int) -> int:
 
 @pytest.fixture(scope="module")
 def roca_key() -> rsa.RSAPrivateKey:
-    while True:
-        key = _key_from_primes(_roca_prime(1024), _roca_prime(1024))
-        if key.key_size == 2048:
-            return key
+    return _key_from_primes(_roca_prime(), _roca_prime())
 
 
 @pytest.fixture(scope="module")
@@ -117,8 +131,10 @@ def close_primes_key() -> rsa.RSAPrivateKey:
 
 @pytest.fixture(scope="module")
 def small_factor_key() -> rsa.RSAPrivateKey:
-    q = _prime_where(lambda: secrets.randbits(2047) | (1 << 2046) | 1)
-    return _key_from_primes(3, q)
+    # p in [1.5, 1.625) * 2**1022 and q in [1, 1.25) * 2**1023: 3*p*q has exactly 2048 bits.
+    p = _prime_where(lambda: (3 << 1021) | secrets.randbits(1019) | 1)
+    q = _prime_where(lambda: (1 << 1023) | secrets.randbits(1021) | 1)
+    return _key_from_primes(p, q, p_cofactor=3)
 
 
 @pytest.fixture(scope="module")
@@ -263,6 +279,7 @@ def test_close_primes_refused(close_primes_key):
 
 
 def test_roca_key_refused(roca_key):
+    assert roca_key.key_size == 2048
     assert csr_module.has_roca_fingerprint(roca_key.public_key().public_numbers().n)
     detail = _refusal(ErrorKind.BAD_KEY, _csr(roca_key))
     assert "(ROCA)" in detail

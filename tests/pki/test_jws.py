@@ -153,8 +153,8 @@ def test_tampered_payload(good_jws):
 
 
 def test_tampered_header(good_jws, eid_chain):
-    document = {**good_jws,
-                "protected": b64url_encode(json.dumps(_header(eid_chain, nonce="b3RoZXI")).encode())}
+    other_nonce = json.dumps(_header(eid_chain, nonce="b3RoZXI")).encode()
+    document = {**good_jws, "protected": b64url_encode(other_nonce)}
     _refusal(ErrorKind.UNAUTHORIZED, document)
 
 

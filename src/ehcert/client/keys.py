@@ -1,4 +1,4 @@
-"""Key pairs and certificate signing requests made on the holder's side.
+"""The holder's keys: new key pairs, certificate signing requests, request signers.
 
 The private key of a care provider never leaves the machine that runs the Certificate
 Manager (DESIGN.md: "the server never sees a private key of a provider"). What goes to
@@ -7,15 +7,24 @@ self-signature, and nothing else the platform would have to trust: the subject i
 and there are no extensions, because the registration authority writes the eHealth
 subject from the authentic source and the CA profile decides every extension. A CSR that
 asked for a name could only be ignored or refused, so it asks for none.
+
+Requests to the platform are signed by a :class:`RequestSigner`: the eID for a first
+request or a lost keystore, the keystore's authentication key for everything after.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from ehcert.client.eid import SIGNATURE_ALGORITHMS, EidCredential, SignatureAlgorithm
 from ehcert.core.policy import DEFAULT_KEY_SIZE, check_key_size
+from ehcert.pki.jws import JwsAlgorithm
+from ehcert.pki.keystore import KeyEntry
 
 # RFC 8017 section 3.1 recommends e = 65537; it is also the only exponent pyca accepts
 # without a warning and the one every eHealth certificate carries.
@@ -46,3 +55,69 @@ def build_csr(key: rsa.RSAPrivateKey) -> bytes:
     request = x509.CertificateSigningRequestBuilder().subject_name(x509.Name([]))
     csr = request.sign(key, hashes.SHA256())
     return csr.public_bytes(serialization.Encoding.DER)
+
+
+class RequestSigner(Protocol):
+    """Who signs a request: a certificate chain (leaf first) and its private key.
+
+    ``alg`` is the JWS algorithm (RFC 7518 section 3.1) that ``sign`` implements.
+    """
+
+    @property
+    def chain(self) -> Sequence[x509.Certificate]: ...
+
+    @property
+    def alg(self) -> JwsAlgorithm: ...
+
+    def sign(self, data: bytes) -> bytes: ...
+
+
+class EidRequestSigner:
+    """Signs requests with an eID authentication key (first request, lost keystore)."""
+
+    def __init__(self, credential: EidCredential, alg: SignatureAlgorithm = "RS256") -> None:
+        if not isinstance(credential, EidCredential):
+            raise TypeError("credential must be an EidCredential")
+        if alg not in SIGNATURE_ALGORITHMS:
+            raise ValueError(f"alg must be one of {', '.join(SIGNATURE_ALGORITHMS)}")
+        self._credential = credential
+        self._alg: SignatureAlgorithm = alg
+
+    @property
+    def chain(self) -> tuple[x509.Certificate, ...]:
+        return (self._credential.certificate, *self._credential.chain)
+
+    @property
+    def alg(self) -> JwsAlgorithm:
+        return self._alg
+
+    def sign(self, data: bytes) -> bytes:
+        return self._credential.sign(data, self._alg)
+
+
+class KeyEntryRequestSigner:
+    """Signs requests with the authentication key of a current eHealth keystore.
+
+    RS256 (RSASSA-PKCS1-v1_5 with SHA-256, RFC 7518 section 3.3), the algorithm eHealth
+    authentication keys are used with everywhere else (STS, sealed messages).
+    """
+
+    def __init__(self, entry: KeyEntry) -> None:
+        if not isinstance(entry, KeyEntry):
+            raise TypeError("entry must be a KeyEntry")
+        if not isinstance(entry.private_key, rsa.RSAPrivateKey):
+            raise TypeError("the keystore entry must hold an RSA key")
+        self._entry = entry
+        self._key: rsa.RSAPrivateKey = entry.private_key
+
+    @property
+    def chain(self) -> tuple[x509.Certificate, ...]:
+        issuers = tuple(c for c in self._entry.chain if c != self._entry.certificate)
+        return (self._entry.certificate, *issuers)
+
+    @property
+    def alg(self) -> JwsAlgorithm:
+        return "RS256"
+
+    def sign(self, data: bytes) -> bytes:
+        return self._key.sign(data, padding.PKCS1v15(), hashes.SHA256())

@@ -3,9 +3,10 @@
 One :class:`PlatformClient` per platform URL. Every state-changing call, and every
 query about the caller's own rights, is a JWS in flattened JSON serialization whose
 protected header carries a fresh nonce, the exact URL and the signer's ``x5c`` chain,
-as ACME does it (RFC 8555 section 6.2). The signer is a :class:`RequestSigner`: the
-holder's eID (first request, lost keystore) or the authentication key of a current
-eHealth keystore (renew, revoke, queries).
+as ACME does it (RFC 8555 section 6.2). The signer is a
+:class:`~ehcert.client.keys.RequestSigner`: the holder's eID (first request, lost
+keystore) or the authentication key of a current eHealth keystore (renew, revoke,
+queries).
 
 Errors arrive as RFC 9457 problem documents; the last segment of their ``type`` is an
 :class:`~ehcert.core.errors.ErrorKind`, so the client raises the very
@@ -17,96 +18,25 @@ sentence. A ``bad-nonce`` answer is retried once with the nonce from its
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Self
 
 import httpx
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from ehcert.client.eid import SIGNATURE_ALGORITHMS, EidCredential, SignatureAlgorithm
+from ehcert.client.keys import RequestSigner
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.pki.jws import JwsAlgorithm, create_jws
-from ehcert.pki.keystore import KeyEntry
+from ehcert.pki.jws import b64url_encode, create_jws
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
-PROBLEM_TYPE_PREFIX = "urn:ehcert:problem:"
 # RFC 7515 section 4.1.9 does not register a media type for flattened JSON; ACME's
 # application/jose+json (RFC 8555 section 6.2) is the one servers expect.
 JOSE_JSON = "application/jose+json"
-
-
-class RequestSigner(Protocol):
-    """Who signs a request: a certificate chain (leaf first) and its private key.
-
-    ``alg`` is the JWS algorithm (RFC 7518 section 3.1) that ``sign`` implements.
-    """
-
-    @property
-    def chain(self) -> Sequence[x509.Certificate]: ...
-
-    @property
-    def alg(self) -> JwsAlgorithm: ...
-
-    def sign(self, data: bytes) -> bytes: ...
-
-
-class EidRequestSigner:
-    """Signs requests with an eID authentication key (first request, lost keystore)."""
-
-    def __init__(self, credential: EidCredential, alg: SignatureAlgorithm = "RS256") -> None:
-        if not isinstance(credential, EidCredential):
-            raise TypeError("credential must be an EidCredential")
-        if alg not in SIGNATURE_ALGORITHMS:
-            raise ValueError(f"alg must be one of {', '.join(SIGNATURE_ALGORITHMS)}")
-        self._credential = credential
-        self._alg: SignatureAlgorithm = alg
-
-    @property
-    def chain(self) -> tuple[x509.Certificate, ...]:
-        return (self._credential.certificate, *self._credential.chain)
-
-    @property
-    def alg(self) -> JwsAlgorithm:
-        return self._alg
-
-    def sign(self, data: bytes) -> bytes:
-        return self._credential.sign(data, self._alg)
-
-
-class KeyEntryRequestSigner:
-    """Signs requests with the authentication key of a current eHealth keystore.
-
-    RS256 (RSASSA-PKCS1-v1_5 with SHA-256, RFC 7518 section 3.3), the algorithm eHealth
-    authentication keys are used with everywhere else (STS, sealed messages).
-    """
-
-    def __init__(self, entry: KeyEntry) -> None:
-        if not isinstance(entry, KeyEntry):
-            raise TypeError("entry must be a KeyEntry")
-        if not isinstance(entry.private_key, rsa.RSAPrivateKey):
-            raise TypeError("the keystore entry must hold an RSA key")
-        self._entry = entry
-        self._key: rsa.RSAPrivateKey = entry.private_key
-
-    @property
-    def chain(self) -> tuple[x509.Certificate, ...]:
-        issuers = tuple(c for c in self._entry.chain if c != self._entry.certificate)
-        return (self._entry.certificate, *issuers)
-
-    @property
-    def alg(self) -> JwsAlgorithm:
-        return "RS256"
-
-    def sign(self, data: bytes) -> bytes:
-        return self._key.sign(data, padding.PKCS1v15(), hashes.SHA256())
 
 
 # --- answers -----------------------------------------------------------------------------
@@ -232,10 +162,6 @@ def normalise_serial(text: str) -> str:
 
 def serial_of(certificate: x509.Certificate) -> str:
     return format(certificate.serial_number, "x")
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 class _Answer:
@@ -507,14 +433,14 @@ class PlatformClient:
         application_id: str | None = None,
     ) -> IssuedCertificate:
         """Ask for a new certificate, proven by an eID signature (``POST /v1/certificates``)."""
-        payload = {"csr": _b64url(csr_der), "institution": institution,
+        payload = {"csr": b64url_encode(csr_der), "institution": institution,
                    "application_id": application_id}
         return _issued(self._post_signed("/v1/certificates", payload, signer,
                                          "a certificate request"))
 
     def renew(self, signer: RequestSigner, csr_der: bytes, serial_hex: str) -> IssuedCertificate:
         """Renew ``serial_hex`` with a new key (``POST /v1/certificates/renew``)."""
-        payload = {"csr": _b64url(csr_der), "serial": normalise_serial(serial_hex)}
+        payload = {"csr": b64url_encode(csr_der), "serial": normalise_serial(serial_hex)}
         return _issued(self._post_signed("/v1/certificates/renew", payload, signer,
                                          "a renewal request"))
 

@@ -35,12 +35,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ehcert.client.eid import EidCredential
-from ehcert.client.keys import build_csr, generate_rsa_key
+from ehcert.client.keys import (
+    EidRequestSigner,
+    KeyEntryRequestSigner,
+    build_csr,
+    generate_rsa_key,
+)
 from ehcert.client.platform import (
     CertificateStatus,
-    EidRequestSigner,
     IssuedCertificate,
-    KeyEntryRequestSigner,
     PlatformClient,
     normalise_serial,
     serial_of,
@@ -377,10 +380,20 @@ def renew_certificate(
     _check_certifies(issued, key)
     report(Step.WRITING_KEYSTORE)
     chain = _unique(issued.chain)
-    renewed = keystore.with_entry(KeyEntry(current.alias, key, issued.certificate, chain))
-    ca_certificates = _unique((*chain, *keystore.ca_certificates))
-    updated = Keystore(renewed.entries, ca_certificates, renewed.unsupported_entries)
+    updated = renewed_keystore(keystore, KeyEntry(current.alias, key, issued.certificate, chain))
     return _write_new_keystore(keystore_path.parent, issued, updated, password, now)
+
+
+def renewed_keystore(keystore: Keystore, authentication: KeyEntry) -> Keystore:
+    """``keystore`` with its authentication entry replaced and everything else kept.
+
+    Encryption keys of earlier certificates (decimal-serial aliases) and entries this
+    package cannot use stay, so old messages still open and nothing the file held is
+    lost; the new chain's CA certificates join the old ones.
+    """
+    renewed = keystore.with_entry(authentication)
+    ca_certificates = _unique((*authentication.chain, *keystore.ca_certificates))
+    return Keystore(renewed.entries, ca_certificates, renewed.unsupported_entries)
 
 
 def revoke_certificate(

@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -438,6 +439,8 @@ def rc2_cbc_decrypt(key: bytes, effective_bits: int, iv: bytes, ciphertext: byte
 # ---------------------------------------------------------------------------- PFX envelope
 
 _MAX_NESTING = 4
+# How asn1crypto reports undecodable input.
+_PARSE_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError)
 _ANY_EXTENDED_KEY_USAGE = "2.5.29.37.0"
 
 
@@ -483,17 +486,28 @@ class _Opener:
     mac_verified: bool
     bags: list[PlainBag]
 
+    def _refusal(self, what: str) -> Exception:
+        """Without a MAC, a wrong password shows only as undecodable plaintext."""
+        if self.mac_verified:
+            return PbeError(f"{what} although the integrity check passed")
+        return WrongPasswordError()
+
     def decrypt(self, algorithm: algos.EncryptionAlgorithm, ciphertext: object) -> bytes:
         if not isinstance(ciphertext, bytes):
             raise PbeError("an encrypted part has no content")
         try:
             return self.cipher.decrypt(algorithm, ciphertext)
         except DecryptionFailedError as error:
-            if self.mac_verified:
-                raise PbeError(
-                    "a part does not decrypt although the integrity check passed"
-                ) from error
-            raise WrongPasswordError from error
+            raise self._refusal("a part does not decrypt") from error
+
+    @contextmanager
+    def decrypted_content(self) -> Iterator[None]:
+        """Parse errors in just-decrypted data mean a wrong password when nothing else
+        (no MAC) vouched for it; the padding check alone passes by chance 1 time in 256."""
+        try:
+            yield
+        except _PARSE_ERRORS as error:
+            raise self._refusal("a decrypted part is not valid") from error
 
     def collect(self, safe_contents: pkcs12.SafeContents, depth: int) -> None:
         """Keep key and X.509 certificate bags; CRL and secret bags are not used."""
@@ -507,6 +521,8 @@ class _Opener:
                 self.bags.append(PlainBag("key", value.dump(), *attributes))
             elif bag_type == "pkcs8_shrouded_key_bag":
                 der = self.decrypt(value["encryption_algorithm"], value["encrypted_data"].native)
+                with self.decrypted_content():
+                    keys.PrivateKeyInfo.load(der, strict=True).native  # noqa: B018 parse all
                 self.bags.append(PlainBag("key", der, *attributes))
             elif bag_type == "cert_bag" and value["cert_id"].native == "x509":
                 self.bags.append(PlainBag("certificate", bytes(value["cert_value"]), *attributes))
@@ -533,15 +549,16 @@ def _open(data: bytes, password: str) -> list[PlainBag]:
     for content_info in pkcs12.AuthenticatedSafe.load(authenticated_safe):
         content_type = content_info["content_type"].native
         if content_type == "data":
-            raw = content_info["content"].native
+            opener.collect(pkcs12.SafeContents.load(content_info["content"].native), 0)
         elif content_type == "encrypted_data":
             info = content_info["content"]["encrypted_content_info"]
             raw = opener.decrypt(
                 info["content_encryption_algorithm"], info["encrypted_content"].native
             )
+            with opener.decrypted_content():
+                opener.collect(pkcs12.SafeContents.load(raw, strict=True), 0)
         else:
             raise PbeError(f"public-key privacy mode ({content_type}) is not supported")
-        opener.collect(pkcs12.SafeContents.load(raw), 0)
     return opener.bags
 
 
@@ -553,8 +570,7 @@ def open_pfx(data: bytes, password: str) -> list[PlainBag]:
     """
     try:
         return _open(data, password)
-    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as error:
-        # asn1crypto reports undecodable input this way.
+    except _PARSE_ERRORS as error:
         raise PbeError("it is damaged or not a PKCS#12 file") from error
 
 

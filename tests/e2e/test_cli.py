@@ -1,0 +1,303 @@
+"""The command-line contract, end to end: `ehcert serve --demo` as a real process, the
+Certificate Manager and admin commands as real processes against it.
+
+Exit 0 = done, 1 = refused (one sentence on stderr), 2 = usage error; --json prints one
+JSON object on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+EHCERT = [sys.executable, "-m", "ehcert.cli.main"]
+DOCTOR = "79021802145"
+HOLDER = "66010123462"
+
+
+@dataclass
+class Served:
+    url: str
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*EHCERT, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    data_dir = tmp_path_factory.mktemp("served")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    log = (data_dir.parent / "serve.log").open("wb")
+    process = subprocess.Popen(
+        [*EHCERT, "serve", "--data-dir", str(data_dir), "--port", str(port), "--demo"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError((data_dir.parent / "serve.log").read_text())
+        time.sleep(0.2)
+    yield Served(url, data_dir, process)
+    process.terminate()
+    process.wait(timeout=20)
+    log.close()
+
+
+def test_demo_seed_wrote_eids_and_a_doctor_gets_a_certificate(
+    served: Served, tmp_path: Path
+) -> None:
+    demo = served.data_dir / "demo" / DOCTOR
+    assert (demo / "eid.p12").exists()
+    assert (demo / "pin.txt").read_text().strip().isdigit()
+    password = tmp_path / "password"
+    password.write_text("a long keystore password\n")
+    out = tmp_path / "keystores"
+    done = run(
+        "cert",
+        "request",
+        "--platform",
+        served.url,
+        "--eid",
+        str(demo / "eid.p12"),
+        "--pin-file",
+        str(demo / "pin.txt"),
+        "--out-dir",
+        str(out),
+        "--password-file",
+        str(password),
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    keystore = Path(answer["keystore"])
+    assert keystore.parent == out and keystore.name.startswith(f"SSIN={DOCTOR} ")
+    assert keystore.suffix == ".acc-p12"
+    assert oct(keystore.stat().st_mode & 0o777) == "0o600"
+
+    status = run(
+        "cert",
+        "status",
+        "--platform",
+        served.url,
+        "--keystore",
+        str(keystore),
+        "--password-file",
+        str(password),
+        "--json",
+    )
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["platform"]["status"] == "valid"
+
+    early = run(
+        "cert",
+        "renew",
+        "--platform",
+        served.url,
+        "--keystore",
+        str(keystore),
+        "--password-file",
+        str(password),
+    )
+    assert early.returncode == 1
+    assert early.stderr.strip().startswith("Renewal opens on ")
+    assert len(early.stderr.strip().splitlines()) == 1
+
+    revoked = run(
+        "cert",
+        "revoke",
+        "--platform",
+        served.url,
+        "--keystore",
+        str(keystore),
+        "--password-file",
+        str(password),
+        "--reason",
+        "keyCompromise",
+        "--json",
+    )
+    assert revoked.returncode == 0, revoked.stderr
+    assert json.loads(revoked.stdout)["status"] == "revoked"
+
+
+def test_mandate_holder_requests_the_hospital_certificate(served: Served, tmp_path: Path) -> None:
+    demo = served.data_dir / "demo" / HOLDER
+    password = tmp_path / "password"
+    password.write_text("another long password\n")
+    done = run(
+        "cert",
+        "request",
+        "--platform",
+        served.url,
+        "--eid",
+        str(demo / "eid.p12"),
+        "--pin-file",
+        str(demo / "pin.txt"),
+        "--institution",
+        "NIHII-HOSPITAL=71000436",
+        "--application",
+        "LABGATEWAY",
+        "--out-dir",
+        str(tmp_path),
+        "--password-file",
+        str(password),
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    name = Path(json.loads(done.stdout)["keystore"]).name
+    assert name.startswith("NIHII-HOSPITAL=71000436,LABGATEWAY ")
+
+
+def test_refusals_exit_1_with_one_sentence(served: Served, tmp_path: Path) -> None:
+    demo = served.data_dir / "demo" / HOLDER  # not a care provider himself
+    password = tmp_path / "password"
+    password.write_text("a long keystore password\n")
+    refused = run(
+        "cert",
+        "request",
+        "--platform",
+        served.url,
+        "--eid",
+        str(demo / "eid.p12"),
+        "--pin-file",
+        str(demo / "pin.txt"),
+        "--out-dir",
+        str(tmp_path),
+        "--password-file",
+        str(password),
+    )
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == f"SSIN {HOLDER} is not in the registry of care providers."
+    wrong_pin = tmp_path / "pin"
+    wrong_pin.write_text("0000\n")
+    bad = run(
+        "cert",
+        "request",
+        "--platform",
+        served.url,
+        "--eid",
+        str(demo / "eid.p12"),
+        "--pin-file",
+        str(wrong_pin),
+        "--out-dir",
+        str(tmp_path),
+        "--password-file",
+        str(password),
+    )
+    assert bad.returncode == 1
+    assert len(bad.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in bad.stderr
+
+
+def test_usage_errors_exit_2(served: Served) -> None:
+    assert run("cert", "request", "--no-such-flag").returncode == 2
+    assert run("admin", "provider", "add", "--ssin", DOCTOR).returncode == 2
+
+
+def test_admin_registry_commands(served: Served) -> None:
+    data = ["--data-dir", str(served.data_dir)]
+    added = run(
+        "admin",
+        "provider",
+        "add",
+        "--ssin",
+        "01010100126",
+        "--profession",
+        "dentist",
+        "--first-name",
+        "Lotte",
+        "--last-name",
+        "Claes",
+        *data,
+        "--json",
+    )
+    assert added.returncode == 0, added.stderr
+    bad = run(
+        "admin",
+        "provider",
+        "add",
+        "--ssin",
+        "01010100127",
+        "--profession",
+        "dentist",
+        "--first-name",
+        "Lotte",
+        "--last-name",
+        "Claes",
+        *data,
+    )
+    assert bad.returncode == 1
+    assert "mod-97" in bad.stderr
+    duplicate = run(
+        "admin",
+        "provider",
+        "add",
+        "--ssin",
+        "01010100126",
+        "--profession",
+        "dentist",
+        "--first-name",
+        "Lotte",
+        "--last-name",
+        "Claes",
+        *data,
+    )
+    assert duplicate.returncode == 1
+    withdrawn = run("admin", "provider", "withdraw", "--ssin", "01010100126", *data, "--json")
+    assert withdrawn.returncode == 0, withdrawn.stderr
+    institution = run(
+        "admin",
+        "institution",
+        "add",
+        "--type",
+        "NIHII-LABO",
+        "--id",
+        "81000436",
+        "--name",
+        "Labo Noord",
+        "--security-norms-date",
+        "2026-01-01",
+        "--data-sharing-authorisation",
+        "IVC/26/7",
+        *data,
+    )
+    assert institution.returncode == 0, institution.stderr
+    mandate = run(
+        "admin", "mandate", "add", "--institution", "NIHII-LABO=81000436", "--holder", HOLDER, *data
+    )
+    assert mandate.returncode == 0, mandate.stderr
+    audit = run("admin", "audit", "verify", *data, "--json")
+    assert audit.returncode == 0, audit.stderr
+    assert json.loads(audit.stdout)["ok"] is True
+    crl = run("admin", "crl", "publish", *data, "--json")
+    assert crl.returncode == 0, crl.stderr
+    assert all(Path(p).stat().st_size > 0 for p in json.loads(crl.stdout)["crls"])
