@@ -8,7 +8,9 @@ platform; the platform then runs with a :class:`FixedClock` so no test depends o
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,18 @@ from ehcert.platform import Platform
 from ehcert.settings import Settings
 
 T0 = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
+
+# SoftHSM2 reads SOFTHSM2_CONF once, when the PKCS#11 module is first loaded in a process:
+# every test that makes a token does so under this one configuration directory.
+if "SOFTHSM2_CONF" not in os.environ:
+    _softhsm_dir = Path(tempfile.mkdtemp(prefix="ehcert-softhsm-"))
+    os.environ["SOFTHSM2_CONF"] = str(_softhsm_dir / "softhsm2.conf")
+
+
+@pytest.fixture(scope="session")
+def softhsm_conf_dir() -> Path:
+    """Where tokens live: pass it to ``pki.pkcs11.init_softhsm_token``."""
+    return Path(os.environ["SOFTHSM2_CONF"]).parent
 
 
 @pytest.fixture(scope="session")

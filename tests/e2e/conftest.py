@@ -1,29 +1,47 @@
 """A real platform over real HTTP, on SQLite and on PostgreSQL.
 
-Each test module gets a platform per database backend, served by uvicorn on a loopback
-port in a thread of the test process, so the platform's clock (a :class:`FixedClock`)
-can travel while clients speak plain HTTP to it. Tables are emptied between tests.
+The session gets one platform per database backend (opening a platform loads its CA
+keys, the slow part), served by uvicorn on a loopback port in a thread of the test
+process, so the platform's clock (a :class:`FixedClock`) can travel while clients speak
+plain HTTP to it. Tables, caches and the clock are reset before every test.
+
+``actors`` sets up the people and institutions of a scenario (registry entries, test
+eIDs from the platform's citizen CA, CSRs from the session's key pool) and
+``softhsm_tokens`` makes SoftHSM2 tokens for PKCS#11 eIDs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import secrets
+import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import uvicorn
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ehcert.api.app import create_app
-from ehcert.client.platform import PlatformClient
+from ehcert.client.eid import Pkcs12EidCredential
+from ehcert.client.keys import EidRequestSigner, build_csr
+from ehcert.client.platform import IssuedCertificate, PlatformClient
 from ehcert.core.clock import FixedClock
+from ehcert.core.identifiers import InstitutionId
+from ehcert.manager.certificates import request_certificate
+from ehcert.operations import issue_test_eid
+from ehcert.pki import pkcs11
+from ehcert.pki.keystore import AUTHENTICATION_ALIAS, KeyEntry
 from ehcert.platform import Platform
 from ehcert.registry.service import RegistryService
 from ehcert.settings import Settings
+from ehcert.store.audit import AuditLog, AuditRecord
+from ehcert.store.certificates import CertificateReader, CertificateRecord
 from ehcert.store.testing import reset_tables, temporary_postgresql_database
 
 T0 = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
@@ -58,20 +76,44 @@ def _serve(platform: Platform, sock: socket.socket) -> tuple[uvicorn.Server, thr
     return server, thread
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session")
+def serve() -> Callable[[Platform, socket.socket], AbstractContextManager[None]]:
+    """Serve a platform over HTTP on an already bound loopback socket, for a block."""
+
+    @contextmanager
+    def serving(platform: Platform, sock: socket.socket) -> Iterator[None]:
+        server, thread = _serve(platform, sock)
+        try:
+            yield
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+
+    return serving
+
+
+def bound_socket() -> tuple[socket.socket, str]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock, f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@pytest.fixture
+def loopback() -> tuple[socket.socket, str]:
+    """A bound loopback socket and its URL."""
+    return bound_socket()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def running(
     request: pytest.FixtureRequest,
     ca_template: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[RunningPlatform]:
-    import shutil
-
     data_dir = tmp_path_factory.mktemp(f"platform-{request.param}")
     shutil.copytree(ca_template, data_dir, dirs_exist_ok=True)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock, url = bound_socket()
     clock = FixedClock(T0)
 
     def start(db_url: str | None) -> Iterator[RunningPlatform]:
@@ -94,8 +136,189 @@ def running(
 
 @pytest.fixture
 def env(running: RunningPlatform) -> RunningPlatform:
-    """The module's platform, emptied and with its clock back at T0."""
+    """The backend's platform, emptied and with its clock back at T0."""
     reset_tables(running.platform.database)
     running.platform._crl_cache.clear()
     running.clock.set(T0)
     return running
+
+
+# --- SoftHSM2 for PKCS#11 eIDs ------------------------------------------------------------
+
+SOFTHSM_SO_PIN = "87654321"
+SOFTHSM_USER_PIN = "123456"
+
+
+@dataclass(frozen=True)
+class SoftHsmToken:
+    module: str
+    label: str
+    pin: str
+
+
+class SoftHsmTokens:
+    """Makes fresh SoftHSM2 tokens (one per eID: a token holds one 'Authentication' key)."""
+
+    def __init__(self, conf_dir: Path) -> None:
+        self._conf_dir = conf_dir
+
+    def new(self, prefix: str) -> SoftHsmToken:
+        label = f"{prefix}-{secrets.token_hex(4)}"
+        pkcs11.init_softhsm_token(label, SOFTHSM_SO_PIN, SOFTHSM_USER_PIN, self._conf_dir)
+        return SoftHsmToken(pkcs11.SOFTHSM2_MODULE, label, SOFTHSM_USER_PIN)
+
+
+@pytest.fixture(scope="session")
+def softhsm_tokens(softhsm_conf_dir: Path) -> Iterator[SoftHsmTokens]:
+    """Token factory under the session's SOFTHSM2_CONF (set by tests/conftest.py)."""
+    yield SoftHsmTokens(softhsm_conf_dir)
+    pkcs11.close_sessions()
+
+
+# --- actors: registry entries, test eIDs, CSRs and certificates ---------------------------
+
+DOCTOR = "79021802145"
+HOSPITAL = "NIHII-HOSPITAL=71000436"
+KEYSTORE_PASSWORD = "correct horse battery staple"
+
+
+@dataclass(frozen=True)
+class TestEid:
+    """A test eID the platform's citizen CA issued, as a PKCS#12 credential."""
+
+    credential: Pkcs12EidCredential
+    serial_hex: str
+    not_after: dt.datetime
+
+    @property
+    def signer(self) -> EidRequestSigner:
+        return EidRequestSigner(self.credential)
+
+
+class Actors:
+    """Sets up the people and institutions of a scenario on ``env`` and acts for them.
+
+    CSR keys come from the session's key pool (index 0..7); a key can be certified once
+    per test (the platform refuses a public key it has already certified).
+    """
+
+    doctor = DOCTOR
+    hospital = HOSPITAL
+    password = KEYSTORE_PASSWORD
+
+    def __init__(
+        self, env: RunningPlatform, directory: Path, keys: Sequence[rsa.RSAPrivateKey]
+    ) -> None:
+        self.env = env
+        self.directory = directory
+        self.keys = keys
+
+    def add_provider(
+        self,
+        ssin: str = DOCTOR,
+        *,
+        status: str = "validated",
+        first_name: str = "Bryan",
+        last_name: str = "Brouckaert",
+        profession: str = "doctor",
+        nihii: str | None = None,
+    ) -> None:
+        self.env.registry.add_provider(
+            ssin, nihii, profession, first_name, last_name, status=status,
+            now=self.env.clock.now(),
+        )
+
+    def add_institution(
+        self,
+        institution: str = HOSPITAL,
+        name: str = "AZ Sint-Jan Brugge",
+        *,
+        security_norms: bool = True,
+        data_sharing: bool = True,
+        mandate_holder: str | None = DOCTOR,
+    ) -> InstitutionId:
+        now = self.env.clock.now()
+        norms = (now - dt.timedelta(days=30)).date() if security_norms else None
+        sharing = "Sectoral committee deliberation 12/345" if data_sharing else None
+        self.env.registry.add_institution(institution, name, norms, sharing, now=now)
+        if mandate_holder is not None:
+            self.env.registry.add_mandate(institution, mandate_holder, now, now=now)
+        return InstitutionId.parse(institution)
+
+    def eid(
+        self,
+        ssin: str = DOCTOR,
+        *,
+        first_name: str = "Bryan",
+        last_name: str = "Brouckaert",
+        validity: dt.timedelta | None = None,
+    ) -> TestEid:
+        """A test eID from the platform's citizen CA (``issue_test_eid``), read back."""
+        path = self.directory / f"eid-{ssin}-{secrets.token_hex(3)}.p12"
+        issued = issue_test_eid(
+            self.env.platform, ssin, "1234", first_name=first_name, last_name=last_name,
+            out=path, validity=validity,
+        )
+        credential = Pkcs12EidCredential.from_file(path, "1234")
+        return TestEid(credential, issued.serial_hex, issued.not_after)
+
+    def csr(self, key_index: int) -> bytes:
+        return build_csr(self.keys[key_index])
+
+    def request(
+        self,
+        eid: TestEid,
+        key_index: int,
+        *,
+        institution: str | None = None,
+        application_id: str | None = None,
+    ) -> IssuedCertificate:
+        """``POST /v1/certificates`` signed with ``eid``, for session key ``key_index``."""
+        with self.env.client() as client:
+            return client.request_certificate(
+                eid.signer, self.csr(key_index), institution, application_id
+            )
+
+    def entry(self, issued: IssuedCertificate, key_index: int) -> KeyEntry:
+        """The key entry a keystore would hold for ``issued`` (key from the session pool)."""
+        return KeyEntry(AUTHENTICATION_ALIAS, self.keys[key_index], issued.certificate,
+                        issued.chain)
+
+    def keystore(
+        self,
+        eid: TestEid,
+        *,
+        institution: str | None = None,
+        application_id: str | None = None,
+        folder: str = "keystores",
+    ) -> Path:
+        """The Certificate Manager's request flow: new key, request, keystore on disk."""
+        with self.env.client() as client:
+            return request_certificate(
+                client, eid.credential, institution=institution,
+                application_id=application_id, out_dir=self.directory / folder,
+                password=self.password, now=self.env.clock.now(),
+            )
+
+    def audit_records(self) -> list[AuditRecord]:
+        with self.env.platform.database.session() as session:
+            return AuditLog(session).records(limit=10_000)
+
+    def certificate_record(self, serial_hex: str) -> CertificateRecord:
+        with self.env.platform.database.session() as session:
+            record = CertificateReader(session).by_serial(serial_hex)
+        assert record is not None, f"no ledger row for {serial_hex}"
+        return record
+
+
+@pytest.fixture
+def actors(
+    env: RunningPlatform, tmp_path: Path, session_rsa_keys: list[rsa.RSAPrivateKey]
+) -> Actors:
+    return Actors(env, tmp_path, session_rsa_keys)
+
+
+@pytest.fixture(scope="session")
+def weak_rsa_key() -> rsa.RSAPrivateKey:
+    """A 1024-bit key, below the policy minimum (made once; small keys are quick)."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=1024)

@@ -11,6 +11,7 @@ import functools
 import itertools
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -52,7 +53,7 @@ def _load(path: Path) -> Keystore:
 
 
 def test_same_keys_and_aliases_as_openssl(
-    fixture_keystore: Path, openssl_keys: Callable[..., list]
+    fixture_keystore: Path, openssl_keys: Callable[..., list[Any]]
 ) -> None:
     keystore = _load(fixture_keystore)
     expected = openssl_keys(fixture_keystore, PASSWORD, legacy=True)
@@ -84,9 +85,10 @@ def test_every_certificate_openssl_sees_is_kept(
 def test_each_private_key_opens_what_its_certificate_seals(fixture_keystore: Path) -> None:
     for entry in _load(fixture_keystore).entries:
         public_key = entry.certificate.public_key()
+        assert isinstance(public_key, rsa.RSAPublicKey)
         signature = entry.private_key.sign(b"probe", padding.PKCS1v15(), hashes.SHA256())
-        public_key.verify(signature, b"probe", padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr, call-arg]
-        sealed = public_key.encrypt(b"secret", padding.PKCS1v15())  # type: ignore[union-attr, call-arg]
+        public_key.verify(signature, b"probe", padding.PKCS1v15(), hashes.SHA256())
+        sealed = public_key.encrypt(b"secret", padding.PKCS1v15())
         assert entry.private_key.decrypt(sealed, padding.PKCS1v15()) == b"secret"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -90,13 +91,13 @@ def test_certificates_are_written_once_each(
 
 
 def test_openssl_3_reads_two_keys_written_with_the_defaults(
-    sample_pki: object,
+    sample_pki: Any,
     tmp_path: Path,
     openssl: Callable[..., str],
-    openssl_keys: Callable[..., list],
+    openssl_keys: Callable[..., list[Any]],
 ) -> None:
-    authentication = sample_pki.authentication  # type: ignore[attr-defined]
-    encryption = sample_pki.encryption_new  # type: ignore[attr-defined]
+    authentication = sample_pki.authentication
+    encryption = sample_pki.encryption_new
     out = tmp_path / "two.p12"
     out.write_bytes(dump_keystore(Keystore((authentication, encryption)), PASSWORD))
     info = openssl("pkcs12", "-info", "-in", out, "-passin", f"pass:{PASSWORD}", "-nodes")
@@ -112,7 +113,7 @@ def test_openssl_3_reads_two_keys_written_with_the_defaults(
 
 
 def test_openssl_agrees_on_the_encoding_of_unicode_passwords(
-    ehealth_keystore: Keystore, tmp_path: Path, openssl_keys: Callable[..., list]
+    ehealth_keystore: Keystore, tmp_path: Path, openssl_keys: Callable[..., list[Any]]
 ) -> None:
     """UTF-8 for PBKDF2, BMPString (with surrogate pairs) for the MAC, as openssl does."""
     for number, password in enumerate(["Pässwörd-€", "テスト", "key-🔑"]):
@@ -150,16 +151,16 @@ def test_unencodable_password_is_refused(ehealth_keystore: Keystore) -> None:
     assert caught.value.kind is ErrorKind.UNAUTHORIZED
 
 
-def test_encryption_keys_newest_first(ehealth_keystore: Keystore, sample_pki: object) -> None:
+def test_encryption_keys_newest_first(ehealth_keystore: Keystore, sample_pki: Any) -> None:
     newest, oldest = ehealth_keystore.encryption_keys()
-    assert newest is sample_pki.encryption_new  # type: ignore[attr-defined]
-    assert oldest is sample_pki.encryption_old  # type: ignore[attr-defined]
+    assert newest is sample_pki.encryption_new
+    assert oldest is sample_pki.encryption_old
 
 
 def test_with_entry_replaces_authentication_in_any_case(
-    ehealth_keystore: Keystore, sample_pki: object
+    ehealth_keystore: Keystore, sample_pki: Any
 ) -> None:
-    old = sample_pki.authentication  # type: ignore[attr-defined]
+    old = sample_pki.authentication
     renamed = KeyEntry("Authentication", old.private_key, old.certificate, old.chain)
     updated = ehealth_keystore.with_entry(renamed)
     assert len(updated.entries) == 3
@@ -168,28 +169,28 @@ def test_with_entry_replaces_authentication_in_any_case(
 
 
 def test_with_entry_adds_a_new_encryption_key(
-    sample_pki: object, rsa_keys: list[rsa.RSAPrivateKey]
+    sample_pki: Any, rsa_keys: list[rsa.RSAPrivateKey]
 ) -> None:
-    start = Keystore((sample_pki.authentication,))  # type: ignore[attr-defined]
-    encryption = sample_pki.encryption_old  # type: ignore[attr-defined]
+    start = Keystore((sample_pki.authentication,))
+    encryption = sample_pki.encryption_old
     grown = start.with_entry(encryption)
     assert [e.alias for e in grown.entries] == ["authentication", encryption.alias]
 
 
-def test_with_entry_replaces_an_unusable_authentication_entry(sample_pki: object) -> None:
+def test_with_entry_replaces_an_unusable_authentication_entry(sample_pki: Any) -> None:
     path = Path(__file__).resolve().parents[1] / "fixtures/etee/other/invalid_key_algorithm.p12"
-    repaired = _fixture(path).with_entry(sample_pki.authentication)  # type: ignore[attr-defined]
+    repaired = _fixture(path).with_entry(sample_pki.authentication)
     assert repaired.unsupported_entries == ()
-    assert repaired.authentication() is sample_pki.authentication  # type: ignore[attr-defined]
+    assert repaired.authentication() is sample_pki.authentication
 
 
 def test_chain_prefers_the_issuer_whose_signature_verifies(
-    sample_pki: object, impostor_ca: x509.Certificate
+    sample_pki: Any, impostor_ca: x509.Certificate
 ) -> None:
     """Chains are rebuilt from the file; a same-DN impostor met first is passed over."""
-    authentication = sample_pki.authentication  # type: ignore[attr-defined]
-    encryption = sample_pki.encryption_old  # type: ignore[attr-defined]
-    ca = sample_pki.ca  # type: ignore[attr-defined]
+    authentication = sample_pki.authentication
+    encryption = sample_pki.encryption_old
+    ca = sample_pki.ca
     # Listing the impostor in the first chain puts it before the real CA in the file.
     misleading = KeyEntry(
         encryption.alias,
@@ -207,11 +208,11 @@ def test_chain_prefers_the_issuer_whose_signature_verifies(
 
 
 def test_a_chain_with_a_bad_signature_stays_visible(
-    sample_pki: object, impostor_ca: x509.Certificate
+    sample_pki: Any, impostor_ca: x509.Certificate
 ) -> None:
     """With only a same-DN impostor in the file, the name match is kept for path
     validation to reject, rather than the chain silently ending early."""
-    authentication = sample_pki.authentication  # type: ignore[attr-defined]
+    authentication = sample_pki.authentication
     broken = KeyEntry(
         "authentication", authentication.private_key, authentication.certificate, (impostor_ca,)
     )

@@ -12,7 +12,9 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from asn1crypto import keys as asn1_keys
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509 import ocsp
 
@@ -232,14 +234,24 @@ class CertificateAuthority:
         return sign_ocsp_response(builder, responder.signer)
 
     def matches_issuer(self, request: ocsp.OCSPRequest) -> bool:
-        """Does the request name our issuing CA (issuerNameHash and issuerKeyHash)?"""
+        """Does the request name our issuing CA (RFC 6960 section 4.1.1 CertID)?
+
+        issuerNameHash is the hash of the issuer's DER name, issuerKeyHash the hash of the
+        value of its subjectPublicKey BIT STRING, both with the request's algorithm.
+        """
         issuing = self.hierarchy.issuing.certificate
-        expected = (
-            ocsp.OCSPRequestBuilder()
-            .add_certificate(issuing, issuing, request.hash_algorithm)
-            .build()
+        spki = issuing.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
+        key_bits = asn1_keys.PublicKeyInfo.load(spki)["public_key"].contents[1:]
+        algorithm = request.hash_algorithm
+
+        def digest(data: bytes) -> bytes:
+            hasher = hashes.Hash(algorithm)
+            hasher.update(data)
+            return hasher.finalize()
+
         return (request.issuer_name_hash, request.issuer_key_hash) == (
-            expected.issuer_name_hash,
-            expected.issuer_key_hash,
+            digest(issuing.subject.public_bytes()),
+            digest(key_bits),
         )

@@ -274,15 +274,15 @@ def request_certificate(
     if not password:
         raise EhcertError(ErrorKind.MALFORMED, "The keystore password is empty.",
                           field="password")
+    if environment_hint is not None and environment_hint not in ENVIRONMENTS:
+        raise EhcertError(
+            ErrorKind.MALFORMED,
+            f"The environment {environment_hint!r} is unknown; use one of "
+            f"{', '.join(ENVIRONMENTS)}.",
+            field="environment",
+        )
     _check_output_directory(out_dir)
     if environment_hint is not None:
-        if environment_hint not in ENVIRONMENTS:
-            raise EhcertError(
-                ErrorKind.MALFORMED,
-                f"The environment {environment_hint!r} is unknown; use one of "
-                f"{', '.join(ENVIRONMENTS)}.",
-                field="environment",
-            )
         expected = _expected_holder(credential, institution_id, app)
         if expected is not None:
             planned = out_dir / keystore_filename(str(expected), now, environment_hint)

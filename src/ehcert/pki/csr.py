@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from asn1crypto import csr as asn1_csr
+from asn1crypto import core as asn1_core
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -114,10 +114,19 @@ def _load(data: bytes) -> x509.CertificateSigningRequest:
 
 
 def _public_key_algorithm(csr: x509.CertificateSigningRequest) -> x509.ObjectIdentifier:
-    """The SPKI algorithm OID as written (an RSASSA-PSS-only key is not ``rsaEncryption``)."""
-    request = asn1_csr.CertificationRequest.load(csr.public_bytes(serialization.Encoding.DER))
-    spki = request["certification_request_info"]["subject_pk_info"]
-    return x509.ObjectIdentifier(spki["algorithm"]["algorithm"].dotted)
+    """The SPKI algorithm OID as written (an RSASSA-PSS-only key is not ``rsaEncryption``).
+
+    Read generically (CertificationRequestInfo -> subjectPKInfo -> algorithm -> OID) so
+    that an unknown algorithm is reported, not choked on.
+    """
+    try:
+        request = asn1_core.Sequence.load(csr.public_bytes(serialization.Encoding.DER))
+        oid = request[0][2][0][0]
+        if not isinstance(oid, asn1_core.ObjectIdentifier):
+            raise TypeError("not an OID")
+        return x509.ObjectIdentifier(oid.dotted)
+    except (ValueError, TypeError, KeyError, IndexError):
+        raise _bad_csr("The CSR public key information cannot be read.") from None
 
 
 def _joined(items: list[str], conjunction: str = "and") -> str:

@@ -1,39 +1,31 @@
 """Certificate path validation in the spirit of RFC 5280 section 6, small and explicit.
 
-Used wherever the platform or the SDK must decide whether a certificate is trustworthy:
-an eID signature over a server nonce, a request signed with a current eHealth
-certificate, the sender of a sealed message, the signer of an ETK.
+Used wherever a certificate must be trusted: an eID signature over a server nonce, a
+request signed with a current eHealth certificate, the sender of a sealed message.
+For a path ``leaf, intermediate..., anchor`` it checks:
 
-What is checked, for a path ``leaf, intermediate..., anchor``:
+1. Building: issuers come from ``intermediates`` and ``anchors`` by subject == issuer
+   name and, when both carry them, AKI keyIdentifier == SKI (RFC 5280 4.2.1.1). Every
+   candidate path (bounded) is tried; the first that validates wins, otherwise the first
+   one's failure is reported.
+2. The anchor is one of ``anchors`` by exact DER or by same subject and public key (an
+   intermediate that matches one ends the path there). Beyond RFC 5280's name+key
+   anchor, it must be time-valid and a CA whose pathLenConstraint admits the path
+   (anchor constraints as in RFC 5937 section 2).
+3. Signatures: RSASSA-PKCS1-v1_5, RSASSA-PSS or ECDSA over SHA-256/384/512 (SHA-1 only
+   with ``allow_sha1_signatures``, for old interop material); inner and outer signature
+   algorithms equal (RFC 5280 4.1.1.2).
+4. Every certificate, the anchor included, is time-valid at ``at`` (6.1.3 (a)(2)).
+5. Every issuer has basicConstraints cA=TRUE, keyUsage (when present) keyCertSign, and
+   pathLenConstraints hold, counting non-self-issued intermediates (6.1.4 (k)-(n)).
+6. No unprocessed critical extension (6.1.4 (o)). Certificate policies and name
+   constraints are NOT processed, so a critical one makes the certificate untrusted.
+7. Optionally, the leaf fits a :class:`KeyPurpose`.
+8. Optionally, ``revocation(cert, issuer)`` for each non-anchor certificate, top down,
+   after everything else passed. UNKNOWN fails closed (a soft-fail caller returns GOOD).
 
-1. Building: issuers are found among ``intermediates`` and ``anchors`` by
-   subject == issuer name, and, when both sides carry them, authority key identifier ==
-   subject key identifier (RFC 5280 section 4.2.1.1). Every candidate path ending at an
-   anchor is tried (bounded: :data:`MAX_PATH_CERTIFICATES`, :data:`MAX_CANDIDATE_PATHS`);
-   the first one that validates wins, otherwise the first one's failure is reported.
-2. The anchor is one of ``anchors``, recognised by exact DER or by the same subject and
-   public key (a re-issued root with the same key is the same anchor). An intermediate
-   that is an anchor in that sense ends the path there. Unlike RFC 5280's bare name+key
-   trust anchor, the anchor certificate must also be time-valid at ``at`` and be a CA whose
-   pathLenConstraint admits the path (the constraints of RFC 5937 section 2).
-3. Each certificate's signature verifies with its issuer's key: RSASSA-PKCS1-v1_5,
-   RSASSA-PSS or ECDSA, over SHA-256/384/512 (SHA-1 only with ``allow_sha1_signatures``,
-   for old interop material); inner and outer signature algorithms agree (RFC 5280
-   section 4.1.1.2).
-4. Each certificate, the anchor included, is time-valid at ``at`` (section 6.1.3 (a)(2)).
-5. Each issuer is a CA: basicConstraints cA=TRUE, keyUsage (when present) asserts
-   keyCertSign (section 6.1.4 (k), (n)), and its pathLenConstraint counts the
-   non-self-issued intermediates below it (section 6.1.4 (l), (m)).
-6. No certificate has a critical extension this module does not process (section 6.1.4
-   (o)); certificate policies and name constraints are NOT processed, so a critical
-   one makes the certificate untrusted rather than silently accepted.
-7. Optionally, the leaf is fit for a :class:`KeyPurpose` (keyUsage, extendedKeyUsage).
-8. Optionally, ``revocation(cert, issuer)`` for each non-anchor certificate, from the
-   top down, only once everything else has passed. UNKNOWN fails closed; a caller that
-   wants soft-fail returns GOOD itself.
-
-Refusals are ``EhcertError`` with kind UNTRUSTED, CERTIFICATE_EXPIRED or REVOKED and one
-sentence naming the certificate and the problem.
+Refusals are ``EhcertError`` UNTRUSTED, CERTIFICATE_EXPIRED or REVOKED with one sentence
+naming the certificate and the problem.
 """
 
 from __future__ import annotations
@@ -57,7 +49,10 @@ MAX_PATH_CERTIFICATES = 6
 """Longest path tried, anchor included: leaf, up to four intermediates, anchor."""
 
 MAX_CANDIDATE_PATHS = 16
-"""How many candidate paths are built before giving up (bounds work on hostile input)."""
+"""How many complete candidate paths are collected at most."""
+
+MAX_BUILD_STEPS = 512
+"""How many partial paths are explored at most (bounds work on hostile input)."""
 
 _STRONG_HASHES: tuple[type[hashes.HashAlgorithm], ...] = (
     hashes.SHA256, hashes.SHA384, hashes.SHA512,
@@ -256,9 +251,13 @@ def _build_candidates(
     found: list[_Candidate] = []
     longest_dead_end: tuple[x509.Certificate, ...] = (leaf,)
     usable = [c for c in intermediates if _matching_anchor(c, anchors) is None]
+    steps = 0
 
     def extend(path: tuple[x509.Certificate, ...]) -> None:
-        nonlocal longest_dead_end
+        nonlocal longest_dead_end, steps
+        steps += 1
+        if steps > MAX_BUILD_STEPS:
+            return
         current = path[-1]
         for anchor in anchors:
             if len(found) < MAX_CANDIDATE_PATHS and _could_issue(anchor, current):
@@ -310,8 +309,8 @@ def _check_signature(
         raise _untrusted(
             f"The {what} of {subject} is signed with {name}, which is not accepted."
         )
-    key = issuer.public_key()
     try:
+        key = issuer.public_key()
         if isinstance(key, rsa.RSAPublicKey) and isinstance(
             parameters, padding.PKCS1v15 | padding.PSS
         ):
@@ -323,7 +322,7 @@ def _check_signature(
                 f"The {what} of {subject} is signed with an algorithm that does not match "
                 f"the key of its issuer {describe_name(issuer.subject)}."
             )
-    except (InvalidSignature, ValueError):
+    except (InvalidSignature, ValueError, UnsupportedAlgorithm):
         raise _untrusted(
             f"The signature on the {what} of {subject} does not verify with the key of its "
             f"issuer {describe_name(issuer.subject)}."
@@ -518,7 +517,8 @@ def validate_path(
         top = dead_end[-1]
         where = "its issuer"
         if len(dead_end) > 1:
-            where = f"the path ends at the CA certificate of {describe_name(top.subject)}, whose issuer"
+            where = f"the path ends at the CA certificate of {describe_name(top.subject)}, whose"
+            where += " issuer"
         raise _untrusted(
             f"The {leaf_label} of {describe_name(leaf.subject)} does not chain to a trusted "
             f"anchor: {where} {describe_name(top.issuer)} is neither a trusted anchor (by name "
@@ -541,6 +541,11 @@ def validate_path(
     raise first_failure
 
 
+_PROCESSED_CRL_EXTENSIONS = frozenset(
+    {ExtensionOID.ISSUING_DISTRIBUTION_POINT, ExtensionOID.DELTA_CRL_INDICATOR}
+)
+
+
 def _crl_applies(
     crl: x509.CertificateRevocationList,
     cert: x509.Certificate,
@@ -549,38 +554,46 @@ def _crl_applies(
 ) -> bool:
     """Whether ``crl`` is a complete, authentic, current CRL of ``issuer`` covering ``cert``.
 
-    RFC 5280 section 6.3.3: the CRL issuer is the certificate issuer (indirect CRLs are
-    not used), the issuer may sign CRLs (keyUsage cRLSign when present), the signature
-    verifies, it is not a delta CRL, its issuingDistributionPoint scope includes the
-    certificate and covers all reasons, and, when ``at`` is given, it is current
-    (thisUpdate <= at <= nextUpdate).
+    RFC 5280 section 6.3.3: issued and signed by the certificate's issuer (no indirect
+    CRLs), which may sign CRLs (keyUsage cRLSign when present); no unprocessed critical
+    extension (section 5.2); not a delta CRL; an issuingDistributionPoint, if any, covers
+    all reasons, this kind of certificate, and one of the certificate's own distribution
+    point URIs (so a partition CRL never vouches for a certificate outside it); current
+    at ``at`` when given (thisUpdate <= at <= nextUpdate).
     """
-    if crl.issuer != issuer.subject:
-        return False
-    usage = _extension(issuer, x509.KeyUsage)
-    if usage is not None and not usage.crl_sign:
-        return False
-    key = issuer.public_key()
-    if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
-        return False
     try:
-        if not crl.is_signature_valid(key):
+        key = issuer.public_key()
+        usage = _extension(issuer, x509.KeyUsage)
+        if (
+            crl.issuer != issuer.subject
+            or (usage is not None and not usage.crl_sign)
+            or not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey)
+            or not crl.is_signature_valid(key)
+        ):
             return False
-        values = [extension.value for extension in crl.extensions]
-    except (ValueError, UnsupportedAlgorithm, TypeError):
-        return False
-    if any(isinstance(value, x509.DeltaCRLIndicator) for value in values):
-        return False
-    scope = next((v for v in values if isinstance(v, x509.IssuingDistributionPoint)), None)
-    if scope is not None:
+        extensions = list(crl.extensions)
         constraints = _extension(cert, x509.BasicConstraints)
+        points = _extension(cert, x509.CRLDistributionPoints)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return False
+    if any(e.critical and e.oid not in _PROCESSED_CRL_EXTENSIONS for e in extensions) or any(
+        isinstance(e.value, x509.DeltaCRLIndicator) for e in extensions
+    ):
+        return False
+    scope = next(
+        (e.value for e in extensions if isinstance(e.value, x509.IssuingDistributionPoint)), None
+    )
+    if scope is not None:
         is_ca = constraints is not None and constraints.ca
+        cert_names = {n for p in points or () for n in p.full_name or ()}
         if (
             scope.indirect_crl
             or scope.only_some_reasons
             or scope.only_contains_attribute_certs
             or (scope.only_contains_user_certs and is_ca)
             or (scope.only_contains_ca_certs and not is_ca)
+            or scope.relative_name is not None
+            or (scope.full_name is not None and cert_names.isdisjoint(scope.full_name))
         ):
             return False
     if at is not None:

@@ -226,7 +226,9 @@ class PasswordCipher:
             length=iv_length,
         )
         if cipher == "3des":
-            return _cbc_decrypt(decrepit.TripleDES(key), iv, ciphertext)
+            # Two-key 3DES is K1 K2 K1; spelled out as 24 bytes, the form cryptography keeps.
+            three_keys = key + key[:8] if key_length == 16 else key
+            return _cbc_decrypt(decrepit.TripleDES(three_keys), iv, ciphertext)
         if key_length == 16:
             return _cbc_decrypt(decrepit.RC2(key), iv, ciphertext)
         return rc2_cbc_decrypt(key, 8 * key_length, iv, ciphertext)
@@ -518,7 +520,7 @@ class _Opener:
             value = bag["bag_value"]
             attributes = _decode_attributes(bag["bag_attributes"])
             if bag_type == "key_bag":
-                self.bags.append(PlainBag("key", value.dump(), *attributes))
+                self.bags.append(PlainBag("key", value.untag().dump(), *attributes))
             elif bag_type == "pkcs8_shrouded_key_bag":
                 der = self.decrypt(value["encryption_algorithm"], value["encrypted_data"].native)
                 with self.decrypted_content():
