@@ -32,7 +32,7 @@ pytest: system-deps $(VENV)/.installed
 test: system-deps lint typecheck pytest
 
 bench: $(VENV)/.installed
-	EHCERT_TEST_PG_URL="$$(scripts/ensure-postgres.sh)" $(BIN)/python -m bench
+	for script in bench/bench_*.py; do EHCERT_TEST_PG_URL="$$(scripts/ensure-postgres.sh)" $(BIN)/python "$$script" || exit 1; done
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -175,7 +175,7 @@ def test_key_entries_are_validated(sample_pki: Any) -> None:
     with pytest.raises(TypeError):
         KeyEntry("a", auth.private_key, auth.certificate, [sample_pki.ca])  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        KeyEntry("a", auth.private_key, auth.certificate.public_bytes(serialization.Encoding.DER))  # type: ignore[arg-type]
+        KeyEntry("a", auth.private_key, auth.certificate.public_bytes(serialization.Encoding.DER))
     with pytest.raises(TypeError):
         KeyEntry(1, auth.private_key, auth.certificate)  # type: ignore[arg-type]
     with pytest.raises(TypeError):

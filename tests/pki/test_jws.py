@@ -183,6 +183,14 @@ def test_ps256_header_over_pkcs1_signature(keys, eid_chain):
     _refusal(ErrorKind.UNAUTHORIZED, document)
 
 
+def test_ps256_salt_must_be_as_long_as_the_hash(keys, eid_chain):
+    longest_salt = padding.PSS(mgf=padding.MGF1(hashes.SHA256()),
+                               salt_length=padding.PSS.MAX_LENGTH)
+    document = _forge(_header(eid_chain, alg="PS256"), PAYLOAD,
+                      lambda data: keys.other.sign(data, longest_salt, hashes.SHA256()))
+    _refusal(ErrorKind.UNAUTHORIZED, document)
+
+
 # -- algorithms and keys ----------------------------------------------------------------
 
 

@@ -378,7 +378,28 @@ def test_inner_and_outer_signature_algorithms_must_agree(keys, ehealth_pki, mome
         lambda: validate_path(leaf, [ehealth_pki.issuing], [ehealth_pki.root], at=moment,
                               purpose=None, revocation=None),
     )
-    assert "names different signature algorithms inside and outside" in detail
+    assert "names different (or unreadable) signature algorithms inside and outside" in detail
+
+
+def test_unreadable_leaf_is_refused(keys, ehealth_pki, moment):
+    leaf = _leaf_builder(ehealth_pki.issuing, keys.other.public_key(), moment).sign(
+        keys.issuing, hashes.SHA256()
+    )
+    parsed = asn1_x509.Certificate.load(leaf.public_bytes(serialization.Encoding.DER))
+    tbs = parsed["tbs_certificate"].copy()
+    extensions = list(tbs["extensions"])
+    tbs["extensions"] = [*extensions, extensions[-1]]  # the same extension twice
+    signature = keys.issuing.sign(tbs.dump(force=True), padding.PKCS1v15(), hashes.SHA256())
+    duplicated = x509.load_der_x509_certificate(asn1_x509.Certificate({
+        "tbs_certificate": tbs, "signature_algorithm": parsed["signature_algorithm"],
+        "signature_value": signature,
+    }).dump())
+    detail = _refusal(
+        ErrorKind.UNTRUSTED,
+        lambda: validate_path(duplicated, [ehealth_pki.issuing], [ehealth_pki.root], at=moment,
+                              purpose=None, revocation=None, leaf_label="eHealth certificate"),
+    )
+    assert detail == "The eHealth certificate cannot be read: its extensions are malformed."
 
 
 # -- purpose ----------------------------------------------------------------------------
@@ -486,6 +507,52 @@ def test_unusable_crl_leaves_status_unknown(keys, ehealth_pki, moment, defect):
         "O=Federal Government,C=BE cannot be determined: no current CRL signed by "
         "CN=Test eHealth Issuing CA,O=Example eHealth Test,C=BE is available."
     )
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [
+        x509.IssuingDistributionPoint(  # a partition for other certificates
+            full_name=[x509.UniformResourceIdentifier("http://crl.example.test/part-2.crl")],
+            relative_name=None, only_contains_user_certs=False, only_contains_ca_certs=False,
+            only_some_reasons=None, indirect_crl=False, only_contains_attribute_certs=False,
+        ),
+        x509.IssuingDistributionPoint(  # CA certificates only
+            full_name=None, relative_name=None, only_contains_user_certs=False,
+            only_contains_ca_certs=True, only_some_reasons=None, indirect_crl=False,
+            only_contains_attribute_certs=False,
+        ),
+    ],
+)
+def test_crl_whose_scope_excludes_the_certificate_is_not_used(keys, ehealth_pki, moment, scope):
+    scoped = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ehealth_pki.issuing.subject)
+        .last_update(moment - dt.timedelta(hours=1)).next_update(moment + dt.timedelta(days=1))
+        .add_extension(scope, critical=True)
+        .sign(keys.issuing, hashes.SHA256())
+    )
+    checker = crl_revocation_checker([scoped], at=moment)
+    assert checker(ehealth_pki.auth, ehealth_pki.issuing).state is RevocationState.UNKNOWN
+
+
+def test_crl_whose_scope_names_the_certificates_distribution_point_is_used(
+    keys, ehealth_pki, moment
+):
+    scope = x509.IssuingDistributionPoint(
+        full_name=[x509.UniformResourceIdentifier("http://crl.example.test/issuing.crl")],
+        relative_name=None, only_contains_user_certs=True, only_contains_ca_certs=False,
+        only_some_reasons=None, indirect_crl=False, only_contains_attribute_certs=False,
+    )
+    scoped = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ehealth_pki.issuing.subject)
+        .last_update(moment - dt.timedelta(hours=1)).next_update(moment + dt.timedelta(days=1))
+        .add_extension(scope, critical=True)
+        .sign(keys.issuing, hashes.SHA256())
+    )
+    checker = crl_revocation_checker([scoped], at=moment)
+    assert checker(ehealth_pki.auth, ehealth_pki.issuing).state is RevocationState.GOOD
 
 
 def test_revocation_not_consulted_for_a_broken_path(ehealth_pki, moment):

@@ -89,14 +89,22 @@ def test_reimport_updates_changed_rows_and_skips_identical_ones(
     s = [example_ssin(index) for index in range(3)]
     first = write_csv(
         tmp_path / "first.csv",
-        [f"{HEADER},status", f"{s[0]},,doctor,A,B,", f"{s[1]},,nurse,C,D,pending",
-         f"{s[2]},,nurse,E,F,withdrawn"],
+        [
+            f"{HEADER},status",
+            f"{s[0]},,doctor,A,B,",
+            f"{s[1]},,nurse,C,D,pending",
+            f"{s[2]},,nurse,E,F,withdrawn",
+        ],
     )
     assert import_providers_csv(database, first, T0) == ImportReport(3, 0, [], 0)
     second = write_csv(
         tmp_path / "second.csv",
-        [f"{HEADER},status", f"{s[0]},,doctor,A,B,validated", f"{s[1]},,nurse,C,D,validated",
-         f"{s[2]},,nurse,E,F2,withdrawn"],
+        [
+            f"{HEADER},status",
+            f"{s[0]},,doctor,A,B,validated",
+            f"{s[1]},,nurse,C,D,validated",
+            f"{s[2]},,nurse,E,F2,withdrawn",
+        ],
     )
     later = T0 + dt.timedelta(days=7)
     report = import_providers_csv(database, second, later)
@@ -116,12 +124,18 @@ def test_a_nihii_owned_by_another_registered_provider_is_rejected(
     registry.add_provider(example_ssin(50), "10000000999", "doctor", "Old", "Owner", now=T0)
     path = write_csv(
         tmp_path / "clash.csv",
-        [HEADER, f"{example_ssin(51)},10000000999,doctor,New,Claim", f"{example_ssin(52)},,nurse,X,Y"],
+        [
+            HEADER,
+            f"{example_ssin(51)},10000000999,doctor,New,Claim",
+            f"{example_ssin(52)},,nurse,X,Y",
+        ],
     )
     report = import_providers_csv(database, path, T0)
     assert report.rejected == [
         RejectedRow(
-            2, f"NIHII number 10000000999 already belongs to the provider with SSIN {example_ssin(50)}."
+            2,
+            "NIHII number 10000000999 already belongs to the provider"
+            f" with SSIN {example_ssin(50)}.",
         )
     ]
     assert report.imported == 1

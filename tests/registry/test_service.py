@@ -21,6 +21,8 @@ T0 = dt.datetime(2031, 2, 3, 10, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
 ALICE = "79021802145"  # a valid SSIN (pre-2000 rule)
 BOB = example_ssin(1)
+# Examples only validate input, write nothing; the fixture need not be reset per example.
+FIXTURE_PER_TEST = HealthCheck.function_scoped_fixture
 HOSPITAL = InstitutionId("NIHII-HOSPITAL", "71000436")
 PHARMACY = InstitutionId("NIHII-PHARMACY", "12345678")
 
@@ -58,8 +60,12 @@ def test_a_provider_is_added_read_back_and_audited(
     assert added.status is ProviderStatus.VALIDATED
     assert registry.get_provider(ALICE) == added
     assert audit_trail(database) == [
-        {"action": "registry", "subject": f"SSIN={ALICE}", "op": "add-provider",
-         "status": "validated"}
+        {
+            "action": "registry",
+            "subject": f"SSIN={ALICE}",
+            "op": "add-provider",
+            "status": "validated",
+        }
     ]
 
 
@@ -149,7 +155,7 @@ def test_an_unknown_provider_is_not_found(registry: RegistryService) -> None:
     assert registry.find_provider(ALICE) is None
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[FIXTURE_PER_TEST])
 @given(base=st.integers(min_value=0, max_value=999_999_999), check=st.integers(0, 99))
 def test_any_ssin_failing_the_check_is_refused_on_the_ssin_field(
     registry: RegistryService, base: int, check: int
@@ -191,7 +197,7 @@ def test_institutions_are_added_updated_and_unique(
     ]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[FIXTURE_PER_TEST])
 @given(number=st.integers(min_value=0, max_value=1_999_999_999))
 def test_cbe_numbers_failing_the_check_are_refused(registry: RegistryService, number: int) -> None:
     cbe = f"{number:010d}"
@@ -240,9 +246,7 @@ def test_ending_a_mandate_takes_effect_at_its_time(registry: RegistryService) ->
     again = refusal(registry.end_mandate, HOSPITAL, ALICE, T0 + 11 * DAY)
     assert (again.kind, again.field) == (ErrorKind.NOT_FOUND, "holder_ssin")
     history = registry.mandates_of(HOSPITAL, ALICE)
-    assert [(mandate.valid_from, mandate.ended_at) for mandate in history] == [
-        (T0, T0 + 10 * DAY)
-    ]
+    assert [(mandate.valid_from, mandate.ended_at) for mandate in history] == [(T0, T0 + 10 * DAY)]
     # After the end, a new mandate may be given.
     registry.add_mandate(HOSPITAL, ALICE, T0 + 20 * DAY, None, now=T0 + 20 * DAY)
     assert registry.mandate_holder_is_active(HOSPITAL, ALICE, T0 + 21 * DAY)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -45,7 +46,7 @@ def test_an_intact_chain_verifies(database: Database) -> None:
         assert AuditLog(session).verify().ok
     assert [record.seq for record in records] == [1, 2, 3, 4, 5]
     assert records[0].prev_hash == GENESIS_HASH
-    assert all(after.prev_hash == before.hash for before, after in zip(records, records[1:]))
+    assert all(after.prev_hash == before.hash for before, after in itertools.pairwise(records))
     assert json.loads(records[0].detail) == {"serial": "0000", "profile": "person", "note": "é"}
 
 
@@ -88,8 +89,13 @@ def test_an_edited_record_with_a_recomputed_hash_breaks_the_next_link(database: 
     with database.session() as session:
         row = session.scalars(select(AuditRecordRow).where(AuditRecordRow.seq == 2)).one()
         forged = record_hash(
-            seq=2, at=row.at, action="refused", actor=row.actor, subject=row.subject,
-            detail=json.loads(row.detail), prev_hash=row.prev_hash,
+            seq=2,
+            at=row.at,
+            action="refused",
+            actor=row.actor,
+            subject=row.subject,
+            detail=json.loads(row.detail),
+            prev_hash=row.prev_hash,
         )
         session.execute(
             update(AuditRecordRow)
@@ -128,8 +134,13 @@ def test_a_replaced_last_record_no_longer_matches_the_head(database: Database) -
     with database.session() as session:
         row = session.scalars(select(AuditRecordRow).where(AuditRecordRow.seq == 3)).one()
         forged = record_hash(
-            seq=3, at=row.at, action=row.action, actor="nobody", subject=row.subject,
-            detail=json.loads(row.detail), prev_hash=row.prev_hash,
+            seq=3,
+            at=row.at,
+            action=row.action,
+            actor="nobody",
+            subject=row.subject,
+            detail=json.loads(row.detail),
+            prev_hash=row.prev_hash,
         )
         session.execute(
             update(AuditRecordRow)
@@ -145,13 +156,24 @@ def test_a_record_slipped_in_behind_the_log_is_found(database: Database) -> None
         last = session.scalars(select(AuditRecordRow).where(AuditRecordRow.seq == 2)).one()
         detail: dict[str, object] = {}
         forged = record_hash(
-            seq=3, at=T0, action="issued", actor="x", subject="y", detail=detail,
+            seq=3,
+            at=T0,
+            action="issued",
+            actor="x",
+            subject="y",
+            detail=detail,
             prev_hash=last.hash,
         )
         session.execute(
             insert(AuditRecordRow).values(
-                seq=3, at=T0, action="issued", actor="x", subject="y", detail="{}",
-                prev_hash=last.hash, hash=forged,
+                seq=3,
+                at=T0,
+                action="issued",
+                actor="x",
+                subject="y",
+                detail="{}",
+                prev_hash=last.hash,
+                hash=forged,
             )
         )
     assert verify(database) == (False, 3, 3)

@@ -131,8 +131,15 @@ def test_new_certificates_are_checked_before_the_database(database: Database) ->
 def test_for_holder_distinguishes_application_ids_and_validity(database: Database) -> None:
     add(database, new_certificate("5001", holder=HOSPITAL))
     add(database, new_certificate("5002", holder=HOSPITAL, application_id="PACS"))
-    add(database, new_certificate("5003", holder=HOSPITAL, application_id="PACS",
-                                  not_before=ISSUED - THREE_YEARS - dt.timedelta(days=30)))
+    add(
+        database,
+        new_certificate(
+            "5003",
+            holder=HOSPITAL,
+            application_id="PACS",
+            not_before=ISSUED - THREE_YEARS - dt.timedelta(days=30),
+        ),
+    )
     add(database, new_certificate("5004", holder=HOSPITAL, application_id="LIS"))
     with database.session() as session:
         CertificateRepository(session).revoke("5004", "superseded", ISSUED, "admin")
@@ -157,8 +164,9 @@ def test_revocation_is_recorded_once_and_clears_the_ocsp_cache(database: Databas
     add(database, new_certificate("6001"))
     revoked_at = ISSUED + dt.timedelta(days=100)
     with database.session() as session:
-        OcspCache(session).put("6001", b"good", revoked_at - dt.timedelta(hours=1),
-                               revoked_at + dt.timedelta(hours=23))
+        OcspCache(session).put(
+            "6001", b"good", revoked_at - dt.timedelta(hours=1), revoked_at + dt.timedelta(hours=23)
+        )
     with database.session() as session:
         record = CertificateRepository(session).revoke(
             "6001", "keyCompromise", revoked_at, "SSIN=79021802145"

@@ -40,6 +40,10 @@ _ADVICE = (
     "the platform sets all certificate content from the registry, so send a CSR with an "
     "empty subject and no extensions"
 )
+_PARSE_ERRORS = (
+    ValueError, TypeError, UnsupportedAlgorithm,
+    x509.DuplicateExtension, x509.UnsupportedGeneralNameType,
+)
 _ACCEPTED_SIGNATURE_HASHES = (hashes.SHA256, hashes.SHA384, hashes.SHA512)
 
 
@@ -107,7 +111,7 @@ def _load(data: bytes) -> x509.CertificateSigningRequest:
         if data.lstrip().startswith(b"-----BEGIN"):
             return x509.load_pem_x509_csr(data)
         return x509.load_der_x509_csr(data)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):
         raise _bad_csr(
             "The CSR cannot be read: send a PKCS#10 certificate request in PEM or DER."
         ) from None
@@ -144,7 +148,7 @@ def _check_signature(csr: x509.CertificateSigningRequest) -> None:
     try:
         hash_algorithm = csr.signature_hash_algorithm
         valid = csr.is_signature_valid
-    except (UnsupportedAlgorithm, ValueError, TypeError):
+    except _PARSE_ERRORS:
         hash_algorithm, valid = None, False
     if hash_algorithm is not None and not isinstance(hash_algorithm, _ACCEPTED_SIGNATURE_HASHES):
         raise _bad_csr(
@@ -172,7 +176,7 @@ def _check_content(
         )
     try:
         attributes = list(csr.attributes)
-    except ValueError:
+    except _PARSE_ERRORS:
         raise _bad_csr(f"The CSR carries attributes that cannot be read; {_ADVICE}.") from None
     asked: list[str] = []
     for attribute in attributes:
@@ -182,7 +186,7 @@ def _check_content(
             continue
         try:
             extensions = list(csr.extensions)
-        except ValueError:
+        except _PARSE_ERRORS:
             raise _bad_csr(
                 f"The CSR carries an extension request that cannot be read; {_ADVICE}."
             ) from None
@@ -290,7 +294,7 @@ def check_csr(
         raise _bad_key(f"The CSR carries {name} key; {only_rsa}.")
     try:
         key = csr.public_key()
-    except (ValueError, UnsupportedAlgorithm):
+    except _PARSE_ERRORS:
         raise _bad_key(f"The CSR public key cannot be read; {only_rsa}.") from None
     if not isinstance(key, rsa.RSAPublicKey):
         raise _bad_key(f"The CSR does not carry an RSA key; {only_rsa}.")

@@ -262,7 +262,7 @@ def _chain(header: Mapping[str, object]) -> tuple[x509.Certificate, ...]:
             certificate = x509.load_der_x509_certificate(der)
             if certificate.public_bytes(serialization.Encoding.DER) != der:
                 raise ValueError("not DER")
-        except (ValueError, binascii.Error, UnicodeEncodeError):
+        except (ValueError, binascii.Error, UnicodeEncodeError, x509.InvalidVersion):
             raise _malformed(
                 f"Item {position} of the JWS header member 'x5c' is not a base64 DER "
                 "certificate."

@@ -10,8 +10,9 @@ connector libraries) is a PKCS#12 file (RFC 7292) holding:
 * CA certificates as certificate bags whose friendlyName is their DN.
 
 A file therefore holds SEVERAL private keys, which ``cryptography``'s ``load_pkcs12``
-cannot return, so this module walks the SafeContents itself with ``asn1crypto`` and uses
-``cryptography`` (through :mod:`ehcert.pki.pkcs12_pbe`) for the cryptography.
+cannot return, so :mod:`ehcert.pki.pkcs12_pbe` walks the SafeContents with ``asn1crypto``,
+removes the password protection and hands back plain bags; this module gives those bags
+their eHealth meaning and handles the files.
 
 Linking keys to certificates: a key bag and its certificate bag share a localKeyId
 (PKCS#9 attribute, RFC 2985 section 5.5.2), but files in the field reuse one localKeyId
@@ -148,7 +149,12 @@ class UnsupportedKeyEntry:
 
 @dataclass(frozen=True)
 class Keystore:
-    """The content of an eHealth keystore; immutable, change it with :meth:`with_entry`."""
+    """The content of an eHealth keystore; immutable, change it with :meth:`with_entry`.
+
+    ``ca_certificates`` are the certificates that belong to no entry (neither as its
+    certificate nor in its chain) plus any explicitly marked trusted; chain certificates
+    live in their entries. ``unsupported_entries`` are written back unchanged.
+    """
 
     entries: tuple[KeyEntry, ...]
     ca_certificates: tuple[x509.Certificate, ...] = ()
@@ -190,7 +196,12 @@ class Keystore:
         )
 
     def encryption_keys(self) -> tuple[KeyEntry, ...]:
-        """Entries whose alias is a decimal serial number, newest certificate first."""
+        """Entries whose alias is a decimal serial number, newest certificate first.
+
+        Some older files name their encryption key ``encryption``; such an entry is in
+        :attr:`entries` but not here, so a decrypter looking for the key of a given
+        recipient certificate should search all entries.
+        """
         found = [e for e in self.entries if e.alias.isascii() and e.alias.isdigit()]
         found.sort(
             key=lambda e: (e.certificate.not_valid_before_utc, e.certificate.serial_number),
@@ -238,6 +249,7 @@ class _CertificateInFile:
 
     certificate: x509.Certificate
     der: bytes
+    spki: bytes | None  # None: a key type cryptography cannot load (it matches no key)
     local_key_ids: set[bytes]
     friendly_name: str | None
     trusted: bool
@@ -252,7 +264,13 @@ def _certificates_in(bags: list[PlainBag]) -> list[_CertificateInFile]:
         known = found.get(bag.der)
         if known is None:
             certificate = x509.load_der_x509_certificate(bag.der)
-            known = _CertificateInFile(certificate, bag.der, set(), bag.friendly_name, False)
+            try:
+                spki: bytes | None = _spki(certificate.public_key())
+            except (ValueError, UnsupportedAlgorithm):
+                spki = None
+            known = _CertificateInFile(
+                certificate, bag.der, spki, set(), bag.friendly_name, trusted=False
+            )
             found[bag.der] = known
         if bag.local_key_id is not None:
             known.local_key_ids.add(bag.local_key_id)
@@ -268,9 +286,9 @@ def _signature_verifies(certificate: x509.Certificate, issuer: x509.Certificate)
     SHA-1, and the certificates in eHealth keystores of the field are SHA-1 signed. This
     only picks the issuer among the file's certificates; trust is decided elsewhere.
     """
-    key = issuer.public_key()
     signature, signed = certificate.signature, certificate.tbs_certificate_bytes
     try:
+        key = issuer.public_key()
         hash_algorithm = certificate.signature_hash_algorithm
         parameters = certificate.signature_algorithm_parameters
         if isinstance(key, rsa.RSAPublicKey) and hash_algorithm is not None:
@@ -343,7 +361,7 @@ def _assemble(bags: list[PlainBag]) -> Keystore:
         private_key = serialization.load_der_private_key(key_bag.der, password=None)
         key_spki = _spki(private_key.public_key())
         leaf = max(
-            (c for c in pool if _spki(c.certificate.public_key()) == key_spki),
+            (c for c in pool if c.spki == key_spki),
             key=lambda c: (
                 key_bag.local_key_id in c.local_key_ids,
                 c.certificate.not_valid_before_utc,
@@ -374,8 +392,9 @@ def _assemble(bags: list[PlainBag]) -> Keystore:
 def load_keystore(data: bytes, password: str) -> Keystore:
     """Read every key entry and certificate of a PKCS#12 keystore, legacy or modern.
 
-    Raises EhcertError UNAUTHORIZED (field ``password``) when the password is wrong and
-    MALFORMED when the data is not a readable PKCS#12 keystore.
+    Raises EhcertError UNAUTHORIZED (field ``password``) when the password is wrong,
+    MALFORMED when the data is not a readable PKCS#12 keystore, PAYLOAD_TOO_LARGE above
+    :data:`MAX_KEYSTORE_BYTES`.
     """
     if not isinstance(data, bytes):
         raise TypeError("data must be bytes")

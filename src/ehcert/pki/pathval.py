@@ -72,6 +72,12 @@ _PROCESSED_CRITICAL_EXTENSIONS = frozenset(
     }
 )
 
+_PARSE_ERRORS = (
+    ValueError, TypeError, UnsupportedAlgorithm,
+    x509.DuplicateExtension, x509.UnsupportedGeneralNameType,
+)
+"""What cryptography raises when a lazily parsed part of a certificate or CRL is malformed."""
+
 _ExtensionT = TypeVar("_ExtensionT", bound=x509.ExtensionType)
 
 _NAME_LABELS = {
@@ -215,7 +221,7 @@ def _key_ids_compatible(child: x509.Certificate, issuer: x509.Certificate) -> bo
     try:
         aki = _extension(child, x509.AuthorityKeyIdentifier)
         ski = _extension(issuer, x509.SubjectKeyIdentifier)
-    except ValueError:
+    except _PARSE_ERRORS:
         return True  # malformed extensions are reported by validation, with a sentence
     if aki is None or aki.key_identifier is None or ski is None:
         return True
@@ -287,21 +293,21 @@ def _check_signature(
 ) -> None:
     """Verify ``cert``'s signature with ``issuer``'s key (RFC 5280 section 6.1.3 (a)(1))."""
     subject = describe_name(cert.subject)
-    parsed = asn1_x509.Certificate.load(_der(cert))
     try:
+        parsed = asn1_x509.Certificate.load(_der(cert))
         inner = parsed["tbs_certificate"]["signature"].dump()
-        outer = parsed["signature_algorithm"].dump()
-    except ValueError:
-        inner, outer = b"", b"?"
-    if inner != outer:
+        agree = inner == parsed["signature_algorithm"].dump()
+    except (ValueError, TypeError, KeyError):
+        agree = False
+    if not agree:
         raise _untrusted(
-            f"The {what} of {subject} names different signature algorithms inside and "
-            "outside the signed part."
+            f"The {what} of {subject} names different (or unreadable) signature algorithms "
+            "inside and outside the signed part."
         )
     try:
         hash_algorithm = cert.signature_hash_algorithm
         parameters = cert.signature_algorithm_parameters
-    except (UnsupportedAlgorithm, ValueError):
+    except _PARSE_ERRORS:
         hash_algorithm, parameters = None, None
     accepted = _STRONG_HASHES + ((hashes.SHA1,) if allow_sha1 else ())
     if hash_algorithm is None or not isinstance(hash_algorithm, accepted):
@@ -322,7 +328,7 @@ def _check_signature(
                 f"The {what} of {subject} is signed with an algorithm that does not match "
                 f"the key of its issuer {describe_name(issuer.subject)}."
             )
-    except (InvalidSignature, ValueError, UnsupportedAlgorithm):
+    except (InvalidSignature, *_PARSE_ERRORS):
         raise _untrusted(
             f"The signature on the {what} of {subject} does not verify with the key of its "
             f"issuer {describe_name(issuer.subject)}."
@@ -347,7 +353,7 @@ def _check_critical_extensions(cert: x509.Certificate, what: str) -> None:
     subject = describe_name(cert.subject)
     try:
         extensions = list(cert.extensions)
-    except ValueError as exc:
+    except _PARSE_ERRORS as exc:
         raise _untrusted(f"The {what} of {subject} has malformed extensions ({exc}).") from None
     for extension in extensions:
         if extension.critical and extension.oid not in _PROCESSED_CRITICAL_EXTENSIONS:
@@ -483,6 +489,24 @@ def _require_certificates(field: str, values: Iterable[object]) -> tuple[x509.Ce
     return certificates  # type: ignore[return-value]  # checked just above
 
 
+def _unreadable_part(cert: x509.Certificate) -> str | None:
+    """What of ``cert`` cannot be parsed (cryptography parses names, extensions and keys
+    lazily, so a malformed certificate would otherwise fail midway through validation)."""
+    try:
+        _ = cert.subject, cert.issuer, cert.not_valid_before_utc, cert.not_valid_after_utc
+    except _PARSE_ERRORS:
+        return "its names or validity period are malformed"
+    try:
+        list(cert.extensions)
+    except _PARSE_ERRORS:
+        return "its extensions are malformed"
+    try:
+        cert.public_key()
+    except _PARSE_ERRORS:
+        return "its public key is malformed or of an unknown type"
+    return None
+
+
 def validate_path(
     leaf: x509.Certificate,
     intermediates: Iterable[x509.Certificate],
@@ -511,6 +535,13 @@ def validate_path(
     if purpose is not None and not isinstance(purpose, KeyPurpose):
         raise TypeError("purpose must be a KeyPurpose or None")
     at = at.astimezone(dt.UTC)
+    unreadable = _unreadable_part(leaf)
+    if unreadable is not None:
+        raise _untrusted(f"The {leaf_label} cannot be read: {unreadable}.")
+    if any(_unreadable_part(anchor) is not None for anchor in anchor_list):
+        raise ValueError("anchors contain a certificate that cannot be parsed")
+    # A malformed intermediate can never be part of a valid path: leave it out.
+    intermediate_list = tuple(c for c in intermediate_list if _unreadable_part(c) is None)
 
     candidates, dead_end = _build_candidates(leaf, intermediate_list, anchor_list)
     if not candidates:
@@ -574,7 +605,7 @@ def _crl_applies(
         extensions = list(crl.extensions)
         constraints = _extension(cert, x509.BasicConstraints)
         points = _extension(cert, x509.CRLDistributionPoints)
-    except (ValueError, TypeError, UnsupportedAlgorithm):
+    except _PARSE_ERRORS:
         return False
     if any(e.critical and e.oid not in _PROCESSED_CRL_EXTENSIONS for e in extensions) or any(
         isinstance(e.value, x509.DeltaCRLIndicator) for e in extensions
@@ -634,7 +665,7 @@ def crl_revocation_checker(
                 reason: x509.ReasonFlags | None = entry.extensions.get_extension_for_class(
                     x509.CRLReason
                 ).value.reason
-            except (x509.ExtensionNotFound, ValueError):
+            except (x509.ExtensionNotFound, *_PARSE_ERRORS):
                 reason = None
             return RevocationStatus.revoked(reason, entry.revocation_date_utc)
         return RevocationStatus.good()

@@ -174,8 +174,8 @@ class PasswordCipher:
     """Decrypts (any supported scheme) and encrypts (PBES2/AES-256) under one password.
 
     PBKDF2 results are cached per (salt, iterations, PRF, key length): files written by
-    :func:`encrypt_pbes2_aes256` share one salt across their bags, so a load pays for one
-    derivation instead of one per key.
+    :func:`seal_pfx` share one salt across their bags, so a load pays for one derivation
+    instead of one per key.
     """
 
     def __init__(self, password: str) -> None:
@@ -206,25 +206,17 @@ class PasswordCipher:
         cipher, key_length, iv_length = _LEGACY_SCHEMES[name]
         salt = params["salt"].native
         iterations = _check_iterations(params["iterations"].native)
-        key = pkcs12_kdf(
-            "sha1",
-            self._bmp,
-            salt,
-            purpose=_KDF_PURPOSE_KEY,
-            iterations=iterations,
-            length=key_length,
-        )
+
+        def derive(purpose: int, length: int) -> bytes:  # RFC 7292 C: always SHA-1
+            return pkcs12_kdf(
+                "sha1", self._bmp, salt, purpose=purpose, iterations=iterations, length=length
+            )
+
+        key = derive(_KDF_PURPOSE_KEY, key_length)
         if cipher == "rc4":
             decryptor = Cipher(decrepit.ARC4(key), mode=None).decryptor()
             return decryptor.update(ciphertext) + decryptor.finalize()
-        iv = pkcs12_kdf(
-            "sha1",
-            self._bmp,
-            salt,
-            purpose=_KDF_PURPOSE_IV,
-            iterations=iterations,
-            length=iv_length,
-        )
+        iv = derive(_KDF_PURPOSE_IV, iv_length)
         if cipher == "3des":
             # Two-key 3DES is K1 K2 K1; spelled out as 24 bytes, the form cryptography keeps.
             three_keys = key + key[:8] if key_length == 16 else key

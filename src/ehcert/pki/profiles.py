@@ -504,8 +504,9 @@ def eid_authentication_builder(
     Subject from :func:`eid_authentication_subject`. keyUsage critical digitalSignature
     (the card key only signs authentication challenges); extendedKeyUsage clientAuth;
     the Citizen CA's CRL distribution point; optionally AIA (OCSP, caIssuers) and a
-    certificate policy, as real cards carry; basicConstraints critical cA=FALSE and the
-    key identifiers (real cards omit these three; they are added for RFC 5280 lint).
+    certificate policy, as real cards carry; the authority key identifier, as real cards
+    carry; basicConstraints critical cA=FALSE and a subject key identifier, which real
+    cards omit, added so the certificate passes the RFC 5280 lint like every other.
     """
     issuer = _check_issuer(issuer)
     builder = (

@@ -146,15 +146,27 @@ class CertificateAuthenticator:
                 ErrorKind.REVOKED,
                 f"Certificate {serial_hex} is revoked and cannot authenticate requests.",
             )
-        validate_path(
-            leaf,
-            [self._issuing],
-            [self._root],
-            at=at,
-            purpose=KeyPurpose.CLIENT_AUTHENTICATION,
-            revocation=None,
-            leaf_label="eHealth certificate",
-        )
+        try:
+            validate_path(
+                leaf,
+                [self._issuing],
+                [self._root],
+                at=at,
+                purpose=KeyPurpose.CLIENT_AUTHENTICATION,
+                revocation=None,
+                leaf_label="eHealth certificate",
+            )
+        except EhcertError as refusal:
+            if refusal.kind is not ErrorKind.CERTIFICATE_EXPIRED or at <= leaf.not_valid_after_utc:
+                raise
+            # Policy: after expiry there is no renewal, only a new request; say so, since
+            # the holder's next step is the eID, not another try with this certificate.
+            raise EhcertError(
+                ErrorKind.CERTIFICATE_EXPIRED,
+                f"Certificate {serial_hex} expired on {leaf.not_valid_after_utc:%Y-%m-%d}; "
+                "an expired certificate can no longer renew or sign requests, make a new "
+                "request with your eID.",
+            ) from refusal
         parsed = parse_ehealth_subject(leaf.subject)
         holder = Holder(parsed.identifier_type, parsed.identifier_value, parsed.application_id)
         ssin = holder.value if holder.is_person else None

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
     ARRAY,
@@ -27,13 +28,14 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import Profession
-from ehcert.store.columns import require_aware
-from ehcert.store.db import affected_rows, dialect_insert, violated_constraint
+from ehcert.store.columns import UtcDateTime, require_aware
+from ehcert.store.db import affected_rows, violated_constraint
 from ehcert.store.models import ProviderRow
 
 _RECORD_COLUMNS = (
@@ -248,45 +250,81 @@ class ProviderRepository:
 
         The caller guarantees that SSINs and NIHII numbers are unique within the batch
         and that no NIHII number belongs to a provider with a different SSIN.
+
+        PostgreSQL gets the whole batch as one statement over ``unnest`` of six array
+        parameters (one round trip, one parse); SQLite gets one prepared statement run
+        for every row by the driver (``executemany``, a loop in C, no network).
         """
         if not providers:
             return
         moment = require_aware(now, "now")
+        connection = self._session.connection()
+        if connection.dialect.name == "postgresql":
+            arrays = {
+                f"{name}_values": [_text_of(provider, name) for provider in providers]
+                for name in _BULK_COLUMNS
+            }
+            connection.execute(_postgresql_bulk_upsert(), {**arrays, "moment": moment})
+            return
         rows = [
             {
-                "ssin": provider.ssin,
-                "nihii": provider.nihii,
-                "profession": provider.profession.value,
-                "first_name": provider.first_name,
-                "last_name": provider.last_name,
-                "status": provider.status.value,
+                **{name: _text_of(provider, name) for name in _BULK_COLUMNS},
                 "created_at": moment,
                 "updated_at": moment,
                 "withdrawn_at": moment if provider.status is ProviderStatus.WITHDRAWN else None,
             }
             for provider in providers
         ]
-        insert_construct = dialect_insert(self._session)
-        statement = insert_construct(ProviderRow)
-        excluded = statement.excluded
-        statement = statement.on_conflict_do_update(
-            index_elements=[ProviderRow.ssin],
-            set_={
-                "nihii": excluded.nihii,
-                "profession": excluded.profession,
-                "first_name": excluded.first_name,
-                "last_name": excluded.last_name,
-                "status": excluded.status,
-                "updated_at": excluded.updated_at,
-                "withdrawn_at": case(
-                    (
-                        excluded.status == ProviderStatus.WITHDRAWN.value,
-                        func.coalesce(ProviderRow.withdrawn_at, excluded.withdrawn_at),
-                    ),
-                    else_=null(),
+        statement = sqlite.insert(ProviderRow)
+        connection.execute(statement.on_conflict_do_update(**_on_conflict(statement)), rows)
+
+
+_BULK_COLUMNS = ("ssin", "nihii", "profession", "first_name", "last_name", "status")
+
+
+def _text_of(provider: ProviderData, name: str) -> str | None:
+    """The column value as plain text (enum members by value, for every driver)."""
+    value: str | None = getattr(provider, name)
+    return value.value if isinstance(value, StrEnum) else value
+
+
+def _on_conflict(statement: postgresql.Insert | sqlite.Insert) -> dict[str, Any]:
+    """``ON CONFLICT (ssin) DO UPDATE``: same data, keep created_at and a withdrawal date."""
+    excluded = statement.excluded
+    return {
+        "index_elements": [ProviderRow.ssin],
+        "set_": {
+            "nihii": excluded.nihii,
+            "profession": excluded.profession,
+            "first_name": excluded.first_name,
+            "last_name": excluded.last_name,
+            "status": excluded.status,
+            "updated_at": excluded.updated_at,
+            "withdrawn_at": case(
+                (
+                    excluded.status == ProviderStatus.WITHDRAWN.value,
+                    func.coalesce(ProviderRow.withdrawn_at, excluded.withdrawn_at),
                 ),
-            },
-        )
-        # RETURNING lets SQLAlchemy send the batch as multi-row VALUES statements
-        # ("insertmanyvalues") instead of one statement per row.
-        self._session.connection().execute(statement.returning(ProviderRow.id), rows).all()
+                else_=null(),
+            ),
+        },
+    }
+
+
+def _postgresql_bulk_upsert() -> postgresql.Insert:
+    source = (
+        func.unnest(*(bindparam(f"{name}_values", type_=ARRAY(String)) for name in _BULK_COLUMNS))
+        .table_valued(*_BULK_COLUMNS)
+        .render_derived(name="source")
+    )
+    moment = bindparam("moment", type_=UtcDateTime())
+    rows = select(
+        *(source.c[name] for name in _BULK_COLUMNS),
+        moment,
+        moment,
+        case((source.c.status == ProviderStatus.WITHDRAWN.value, moment), else_=null()),
+    )
+    statement = postgresql.insert(ProviderRow).from_select(
+        [*_BULK_COLUMNS, "created_at", "updated_at", "withdrawn_at"], rows
+    )
+    return statement.on_conflict_do_update(**_on_conflict(statement))
