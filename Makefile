@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= data
 
-.PHONY: run test lint typecheck pytest bench clean system-deps
+.PHONY: run test lint format typecheck pytest bench clean system-deps
 
 $(BIN)/python:
 	python3 -m venv $(VENV)
@@ -21,7 +21,9 @@ run: system-deps $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+
+format: $(VENV)/.installed
+	$(BIN)/ruff format src tests bench
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy

@@ -102,7 +102,10 @@ def eid_files(tmp_path_factory: pytest.TempPathFactory, test_ca: Issued) -> EidF
     p12 = folder / "eid.p12"
     p12.write_bytes(
         pkcs12.serialize_key_and_certificates(
-            b"auth", key, cert, [test_ca.certificate],
+            b"auth",
+            key,
+            cert,
+            [test_ca.certificate],
             serialization.BestAvailableEncryption(EID_PIN.encode()),
         )
     )
@@ -116,8 +119,12 @@ def keystore_files(tmp_path_factory: pytest.TempPathFactory, test_ca: Issued) ->
     key = _rsa()
     validity = certificate_validity(ISSUED_AT)
     cert = _certificate(
-        person_subject(SSIN, "Alice", "Peeters"), key, test_ca,
-        validity.not_before, validity.not_after, ca=False,
+        person_subject(SSIN, "Alice", "Peeters"),
+        key,
+        test_ca,
+        validity.not_before,
+        validity.not_after,
+        ca=False,
     )
     folder = tmp_path_factory.mktemp("keystore")
     path = folder / f"SSIN={SSIN} 20260302-093000.acc-p12"

@@ -11,8 +11,18 @@ import json
 import subprocess
 import sys
 
-SERVER_PACKAGES = ("ehcert.store", "ehcert.registry", "ehcert.ra", "ehcert.ca", "ehcert.api",
-                   "ehcert.platform", "sqlalchemy", "fastapi", "starlette", "alembic")
+SERVER_PACKAGES = (
+    "ehcert.store",
+    "ehcert.registry",
+    "ehcert.ra",
+    "ehcert.ca",
+    "ehcert.api",
+    "ehcert.platform",
+    "sqlalchemy",
+    "fastapi",
+    "starlette",
+    "alembic",
+)
 
 
 def test_client_manager_and_cert_cli_load_no_server_module() -> None:
@@ -22,10 +32,15 @@ def test_client_manager_and_cert_cli_load_no_server_module() -> None:
         "import ehcert.manager.certificates, ehcert.manager.secrets, ehcert.cli.cert\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
     loaded = json.loads(result.stdout)
-    offending = [m for m in loaded if m.split(".")[0] in SERVER_PACKAGES
-                 or any(m == p or m.startswith(p + ".") for p in SERVER_PACKAGES)]
+    offending = [
+        m
+        for m in loaded
+        if m.split(".")[0] in SERVER_PACKAGES
+        or any(m == p or m.startswith(p + ".") for p in SERVER_PACKAGES)
+    ]
     assert offending == []
     assert "ehcert.client.platform" in loaded

@@ -47,10 +47,11 @@ def _one_sentence(text: str) -> str:
         (["request", "--out-dir", "."], "--eid-pkcs11"),
         (["request", "--out-dir", ".", "--eid", "a.p12", "--eid-pkcs11", "m.so"], "not both"),
         (["request", "--out-dir", ".", "--eid-pkcs11", "m.so"], "--token-label"),
-        (["request", "--out-dir", ".", "--eid", "a.p12", "--application", "APP"],
-         "needs --institution"),
-        (["request", "--out-dir", ".", "--eid", "a.p12", "--institution", "HOSPITAL"],
-         "TYPE=ID"),
+        (
+            ["request", "--out-dir", ".", "--eid", "a.p12", "--application", "APP"],
+            "needs --institution",
+        ),
+        (["request", "--out-dir", ".", "--eid", "a.p12", "--institution", "HOSPITAL"], "TYPE=ID"),
         (["request", "--out-dir", ".", "--eid", "a.p12", "--key-size", "1024"], "2048"),
         (["revoke", "--keystore", "k.p12", "--reason", "bored"], "privilegeWithdrawn"),
         (["revoke", "--keystore", "k.p12", "--eid", "a.p12", "--serial", "1f"], "either"),
@@ -92,8 +93,17 @@ def test_missing_pin_file_exits_1_with_one_sentence(  # type: ignore[no-untyped-
     run, eid_files: EidFiles, tmp_path: Path
 ) -> None:
     missing = tmp_path / "pin.txt"
-    result = run("request", "--eid", str(eid_files.p12), "--pin-file", str(missing),
-                 "--out-dir", str(tmp_path), "--password-file", str(missing))
+    result = run(
+        "request",
+        "--eid",
+        str(eid_files.p12),
+        "--pin-file",
+        str(missing),
+        "--out-dir",
+        str(tmp_path),
+        "--password-file",
+        str(missing),
+    )
     assert result.exit_code == 1
     assert _one_sentence(result.stderr) == f"The eID PIN file {missing} does not exist."
     assert result.stdout == ""
@@ -110,8 +120,14 @@ def test_wrong_pin_is_one_sentence(run, eid_files: EidFiles, tmp_path: Path) -> 
 def test_json_failure_is_one_object_on_stdout(  # type: ignore[no-untyped-def]
     run, keystore_files: KeystoreFiles, tmp_path: Path
 ) -> None:
-    result = run("status", "--keystore", str(keystore_files.path),
-                 "--password-file", str(tmp_path / "none"), "--json")
+    result = run(
+        "status",
+        "--keystore",
+        str(keystore_files.path),
+        "--password-file",
+        str(tmp_path / "none"),
+        "--json",
+    )
     assert result.exit_code == 1
     answer = json.loads(result.stdout)
     assert answer["error"]["kind"] == "malformed"
@@ -121,8 +137,13 @@ def test_json_failure_is_one_object_on_stdout(  # type: ignore[no-untyped-def]
 def test_unreachable_platform_exits_1(  # type: ignore[no-untyped-def]
     run, keystore_files: KeystoreFiles, closed_port_url: str
 ) -> None:
-    result = run("status", "--keystore", str(keystore_files.path),
-                 "--password-file", str(keystore_files.password_file))
+    result = run(
+        "status",
+        "--keystore",
+        str(keystore_files.path),
+        "--password-file",
+        str(keystore_files.password_file),
+    )
     assert result.exit_code == 1
     sentence = _one_sentence(result.stderr)
     assert sentence.startswith(f"The platform at {closed_port_url} cannot be reached: ")

@@ -38,9 +38,10 @@ def test_openssl_verifies_the_csr(key: rsa.RSAPrivateKey, tmp_path: Path) -> Non
     der = tmp_path / "request.der"
     der.write_bytes(build_csr(key))
     result = subprocess.run(
-        ["openssl", "req", "-inform", "DER", "-in", str(der), "-verify", "-noout",
-         "-subject"],
-        capture_output=True, text=True, check=False,
+        ["openssl", "req", "-inform", "DER", "-in", str(der), "-verify", "-noout", "-subject"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "verify OK" in result.stdout + result.stderr

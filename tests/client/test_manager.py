@@ -91,8 +91,9 @@ def test_view_before_the_renewal_window(keystore_files: KeystoreFiles) -> None:
 def test_view_inside_the_window_and_after_expiry(keystore_files: KeystoreFiles) -> None:
     inside = manager.describe_certificate(keystore_files.certificate, IN_WINDOW)
     assert (inside.renewal_window_open, inside.days_left) == (True, 46)
-    after = manager.describe_certificate(keystore_files.certificate,
-                                         NOT_AFTER + dt.timedelta(hours=1))
+    after = manager.describe_certificate(
+        keystore_files.certificate, NOT_AFTER + dt.timedelta(hours=1)
+    )
     assert (after.expired, after.renewal_window_open, after.days_left) == (True, False, -1)
 
 
@@ -101,20 +102,33 @@ def test_describe_keystore_reads_the_authentication_certificate(
 ) -> None:
     view = manager.describe_keystore(keystore_files.path, KEYSTORE_PASSWORD, ISSUED_AT)
     assert view.serial == format(keystore_files.certificate.serial_number, "x")
-    assert _kind(lambda: manager.describe_keystore(
-        keystore_files.path, "wrong", ISSUED_AT)) is ErrorKind.UNAUTHORIZED
-    assert _kind(lambda: manager.describe_keystore(
-        keystore_files.path.with_name("gone.p12"), "x", ISSUED_AT)) is ErrorKind.NOT_FOUND
+    assert (
+        _kind(lambda: manager.describe_keystore(keystore_files.path, "wrong", ISSUED_AT))
+        is ErrorKind.UNAUTHORIZED
+    )
+    assert (
+        _kind(
+            lambda: manager.describe_keystore(
+                keystore_files.path.with_name("gone.p12"), "x", ISSUED_AT
+            )
+        )
+        is ErrorKind.NOT_FOUND
+    )
 
 
 # --- request: refusals before the key is made ------------------------------------------------
 
 
-def _request(client: PlatformClient, credential: Pkcs12EidCredential, out_dir: Path,
-             **changes: object) -> Path:
+def _request(
+    client: PlatformClient, credential: Pkcs12EidCredential, out_dir: Path, **changes: object
+) -> Path:
     arguments: dict[str, object] = {
-        "institution": None, "application_id": None, "out_dir": out_dir,
-        "password": "pw", "environment_hint": "acceptance", "now": ISSUED_AT,
+        "institution": None,
+        "application_id": None,
+        "out_dir": out_dir,
+        "password": "pw",
+        "environment_hint": "acceptance",
+        "now": ISSUED_AT,
     }
     arguments.update(changes)
     return manager.request_certificate(client, credential, **arguments)  # type: ignore[arg-type]
@@ -125,15 +139,22 @@ def _request(client: PlatformClient, credential: Pkcs12EidCredential, out_dir: P
     [
         ({"application_id": "MYAPP"}, ErrorKind.MALFORMED, "application_id"),
         ({"institution": "NIHII-HOSPITAL=123"}, ErrorKind.MALFORMED, "institution"),
-        ({"institution": "CBE=0123456749", "application_id": "bad app"},
-         ErrorKind.MALFORMED, "application_id"),
+        (
+            {"institution": "CBE=0123456749", "application_id": "bad app"},
+            ErrorKind.MALFORMED,
+            "application_id",
+        ),
         ({"environment_hint": "staging"}, ErrorKind.MALFORMED, "environment"),
         ({"password": ""}, ErrorKind.MALFORMED, "password"),
     ],
 )
 def test_request_refuses_bad_input_before_anything_is_sent(
-    offline: PlatformClient, credential: Pkcs12EidCredential, tmp_path: Path,
-    changes: dict[str, object], kind: ErrorKind, field: str,
+    offline: PlatformClient,
+    credential: Pkcs12EidCredential,
+    tmp_path: Path,
+    changes: dict[str, object],
+    kind: ErrorKind,
+    field: str,
 ) -> None:
     with pytest.raises(EhcertError) as caught:
         _request(offline, credential, tmp_path, **changes)
@@ -189,8 +210,7 @@ def test_renewal_before_the_window_is_refused_locally(
     offline: PlatformClient, keystore_files: KeystoreFiles
 ) -> None:
     with pytest.raises(EhcertError) as caught:
-        manager.renew_certificate(offline, keystore_files.path, KEYSTORE_PASSWORD,
-                                  BEFORE_WINDOW)
+        manager.renew_certificate(offline, keystore_files.path, KEYSTORE_PASSWORD, BEFORE_WINDOW)
     assert caught.value.kind is ErrorKind.RENEWAL_TOO_EARLY
     assert "2028-12-02" in caught.value.detail
 
@@ -199,28 +219,52 @@ def test_renewal_after_expiry_is_refused_locally(
     offline: PlatformClient, keystore_files: KeystoreFiles
 ) -> None:
     late = NOT_AFTER + dt.timedelta(days=1)
-    assert _kind(lambda: manager.renew_certificate(
-        offline, keystore_files.path, KEYSTORE_PASSWORD, late)) is ErrorKind.CERTIFICATE_EXPIRED
+    assert (
+        _kind(
+            lambda: manager.renew_certificate(offline, keystore_files.path, KEYSTORE_PASSWORD, late)
+        )
+        is ErrorKind.CERTIFICATE_EXPIRED
+    )
 
 
 def test_renewal_inside_the_window_goes_on_to_the_platform(
     offline: PlatformClient, keystore_files: KeystoreFiles
 ) -> None:
-    assert _kind(lambda: manager.renew_certificate(
-        offline, keystore_files.path, KEYSTORE_PASSWORD, IN_WINDOW)) is ErrorKind.UNAVAILABLE
+    assert (
+        _kind(
+            lambda: manager.renew_certificate(
+                offline, keystore_files.path, KEYSTORE_PASSWORD, IN_WINDOW
+            )
+        )
+        is ErrorKind.UNAVAILABLE
+    )
 
 
 def test_revocation_checks_reason_and_serial_first(
     offline: PlatformClient, keystore_files: KeystoreFiles, credential: Pkcs12EidCredential
 ) -> None:
-    assert _kind(lambda: manager.revoke_certificate(
-        offline, keystore_files.path, KEYSTORE_PASSWORD, "because")) is ErrorKind.MALFORMED
-    assert _kind(lambda: manager.revoke_with_eid(
-        offline, credential, "xyz", "keyCompromise")) is ErrorKind.MALFORMED
-    assert _kind(lambda: manager.revoke_certificate(
-        offline, keystore_files.path, "wrong", "superseded")) is ErrorKind.UNAUTHORIZED
-    assert _kind(lambda: manager.revoke_with_eid(
-        offline, credential, "0A:1B", "keyCompromise")) is ErrorKind.UNAVAILABLE
+    assert (
+        _kind(
+            lambda: manager.revoke_certificate(
+                offline, keystore_files.path, KEYSTORE_PASSWORD, "because"
+            )
+        )
+        is ErrorKind.MALFORMED
+    )
+    assert (
+        _kind(lambda: manager.revoke_with_eid(offline, credential, "xyz", "keyCompromise"))
+        is ErrorKind.MALFORMED
+    )
+    assert (
+        _kind(
+            lambda: manager.revoke_certificate(offline, keystore_files.path, "wrong", "superseded")
+        )
+        is ErrorKind.UNAUTHORIZED
+    )
+    assert (
+        _kind(lambda: manager.revoke_with_eid(offline, credential, "0A:1B", "keyCompromise"))
+        is ErrorKind.UNAVAILABLE
+    )
 
 
 def test_a_taken_name_gets_the_serial_appended(tmp_path: Path) -> None:
@@ -239,11 +283,16 @@ def test_renewal_keeps_every_other_entry(
     old = read_keystore_file(keystore_files.path, KEYSTORE_PASSWORD)
     current = old.authentication()
     # an encryption key of the old certificate, aliased by its decimal serial
-    encryption = KeyEntry(str(current.certificate.serial_number), current.private_key,
-                          current.certificate, current.chain)
+    encryption = KeyEntry(
+        str(current.certificate.serial_number),
+        current.private_key,
+        current.certificate,
+        current.chain,
+    )
     # another key pair with its certificate stands in for the renewed one
     new_key, new_cert, _ = pkcs12.load_key_and_certificates(
-        eid_files.p12.read_bytes(), EID_PIN.encode())
+        eid_files.p12.read_bytes(), EID_PIN.encode()
+    )
     assert isinstance(new_key, rsa.RSAPrivateKey)
     assert new_cert is not None
     fresh = KeyEntry("authentication", new_key, new_cert, (test_ca.certificate,))

@@ -35,10 +35,18 @@ BASE = "http://platform.test"
 
 
 def _problem(status: int, kind: str, detail: str, field: str | None = None) -> httpx.Response:
-    body = {"type": f"urn:ehcert:problem:{kind}", "title": kind, "status": status,
-            "detail": detail, "field": field}
-    return httpx.Response(status, content=json.dumps(body).encode(),
-                          headers={"Content-Type": "application/problem+json"})
+    body = {
+        "type": f"urn:ehcert:problem:{kind}",
+        "title": kind,
+        "status": status,
+        "detail": detail,
+        "field": field,
+    }
+    return httpx.Response(
+        status,
+        content=json.dumps(body).encode(),
+        headers={"Content-Type": "application/problem+json"},
+    )
 
 
 def test_problem_document_becomes_the_same_error() -> None:
@@ -55,8 +63,9 @@ def test_unknown_kind_keeps_the_sentence() -> None:
 
 
 def test_answer_without_problem_document_names_the_status() -> None:
-    gateway = httpx.Response(502, content=b"<html>Bad Gateway</html>",
-                             headers={"Content-Type": "text/html"})
+    gateway = httpx.Response(
+        502, content=b"<html>Bad Gateway</html>", headers={"Content-Type": "text/html"}
+    )
     error = problem_to_error(gateway, BASE)
     assert error.kind is ErrorKind.UNAVAILABLE
     assert error.detail == (
@@ -66,8 +75,7 @@ def test_answer_without_problem_document_names_the_status() -> None:
 
 
 def test_unreachable_platform_is_unavailable(closed_port_url: str) -> None:
-    with PlatformClient(closed_port_url, timeout=5) as client, \
-            pytest.raises(EhcertError) as caught:
+    with PlatformClient(closed_port_url, timeout=5) as client, pytest.raises(EhcertError) as caught:
         client.nonce()
     assert caught.value.kind is ErrorKind.UNAVAILABLE
     assert caught.value.detail.startswith(f"The platform at {closed_port_url} cannot be reached: ")
@@ -81,10 +89,15 @@ def test_base_url_must_be_http(url: str) -> None:
 
 
 STATUS = {
-    "serial": "1f2e", "subject": "CN=SSIN=79021802145", "holder": "SSIN=79021802145",
-    "status": "revoked", "not_before": "2026-03-02T09:30:00Z",
-    "not_after": "2029-03-02T09:30:00+00:00", "revoked_at": "2026-04-01T12:00:00",
-    "revocation_reason": "keyCompromise", "renewal_opens": "2028-12-02T09:30:00Z",
+    "serial": "1f2e",
+    "subject": "CN=SSIN=79021802145",
+    "holder": "SSIN=79021802145",
+    "status": "revoked",
+    "not_before": "2026-03-02T09:30:00Z",
+    "not_after": "2029-03-02T09:30:00+00:00",
+    "revoked_at": "2026-04-01T12:00:00",
+    "revocation_reason": "keyCompromise",
+    "renewal_opens": "2028-12-02T09:30:00Z",
     "renewal_window_open": False,
 }
 
@@ -116,11 +129,18 @@ def test_a_malformed_answer_is_an_internal_error(change: dict[str, object], why:
 
 def test_issued_answer_loads_the_certificates(keystore_files: KeystoreFiles) -> None:
     pem = keystore_files.certificate.public_bytes(serialization.Encoding.PEM).decode()
-    issued = parse_issued({
-        "serial": "ab", "subject": "x", "holder": "SSIN=79021802145",
-        "not_before": "2026-03-02T09:30:00Z", "not_after": "2029-03-02T09:30:00Z",
-        "certificate": pem, "chain": [pem], "environment": "acceptance",
-    })
+    issued = parse_issued(
+        {
+            "serial": "ab",
+            "subject": "x",
+            "holder": "SSIN=79021802145",
+            "not_before": "2026-03-02T09:30:00Z",
+            "not_after": "2029-03-02T09:30:00Z",
+            "certificate": pem,
+            "chain": [pem],
+            "environment": "acceptance",
+        }
+    )
     assert issued.certificate == keystore_files.certificate
     assert issued.chain == (keystore_files.certificate,)
 
@@ -143,8 +163,14 @@ def test_eid_signer_sends_leaf_then_chain_and_verifies(eid_files: EidFiles) -> N
     credential = Pkcs12EidCredential.from_file(eid_files.p12, EID_PIN)
     for alg in ("RS256", "PS256"):
         signer = EidRequestSigner(credential, alg)
-        jws = create_jws(b"{}", url=f"{BASE}/v1/qualities", nonce="abc", chain=signer.chain,
-                         sign=signer.sign, alg=signer.alg)
+        jws = create_jws(
+            b"{}",
+            url=f"{BASE}/v1/qualities",
+            nonce="abc",
+            chain=signer.chain,
+            sign=signer.sign,
+            alg=signer.alg,
+        )
         verified = verify_jws(jws, expected_url=f"{BASE}/v1/qualities")
         assert verified.alg == alg
         assert verified.chain[0] == eid_files.certificate
@@ -156,11 +182,18 @@ def test_keystore_signer_signs_rs256_with_the_authentication_key(
 ) -> None:
     entry = read_keystore_file(keystore_files.path, KEYSTORE_PASSWORD).authentication()
     signer = KeyEntryRequestSigner(entry)
-    jws = create_jws(b'{"serial":"1"}', url=f"{BASE}/v1/revocable", nonce="n0", chain=signer.chain,
-                     sign=signer.sign, alg=signer.alg)
+    jws = create_jws(
+        b'{"serial":"1"}',
+        url=f"{BASE}/v1/revocable",
+        nonce="n0",
+        chain=signer.chain,
+        sign=signer.sign,
+        alg=signer.alg,
+    )
     verified = verify_jws(jws, expected_url=f"{BASE}/v1/revocable")
     assert verified.alg == "RS256"
     assert [c.subject for c in verified.chain] == [
-        keystore_files.certificate.subject, keystore_files.certificate.issuer,
+        keystore_files.certificate.subject,
+        keystore_files.certificate.issuer,
     ]
     assert isinstance(verified.chain[0], x509.Certificate)

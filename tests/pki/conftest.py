@@ -89,17 +89,22 @@ class EhealthPki:
 def ehealth_pki(keys: Keys) -> EhealthPki:
     root = sign(
         profiles.root_ca_builder(
-            name("Test eHealth Root CA"), keys.root.public_key(),
+            name("Test eHealth Root CA"),
+            keys.root.public_key(),
             serial=profiles.random_serial(),
-            not_before=MOMENT - dt.timedelta(days=3650), not_after=MOMENT + dt.timedelta(days=3650),
+            not_before=MOMENT - dt.timedelta(days=3650),
+            not_after=MOMENT + dt.timedelta(days=3650),
         ),
         keys.root,
     )
     issuing = sign(
         profiles.issuing_ca_builder(
-            name("Test eHealth Issuing CA"), keys.issuing.public_key(), root,
+            name("Test eHealth Issuing CA"),
+            keys.issuing.public_key(),
+            root,
             serial=profiles.random_serial(),
-            not_before=MOMENT - dt.timedelta(days=1000), not_after=MOMENT + dt.timedelta(days=2000),
+            not_before=MOMENT - dt.timedelta(days=1000),
+            not_after=MOMENT + dt.timedelta(days=2000),
             crl_url="http://crl.example.test/root.crl",
             ca_issuers_url="http://certs.example.test/root.crt",
         ),
@@ -107,9 +112,12 @@ def ehealth_pki(keys: Keys) -> EhealthPki:
     )
     auth = sign(
         profiles.ehealth_authentication_builder(
-            name("SSIN=76120902527", "Federal Government"), keys.leaf.public_key(), issuing,
+            name("SSIN=76120902527", "Federal Government"),
+            keys.leaf.public_key(),
+            issuing,
             serial=profiles.random_serial(),
-            not_before=MOMENT - dt.timedelta(days=30), not_after=MOMENT + dt.timedelta(days=1065),
+            not_before=MOMENT - dt.timedelta(days=30),
+            not_after=MOMENT + dt.timedelta(days=1065),
             crl_url="http://crl.example.test/issuing.crl",
             ocsp_url="http://ocsp.example.test",
             ca_issuers_url="http://certs.example.test/issuing.crt",
@@ -119,17 +127,23 @@ def ehealth_pki(keys: Keys) -> EhealthPki:
     )
     encryption = sign(
         profiles.ehealth_encryption_builder(
-            auth.subject, keys.encryption.public_key(), auth,
+            auth.subject,
+            keys.encryption.public_key(),
+            auth,
             serial=profiles.random_serial(),
-            not_before=MOMENT - dt.timedelta(days=30), not_after=MOMENT + dt.timedelta(days=1065),
+            not_before=MOMENT - dt.timedelta(days=30),
+            not_after=MOMENT + dt.timedelta(days=1065),
         ),
         keys.leaf,
     )
     ocsp_signer = sign(
         profiles.ocsp_signer_builder(
-            name("Test eHealth OCSP Responder"), keys.other.public_key(), issuing,
+            name("Test eHealth OCSP Responder"),
+            keys.other.public_key(),
+            issuing,
             serial=profiles.random_serial(),
-            not_before=MOMENT - dt.timedelta(days=1), not_after=MOMENT + dt.timedelta(days=29),
+            not_before=MOMENT - dt.timedelta(days=1),
+            not_after=MOMENT + dt.timedelta(days=29),
         ),
         keys.issuing,
     )
@@ -155,8 +169,11 @@ def eid_pki(keys: Keys) -> EidPki:
     )
     root = sign(
         profiles.root_ca_builder(
-            root_name, keys.rsa_4096.public_key(), serial=profiles.random_serial(),
-            not_before=MOMENT - dt.timedelta(days=3650), not_after=MOMENT + dt.timedelta(days=3650),
+            root_name,
+            keys.rsa_4096.public_key(),
+            serial=profiles.random_serial(),
+            not_before=MOMENT - dt.timedelta(days=3650),
+            not_after=MOMENT + dt.timedelta(days=3650),
         ),
         keys.rsa_4096,
     )
@@ -169,8 +186,12 @@ def eid_pki(keys: Keys) -> EidPki:
     )
     citizen_ca = sign(
         profiles.eid_citizen_ca_builder(
-            citizen_ca_name, keys.rsa_3072.public_key(), root, serial=profiles.random_serial(),
-            not_before=MOMENT - dt.timedelta(days=400), not_after=MOMENT + dt.timedelta(days=3400),
+            citizen_ca_name,
+            keys.rsa_3072.public_key(),
+            root,
+            serial=profiles.random_serial(),
+            not_before=MOMENT - dt.timedelta(days=400),
+            not_after=MOMENT + dt.timedelta(days=3400),
             crl_url="http://crl.eid.example.test/root.crl",
             ca_issuers_url="http://certs.eid.example.test/root.crt",
             policy_oid=EID_POLICY_OID,
@@ -179,9 +200,14 @@ def eid_pki(keys: Keys) -> EidPki:
     )
     auth = sign(
         profiles.eid_authentication_builder(
-            SSIN, "Frederik Eugeen", "Libert", keys.other.public_key(), citizen_ca,
+            SSIN,
+            "Frederik Eugeen",
+            "Libert",
+            keys.other.public_key(),
+            citizen_ca,
             serial=profiles.random_serial(),
-            not_before=MOMENT - dt.timedelta(days=365), not_after=MOMENT + dt.timedelta(days=3285),
+            not_before=MOMENT - dt.timedelta(days=365),
+            not_after=MOMENT + dt.timedelta(days=3285),
             crl_url="http://crl.eid.example.test/citizen.crl",
             ocsp_url="http://ocsp.eid.example.test",
             ca_issuers_url="http://certs.eid.example.test/citizen.crt",

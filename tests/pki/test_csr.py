@@ -23,8 +23,14 @@ ADVICE = (
 )
 
 
-def _csr(key, *, subject: x509.Name | None = None, extensions=(), attributes=(),
-         algorithm: hashes.HashAlgorithm | None = None) -> bytes:
+def _csr(
+    key,
+    *,
+    subject: x509.Name | None = None,
+    extensions=(),
+    attributes=(),
+    algorithm: hashes.HashAlgorithm | None = None,
+) -> bytes:
     builder = x509.CertificateSigningRequestBuilder().subject_name(subject or x509.Name([]))
     for extension in extensions:
         builder = builder.add_extension(extension, critical=False)
@@ -81,8 +87,12 @@ def _key_from_primes(p: int, q: int, *, p_cofactor: int = 1) -> rsa.RSAPrivateKe
     first_lambda = math.lcm(p_cofactor - 1, p - 1) if p_cofactor > 1 else p - 1
     d = pow(e, -1, math.lcm(first_lambda, q - 1))
     numbers = rsa.RSAPrivateNumbers(
-        p=first, q=q, d=d,
-        dmp1=d % first_lambda, dmq1=rsa.rsa_crt_dmq1(d, q), iqmp=pow(q, -1, first),
+        p=first,
+        q=q,
+        d=d,
+        dmp1=d % first_lambda,
+        dmq1=rsa.rsa_crt_dmq1(d, q),
+        iqmp=pow(q, -1, first),
         public_numbers=rsa.RSAPublicNumbers(e, first * q),
     )
     return numbers.private_key(unsafe_skip_rsa_key_validation=True)
@@ -175,8 +185,9 @@ def test_subject_refused(keys):
 def test_subject_other_than_expected_refused(keys):
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Bob")])
     expected = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Alice")])
-    detail = _refusal(ErrorKind.BAD_CSR, _csr(keys.leaf, subject=subject),
-                      expected_subject=expected)
+    detail = _refusal(
+        ErrorKind.BAD_CSR, _csr(keys.leaf, subject=subject), expected_subject=expected
+    )
     assert detail == f"The CSR has the subject 'CN=Bob', not the expected 'CN=Alice'; {ADVICE}"
 
 

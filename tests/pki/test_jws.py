@@ -38,17 +38,22 @@ def eid_chain(eid_pki) -> list[x509.Certificate]:
 
 @pytest.fixture(scope="module")
 def good_jws(keys, eid_chain) -> dict[str, str]:
-    return create_jws(PAYLOAD, url=URL, nonce=NONCE, chain=eid_chain,
-                      sign=_signer(keys.other, "RS256"))
+    return create_jws(
+        PAYLOAD, url=URL, nonce=NONCE, chain=eid_chain, sign=_signer(keys.other, "RS256")
+    )
 
 
 def _self_signed(key, common_name: str) -> x509.Certificate:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     moment = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
     return (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(1)
-        .not_valid_before(moment).not_valid_after(moment + dt.timedelta(days=1))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(moment)
+        .not_valid_after(moment + dt.timedelta(days=1))
         .sign(key, hashes.SHA256())
     )
 
@@ -58,8 +63,11 @@ def _forge(header: dict[str, object], payload: bytes, sign) -> dict[str, str]:
     protected = b64url_encode(json.dumps(header).encode())
     encoded_payload = b64url_encode(payload)
     signature = sign(f"{protected}.{encoded_payload}".encode())
-    return {"protected": protected, "payload": encoded_payload,
-            "signature": b64url_encode(signature)}
+    return {
+        "protected": protected,
+        "payload": encoded_payload,
+        "signature": b64url_encode(signature),
+    }
 
 
 def _x5c(chain) -> list[str]:
@@ -84,13 +92,18 @@ def _refusal(kind: ErrorKind, document, url: str = URL) -> str:
 
 @pytest.mark.parametrize("alg", ["RS256", "PS256"])
 def test_round_trip(keys, eid_chain, alg):
-    document = create_jws(PAYLOAD, url=URL, nonce=NONCE, chain=eid_chain,
-                          sign=_signer(keys.other, alg), alg=alg)
+    document = create_jws(
+        PAYLOAD, url=URL, nonce=NONCE, chain=eid_chain, sign=_signer(keys.other, alg), alg=alg
+    )
     assert set(document) == {"protected", "payload", "signature"}
     for encoded in (document, json.dumps(document).encode()):
         verified = verify_jws(encoded, expected_url=URL)
         assert verified == VerifiedJws(
-            payload=PAYLOAD, url=URL, nonce=NONCE, alg=alg, chain=tuple(eid_chain),
+            payload=PAYLOAD,
+            url=URL,
+            nonce=NONCE,
+            alg=alg,
+            chain=tuple(eid_chain),
             extra_header={},
         )
 
@@ -101,28 +114,33 @@ def test_protected_header_content(good_jws, eid_chain):
 
 
 def test_empty_payload_is_allowed(keys, eid_chain):
-    document = create_jws(b"", url=URL, nonce=NONCE, chain=eid_chain,
-                          sign=_signer(keys.other, "RS256"))
+    document = create_jws(
+        b"", url=URL, nonce=NONCE, chain=eid_chain, sign=_signer(keys.other, "RS256")
+    )
     assert verify_jws(document, expected_url=URL).payload == b""
 
 
 def test_other_header_members_are_returned(keys, eid_chain):
-    document = _forge(_header(eid_chain, typ="ehcert+jws"), PAYLOAD,
-                      _signer(keys.other, "RS256"))
+    document = _forge(_header(eid_chain, typ="ehcert+jws"), PAYLOAD, _signer(keys.other, "RS256"))
     assert dict(verify_jws(document, expected_url=URL).extra_header) == {"typ": "ehcert+jws"}
 
 
 def test_create_refuses_a_signature_by_another_key(keys, eid_chain):
     with pytest.raises(EhcertError) as caught:
-        create_jws(PAYLOAD, url=URL, nonce=NONCE, chain=eid_chain,
-                   sign=_signer(keys.leaf, "RS256"))
+        create_jws(PAYLOAD, url=URL, nonce=NONCE, chain=eid_chain, sign=_signer(keys.leaf, "RS256"))
     assert caught.value.kind is ErrorKind.UNAUTHORIZED
 
 
 def test_create_refuses_pkcs1_signature_announced_as_ps256(keys, eid_chain):
     with pytest.raises(EhcertError, match="PS256 signature just made does not verify"):
-        create_jws(PAYLOAD, url=URL, nonce=NONCE, chain=eid_chain,
-                   sign=_signer(keys.other, "RS256"), alg="PS256")
+        create_jws(
+            PAYLOAD,
+            url=URL,
+            nonce=NONCE,
+            chain=eid_chain,
+            sign=_signer(keys.other, "RS256"),
+            alg="PS256",
+        )
 
 
 @pytest.mark.parametrize(
@@ -136,8 +154,13 @@ def test_create_refuses_pkcs1_signature_announced_as_ps256(keys, eid_chain):
     ],
 )
 def test_create_refuses_bad_arguments(keys, eid_chain, changes, error):
-    arguments = {"payload": PAYLOAD, "url": URL, "nonce": NONCE, "chain": eid_chain,
-                 "sign": _signer(keys.other, "RS256")}
+    arguments = {
+        "payload": PAYLOAD,
+        "url": URL,
+        "nonce": NONCE,
+        "chain": eid_chain,
+        "sign": _signer(keys.other, "RS256"),
+    }
     arguments.update(changes)
     payload = arguments.pop("payload")
     with pytest.raises(error):
@@ -165,8 +188,9 @@ def test_tampered_signature(good_jws):
 
 
 def test_wrong_url(good_jws):
-    detail = _refusal(ErrorKind.UNAUTHORIZED, good_jws,
-                      url="https://platform.example.test/api/v1/revocations")
+    detail = _refusal(
+        ErrorKind.UNAUTHORIZED, good_jws, url="https://platform.example.test/api/v1/revocations"
+    )
     assert detail == (
         f"The JWS was signed for the URL {URL!r}, not for this request's URL "
         "'https://platform.example.test/api/v1/revocations'."
@@ -184,10 +208,14 @@ def test_ps256_header_over_pkcs1_signature(keys, eid_chain):
 
 
 def test_ps256_salt_must_be_as_long_as_the_hash(keys, eid_chain):
-    longest_salt = padding.PSS(mgf=padding.MGF1(hashes.SHA256()),
-                               salt_length=padding.PSS.MAX_LENGTH)
-    document = _forge(_header(eid_chain, alg="PS256"), PAYLOAD,
-                      lambda data: keys.other.sign(data, longest_salt, hashes.SHA256()))
+    longest_salt = padding.PSS(
+        mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.MAX_LENGTH
+    )
+    document = _forge(
+        _header(eid_chain, alg="PS256"),
+        PAYLOAD,
+        lambda data: keys.other.sign(data, longest_salt, hashes.SHA256()),
+    )
     _refusal(ErrorKind.UNAUTHORIZED, document)
 
 
@@ -202,8 +230,11 @@ def test_alg_none(eid_chain):
 def test_hs256_with_the_certificate_as_secret(eid_chain):
     # The classic confusion attack: an HMAC keyed with public material.
     secret = eid_chain[0].public_bytes(serialization.Encoding.DER)
-    document = _forge(_header(eid_chain, alg="HS256"), PAYLOAD,
-                      lambda data: hmac.new(secret, data, hashlib.sha256).digest())
+    document = _forge(
+        _header(eid_chain, alg="HS256"),
+        PAYLOAD,
+        lambda data: hmac.new(secret, data, hashlib.sha256).digest(),
+    )
     assert "shared-secret algorithm HS256" in _refusal(ErrorKind.UNAUTHORIZED, document)
 
 
@@ -243,8 +274,9 @@ def test_jwk_together_with_x5c(keys, eid_chain):
 
 
 def test_crit(keys, eid_chain):
-    document = _forge(_header(eid_chain, crit=["exp"], exp=1), PAYLOAD,
-                      _signer(keys.other, "RS256"))
+    document = _forge(
+        _header(eid_chain, crit=["exp"], exp=1), PAYLOAD, _signer(keys.other, "RS256")
+    )
     assert "'crit'" in _refusal(ErrorKind.MALFORMED, document)
 
 
@@ -265,8 +297,10 @@ def test_bad_x5c(keys, eid_chain, x5c):
 
 
 def test_x5c_in_base64url_is_refused(keys, eid_chain):
-    urlsafe = [base64.urlsafe_b64encode(c.public_bytes(serialization.Encoding.DER)).decode()
-               for c in eid_chain]
+    urlsafe = [
+        base64.urlsafe_b64encode(c.public_bytes(serialization.Encoding.DER)).decode()
+        for c in eid_chain
+    ]
     if urlsafe == _x5c(eid_chain):  # pragma: no cover - DER without '+' or '/' is unlikely
         pytest.skip("this chain encodes identically in both alphabets")
     document = _forge(_header(eid_chain, x5c=urlsafe), PAYLOAD, _signer(keys.other, "RS256"))
@@ -356,14 +390,18 @@ def test_arbitrary_json_documents_raise_only_ehcert_errors(document):
 
 @settings(max_examples=200, deadline=None)
 @given(
-    st.dictionaries(st.sampled_from(["alg", "nonce", "url", "x5c", "crit", "jwk", "typ"]),
-                    json_values),
+    st.dictionaries(
+        st.sampled_from(["alg", "nonce", "url", "x5c", "crit", "jwk", "typ"]), json_values
+    ),
     st.binary(max_size=64),
     st.binary(max_size=300),
 )
 def test_arbitrary_protected_headers_raise_only_ehcert_errors(header, payload, signature):
-    document = {"protected": b64url_encode(json.dumps(header).encode()),
-                "payload": b64url_encode(payload), "signature": b64url_encode(signature)}
+    document = {
+        "protected": b64url_encode(json.dumps(header).encode()),
+        "payload": b64url_encode(payload),
+        "signature": b64url_encode(signature),
+    }
     with pytest.raises(EhcertError):
         verify_jws(document, expected_url=URL)
 

@@ -33,11 +33,16 @@ def _cn(value: str) -> x509.Name:
 
 def _leaf_builder(issuer: x509.Certificate, public_key, moment, common_name="Leaf"):
     return profiles.ehealth_authentication_builder(
-        _cn(common_name), public_key, issuer,
+        _cn(common_name),
+        public_key,
+        issuer,
         serial=profiles.random_serial(),
-        not_before=moment - dt.timedelta(days=1), not_after=moment + dt.timedelta(days=30),
-        crl_url="http://crl.example.test/x.crl", ocsp_url="http://ocsp.example.test",
-        ca_issuers_url="http://certs.example.test/x.crt", policy_oid="1.3.6.1.4.1.32473.1.1",
+        not_before=moment - dt.timedelta(days=1),
+        not_after=moment + dt.timedelta(days=30),
+        crl_url="http://crl.example.test/x.crl",
+        ocsp_url="http://ocsp.example.test",
+        ca_issuers_url="http://certs.example.test/x.crt",
+        policy_oid="1.3.6.1.4.1.32473.1.1",
     )
 
 
@@ -71,7 +76,9 @@ def test_good_ehealth_chain(ehealth_pki, eid_pki, moment):
         ehealth_pki.auth,
         [eid_pki.citizen_ca, ehealth_pki.issuing, eid_pki.root],  # order and noise don't matter
         [eid_pki.root, ehealth_pki.root],
-        at=moment, purpose=KeyPurpose.CLIENT_AUTHENTICATION, revocation=None,
+        at=moment,
+        purpose=KeyPurpose.CLIENT_AUTHENTICATION,
+        revocation=None,
     )
     assert path.certificates == (ehealth_pki.auth, ehealth_pki.issuing, ehealth_pki.root)
     assert path.leaf == ehealth_pki.auth
@@ -81,27 +88,42 @@ def test_good_ehealth_chain(ehealth_pki, eid_pki, moment):
 
 def test_good_eid_chain_for_client_authentication(eid_pki, moment):
     path = validate_path(
-        eid_pki.auth, [eid_pki.citizen_ca], [eid_pki.root],
-        at=moment, purpose=KeyPurpose.CLIENT_AUTHENTICATION, revocation=None,
+        eid_pki.auth,
+        [eid_pki.citizen_ca],
+        [eid_pki.root],
+        at=moment,
+        purpose=KeyPurpose.CLIENT_AUTHENTICATION,
+        revocation=None,
     )
     assert path.anchor == eid_pki.root
 
 
 def test_ocsp_signer_is_fit_for_ocsp_signing(ehealth_pki, moment):
     validate_path(
-        ehealth_pki.ocsp_signer, [ehealth_pki.issuing], [ehealth_pki.root],
-        at=moment, purpose=KeyPurpose.OCSP_SIGNING, revocation=None,
+        ehealth_pki.ocsp_signer,
+        [ehealth_pki.issuing],
+        [ehealth_pki.root],
+        at=moment,
+        purpose=KeyPurpose.OCSP_SIGNING,
+        revocation=None,
     )
 
 
 def test_anchor_recognised_by_subject_and_key_when_reissued(keys, ehealth_pki, moment):
     reissued_root = profiles.root_ca_builder(
-        ehealth_pki.root.subject, keys.root.public_key(), serial=profiles.random_serial(),
-        not_before=moment - dt.timedelta(days=10), not_after=moment + dt.timedelta(days=100),
+        ehealth_pki.root.subject,
+        keys.root.public_key(),
+        serial=profiles.random_serial(),
+        not_before=moment - dt.timedelta(days=10),
+        not_after=moment + dt.timedelta(days=100),
     ).sign(keys.root, hashes.SHA256())
     path = validate_path(
-        ehealth_pki.auth, [ehealth_pki.issuing, ehealth_pki.root], [reissued_root],
-        at=moment, purpose=None, revocation=None,
+        ehealth_pki.auth,
+        [ehealth_pki.issuing, ehealth_pki.root],
+        [reissued_root],
+        at=moment,
+        purpose=None,
+        revocation=None,
     )
     assert path.anchor == reissued_root
     assert len(path.certificates) == 3
@@ -109,19 +131,23 @@ def test_anchor_recognised_by_subject_and_key_when_reissued(keys, ehealth_pki, m
 
 def test_pss_and_ecdsa_signatures_verify(keys, ehealth_pki, moment):
     ec_ca = profiles.issuing_ca_builder(
-        _cn("EC Issuing CA"), keys.ec_p256.public_key(), ehealth_pki.root,
+        _cn("EC Issuing CA"),
+        keys.ec_p256.public_key(),
+        ehealth_pki.root,
         serial=profiles.random_serial(),
-        not_before=moment - dt.timedelta(days=1), not_after=moment + dt.timedelta(days=30),
-        crl_url="http://crl.example.test/root.crl", ca_issuers_url="http://certs.example.test/r",
+        not_before=moment - dt.timedelta(days=1),
+        not_after=moment + dt.timedelta(days=30),
+        crl_url="http://crl.example.test/root.crl",
+        ca_issuers_url="http://certs.example.test/r",
     ).sign(
-        keys.root, hashes.SHA256(),
+        keys.root,
+        hashes.SHA256(),
         rsa_padding=padding.PSS(padding.MGF1(hashes.SHA256()), padding.PSS.DIGEST_LENGTH),
     )
-    leaf = _leaf_builder(ec_ca, keys.other.public_key(), moment).sign(
-        keys.ec_p256, hashes.SHA384()
+    leaf = _leaf_builder(ec_ca, keys.other.public_key(), moment).sign(keys.ec_p256, hashes.SHA384())
+    path = validate_path(
+        leaf, [ec_ca], [ehealth_pki.root], at=moment, purpose=None, revocation=None
     )
-    path = validate_path(leaf, [ec_ca], [ehealth_pki.root], at=moment, purpose=None,
-                         revocation=None)
     assert path.certificates[1] == ec_ca
     assert isinstance(ec_ca.signature_algorithm_parameters, padding.PSS)
     assert isinstance(leaf.signature_algorithm_parameters, ec.ECDSA)
@@ -135,8 +161,13 @@ def test_expired_leaf(eid_pki):
     detail = _refusal(
         ErrorKind.CERTIFICATE_EXPIRED,
         lambda: validate_path(
-            eid_pki.auth, [eid_pki.citizen_ca], [eid_pki.root],
-            at=at, purpose=None, revocation=None, leaf_label="eID certificate",
+            eid_pki.auth,
+            [eid_pki.citizen_ca],
+            [eid_pki.root],
+            at=at,
+            purpose=None,
+            revocation=None,
+            leaf_label="eID certificate",
         ),
     )
     expiry = eid_pki.auth.not_valid_after_utc.date().isoformat()
@@ -151,8 +182,12 @@ def test_not_yet_valid_leaf(ehealth_pki):
     detail = _refusal(
         ErrorKind.UNTRUSTED,
         lambda: validate_path(
-            ehealth_pki.auth, [ehealth_pki.issuing], [ehealth_pki.root],
-            at=at, purpose=None, revocation=None,
+            ehealth_pki.auth,
+            [ehealth_pki.issuing],
+            [ehealth_pki.root],
+            at=at,
+            purpose=None,
+            revocation=None,
         ),
     )
     assert "is not valid before" in detail
@@ -161,18 +196,23 @@ def test_not_yet_valid_leaf(ehealth_pki):
 
 def test_expired_intermediate_is_named(keys, ehealth_pki, moment):
     short_ca = profiles.issuing_ca_builder(
-        _cn("Short-lived CA"), keys.issuing.public_key(), ehealth_pki.root,
+        _cn("Short-lived CA"),
+        keys.issuing.public_key(),
+        ehealth_pki.root,
         serial=profiles.random_serial(),
-        not_before=moment - dt.timedelta(days=10), not_after=moment - dt.timedelta(days=1),
-        crl_url="http://crl.example.test/root.crl", ca_issuers_url="http://certs.example.test/r",
+        not_before=moment - dt.timedelta(days=10),
+        not_after=moment - dt.timedelta(days=1),
+        crl_url="http://crl.example.test/root.crl",
+        ca_issuers_url="http://certs.example.test/r",
     ).sign(keys.root, hashes.SHA256())
     leaf = _leaf_builder(short_ca, keys.other.public_key(), moment).sign(
         keys.issuing, hashes.SHA256()
     )
     detail = _refusal(
         ErrorKind.CERTIFICATE_EXPIRED,
-        lambda: validate_path(leaf, [short_ca], [ehealth_pki.root], at=moment, purpose=None,
-                              revocation=None),
+        lambda: validate_path(
+            leaf, [short_ca], [ehealth_pki.root], at=moment, purpose=None, revocation=None
+        ),
     )
     assert detail.startswith("The CA certificate of CN=Short-lived CA expired on")
 
@@ -180,8 +220,12 @@ def test_expired_intermediate_is_named(keys, ehealth_pki, moment):
 def test_naive_time_is_refused(ehealth_pki):
     with pytest.raises(ValueError, match="timezone-aware"):
         validate_path(
-            ehealth_pki.auth, [ehealth_pki.issuing], [ehealth_pki.root],
-            at=dt.datetime(2030, 1, 1), purpose=None, revocation=None,
+            ehealth_pki.auth,
+            [ehealth_pki.issuing],
+            [ehealth_pki.root],
+            at=dt.datetime(2030, 1, 1),
+            purpose=None,
+            revocation=None,
         )
 
 
@@ -192,8 +236,12 @@ def test_wrong_anchor(ehealth_pki, eid_pki, moment):
     detail = _refusal(
         ErrorKind.UNTRUSTED,
         lambda: validate_path(
-            ehealth_pki.auth, [ehealth_pki.issuing], [eid_pki.root],
-            at=moment, purpose=None, revocation=None,
+            ehealth_pki.auth,
+            [ehealth_pki.issuing],
+            [eid_pki.root],
+            at=moment,
+            purpose=None,
+            revocation=None,
         ),
     )
     assert "does not chain to a trusted anchor" in detail
@@ -212,16 +260,24 @@ def test_missing_intermediate(ehealth_pki, moment):
 
 def test_bad_signature_when_issuer_key_swapped(keys, ehealth_pki, moment):
     forged_ca = profiles.issuing_ca_builder(
-        ehealth_pki.issuing.subject, keys.issuing.public_key(), ehealth_pki.root,
+        ehealth_pki.issuing.subject,
+        keys.issuing.public_key(),
+        ehealth_pki.root,
         serial=profiles.random_serial(),
-        not_before=moment - dt.timedelta(days=1), not_after=moment + dt.timedelta(days=30),
-        crl_url="http://crl.example.test/root.crl", ca_issuers_url="http://certs.example.test/r",
+        not_before=moment - dt.timedelta(days=1),
+        not_after=moment + dt.timedelta(days=30),
+        crl_url="http://crl.example.test/root.crl",
+        ca_issuers_url="http://certs.example.test/r",
     ).sign(keys.other, hashes.SHA256())  # not the root's key
     detail = _refusal(
         ErrorKind.UNTRUSTED,
         lambda: validate_path(
-            ehealth_pki.auth, [forged_ca], [ehealth_pki.root],
-            at=moment, purpose=None, revocation=None,
+            ehealth_pki.auth,
+            [forged_ca],
+            [ehealth_pki.root],
+            at=moment,
+            purpose=None,
+            revocation=None,
         ),
     )
     assert detail == (
@@ -233,14 +289,22 @@ def test_bad_signature_when_issuer_key_swapped(keys, ehealth_pki, moment):
 
 def test_genuine_path_wins_over_a_forged_duplicate(keys, ehealth_pki, moment):
     forged_ca = profiles.issuing_ca_builder(
-        ehealth_pki.issuing.subject, keys.issuing.public_key(), ehealth_pki.root,
+        ehealth_pki.issuing.subject,
+        keys.issuing.public_key(),
+        ehealth_pki.root,
         serial=profiles.random_serial(),
-        not_before=moment - dt.timedelta(days=1), not_after=moment + dt.timedelta(days=30),
-        crl_url="http://crl.example.test/root.crl", ca_issuers_url="http://certs.example.test/r",
+        not_before=moment - dt.timedelta(days=1),
+        not_after=moment + dt.timedelta(days=30),
+        crl_url="http://crl.example.test/root.crl",
+        ca_issuers_url="http://certs.example.test/r",
     ).sign(keys.other, hashes.SHA256())
     path = validate_path(
-        ehealth_pki.auth, [forged_ca, ehealth_pki.issuing], [ehealth_pki.root],
-        at=moment, purpose=None, revocation=None,
+        ehealth_pki.auth,
+        [forged_ca, ehealth_pki.issuing],
+        [ehealth_pki.root],
+        at=moment,
+        purpose=None,
+        revocation=None,
     )
     assert path.certificates[1] == ehealth_pki.issuing
 
@@ -250,20 +314,27 @@ def test_non_ca_intermediate(ehealth_pki, moment):
     detail = _refusal(
         ErrorKind.UNTRUSTED,
         lambda: validate_path(
-            ehealth_pki.encryption, [ehealth_pki.auth, ehealth_pki.issuing], [ehealth_pki.root],
-            at=moment, purpose=None, revocation=None,
+            ehealth_pki.encryption,
+            [ehealth_pki.auth, ehealth_pki.issuing],
+            [ehealth_pki.root],
+            at=moment,
+            purpose=None,
+            revocation=None,
         ),
     )
-    assert detail.endswith("issued another certificate but is not a CA (basicConstraints cA is "
-                           "not TRUE).")
+    assert detail.endswith(
+        "issued another certificate but is not a CA (basicConstraints cA is not TRUE)."
+    )
     assert "CN=SSIN=76120902527" in detail
 
 
 def test_path_length_constraint(keys, ehealth_pki, moment):
     sub_ca = (
         x509.CertificateBuilder()
-        .subject_name(_cn("Sub CA")).issuer_name(ehealth_pki.issuing.subject)
-        .public_key(keys.other.public_key()).serial_number(profiles.random_serial())
+        .subject_name(_cn("Sub CA"))
+        .issuer_name(ehealth_pki.issuing.subject)
+        .public_key(keys.other.public_key())
+        .serial_number(profiles.random_serial())
         .not_valid_before(moment - dt.timedelta(days=1))
         .not_valid_after(moment + dt.timedelta(days=30))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -275,8 +346,12 @@ def test_path_length_constraint(keys, ehealth_pki, moment):
     detail = _refusal(
         ErrorKind.UNTRUSTED,
         lambda: validate_path(
-            leaf, [sub_ca, ehealth_pki.issuing], [ehealth_pki.root],
-            at=moment, purpose=None, revocation=None,
+            leaf,
+            [sub_ca, ehealth_pki.issuing],
+            [ehealth_pki.root],
+            at=moment,
+            purpose=None,
+            revocation=None,
         ),
     )
     assert detail == (
@@ -288,8 +363,10 @@ def test_path_length_constraint(keys, ehealth_pki, moment):
 def test_issuer_without_certificate_signing_usage(keys, ehealth_pki, moment):
     ca = (
         x509.CertificateBuilder()
-        .subject_name(_cn("CRL-only CA")).issuer_name(ehealth_pki.root.subject)
-        .public_key(keys.other.public_key()).serial_number(profiles.random_serial())
+        .subject_name(_cn("CRL-only CA"))
+        .issuer_name(ehealth_pki.root.subject)
+        .public_key(keys.other.public_key())
+        .serial_number(profiles.random_serial())
         .not_valid_before(moment - dt.timedelta(days=1))
         .not_valid_after(moment + dt.timedelta(days=30))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
@@ -299,13 +376,12 @@ def test_issuer_without_certificate_signing_usage(keys, ehealth_pki, moment):
         )
         .sign(keys.root, hashes.SHA256())
     )
-    leaf = _leaf_builder(ca, keys.encryption.public_key(), moment).sign(
-        keys.other, hashes.SHA256()
-    )
+    leaf = _leaf_builder(ca, keys.encryption.public_key(), moment).sign(keys.other, hashes.SHA256())
     detail = _refusal(
         ErrorKind.UNTRUSTED,
-        lambda: validate_path(leaf, [ca], [ehealth_pki.root], at=moment, purpose=None,
-                              revocation=None),
+        lambda: validate_path(
+            leaf, [ca], [ehealth_pki.root], at=moment, purpose=None, revocation=None
+        ),
     )
     assert "key usage does not allow certificate signing" in detail
 
@@ -321,8 +397,14 @@ def test_unprocessed_critical_extension(keys, ehealth_pki, moment):
     )
     detail = _refusal(
         ErrorKind.UNTRUSTED,
-        lambda: validate_path(leaf, [ehealth_pki.issuing], [ehealth_pki.root], at=moment,
-                              purpose=None, revocation=None),
+        lambda: validate_path(
+            leaf,
+            [ehealth_pki.issuing],
+            [ehealth_pki.root],
+            at=moment,
+            purpose=None,
+            revocation=None,
+        ),
     )
     assert "critical extension 1.3.6.1.4.1.32473.9" in detail
 
@@ -354,16 +436,31 @@ def test_sha1_signature_refused_unless_allowed(keys, ehealth_pki, moment):
         _leaf_builder(ehealth_pki.issuing, keys.other.public_key(), moment).sign(
             keys.issuing, hashes.SHA256()
         ),
-        keys.issuing, "sha1_rsa", outer="sha1_rsa",
+        keys.issuing,
+        "sha1_rsa",
+        outer="sha1_rsa",
     )
     detail = _refusal(
         ErrorKind.UNTRUSTED,
-        lambda: validate_path(leaf, [ehealth_pki.issuing], [ehealth_pki.root], at=moment,
-                              purpose=None, revocation=None),
+        lambda: validate_path(
+            leaf,
+            [ehealth_pki.issuing],
+            [ehealth_pki.root],
+            at=moment,
+            purpose=None,
+            revocation=None,
+        ),
     )
     assert "is signed with SHA1, which is not accepted" in detail
-    validate_path(leaf, [ehealth_pki.issuing], [ehealth_pki.root], at=moment, purpose=None,
-                  revocation=None, allow_sha1_signatures=True)
+    validate_path(
+        leaf,
+        [ehealth_pki.issuing],
+        [ehealth_pki.root],
+        at=moment,
+        purpose=None,
+        revocation=None,
+        allow_sha1_signatures=True,
+    )
 
 
 def test_inner_and_outer_signature_algorithms_must_agree(keys, ehealth_pki, moment):
@@ -371,12 +468,20 @@ def test_inner_and_outer_signature_algorithms_must_agree(keys, ehealth_pki, mome
         _leaf_builder(ehealth_pki.issuing, keys.other.public_key(), moment).sign(
             keys.issuing, hashes.SHA256()
         ),
-        keys.issuing, "sha256_rsa", outer="sha512_rsa",
+        keys.issuing,
+        "sha256_rsa",
+        outer="sha512_rsa",
     )
     detail = _refusal(
         ErrorKind.UNTRUSTED,
-        lambda: validate_path(leaf, [ehealth_pki.issuing], [ehealth_pki.root], at=moment,
-                              purpose=None, revocation=None),
+        lambda: validate_path(
+            leaf,
+            [ehealth_pki.issuing],
+            [ehealth_pki.root],
+            at=moment,
+            purpose=None,
+            revocation=None,
+        ),
     )
     assert "names different (or unreadable) signature algorithms inside and outside" in detail
 
@@ -390,14 +495,26 @@ def test_unreadable_leaf_is_refused(keys, ehealth_pki, moment):
     extensions = list(tbs["extensions"])
     tbs["extensions"] = [*extensions, extensions[-1]]  # the same extension twice
     signature = keys.issuing.sign(tbs.dump(force=True), padding.PKCS1v15(), hashes.SHA256())
-    duplicated = x509.load_der_x509_certificate(asn1_x509.Certificate({
-        "tbs_certificate": tbs, "signature_algorithm": parsed["signature_algorithm"],
-        "signature_value": signature,
-    }).dump())
+    duplicated = x509.load_der_x509_certificate(
+        asn1_x509.Certificate(
+            {
+                "tbs_certificate": tbs,
+                "signature_algorithm": parsed["signature_algorithm"],
+                "signature_value": signature,
+            }
+        ).dump()
+    )
     detail = _refusal(
         ErrorKind.UNTRUSTED,
-        lambda: validate_path(duplicated, [ehealth_pki.issuing], [ehealth_pki.root], at=moment,
-                              purpose=None, revocation=None, leaf_label="eHealth certificate"),
+        lambda: validate_path(
+            duplicated,
+            [ehealth_pki.issuing],
+            [ehealth_pki.root],
+            at=moment,
+            purpose=None,
+            revocation=None,
+            leaf_label="eHealth certificate",
+        ),
     )
     assert detail == "The eHealth certificate cannot be read: its extensions are malformed."
 
@@ -416,19 +533,33 @@ def test_unreadable_leaf_is_refused(keys, ehealth_pki, moment):
 def test_eid_leaf_is_not_fit_for_other_purposes(eid_pki, moment, purpose, fragment):
     detail = _refusal(
         ErrorKind.UNTRUSTED,
-        lambda: validate_path(eid_pki.auth, [eid_pki.citizen_ca], [eid_pki.root], at=moment,
-                              purpose=purpose, revocation=None),
+        lambda: validate_path(
+            eid_pki.auth,
+            [eid_pki.citizen_ca],
+            [eid_pki.root],
+            at=moment,
+            purpose=purpose,
+            revocation=None,
+        ),
     )
     assert fragment in detail
 
 
 def test_ehealth_auth_is_fit_for_its_purposes(ehealth_pki, moment):
     for purpose in (
-        KeyPurpose.CLIENT_AUTHENTICATION, KeyPurpose.MESSAGE_SIGNATURE,
-        KeyPurpose.NON_REPUDIATION, KeyPurpose.KEY_ENCIPHERMENT,
+        KeyPurpose.CLIENT_AUTHENTICATION,
+        KeyPurpose.MESSAGE_SIGNATURE,
+        KeyPurpose.NON_REPUDIATION,
+        KeyPurpose.KEY_ENCIPHERMENT,
     ):
-        validate_path(ehealth_pki.auth, [ehealth_pki.issuing], [ehealth_pki.root], at=moment,
-                      purpose=purpose, revocation=None)
+        validate_path(
+            ehealth_pki.auth,
+            [ehealth_pki.issuing],
+            [ehealth_pki.root],
+            at=moment,
+            purpose=purpose,
+            revocation=None,
+        )
 
 
 # -- revocation -------------------------------------------------------------------------
@@ -438,15 +569,24 @@ def test_revoked_via_crl(keys, ehealth_pki, moment):
     revoked_on = moment - dt.timedelta(days=3)
     crls = [
         _crl(ehealth_pki.root, keys.root, moment),
-        _crl(ehealth_pki.issuing, keys.issuing, moment, [
-            (ehealth_pki.auth.serial_number, revoked_on, x509.ReasonFlags.key_compromise),
-        ]),
+        _crl(
+            ehealth_pki.issuing,
+            keys.issuing,
+            moment,
+            [
+                (ehealth_pki.auth.serial_number, revoked_on, x509.ReasonFlags.key_compromise),
+            ],
+        ),
     ]
     detail = _refusal(
         ErrorKind.REVOKED,
         lambda: validate_path(
-            ehealth_pki.auth, [ehealth_pki.issuing], [ehealth_pki.root], at=moment,
-            purpose=None, revocation=crl_revocation_checker(crls, at=moment),
+            ehealth_pki.auth,
+            [ehealth_pki.issuing],
+            [ehealth_pki.root],
+            at=moment,
+            purpose=None,
+            revocation=crl_revocation_checker(crls, at=moment),
         ),
     )
     assert detail == (
@@ -457,8 +597,10 @@ def test_revoked_via_crl(keys, ehealth_pki, moment):
 
 def test_good_via_crl_and_checker_called_top_down(keys, ehealth_pki, moment):
     checker = crl_revocation_checker(
-        [_crl(ehealth_pki.root, keys.root, moment),
-         _crl(ehealth_pki.issuing, keys.issuing, moment, [(12345, moment, None)])],
+        [
+            _crl(ehealth_pki.root, keys.root, moment),
+            _crl(ehealth_pki.issuing, keys.issuing, moment, [(12345, moment, None)]),
+        ],
         at=moment,
     )
     calls: list[tuple[x509.Certificate, x509.Certificate]] = []
@@ -467,22 +609,41 @@ def test_good_via_crl_and_checker_called_top_down(keys, ehealth_pki, moment):
         calls.append((cert, issuer))
         return checker(cert, issuer)
 
-    path = validate_path(ehealth_pki.auth, [ehealth_pki.issuing], [ehealth_pki.root],
-                         at=moment, purpose=None, revocation=recording_checker)
-    assert calls == [(ehealth_pki.issuing, ehealth_pki.root),
-                     (ehealth_pki.auth, ehealth_pki.issuing)]
+    path = validate_path(
+        ehealth_pki.auth,
+        [ehealth_pki.issuing],
+        [ehealth_pki.root],
+        at=moment,
+        purpose=None,
+        revocation=recording_checker,
+    )
+    assert calls == [
+        (ehealth_pki.issuing, ehealth_pki.root),
+        (ehealth_pki.auth, ehealth_pki.issuing),
+    ]
     assert [s.state for s in path.revocation] == [RevocationState.GOOD, RevocationState.GOOD]
 
 
 def test_revoked_intermediate(keys, ehealth_pki, moment):
-    crls = [_crl(ehealth_pki.root, keys.root, moment,
-                 [(ehealth_pki.issuing.serial_number, moment - dt.timedelta(days=1), None)]),
-            _crl(ehealth_pki.issuing, keys.issuing, moment)]
+    crls = [
+        _crl(
+            ehealth_pki.root,
+            keys.root,
+            moment,
+            [(ehealth_pki.issuing.serial_number, moment - dt.timedelta(days=1), None)],
+        ),
+        _crl(ehealth_pki.issuing, keys.issuing, moment),
+    ]
     detail = _refusal(
         ErrorKind.REVOKED,
-        lambda: validate_path(ehealth_pki.auth, [ehealth_pki.issuing], [ehealth_pki.root],
-                              at=moment, purpose=None,
-                              revocation=crl_revocation_checker(crls, at=moment)),
+        lambda: validate_path(
+            ehealth_pki.auth,
+            [ehealth_pki.issuing],
+            [ehealth_pki.root],
+            at=moment,
+            purpose=None,
+            revocation=crl_revocation_checker(crls, at=moment),
+        ),
     )
     assert detail.startswith("The CA certificate of CN=Test eHealth Issuing CA")
 
@@ -498,9 +659,14 @@ def test_unusable_crl_leaves_status_unknown(keys, ehealth_pki, moment, defect):
     crls = [c for c in (root_crl, issuing_crl) if c is not None]
     detail = _refusal(
         ErrorKind.UNTRUSTED,
-        lambda: validate_path(ehealth_pki.auth, [ehealth_pki.issuing], [ehealth_pki.root],
-                              at=moment, purpose=None,
-                              revocation=crl_revocation_checker(crls, at=moment)),
+        lambda: validate_path(
+            ehealth_pki.auth,
+            [ehealth_pki.issuing],
+            [ehealth_pki.root],
+            at=moment,
+            purpose=None,
+            revocation=crl_revocation_checker(crls, at=moment),
+        ),
     )
     assert detail == (
         "The revocation status of the certificate of CN=SSIN=76120902527,"
@@ -514,12 +680,20 @@ def test_unusable_crl_leaves_status_unknown(keys, ehealth_pki, moment, defect):
     [
         x509.IssuingDistributionPoint(  # a partition for other certificates
             full_name=[x509.UniformResourceIdentifier("http://crl.example.test/part-2.crl")],
-            relative_name=None, only_contains_user_certs=False, only_contains_ca_certs=False,
-            only_some_reasons=None, indirect_crl=False, only_contains_attribute_certs=False,
+            relative_name=None,
+            only_contains_user_certs=False,
+            only_contains_ca_certs=False,
+            only_some_reasons=None,
+            indirect_crl=False,
+            only_contains_attribute_certs=False,
         ),
         x509.IssuingDistributionPoint(  # CA certificates only
-            full_name=None, relative_name=None, only_contains_user_certs=False,
-            only_contains_ca_certs=True, only_some_reasons=None, indirect_crl=False,
+            full_name=None,
+            relative_name=None,
+            only_contains_user_certs=False,
+            only_contains_ca_certs=True,
+            only_some_reasons=None,
+            indirect_crl=False,
             only_contains_attribute_certs=False,
         ),
     ],
@@ -528,7 +702,8 @@ def test_crl_whose_scope_excludes_the_certificate_is_not_used(keys, ehealth_pki,
     scoped = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(ehealth_pki.issuing.subject)
-        .last_update(moment - dt.timedelta(hours=1)).next_update(moment + dt.timedelta(days=1))
+        .last_update(moment - dt.timedelta(hours=1))
+        .next_update(moment + dt.timedelta(days=1))
         .add_extension(scope, critical=True)
         .sign(keys.issuing, hashes.SHA256())
     )
@@ -541,13 +716,18 @@ def test_crl_whose_scope_names_the_certificates_distribution_point_is_used(
 ):
     scope = x509.IssuingDistributionPoint(
         full_name=[x509.UniformResourceIdentifier("http://crl.example.test/issuing.crl")],
-        relative_name=None, only_contains_user_certs=True, only_contains_ca_certs=False,
-        only_some_reasons=None, indirect_crl=False, only_contains_attribute_certs=False,
+        relative_name=None,
+        only_contains_user_certs=True,
+        only_contains_ca_certs=False,
+        only_some_reasons=None,
+        indirect_crl=False,
+        only_contains_attribute_certs=False,
     )
     scoped = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(ehealth_pki.issuing.subject)
-        .last_update(moment - dt.timedelta(hours=1)).next_update(moment + dt.timedelta(days=1))
+        .last_update(moment - dt.timedelta(hours=1))
+        .next_update(moment + dt.timedelta(days=1))
         .add_extension(scope, critical=True)
         .sign(keys.issuing, hashes.SHA256())
     )
@@ -563,9 +743,17 @@ def test_revocation_not_consulted_for_a_broken_path(ehealth_pki, moment):
         return RevocationStatus.good()
 
     later = ehealth_pki.auth.not_valid_after_utc + dt.timedelta(days=1)
-    _refusal(ErrorKind.CERTIFICATE_EXPIRED,
-             lambda: validate_path(ehealth_pki.auth, [ehealth_pki.issuing], [ehealth_pki.root],
-                                   at=later, purpose=None, revocation=checker))
+    _refusal(
+        ErrorKind.CERTIFICATE_EXPIRED,
+        lambda: validate_path(
+            ehealth_pki.auth,
+            [ehealth_pki.issuing],
+            [ehealth_pki.root],
+            at=later,
+            purpose=None,
+            revocation=checker,
+        ),
+    )
     assert consulted == []
 
 
@@ -588,19 +776,33 @@ def _certificates_of(signed_data_file: Path) -> list[x509.Certificate]:
 
 def test_real_belgian_eid_chain():
     certificates = _certificates_of(ETEE / "msg" / "SEALED_WITH_EID_OCSP_NONE.msg")
-    by_cn = {c.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value: c
-             for c in certificates}
+    by_cn = {
+        c.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value: c for c in certificates
+    }
     leaf = by_cn["Frederik Libert (Authentication)"]
     citizen_ca, root = by_cn["Citizen CA"], by_cn["Belgium Root CA4"]
     at = dt.datetime(2020, 6, 1, tzinfo=dt.UTC)
-    path = validate_path(leaf, [citizen_ca], [root], at=at,
-                         purpose=KeyPurpose.CLIENT_AUTHENTICATION, revocation=None,
-                         leaf_label="eID certificate")
+    path = validate_path(
+        leaf,
+        [citizen_ca],
+        [root],
+        at=at,
+        purpose=KeyPurpose.CLIENT_AUTHENTICATION,
+        revocation=None,
+        leaf_label="eID certificate",
+    )
     assert path.certificates == (leaf, citizen_ca, root)
     detail = _refusal(
         ErrorKind.CERTIFICATE_EXPIRED,
-        lambda: validate_path(leaf, [citizen_ca], [root], at=dt.datetime(2028, 3, 1, tzinfo=dt.UTC),
-                              purpose=None, revocation=None, leaf_label="eID certificate"),
+        lambda: validate_path(
+            leaf,
+            [citizen_ca],
+            [root],
+            at=dt.datetime(2028, 3, 1, tzinfo=dt.UTC),
+            purpose=None,
+            revocation=None,
+            leaf_label="eID certificate",
+        ),
     )
     assert detail == (
         "The eID certificate of serialNumber=76120902527,GN=Frederik Eugeen,SN=Libert,"
@@ -613,9 +815,17 @@ def test_real_zetes_ehealth_issuing_ca():
     root = x509.load_pem_x509_certificate(
         (imports / "ZetesConfidens Private Trust PKI - root CA 001.cer").read_bytes()
     )
-    issuing = x509.load_der_x509_certificate(base64.b64decode(
-        (imports / "ZetesConfidens Private Trust PKI - eHealth issuing CA 001.crt").read_bytes()
-    ))
-    path = validate_path(issuing, [], [root], at=dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
-                         purpose=None, revocation=None)
+    issuing = x509.load_der_x509_certificate(
+        base64.b64decode(
+            (imports / "ZetesConfidens Private Trust PKI - eHealth issuing CA 001.crt").read_bytes()
+        )
+    )
+    path = validate_path(
+        issuing,
+        [],
+        [root],
+        at=dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+        purpose=None,
+        revocation=None,
+    )
     assert path.anchor == root

@@ -34,21 +34,40 @@ def _openssl_verify(
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
-            "openssl", "verify", "-x509_strict", "-purpose", purpose,
-            "-attime", str(int(at.timestamp())),
-            "-CAfile", str(_pem(tmp_path / "root.pem", root)),
-            "-untrusted", str(_pem(tmp_path / "intermediate.pem", intermediate)),
+            "openssl",
+            "verify",
+            "-x509_strict",
+            "-purpose",
+            purpose,
+            "-attime",
+            str(int(at.timestamp())),
+            "-CAfile",
+            str(_pem(tmp_path / "root.pem", root)),
+            "-untrusted",
+            str(_pem(tmp_path / "intermediate.pem", intermediate)),
             str(_pem(tmp_path / "leaf.pem", leaf)),
         ],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
 def _openssl_text(tmp_path: Path, certificate: x509.Certificate) -> str:
     result = subprocess.run(
-        ["openssl", "x509", "-noout", "-text", "-nameopt", "RFC2253",
-         "-in", str(_pem(tmp_path / "cert.pem", certificate))],
-        capture_output=True, text=True, check=True,
+        [
+            "openssl",
+            "x509",
+            "-noout",
+            "-text",
+            "-nameopt",
+            "RFC2253",
+            "-in",
+            str(_pem(tmp_path / "cert.pem", certificate)),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return " ".join(result.stdout.split())  # one line, single spaces
 
@@ -97,7 +116,11 @@ def test_openssl_refuses_the_same_chain_after_expiry(tmp_path, ehealth_pki):
 
 def test_ocsp_signer_chain_verifies_with_openssl(tmp_path, ehealth_pki, moment):
     result = _openssl_verify(
-        tmp_path, ehealth_pki.root, ehealth_pki.issuing, ehealth_pki.ocsp_signer, moment,
+        tmp_path,
+        ehealth_pki.root,
+        ehealth_pki.issuing,
+        ehealth_pki.ocsp_signer,
+        moment,
         "ocsphelper",
     )
     assert result.returncode == 0, result.stderr
@@ -135,8 +158,12 @@ def test_issuing_ca_extensions(tmp_path, ehealth_pki):
 
 def test_issuing_ca_may_sign_ocsp_itself_when_asked(keys, ehealth_pki, moment):
     builder = profiles.issuing_ca_builder(
-        ehealth_pki.issuing.subject, keys.issuing.public_key(), ehealth_pki.root,
-        serial=profiles.random_serial(), not_before=moment, not_after=moment + dt.timedelta(1),
+        ehealth_pki.issuing.subject,
+        keys.issuing.public_key(),
+        ehealth_pki.root,
+        serial=profiles.random_serial(),
+        not_before=moment,
+        not_after=moment + dt.timedelta(1),
         crl_url="http://crl.example.test/root.crl",
         ca_issuers_url="http://certs.example.test/root.crt",
         signs_ocsp_responses=True,
@@ -149,10 +176,7 @@ def test_issuing_ca_may_sign_ocsp_itself_when_asked(keys, ehealth_pki, moment):
 
 def test_ehealth_authentication_extensions(tmp_path, ehealth_pki):
     text = _openssl_text(tmp_path, ehealth_pki.auth)
-    assert (
-        "X509v3 Key Usage: critical Digital Signature, Non Repudiation, Key Encipherment"
-        in text
-    )
+    assert "X509v3 Key Usage: critical Digital Signature, Non Repudiation, Key Encipherment" in text
     assert "X509v3 Extended Key Usage: TLS Web Client Authentication, E-mail Protection" in text
     assert "X509v3 Basic Constraints: critical CA:FALSE" in text
     assert "Full Name: URI:http://crl.example.test/issuing.crl" in text
@@ -163,9 +187,7 @@ def test_ehealth_authentication_extensions(tmp_path, ehealth_pki):
     assert "X509v3 Authority Key Identifier" in text
 
 
-def test_ehealth_encryption_certificate_is_signed_by_the_authentication_key(
-    tmp_path, ehealth_pki
-):
+def test_ehealth_encryption_certificate_is_signed_by_the_authentication_key(tmp_path, ehealth_pki):
     encryption, auth = ehealth_pki.encryption, ehealth_pki.auth
     encryption.verify_directly_issued_by(auth)  # raises if the auth key did not sign it
     assert encryption.subject == encryption.issuer == auth.subject
@@ -180,8 +202,12 @@ def test_ehealth_encryption_certificate_is_signed_by_the_authentication_key(
 def test_encryption_builder_refuses_another_subject(keys, ehealth_pki, moment):
     with pytest.raises(ValueError, match="subject must equal"):
         profiles.ehealth_encryption_builder(
-            ehealth_pki.issuing.subject, keys.encryption.public_key(), ehealth_pki.auth,
-            serial=1, not_before=moment, not_after=moment + dt.timedelta(days=1),
+            ehealth_pki.issuing.subject,
+            keys.encryption.public_key(),
+            ehealth_pki.auth,
+            serial=1,
+            not_before=moment,
+            not_after=moment + dt.timedelta(days=1),
         )
 
 
@@ -196,9 +222,12 @@ def test_ocsp_signer_extensions(tmp_path, ehealth_pki):
 def test_ocsp_signer_life_is_bounded(keys, ehealth_pki, moment):
     with pytest.raises(ValueError, match="at most 90 days"):
         profiles.ocsp_signer_builder(
-            ehealth_pki.ocsp_signer.subject, keys.other.public_key(), ehealth_pki.issuing,
+            ehealth_pki.ocsp_signer.subject,
+            keys.other.public_key(),
+            ehealth_pki.issuing,
             serial=profiles.random_serial(),
-            not_before=moment, not_after=moment + dt.timedelta(days=91),
+            not_before=moment,
+            not_after=moment + dt.timedelta(days=91),
         )
 
 
@@ -231,8 +260,14 @@ def test_eid_citizen_ca_extensions(tmp_path, eid_pki):
 def test_eid_builder_validates_the_ssin(keys, eid_pki, moment):
     with pytest.raises(ValueError, match="mod-97"):
         profiles.eid_authentication_builder(
-            "76120902528", "Frederik", "Libert", keys.other.public_key(), eid_pki.citizen_ca,
-            serial=1, not_before=moment, not_after=moment + dt.timedelta(days=1),
+            "76120902528",
+            "Frederik",
+            "Libert",
+            keys.other.public_key(),
+            eid_pki.citizen_ca,
+            serial=1,
+            not_before=moment,
+            not_after=moment + dt.timedelta(days=1),
             crl_url="http://crl.eid.example.test/citizen.crl",
         )
 
@@ -287,16 +322,20 @@ def test_builders_refuse_bad_arguments(keys, changes, error, message):
 def test_ehealth_profiles_refuse_ec_keys(keys, ehealth_pki, moment):
     with pytest.raises(TypeError, match="RSA public key"):
         profiles.ehealth_encryption_builder(
-            ehealth_pki.auth.subject, keys.ec_p256.public_key(),  # type: ignore[arg-type]
+            ehealth_pki.auth.subject,
+            keys.ec_p256.public_key(),  # type: ignore[arg-type]
             ehealth_pki.auth,
-            serial=1, not_before=moment, not_after=moment + dt.timedelta(days=1),
+            serial=1,
+            not_before=moment,
+            not_after=moment + dt.timedelta(days=1),
         )
 
 
 def test_builders_take_other_timezones_and_store_utc(keys):
     brussels = dt.timezone(dt.timedelta(hours=1))
     certificate = profiles.root_ca_builder(
-        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Root")]), keys.root.public_key(),
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Root")]),
+        keys.root.public_key(),
         serial=7,
         not_before=dt.datetime(2030, 1, 1, 1, 0, tzinfo=brussels),
         not_after=dt.datetime(2031, 1, 1, 1, 0, tzinfo=brussels),

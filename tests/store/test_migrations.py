@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, select, text
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import StatementError
 
 from ehcert.store.db import Database, alembic_config, migrate, sqlite_url
@@ -130,3 +132,24 @@ def test_naive_timestamps_are_refused(database: Database) -> None:
             )
         )
         session.flush()
+
+
+def test_processes_starting_together_migrate_once(empty_url: str) -> None:
+    """Several API nodes may run ``migrate`` at the same moment on one database."""
+    barrier = threading.Barrier(3)
+
+    def start_node(_: int) -> None:
+        barrier.wait(timeout=10)
+        migrate(empty_url)
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(start_node, range(3)))
+    database = Database(empty_url)
+    try:
+        assert set(inspect(database.engine).get_table_names()) == EXPECTED_TABLES | {
+            "alembic_version"
+        }
+        with database.session() as session:
+            assert session.scalar(select(func.count()).select_from(AuditHeadRow)) == 1
+    finally:
+        database.dispose()

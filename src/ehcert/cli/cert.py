@@ -119,8 +119,12 @@ def _key_size(value: int) -> int:
 
 PlatformOption = Annotated[
     str,
-    typer.Option("--platform", envvar="EHCERT_PLATFORM", metavar="URL",
-                 help="Platform URL, e.g. http://127.0.0.1:8080 (or EHCERT_PLATFORM)."),
+    typer.Option(
+        "--platform",
+        envvar="EHCERT_PLATFORM",
+        metavar="URL",
+        help="Platform URL, e.g. http://127.0.0.1:8080 (or EHCERT_PLATFORM).",
+    ),
 ]
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print one JSON object on stdout instead of text.")
@@ -130,58 +134,79 @@ KeystoreOption = Annotated[
 ]
 PasswordFileOption = Annotated[
     Path | None,
-    typer.Option("--password-file", metavar="FILE",
-                 help="File whose first line is the keystore password; prompted otherwise."),
+    typer.Option(
+        "--password-file",
+        metavar="FILE",
+        help="File whose first line is the keystore password; prompted otherwise.",
+    ),
 ]
 PinFileOption = Annotated[
     Path | None,
-    typer.Option("--pin-file", metavar="FILE",
-                 help="File whose first line is the eID PIN (or PKCS#12 password); "
-                      "prompted otherwise."),
+    typer.Option(
+        "--pin-file",
+        metavar="FILE",
+        help="File whose first line is the eID PIN (or PKCS#12 password); prompted otherwise.",
+    ),
 ]
 EidOption = Annotated[
     Path | None,
-    typer.Option("--eid", metavar="FILE.p12",
-                 help="eID authentication key and certificate in a PKCS#12 file."),
+    typer.Option(
+        "--eid",
+        metavar="FILE.p12",
+        help="eID authentication key and certificate in a PKCS#12 file.",
+    ),
 ]
 EidPkcs11Option = Annotated[
     Path | None,
-    typer.Option("--eid-pkcs11", metavar="MODULE",
-                 help="PKCS#11 module of the eID middleware (e.g. libbeidpkcs11.so)."),
+    typer.Option(
+        "--eid-pkcs11",
+        metavar="MODULE",
+        help="PKCS#11 module of the eID middleware (e.g. libbeidpkcs11.so).",
+    ),
 ]
 TokenLabelOption = Annotated[
     str | None, typer.Option("--token-label", metavar="LABEL", help="PKCS#11 token label.")
 ]
 KeyLabelOption = Annotated[
-    str, typer.Option("--key-label", metavar="LABEL",
-                      help="Label of the authentication key and certificate on the token.")
+    str,
+    typer.Option(
+        "--key-label",
+        metavar="LABEL",
+        help="Label of the authentication key and certificate on the token.",
+    ),
 ]
 ReasonOption = Annotated[
     str,
-    typer.Option("--reason", callback=_reason, metavar="REASON",
-                 help=f"RFC 5280 reason: {', '.join(REVOCATION_REASONS)}."),
+    typer.Option(
+        "--reason",
+        callback=_reason,
+        metavar="REASON",
+        help=f"RFC 5280 reason: {', '.join(REVOCATION_REASONS)}.",
+    ),
 ]
 
 
 def _require_one_eid(eid: Path | None, eid_pkcs11: Path | None, token_label: str | None) -> None:
     if eid is not None and eid_pkcs11 is not None:
-        raise typer.BadParameter("give either --eid or --eid-pkcs11, not both",
-                                 param_hint="'--eid' / '--eid-pkcs11'")
+        raise typer.BadParameter(
+            "give either --eid or --eid-pkcs11, not both", param_hint="'--eid' / '--eid-pkcs11'"
+        )
     if eid_pkcs11 is not None and not token_label:
-        raise typer.BadParameter("--eid-pkcs11 needs --token-label",
-                                 param_hint="'--token-label'")
+        raise typer.BadParameter("--eid-pkcs11 needs --token-label", param_hint="'--token-label'")
 
 
 def _load_eid(
-    eid: Path | None, eid_pkcs11: Path | None, token_label: str | None, key_label: str,
+    eid: Path | None,
+    eid_pkcs11: Path | None,
+    token_label: str | None,
+    key_label: str,
     pin_file: Path | None,
 ) -> EidCredential:
     if eid is not None:
         return Pkcs12EidCredential.from_file(eid, read_secret(pin_file, "eID PIN"))
     assert eid_pkcs11 is not None
     assert token_label is not None
-    return Pkcs11EidCredential(eid_pkcs11, token_label, read_secret(pin_file, "eID PIN"),
-                               key_label)
+    return Pkcs11EidCredential(eid_pkcs11, token_label, read_secret(pin_file, "eID PIN"), key_label)
 
 
 # --- output --------------------------------------------------------------------------------
@@ -269,8 +294,9 @@ def request_command(
     ctx: typer.Context,
     *,
     platform: PlatformOption,
-    out_dir: Annotated[Path, typer.Option("--out-dir", metavar="DIR",
-                                          help="Folder for the new keystore.")],
+    out_dir: Annotated[
+        Path, typer.Option("--out-dir", metavar="DIR", help="Folder for the new keystore.")
+    ],
     eid: EidOption = None,
     eid_pkcs11: EidPkcs11Option = None,
     token_label: TokenLabelOption = None,
@@ -278,20 +304,32 @@ def request_command(
     pin_file: PinFileOption = None,
     institution: Annotated[
         str | None,
-        typer.Option("--institution", metavar="TYPE=ID", callback=_institution,
-                     help="Request for an institution, e.g. NIHII-HOSPITAL=71000436."),
+        typer.Option(
+            "--institution",
+            metavar="TYPE=ID",
+            callback=_institution,
+            help="Request for an institution, e.g. NIHII-HOSPITAL=71000436.",
+        ),
     ] = None,
     application: Annotated[
         str | None,
-        typer.Option("--application", metavar="APP", callback=_application,
-                     help="Application id for an institution's certificate."),
+        typer.Option(
+            "--application",
+            metavar="APP",
+            callback=_application,
+            help="Application id for an institution's certificate.",
+        ),
     ] = None,
     password_file: PasswordFileOption = None,
     environment: Annotated[
         str | None,
-        typer.Option("--environment", metavar="ENV", callback=_environment,
-                     help="Expected environment (acceptance or production): lets an "
-                          "existing keystore be detected before anything is sent."),
+        typer.Option(
+            "--environment",
+            metavar="ENV",
+            callback=_environment,
+            help="Expected environment (acceptance or production): lets an "
+            "existing keystore be detected before anything is sent.",
+        ),
     ] = None,
     key_size: Annotated[
         int, typer.Option("--key-size", callback=_key_size, help="RSA key size in bits.")
@@ -301,20 +339,29 @@ def request_command(
     """Request a new certificate, proving who you are with your eID."""
     _require_one_eid(eid, eid_pkcs11, token_label)
     if eid is None and eid_pkcs11 is None:
-        raise typer.BadParameter("give --eid FILE.p12 or --eid-pkcs11 MODULE",
-                                 param_hint="'--eid' / '--eid-pkcs11'")
+        raise typer.BadParameter(
+            "give --eid FILE.p12 or --eid-pkcs11 MODULE", param_hint="'--eid' / '--eid-pkcs11'"
+        )
     if application is not None and institution is None:
-        raise typer.BadParameter("an application id needs --institution",
-                                 param_hint="'--application'")
+        raise typer.BadParameter(
+            "an application id needs --institution", param_hint="'--application'"
+        )
     runtime = _runtime(ctx)
     with reported_errors(json_output=json_output):
         credential = _load_eid(eid, eid_pkcs11, token_label, key_label, pin_file)
         password = read_secret(password_file, "New keystore password", confirm=True)
         with _client(ctx, platform) as client, _spinner() as progress:
             path = manager.request_certificate(
-                client, credential, institution=institution, application_id=application,
-                out_dir=out_dir, password=password, environment_hint=environment,
-                now=runtime.clock.now(), progress=progress, key_size=key_size,
+                client,
+                credential,
+                institution=institution,
+                application_id=application,
+                out_dir=out_dir,
+                password=password,
+                environment_hint=environment,
+                now=runtime.clock.now(),
+                progress=progress,
+                key_size=key_size,
             )
         view = manager.describe_keystore(path, password, runtime.clock.now())
         _written(path, view, json_output, "New")
@@ -337,8 +384,9 @@ def renew_command(
     with reported_errors(json_output=json_output):
         password = read_secret(password_file, "Keystore password")
         with _client(ctx, platform) as client, _spinner() as progress:
-            path = manager.renew_certificate(client, keystore, password,
-                                             runtime.clock.now(), progress=progress)
+            path = manager.renew_certificate(
+                client, keystore, password, runtime.clock.now(), progress=progress
+            )
         view = manager.describe_keystore(path, password, runtime.clock.now())
         _written(path, view, json_output, "Renewed")
 
@@ -360,8 +408,12 @@ def revoke_command(
     pin_file: PinFileOption = None,
     serial: Annotated[
         str | None,
-        typer.Option("--serial", metavar="HEX", callback=_serial,
-                     help="Serial of the certificate to revoke with your eID (lost keystore)."),
+        typer.Option(
+            "--serial",
+            metavar="HEX",
+            callback=_serial,
+            help="Serial of the certificate to revoke with your eID (lost keystore).",
+        ),
     ] = None,
     reason: ReasonOption = "unspecified",
     json_output: JsonOption = False,
@@ -370,13 +422,16 @@ def revoke_command(
     _require_one_eid(eid, eid_pkcs11, token_label)
     with_eid = eid is not None or eid_pkcs11 is not None
     if (keystore is None) == (not with_eid):
-        raise typer.BadParameter("give either --keystore or an eID (--eid / --eid-pkcs11)",
-                                 param_hint="'--keystore' / '--eid'")
+        raise typer.BadParameter(
+            "give either --keystore or an eID (--eid / --eid-pkcs11)",
+            param_hint="'--keystore' / '--eid'",
+        )
     if with_eid and serial is None:
         raise typer.BadParameter("revoking with an eID needs --serial", param_hint="'--serial'")
     if keystore is not None and serial is not None:
-        raise typer.BadParameter("--serial is taken from the keystore; leave it out",
-                                 param_hint="'--serial'")
+        raise typer.BadParameter(
+            "--serial is taken from the keystore; leave it out", param_hint="'--serial'"
+        )
     with reported_errors(json_output=json_output):
         if keystore is not None:
             password = read_secret(password_file, "Keystore password")
@@ -390,8 +445,9 @@ def revoke_command(
         if json_output:
             emit_json(status)
             return
-        stdout_console.print(f"Certificate {status.serial} ({status.holder}) is "
-                             f"{status.status.value}.", markup=False)
+        stdout_console.print(
+            f"Certificate {status.serial} ({status.holder}) is {status.status.value}.", markup=False
+        )
         _show_platform_status(status)
 
 
@@ -418,4 +474,3 @@ def status_command(
         stdout_console.print(f"[bold]{'Keystore:':<13}[/bold] {report.keystore}", markup=True)
         _show_view(report.certificate, report.platform)
         _show_platform_status(report.platform)
-

@@ -73,8 +73,7 @@ def fail(error: EhcertError, *, json_output: bool = False) -> NoReturn:
     """Report ``error`` as one sentence on stderr (and as JSON on stdout) and exit 1."""
     sentence = one_line(error.detail) or f"The operation failed ({error.kind.value})."
     if json_output:
-        emit_json({"error": {"kind": error.kind.value, "detail": sentence,
-                             "field": error.field}})
+        emit_json({"error": {"kind": error.kind.value, "detail": sentence, "field": error.field}})
     typer.echo(sentence, err=True)
     raise typer.Exit(EXIT_FAILED)
 

@@ -408,11 +408,17 @@ class PlatformClient:
         nonce = self.nonce()
         for attempt in range(2):
             jws = create_jws(
-                body, url=url, nonce=nonce, chain=list(signer.chain), sign=signer.sign,
+                body,
+                url=url,
+                nonce=nonce,
+                chain=list(signer.chain),
+                sign=signer.sign,
                 alg=signer.alg,
             )
             response = self._send(
-                "POST", path, content=json.dumps(jws).encode("utf-8"),
+                "POST",
+                path,
+                content=json.dumps(jws).encode("utf-8"),
                 headers={"Content-Type": JOSE_JSON},
             )
             if response.is_success:
@@ -433,22 +439,28 @@ class PlatformClient:
         application_id: str | None = None,
     ) -> IssuedCertificate:
         """Ask for a new certificate, proven by an eID signature (``POST /v1/certificates``)."""
-        payload = {"csr": b64url_encode(csr_der), "institution": institution,
-                   "application_id": application_id}
-        return _issued(self._post_signed("/v1/certificates", payload, signer,
-                                         "a certificate request"))
+        payload = {
+            "csr": b64url_encode(csr_der),
+            "institution": institution,
+            "application_id": application_id,
+        }
+        return _issued(
+            self._post_signed("/v1/certificates", payload, signer, "a certificate request")
+        )
 
     def renew(self, signer: RequestSigner, csr_der: bytes, serial_hex: str) -> IssuedCertificate:
         """Renew ``serial_hex`` with a new key (``POST /v1/certificates/renew``)."""
         payload = {"csr": b64url_encode(csr_der), "serial": normalise_serial(serial_hex)}
-        return _issued(self._post_signed("/v1/certificates/renew", payload, signer,
-                                         "a renewal request"))
+        return _issued(
+            self._post_signed("/v1/certificates/renew", payload, signer, "a renewal request")
+        )
 
     def revoke(self, signer: RequestSigner, serial_hex: str, reason: str) -> CertificateStatus:
         """Revoke ``serial_hex`` for an RFC 5280 section 5.3.1 ``reason``."""
         payload = {"serial": normalise_serial(serial_hex), "reason": reason}
-        return _status(self._post_signed("/v1/certificates/revoke", payload, signer,
-                                         "a revocation request"))
+        return _status(
+            self._post_signed("/v1/certificates/revoke", payload, signer, "a revocation request")
+        )
 
     def status(self, serial_hex: str) -> CertificateStatus:
         """Public status of one certificate (``GET /v1/certificates/{serial}``)."""
@@ -461,18 +473,24 @@ class PlatformClient:
         return Qualities(
             ssin=answer.text("ssin"),
             name=answer.text("name"),
-            as_self=SelfQuality(own.flag("allowed"), own.optional_text("profession"),
-                                own.optional_text("reason")),
+            as_self=SelfQuality(
+                own.flag("allowed"), own.optional_text("profession"), own.optional_text("reason")
+            ),
             institutions=tuple(
-                InstitutionQuality(item.text("holder"), item.optional_text("name"),
-                                   item.flag("allowed"), item.optional_text("reason"))
+                InstitutionQuality(
+                    item.text("holder"),
+                    item.optional_text("name"),
+                    item.flag("allowed"),
+                    item.optional_text("reason"),
+                )
                 for item in answer.objects("institutions")
             ),
         )
 
     def application_ids(self, signer: RequestSigner, holder: str) -> ApplicationIds:
-        answer = self._post_signed("/v1/application-ids", {"holder": holder}, signer,
-                                   "an application id query")
+        answer = self._post_signed(
+            "/v1/application-ids", {"holder": holder}, signer, "an application id query"
+        )
         return ApplicationIds(answer.text("holder"), tuple(answer.texts("application_ids")))
 
     def revocable(self, signer: RequestSigner) -> tuple[CertificateStatus, ...]:
@@ -480,8 +498,9 @@ class PlatformClient:
         return tuple(_status(item) for item in answer.objects("certificates"))
 
     def renewal_check(self, signer: RequestSigner, serial_hex: str) -> RenewalCheck:
-        answer = self._post_signed("/v1/renewal-check", {"serial": normalise_serial(serial_hex)},
-                                   signer, "a renewal check")
+        answer = self._post_signed(
+            "/v1/renewal-check", {"serial": normalise_serial(serial_hex)}, signer, "a renewal check"
+        )
         return RenewalCheck(
             accepted=answer.flag("accepted"),
             reason=answer.optional_text("reason"),
@@ -516,4 +535,3 @@ def _json_body(response: httpx.Response, what: str) -> object:
         return response.json()
     except (ValueError, UnicodeDecodeError):
         raise _unexpected(what, "it is not JSON") from None
-

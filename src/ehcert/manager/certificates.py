@@ -175,12 +175,14 @@ def _check_output_directory(out_dir: Path) -> None:
         out_dir.mkdir(parents=True, mode=0o700)
     if not out_dir.is_dir():
         raise EhcertError(
-            ErrorKind.MALFORMED, f"The output path {out_dir} is not a directory.",
+            ErrorKind.MALFORMED,
+            f"The output path {out_dir} is not a directory.",
             field="out_dir",
         )
     if not os.access(out_dir, os.W_OK | os.X_OK):
         raise EhcertError(
-            ErrorKind.FORBIDDEN, f"The output directory {out_dir} is not writable.",
+            ErrorKind.FORBIDDEN,
+            f"The output directory {out_dir} is not writable.",
             field="out_dir",
         )
 
@@ -232,7 +234,10 @@ def _new_keystore_name(issued: IssuedCertificate, now: dt.datetime) -> str:
 
 
 def _write_new_keystore(
-    directory: Path, issued: IssuedCertificate, keystore: Keystore, password: str,
+    directory: Path,
+    issued: IssuedCertificate,
+    keystore: Keystore,
+    password: str,
     now: dt.datetime,
 ) -> Path:
     path = _free_path(directory / _new_keystore_name(issued, now), issued.serial)
@@ -272,8 +277,7 @@ def request_certificate(
     report = progress or _no_progress
     institution_id, app = _requested_holder(institution, application_id)
     if not password:
-        raise EhcertError(ErrorKind.MALFORMED, "The keystore password is empty.",
-                          field="password")
+        raise EhcertError(ErrorKind.MALFORMED, "The keystore password is empty.", field="password")
     if environment_hint is not None and environment_hint not in ENVIRONMENTS:
         raise EhcertError(
             ErrorKind.MALFORMED,
@@ -299,8 +303,10 @@ def request_certificate(
     csr = build_csr(key)
     report(Step.REQUESTING)
     issued = client.request_certificate(
-        EidRequestSigner(credential), csr,
-        str(institution_id) if institution_id else None, app,
+        EidRequestSigner(credential),
+        csr,
+        str(institution_id) if institution_id else None,
+        app,
     )
     _check_certifies(issued, key)
     report(Step.WRITING_KEYSTORE)
@@ -317,8 +323,9 @@ def _requested_holder(
         try:
             institution_id = InstitutionId.parse(institution)
         except ValueError as exc:
-            raise EhcertError(ErrorKind.MALFORMED, f"The institution is invalid: {exc}.",
-                              field="institution") from None
+            raise EhcertError(
+                ErrorKind.MALFORMED, f"The institution is invalid: {exc}.", field="institution"
+            ) from None
     if application_id is not None:
         if institution_id is None:
             raise EhcertError(
@@ -329,8 +336,7 @@ def _requested_holder(
         try:
             validate_application_id(application_id)
         except ValueError as exc:
-            raise EhcertError(ErrorKind.MALFORMED, f"The {exc}.",
-                              field="application_id") from None
+            raise EhcertError(ErrorKind.MALFORMED, f"The {exc}.", field="application_id") from None
     return institution_id, application_id
 
 
@@ -341,9 +347,7 @@ def _expected_holder(
     ``serialNumber``). ``None`` when the eID does not say, so no name can be planned."""
     if institution is not None:
         return Holder(institution.type, institution.value, app)
-    numbers = credential.certificate.subject.get_attributes_for_oid(
-        x509.NameOID.SERIAL_NUMBER
-    )
+    numbers = credential.certificate.subject.get_attributes_for_oid(x509.NameOID.SERIAL_NUMBER)
     try:
         return Holder("SSIN", str(numbers[0].value)) if numbers else None
     except ValueError:
@@ -402,8 +406,7 @@ def revoke_certificate(
     """Revoke the keystore's own certificate, signing with its authentication key."""
     canonical = validate_revocation_reason(reason)
     _, current = _open_keystore(keystore_path, password)
-    return client.revoke(KeyEntryRequestSigner(current), serial_of(current.certificate),
-                         canonical)
+    return client.revoke(KeyEntryRequestSigner(current), serial_of(current.certificate), canonical)
 
 
 def revoke_with_eid(

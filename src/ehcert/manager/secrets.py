@@ -36,8 +36,7 @@ def read_secret(file: Path | None, prompt: str, *, confirm: bool = False) -> str
             # End of input or Ctrl-C: nobody is there to type the secret.
             raise EhcertError(
                 ErrorKind.MALFORMED,
-                f"No {name} was typed; give it in a file when no one is at the "
-                "terminal.",
+                f"No {name} was typed; give it in a file when no one is at the terminal.",
             ) from None
         if not answer:
             raise EhcertError(ErrorKind.MALFORMED, f"The {name} is empty.")

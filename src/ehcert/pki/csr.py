@@ -41,8 +41,11 @@ _ADVICE = (
     "empty subject and no extensions"
 )
 _PARSE_ERRORS = (
-    ValueError, TypeError, UnsupportedAlgorithm,
-    x509.DuplicateExtension, x509.UnsupportedGeneralNameType,
+    ValueError,
+    TypeError,
+    UnsupportedAlgorithm,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
 )
 _ACCEPTED_SIGNATURE_HASHES = (hashes.SHA256, hashes.SHA384, hashes.SHA512)
 
@@ -162,9 +165,7 @@ def _check_signature(csr: x509.CertificateSigningRequest) -> None:
         )
 
 
-def _check_content(
-    csr: x509.CertificateSigningRequest, expected_subject: x509.Name | None
-) -> None:
+def _check_content(csr: x509.CertificateSigningRequest, expected_subject: x509.Name | None) -> None:
     subject = csr.subject
     if len(subject) and subject != expected_subject:
         shown = subject.rfc4514_string()
@@ -191,8 +192,7 @@ def _check_content(
                 f"The CSR carries an extension request that cannot be read; {_ADVICE}."
             ) from None
         asked.extend(
-            _EXTENSION_NAMES.get(e.oid, f"the extension {e.oid.dotted_string}")
-            for e in extensions
+            _EXTENSION_NAMES.get(e.oid, f"the extension {e.oid.dotted_string}") for e in extensions
         )
         if not extensions:
             asked.append("an empty extension request")

@@ -144,8 +144,7 @@ def _verify_signature(
 
 def _x5c(chain: Sequence[x509.Certificate]) -> list[str]:
     return [
-        base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode("ascii")
-        for c in chain
+        base64.b64encode(c.public_bytes(serialization.Encoding.DER)).decode("ascii") for c in chain
     ]
 
 
@@ -264,8 +263,7 @@ def _chain(header: Mapping[str, object]) -> tuple[x509.Certificate, ...]:
                 raise ValueError("not DER")
         except (ValueError, binascii.Error, UnicodeEncodeError, x509.InvalidVersion):
             raise _malformed(
-                f"Item {position} of the JWS header member 'x5c' is not a base64 DER "
-                "certificate."
+                f"Item {position} of the JWS header member 'x5c' is not a base64 DER certificate."
             ) from None
         certificates.append(certificate)
     return tuple(certificates)
@@ -341,8 +339,7 @@ def verify_jws(document: Mapping[str, object] | bytes, *, expected_url: str) -> 
         )
     if url != expected_url:
         raise _unauthorized(
-            f"The JWS was signed for the URL {url!r}, not for this request's URL "
-            f"{expected_url!r}."
+            f"The JWS was signed for the URL {url!r}, not for this request's URL {expected_url!r}."
         )
     extra = {k: v for k, v in header.items() if k not in ("alg", "nonce", "url", "x5c")}
     return VerifiedJws(

@@ -55,7 +55,9 @@ MAX_BUILD_STEPS = 512
 """How many partial paths are explored at most (bounds work on hostile input)."""
 
 _STRONG_HASHES: tuple[type[hashes.HashAlgorithm], ...] = (
-    hashes.SHA256, hashes.SHA384, hashes.SHA512,
+    hashes.SHA256,
+    hashes.SHA384,
+    hashes.SHA512,
 )
 
 _PROCESSED_CRITICAL_EXTENSIONS = frozenset(
@@ -73,8 +75,11 @@ _PROCESSED_CRITICAL_EXTENSIONS = frozenset(
 )
 
 _PARSE_ERRORS = (
-    ValueError, TypeError, UnsupportedAlgorithm,
-    x509.DuplicateExtension, x509.UnsupportedGeneralNameType,
+    ValueError,
+    TypeError,
+    UnsupportedAlgorithm,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
 )
 """What cryptography raises when a lazily parsed part of a certificate or CRL is malformed."""
 
@@ -119,9 +124,7 @@ class RevocationStatus:
         return cls(RevocationState.GOOD)
 
     @classmethod
-    def revoked(
-        cls, reason: x509.ReasonFlags | None, revoked_at: dt.datetime
-    ) -> RevocationStatus:
+    def revoked(cls, reason: x509.ReasonFlags | None, revoked_at: dt.datetime) -> RevocationStatus:
         return cls(RevocationState.REVOKED, reason=reason, revoked_at=revoked_at)
 
     @classmethod
@@ -152,22 +155,33 @@ class KeyPurpose(Enum):
     """
 
     CLIENT_AUTHENTICATION = _PurposeRule(
-        frozenset({"digital_signature"}), ExtendedKeyUsageOID.CLIENT_AUTH, False,
+        frozenset({"digital_signature"}),
+        ExtendedKeyUsageOID.CLIENT_AUTH,
+        False,
         "client authentication",
     )
     MESSAGE_SIGNATURE = _PurposeRule(
-        frozenset({"digital_signature"}), ExtendedKeyUsageOID.EMAIL_PROTECTION, False,
+        frozenset({"digital_signature"}),
+        ExtendedKeyUsageOID.EMAIL_PROTECTION,
+        False,
         "signing messages",
     )
     NON_REPUDIATION = _PurposeRule(
-        frozenset({"content_commitment"}), ExtendedKeyUsageOID.EMAIL_PROTECTION, False,
+        frozenset({"content_commitment"}),
+        ExtendedKeyUsageOID.EMAIL_PROTECTION,
+        False,
         "non-repudiable signatures",
     )
     KEY_ENCIPHERMENT = _PurposeRule(
-        frozenset({"key_encipherment"}), None, False, "encryption (key transport)",
+        frozenset({"key_encipherment"}),
+        None,
+        False,
+        "encryption (key transport)",
     )
     OCSP_SIGNING = _PurposeRule(
-        frozenset({"digital_signature"}), ExtendedKeyUsageOID.OCSP_SIGNING, True,
+        frozenset({"digital_signature"}),
+        ExtendedKeyUsageOID.OCSP_SIGNING,
+        True,
         "signing OCSP responses",
     )
 
@@ -312,9 +326,7 @@ def _check_signature(
     accepted = _STRONG_HASHES + ((hashes.SHA1,) if allow_sha1 else ())
     if hash_algorithm is None or not isinstance(hash_algorithm, accepted):
         name = hash_algorithm.name.upper() if hash_algorithm is not None else "an unknown hash"
-        raise _untrusted(
-            f"The {what} of {subject} is signed with {name}, which is not accepted."
-        )
+        raise _untrusted(f"The {what} of {subject} is signed with {name}, which is not accepted.")
     try:
         key = issuer.public_key()
         if isinstance(key, rsa.RSAPublicKey) and isinstance(
@@ -339,8 +351,7 @@ def _check_time(cert: x509.Certificate, what: str, at: dt.datetime) -> None:
     subject = describe_name(cert.subject)
     if at < cert.not_valid_before_utc:
         raise _untrusted(
-            f"The {what} of {subject} is not valid before "
-            f"{cert.not_valid_before_utc.isoformat()}."
+            f"The {what} of {subject} is not valid before {cert.not_valid_before_utc.isoformat()}."
         )
     if at > cert.not_valid_after_utc:
         raise EhcertError(
@@ -404,8 +415,7 @@ def _check_purpose(leaf: x509.Certificate, what: str, purpose: KeyPurpose) -> No
     allowed = {rule.extended_key_usage, ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE}
     if allowed.isdisjoint(extended):
         raise _untrusted(
-            f"The extended key usage of the {what} of {subject} does not allow "
-            f"{rule.description}."
+            f"The extended key usage of the {what} of {subject} does not allow {rule.description}."
         )
 
 
@@ -563,9 +573,7 @@ def validate_path(
             first_failure = first_failure or failure
             continue
         statuses = (
-            _check_revocation(candidate, revocation, leaf_label)
-            if revocation is not None
-            else ()
+            _check_revocation(candidate, revocation, leaf_label) if revocation is not None else ()
         )
         return ValidatedPath((*candidate.path, candidate.anchor), at, statuses)
     assert first_failure is not None

@@ -167,9 +167,7 @@ def _authority_information_access(
     descriptions = []
     if ocsp_url is not None:
         descriptions.append(
-            x509.AccessDescription(
-                AuthorityInformationAccessOID.OCSP, _uri("ocsp_url", ocsp_url)
-            )
+            x509.AccessDescription(AuthorityInformationAccessOID.OCSP, _uri("ocsp_url", ocsp_url))
         )
     if ca_issuers_url is not None:
         descriptions.append(
@@ -214,8 +212,12 @@ def root_ca_builder(
     """
     return (
         _base_builder(
-            subject, subject, public_key,
-            serial=serial, not_before=not_before, not_after=not_after,
+            subject,
+            subject,
+            public_key,
+            serial=serial,
+            not_before=not_before,
+            not_after=not_after,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
         .add_extension(_key_usage(key_cert_sign=True, crl_sign=True), critical=True)
@@ -262,8 +264,12 @@ def issuing_ca_builder(
     )
     return (
         _base_builder(
-            subject, issuer.subject, public_key,
-            serial=serial, not_before=not_before, not_after=not_after,
+            subject,
+            issuer.subject,
+            public_key,
+            serial=serial,
+            not_before=not_before,
+            not_after=not_after,
         )
         .add_extension(_authority_key_identifier(issuer), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
@@ -298,8 +304,12 @@ def ocsp_signer_builder(
     """
     issuer = _check_issuer(issuer)
     builder = _base_builder(
-        subject, issuer.subject, public_key,
-        serial=serial, not_before=not_before, not_after=not_after,
+        subject,
+        issuer.subject,
+        public_key,
+        serial=serial,
+        not_before=not_before,
+        not_after=not_after,
     )
     life = _aware_utc("not_after", not_after) - _aware_utc("not_before", not_before)
     if life > OCSP_SIGNER_MAX_VALIDITY:
@@ -352,8 +362,13 @@ def ehealth_authentication_builder(
     )
     return (
         _base_builder(
-            subject, issuer.subject, public_key,
-            serial=serial, not_before=not_before, not_after=not_after, rsa_only=True,
+            subject,
+            issuer.subject,
+            public_key,
+            serial=serial,
+            not_before=not_before,
+            not_after=not_after,
+            rsa_only=True,
         )
         .add_extension(_authority_key_identifier(issuer), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
@@ -397,8 +412,13 @@ def ehealth_encryption_builder(
         raise ValueError("subject must equal the authentication certificate's subject")
     return (
         _base_builder(
-            subject, auth_certificate.subject, public_key,
-            serial=serial, not_before=not_before, not_after=not_after, rsa_only=True,
+            subject,
+            auth_certificate.subject,
+            public_key,
+            serial=serial,
+            not_before=not_before,
+            not_after=not_after,
+            rsa_only=True,
         )
         .add_extension(_authority_key_identifier(auth_certificate), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
@@ -431,8 +451,12 @@ def eid_citizen_ca_builder(
     issuer = _check_issuer(issuer)
     builder = (
         _base_builder(
-            subject, issuer.subject, public_key,
-            serial=serial, not_before=not_before, not_after=not_after,
+            subject,
+            issuer.subject,
+            public_key,
+            serial=serial,
+            not_before=not_before,
+            not_after=not_after,
         )
         .add_extension(_authority_key_identifier(issuer), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
@@ -511,8 +535,12 @@ def eid_authentication_builder(
     issuer = _check_issuer(issuer)
     builder = (
         _base_builder(
-            eid_authentication_subject(ssin, given_names, surname), issuer.subject, public_key,
-            serial=serial, not_before=not_before, not_after=not_after,
+            eid_authentication_subject(ssin, given_names, surname),
+            issuer.subject,
+            public_key,
+            serial=serial,
+            not_before=not_before,
+            not_after=not_after,
         )
         .add_extension(_authority_key_identifier(issuer), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)

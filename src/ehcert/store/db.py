@@ -24,7 +24,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
@@ -33,6 +33,8 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Key of the PostgreSQL advisory lock that serialises migrations ("ehcert" in ASCII).
+MIGRATION_LOCK_KEY = 0x656863657274
 
 
 def sqlite_url(path: Path) -> str:
@@ -94,8 +96,20 @@ class Database:
             session.close()
 
     def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision (``upgrade head``)."""
+        """Bring the schema to the newest Alembic revision (``upgrade head``).
+
+        Several API processes may start at once against one database, so the upgrade runs
+        in one transaction under a lock: a transaction-scoped advisory lock on PostgreSQL,
+        ``BEGIN IMMEDIATE`` on SQLite (whose DDL is transactional too). The second process
+        waits, then finds the schema current and does nothing.
+        """
         with self.engine.begin() as connection:
+            if self.dialect == "sqlite":
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            elif self.dialect == "postgresql":
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                )
             config = alembic_config(self.url)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
