@@ -1,4 +1,4 @@
-"""A test eID on a PKCS#12-free token: SoftHSM2 through PKCS#11, as an eID card is used.
+"""A test eID on a PKCS#11 token (SoftHSM2), used the way an eID card is used.
 
 ``issue_test_eid`` puts the key and certificate on the token labelled 'Authentication',
 with the citizen CA and root next to them, the way the Belgian eID middleware presents a
