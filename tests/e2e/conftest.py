@@ -224,7 +224,12 @@ class Actors:
         nihii: str | None = None,
     ) -> None:
         self.env.registry.add_provider(
-            ssin, nihii, profession, first_name, last_name, status=status,
+            ssin,
+            nihii,
+            profession,
+            first_name,
+            last_name,
+            status=status,
             now=self.env.clock.now(),
         )
 
@@ -256,8 +261,13 @@ class Actors:
         """A test eID from the platform's citizen CA (``issue_test_eid``), read back."""
         path = self.directory / f"eid-{ssin}-{secrets.token_hex(3)}.p12"
         issued = issue_test_eid(
-            self.env.platform, ssin, "1234", first_name=first_name, last_name=last_name,
-            out=path, validity=validity,
+            self.env.platform,
+            ssin,
+            "1234",
+            first_name=first_name,
+            last_name=last_name,
+            out=path,
+            validity=validity,
         )
         credential = Pkcs12EidCredential.from_file(path, "1234")
         return TestEid(credential, issued.serial_hex, issued.not_after)
@@ -281,8 +291,9 @@ class Actors:
 
     def entry(self, issued: IssuedCertificate, key_index: int) -> KeyEntry:
         """The key entry a keystore would hold for ``issued`` (key from the session pool)."""
-        return KeyEntry(AUTHENTICATION_ALIAS, self.keys[key_index], issued.certificate,
-                        issued.chain)
+        return KeyEntry(
+            AUTHENTICATION_ALIAS, self.keys[key_index], issued.certificate, issued.chain
+        )
 
     def keystore(
         self,
@@ -295,9 +306,13 @@ class Actors:
         """The Certificate Manager's request flow: new key, request, keystore on disk."""
         with self.env.client() as client:
             return request_certificate(
-                client, eid.credential, institution=institution,
-                application_id=application_id, out_dir=self.directory / folder,
-                password=self.password, now=self.env.clock.now(),
+                client,
+                eid.credential,
+                institution=institution,
+                application_id=application_id,
+                out_dir=self.directory / folder,
+                password=self.password,
+                now=self.env.clock.now(),
             )
 
     def audit_records(self) -> list[AuditRecord]:

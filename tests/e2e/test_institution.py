@@ -11,6 +11,8 @@ certra-like queries tell the holder what they may do.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pytest
 from cryptography.x509.oid import NameOID
@@ -22,26 +24,27 @@ from ehcert.operations import end_mandate
 from ehcert.pki.keystore import read_keystore_file
 from ehcert.store.testing import example_ssin
 
+if TYPE_CHECKING:
+    from tests.e2e.conftest import Actors
+
 DIRECTOR = example_ssin(31)
 OUTSIDER = example_ssin(32)
 SECOND_HOSPITAL = "NIHII-HOSPITAL=71000535"
 RENEWAL_MOMENT = dt.datetime(2029, 1, 15, 8, 0, tzinfo=dt.UTC)
 
 
-def _refusal(call) -> EhcertError:
+def _refusal(call: Callable[[], object]) -> EhcertError:
     with pytest.raises(EhcertError) as refused:
         call()
     return refused.value
 
 
 def _no_mandate(ssin: str) -> str:
-    return (
-        f"SSIN {ssin} holds no active mandate as certificate holder for NIHII-HOSPITAL=71000436."
-    )
+    return f"SSIN {ssin} holds no active mandate as certificate holder for NIHII-HOSPITAL=71000436."
 
 
 def test_mandate_holder_requests_for_the_hospital_with_and_without_application_id(
-    actors,
+    actors: Actors,
 ) -> None:
     actors.add_institution(mandate_holder=DIRECTOR)
     eid = actors.eid(DIRECTOR, first_name="Bart", last_name="Claes")
@@ -80,7 +83,7 @@ def test_mandate_holder_requests_for_the_hospital_with_and_without_application_i
     assert status.holder == "NIHII-HOSPITAL=71000436,MYAPP"
 
 
-def test_ended_mandate_stops_renew_and_revoke_but_certificates_stay_valid(actors) -> None:
+def test_ended_mandate_stops_renew_and_revoke_but_certificates_stay_valid(actors: Actors) -> None:
     hospital = actors.add_institution(mandate_holder=DIRECTOR)
     eid = actors.eid(DIRECTOR, first_name="Bart", last_name="Claes")
     plain = actors.request(eid, 0, institution=actors.hospital)
@@ -115,15 +118,15 @@ def test_ended_mandate_stops_renew_and_revoke_but_certificates_stay_valid(actors
     assert revocation.kind is ErrorKind.NO_MANDATE
     assert revocation.detail == _no_mandate(DIRECTOR)
     assert (check.accepted, check.kind, check.reason) == (
-        False, ErrorKind.NO_MANDATE, _no_mandate(DIRECTOR)
+        False,
+        ErrorKind.NO_MANDATE,
+        _no_mandate(DIRECTOR),
     )
     assert [s.status for s in statuses] == ["valid", "valid"]
 
     # With revoke_certificates the operator withdraws the hospital's certificates as well.
     successor = example_ssin(33)
-    actors.env.registry.add_mandate(
-        actors.hospital, successor, RENEWAL_MOMENT, now=RENEWAL_MOMENT
-    )
+    actors.env.registry.add_mandate(actors.hospital, successor, RENEWAL_MOMENT, now=RENEWAL_MOMENT)
     actors.env.clock.advance(dt.timedelta(days=1))
     revoked, still_live = end_mandate(
         actors.env.platform, hospital, successor, "registry-operator", revoke_certificates=True
@@ -136,7 +139,7 @@ def test_ended_mandate_stops_renew_and_revoke_but_certificates_stay_valid(actors
             assert (status.status, status.revocation_reason) == ("revoked", "affiliationChanged")
 
 
-def test_certra_queries_answer_for_the_signer(actors) -> None:
+def test_certra_queries_answer_for_the_signer(actors: Actors) -> None:
     actors.add_provider()
     actors.add_institution(mandate_holder=actors.doctor)
     actors.add_institution(SECOND_HOSPITAL, "CHU Saint-Pierre", security_norms=False)
@@ -174,8 +177,12 @@ def test_certra_queries_answer_for_the_signer(actors) -> None:
     assert ids.holder == actors.hospital
     assert ids.application_ids == ("BACKUP-2", "MYAPP")
 
-    assert {s.serial for s in revocable} == {own.serial, hospital.serial, myapp.serial,
-                                             backup.serial}
+    assert {s.serial for s in revocable} == {
+        own.serial,
+        hospital.serial,
+        myapp.serial,
+        backup.serial,
+    }
     assert [s.serial for s in revocable_by_certificate] == [own.serial]
     assert {s.serial for s in after_revocation} == {own.serial, hospital.serial, myapp.serial}
 
@@ -189,7 +196,7 @@ def test_certra_queries_answer_for_the_signer(actors) -> None:
     assert in_window.days_before_expiration == 46
 
 
-def test_application_ids_need_a_mandate(actors) -> None:
+def test_application_ids_need_a_mandate(actors: Actors) -> None:
     actors.add_institution(mandate_holder=DIRECTOR)
     outsider = actors.eid(OUTSIDER, first_name="Olivier", last_name="Dupont")
     with actors.env.client() as client:

@@ -11,6 +11,7 @@ and OCSP responses for a good, a revoked and an unknown certificate.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import httpx
 from cryptography import x509
@@ -28,6 +29,9 @@ from ehcert.pki.lint import (
     lint_ocsp_response,
 )
 from ehcert.store.testing import example_ssin
+
+if TYPE_CHECKING:
+    from tests.e2e.conftest import Actors
 
 CRL_NAMES = ("acceptance", "acceptance-root", "acceptance-eid", "acceptance-eid-root")
 
@@ -62,9 +66,13 @@ def _ocsp(url: str, certificate: x509.Certificate, issuer: x509.Certificate) -> 
 def _ocsp_unknown(url: str, known: x509.Certificate, issuer: x509.Certificate) -> bytes:
     """A request naming our issuing CA but a serial it never issued."""
     probe = ocsp.OCSPRequestBuilder().add_certificate(known, issuer, hashes.SHA1()).build()
-    request = ocsp.OCSPRequestBuilder().add_certificate_by_hash(
-        probe.issuer_name_hash, probe.issuer_key_hash, 0x7E57, hashes.SHA1()
-    ).build()
+    request = (
+        ocsp.OCSPRequestBuilder()
+        .add_certificate_by_hash(
+            probe.issuer_name_hash, probe.issuer_key_hash, 0x7E57, hashes.SHA1()
+        )
+        .build()
+    )
     response = httpx.post(
         f"{url}/ocsp",
         content=request.public_bytes(serialization.Encoding.DER),
@@ -74,11 +82,10 @@ def _ocsp_unknown(url: str, known: x509.Certificate, issuer: x509.Certificate) -
     return response.content
 
 
-def test_everything_the_platform_signs_is_lint_clean(actors) -> None:
+def test_everything_the_platform_signs_is_lint_clean(actors: Actors) -> None:
     url = actors.env.url
     actors.add_provider()
-    actors.add_provider(example_ssin(41), first_name="Eva", last_name="Peeters",
-                        profession="nurse")
+    actors.add_provider(example_ssin(41), first_name="Eva", last_name="Peeters", profession="nurse")
     actors.add_institution()
     eid = actors.eid()
     other_eid = actors.eid(example_ssin(41), first_name="Eva", last_name="Peeters")
@@ -104,8 +111,10 @@ def test_everything_the_platform_signs_is_lint_clean(actors) -> None:
         "institution with app id": (_der(institution.certificate), LintProfile.END_ENTITY),
         "test eID root": (ca_der("acceptance-eid-root"), LintProfile.ROOT_CA),
         "citizen CA": (ca_der("acceptance-eid-ca"), LintProfile.ISSUING_CA),
-        "test eID authentication": (_der(eid.credential.certificate),
-                                    LintProfile.EID_AUTHENTICATION),
+        "test eID authentication": (
+            _der(eid.credential.certificate),
+            LintProfile.EID_AUTHENTICATION,
+        ),
     }
     crls = {name: _get(f"{url}/crl/{name}.crl", "application/pkix-crl") for name in CRL_NAMES}
     responses = {
@@ -119,13 +128,13 @@ def test_everything_the_platform_signs_is_lint_clean(actors) -> None:
     assert x509.load_der_x509_certificate(certificates["root"][0]) == ca.root
     issuing_crl = x509.load_der_x509_crl(crls["acceptance"])
     assert {r.serial_number for r in issuing_crl} == {
-        person.certificate.serial_number, nurse.certificate.serial_number
+        person.certificate.serial_number,
+        nurse.certificate.serial_number,
     }
     eid_crl = x509.load_der_x509_crl(crls["acceptance-eid"])
     assert [format(r.serial_number, "x") for r in eid_crl] == [other_eid.serial_hex]
     statuses = {
-        name: ocsp.load_der_ocsp_response(der).certificate_status
-        for name, der in responses.items()
+        name: ocsp.load_der_ocsp_response(der).certificate_status for name, der in responses.items()
     }
     assert statuses == {
         "good": ocsp.OCSPCertStatus.GOOD,

@@ -20,6 +20,7 @@ import base64
 import subprocess
 import urllib.parse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 from cryptography import x509
@@ -28,6 +29,11 @@ from cryptography.x509 import ocsp
 
 from ehcert.manager.certificates import revoke_with_eid
 from ehcert.store.ocsp_cache import OcspCache
+
+if TYPE_CHECKING:
+    from tests.e2e.conftest import Actors, RunningPlatform, TestEid
+
+    from ehcert.client.platform import IssuedCertificate
 
 OPENSSL = "openssl"
 CENTURY_SECONDS = str(100 * 365 * 24 * 3600)
@@ -47,7 +53,7 @@ def _openssl(*args: str | Path) -> subprocess.CompletedProcess[str]:
 class _RelyingParty:
     """Files a relying party holds: the root (trusted), the issuing CA and the leaf."""
 
-    def __init__(self, env, directory: Path, leaf: x509.Certificate) -> None:
+    def __init__(self, env: RunningPlatform, directory: Path, leaf: x509.Certificate) -> None:
         self.env = env
         self.directory = directory
         root_der = httpx.get(f"{env.url}/ca/acceptance-root.crt").content
@@ -75,23 +81,44 @@ class _RelyingParty:
         der_path = self.directory / "crl.der"
         pem_path = self.directory / "crl.pem"
         der_path.write_bytes(response.content)
-        converted = _openssl("crl", "-inform", "DER", "-in", der_path, "-outform", "PEM",
-                             "-out", pem_path)
+        converted = _openssl(
+            "crl", "-inform", "DER", "-in", der_path, "-outform", "PEM", "-out", pem_path
+        )
         assert converted.returncode == 0, converted.stderr
         return response.content, pem_path
 
     def verify(self) -> subprocess.CompletedProcess[str]:
         _, crl = self.fetch_crl()
         return _openssl(
-            "verify", "-crl_check", "-attime", self.attime, "-CAfile", self.root,
-            "-untrusted", self.issuing_pem, "-CRLfile", crl, self.leaf_pem,
+            "verify",
+            "-crl_check",
+            "-attime",
+            self.attime,
+            "-CAfile",
+            self.root,
+            "-untrusted",
+            self.issuing_pem,
+            "-CRLfile",
+            crl,
+            self.leaf_pem,
         )
 
-    def ocsp(self, *options: str) -> subprocess.CompletedProcess[str]:
+    def openssl_ocsp(self, *options: str) -> subprocess.CompletedProcess[str]:
         return _openssl(
-            "ocsp", "-issuer", self.issuing_pem, "-cert", self.leaf_pem,
-            "-url", f"{self.env.url}/ocsp", "-CAfile", self.root, "-attime", self.attime,
-            "-validity_period", CENTURY_SECONDS, *options,
+            "ocsp",
+            "-issuer",
+            self.issuing_pem,
+            "-cert",
+            self.leaf_pem,
+            "-url",
+            f"{self.env.url}/ocsp",
+            "-CAfile",
+            self.root,
+            "-attime",
+            self.attime,
+            "-validity_period",
+            CENTURY_SECONDS,
+            *options,
         )
 
     def ocsp_get(self, nonce: bytes | None) -> ocsp.OCSPResponse:
@@ -107,7 +134,9 @@ class _RelyingParty:
         return ocsp.load_der_ocsp_response(response.content)
 
 
-def _issue_and_trust(actors, tmp_path: Path):
+def _issue_and_trust(
+    actors: Actors, tmp_path: Path
+) -> tuple[TestEid, IssuedCertificate, _RelyingParty]:
     actors.add_provider()
     eid = actors.eid()
     issued = actors.request(eid, 0)
@@ -121,7 +150,7 @@ def _nonce_of(response: ocsp.OCSPResponse) -> bytes | None:
     return None
 
 
-def test_openssl_verify_with_crl_then_revoked(actors, tmp_path: Path) -> None:
+def test_openssl_verify_with_crl_then_revoked(actors: Actors, tmp_path: Path) -> None:
     eid, issued, party = _issue_and_trust(actors, tmp_path)
 
     accepted = party.verify()
@@ -145,11 +174,13 @@ def test_openssl_verify_with_crl_then_revoked(actors, tmp_path: Path) -> None:
     assert "certificate revoked" in refused.stdout + refused.stderr
 
 
-def test_openssl_ocsp_good_then_revoked_with_and_without_nonce(actors, tmp_path: Path) -> None:
+def test_openssl_ocsp_good_then_revoked_with_and_without_nonce(
+    actors: Actors, tmp_path: Path
+) -> None:
     eid, issued, party = _issue_and_trust(actors, tmp_path)
 
-    with_nonce = party.ocsp("-nonce")
-    cached = party.ocsp("-no_nonce")  # this answer is stored and reused until a change
+    with_nonce = party.openssl_ocsp("-nonce")
+    cached = party.openssl_ocsp("-no_nonce")  # this answer is stored and reused until a change
     get_answer = party.ocsp_get(None)
 
     for result in (with_nonce, cached):
@@ -171,7 +202,7 @@ def test_openssl_ocsp_good_then_revoked_with_and_without_nonce(actors, tmp_path:
         revoke_with_eid(client, eid.credential, issued.serial, "keyCompromise")
 
     for options in (("-nonce",), ("-no_nonce",)):
-        result = party.ocsp(*options)
+        result = party.openssl_ocsp(*options)
         assert result.returncode == 0, result.stdout + result.stderr
         assert f"{party.leaf_pem}: revoked" in result.stdout
         assert "Reason: keyCompromise" in result.stdout
@@ -181,7 +212,7 @@ def test_openssl_ocsp_good_then_revoked_with_and_without_nonce(actors, tmp_path:
     assert revoked_get.revocation_reason is x509.ReasonFlags.key_compromise
 
 
-def test_ocsp_over_get_echoes_the_nonce(actors, tmp_path: Path) -> None:
+def test_ocsp_over_get_echoes_the_nonce(actors: Actors, tmp_path: Path) -> None:
     _, issued, party = _issue_and_trust(actors, tmp_path)
     nonce = b"ehcert-get-nonce-" + bytes(range(0xF0, 0x100))
 

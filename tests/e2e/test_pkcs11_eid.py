@@ -8,6 +8,8 @@ leaves it) and gets the doctor's certificate over HTTP.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ehcert.client.eid import Pkcs11EidCredential
@@ -15,15 +17,23 @@ from ehcert.manager.certificates import request_certificate
 from ehcert.operations import issue_test_eid
 from ehcert.pki.keystore import read_keystore_file
 
+if TYPE_CHECKING:
+    from tests.e2e.conftest import Actors, SoftHsmTokens
+
 MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 
 
-def test_doctor_requests_with_an_eid_on_a_pkcs11_token(actors, softhsm_tokens) -> None:
+def test_doctor_requests_with_an_eid_on_a_pkcs11_token(
+    actors: Actors, softhsm_tokens: SoftHsmTokens
+) -> None:
     actors.add_provider()
     token = softhsm_tokens.new("eid")
     assert token.module == MODULE
     issued_eid = issue_test_eid(
-        actors.env.platform, actors.doctor, token.pin, pkcs11_module=MODULE,
+        actors.env.platform,
+        actors.doctor,
+        token.pin,
+        pkcs11_module=MODULE,
         token_label=token.label,
     )
     assert issued_eid.path is None and issued_eid.token_label == token.label
@@ -37,9 +47,14 @@ def test_doctor_requests_with_an_eid_on_a_pkcs11_token(actors, softhsm_tokens) -
 
     with actors.env.client() as client:
         path = request_certificate(
-            client, credential, institution=None, application_id=None,
-            out_dir=actors.directory / "ks", password=actors.password,
-            environment_hint="acceptance", now=actors.env.clock.now(),
+            client,
+            credential,
+            institution=None,
+            application_id=None,
+            out_dir=actors.directory / "ks",
+            password=actors.password,
+            environment_hint="acceptance",
+            now=actors.env.clock.now(),
         )
 
     certificate = read_keystore_file(path, actors.password).authentication().certificate

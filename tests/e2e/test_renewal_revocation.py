@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -30,11 +32,14 @@ from ehcert.pki.keystore import read_keystore_file
 from ehcert.store.audit import verify_audit_chain
 from ehcert.store.testing import example_ssin
 
+if TYPE_CHECKING:
+    from tests.e2e.conftest import Actors
+
 RENEWAL_MOMENT = dt.datetime(2029, 1, 15, 8, 0, 0, tzinfo=dt.UTC)
 OTHER_PERSON = example_ssin(7)
 
 
-def _refusal(call) -> EhcertError:
+def _refusal(call: Callable[[], object]) -> EhcertError:
     with pytest.raises(EhcertError) as refused:
         call()
     return refused.value
@@ -43,7 +48,7 @@ def _refusal(call) -> EhcertError:
 # --- renewal ------------------------------------------------------------------------------
 
 
-def test_renewal_in_the_window_gives_a_new_key_and_36_months_from_now(actors) -> None:
+def test_renewal_in_the_window_gives_a_new_key_and_36_months_from_now(actors: Actors) -> None:
     actors.add_provider()
     old_path = actors.keystore(actors.eid())
     old_bytes = old_path.read_bytes()
@@ -77,7 +82,7 @@ def test_renewal_in_the_window_gives_a_new_key_and_36_months_from_now(actors) ->
         assert client.status(old_serial).status == "valid"
 
 
-def test_renewal_with_the_same_key_is_refused(actors) -> None:
+def test_renewal_with_the_same_key_is_refused(actors: Actors) -> None:
     actors.add_provider()
     issued = actors.request(actors.eid(), 0)
     actors.env.clock.set(RENEWAL_MOMENT)
@@ -95,7 +100,7 @@ def test_renewal_with_the_same_key_is_refused(actors) -> None:
 # --- revocation ---------------------------------------------------------------------------
 
 
-def test_holder_revokes_with_the_keystore(actors) -> None:
+def test_holder_revokes_with_the_keystore(actors: Actors) -> None:
     actors.add_provider()
     path = actors.keystore(actors.eid())
     actors.env.clock.advance(dt.timedelta(days=10))
@@ -114,23 +119,22 @@ def test_holder_revokes_with_the_keystore(actors) -> None:
     assert f"Certificate {answer.serial} is revoked" in again.detail
 
 
-def test_holder_revokes_with_the_eid_when_the_keystore_is_lost(actors) -> None:
+def test_holder_revokes_with_the_eid_when_the_keystore_is_lost(actors: Actors) -> None:
     actors.add_provider()
     eid = actors.eid()
     issued = actors.request(eid, 0)
     with actors.env.client() as client:
-        answer = revoke_with_eid(client, eid.credential, issued.serial.upper(),
-                                 "cessationOfOperation")
+        answer = revoke_with_eid(
+            client, eid.credential, issued.serial.upper(), "cessationOfOperation"
+        )
     assert answer.serial == issued.serial
     assert answer.status == "revoked"
     assert answer.revocation_reason == "cessationOfOperation"
     revoked = [r for r in actors.audit_records() if r.action == "revoked"]
-    assert [(r.actor, r.subject) for r in revoked] == [
-        ("eid:SSIN=79021802145", "SSIN=79021802145")
-    ]
+    assert [(r.actor, r.subject) for r in revoked] == [("eid:SSIN=79021802145", "SSIN=79021802145")]
 
 
-def test_admin_revokes_and_the_status_endpoint_shows_reason(actors) -> None:
+def test_admin_revokes_and_the_status_endpoint_shows_reason(actors: Actors) -> None:
     actors.add_provider()
     issued = actors.request(actors.eid(), 0)
     actors.env.clock.advance(dt.timedelta(hours=5))
@@ -151,27 +155,29 @@ def test_admin_revokes_and_the_status_endpoint_shows_reason(actors) -> None:
     assert actors.certificate_record(issued.serial).revoked_by == "admin:operator-7"
 
 
-def test_revoking_twice_is_a_conflict(actors) -> None:
+def test_revoking_twice_is_a_conflict(actors: Actors) -> None:
     actors.add_provider()
     eid = actors.eid()
     issued = actors.request(eid, 0)
     with actors.env.client() as client:
         revoke_with_eid(client, eid.credential, issued.serial, "superseded")
-        error = _refusal(lambda: revoke_with_eid(client, eid.credential, issued.serial,
-                                                 "keyCompromise"))
+        error = _refusal(
+            lambda: revoke_with_eid(client, eid.credential, issued.serial, "keyCompromise")
+        )
     assert error.kind is ErrorKind.CONFLICT
     assert error.detail == f"Certificate {issued.serial} is already revoked."
     with actors.env.client() as client:
         assert client.status(issued.serial).revocation_reason == "superseded"
 
 
-def test_another_persons_eid_cannot_revoke(actors) -> None:
+def test_another_persons_eid_cannot_revoke(actors: Actors) -> None:
     actors.add_provider()
     issued = actors.request(actors.eid(), 0)
     stranger = actors.eid(OTHER_PERSON, first_name="Eva", last_name="Peeters")
     with actors.env.client() as client:
-        error = _refusal(lambda: revoke_with_eid(client, stranger.credential, issued.serial,
-                                                 "keyCompromise"))
+        error = _refusal(
+            lambda: revoke_with_eid(client, stranger.credential, issued.serial, "keyCompromise")
+        )
         status = client.status(issued.serial)
     assert error.kind is ErrorKind.FORBIDDEN
     assert error.detail == (
@@ -183,7 +189,7 @@ def test_another_persons_eid_cannot_revoke(actors) -> None:
 # --- audit --------------------------------------------------------------------------------
 
 
-def test_audit_chain_holds_every_decision_and_detects_tampering(actors) -> None:
+def test_audit_chain_holds_every_decision_and_detects_tampering(actors: Actors) -> None:
     actors.add_provider()
     eid = actors.eid()
     first = actors.request(eid, 0)
@@ -191,8 +197,9 @@ def test_audit_chain_holds_every_decision_and_detects_tampering(actors) -> None:
     stranger = actors.eid(OTHER_PERSON, first_name="Eva", last_name="Peeters")
     with actors.env.client() as client:
         _refusal(lambda: actors.request(stranger, 2))  # not in the registry
-        _refusal(lambda: revoke_with_eid(client, stranger.credential, first.serial,
-                                         "keyCompromise"))
+        _refusal(
+            lambda: revoke_with_eid(client, stranger.credential, first.serial, "keyCompromise")
+        )
         actors.env.clock.set(RENEWAL_MOMENT)
         client.renew(KeyEntryRequestSigner(actors.entry(first, 0)), actors.csr(3), first.serial)
         revoke_with_eid(client, eid.credential, second.serial, "keyCompromise")
