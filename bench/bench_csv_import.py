@@ -102,12 +102,20 @@ def run(backend: str, path: Path, workdir: Path, trace: bool) -> None:
         report: ImportReport = import_providers_csv(database, path, NOW)
         elapsed = time.perf_counter() - started
         peak = _peak_rss_mib()
+        # The nightly case: the same export again, nearly everything unchanged.
+        started = time.perf_counter()
+        again = import_providers_csv(database, path, NOW + dt.timedelta(days=1))
+        again_elapsed = time.perf_counter() - started
     rows = report.accepted + len(report.rejected)
     label = "peak RSS" if exact_peak else "max RSS (whole process)"
     print(
         f"{backend:>10}: {rows:,} rows in {elapsed:.1f} s = {rows / elapsed:,.0f} rows/s;"
         f" imported {report.imported:,}, rejected {len(report.rejected):,};"
         f" {label} {peak:.0f} MiB (+{peak - before:.0f} MiB during the import)"
+    )
+    print(
+        f"{'':>10}  re-import: {again_elapsed:.1f} s = {rows / again_elapsed:,.0f} rows/s;"
+        f" unchanged {again.unchanged:,}, updated {again.updated:,}"
     )
     if trace:
         with fresh_database(backend, workdir) as database:

@@ -6,13 +6,15 @@ Format: UTF-8 (a byte order mark is tolerated), header
 thousands of rows, so:
 
 - the file is streamed line by line, never loaded whole; memory grows only with the
-  keys seen so far (an int per SSIN and NIHII number, to find duplicates) and the list of
-  rejected rows;
+  keys seen so far (an int per SSIN and NIHII number with the line it was first seen on,
+  about 150 bytes a row, to find duplicates) and the list of rejected rows;
 - good rows are written in batches with ``INSERT ... ON CONFLICT (ssin) DO UPDATE`` on
   both PostgreSQL and SQLite; rows identical to what is stored are not written at all;
-- **nothing is half-written**: the whole import is one transaction (holding SQLite's
-  write lock from the start), so an error or a crash mid-file, including an exception
-  raised by the ``progress`` callback, leaves the registry exactly as it was;
+- **nothing is half-written**: the whole import is one transaction, so an error or a
+  crash mid-file, including an exception raised by the ``progress`` callback, leaves the
+  registry exactly as it was. On SQLite that transaction holds the database's single
+  write lock from the start (readers go on, in WAL mode; other writers wait up to the busy
+  timeout), so large imports belong to quiet hours there, or to PostgreSQL;
 - a bad row does not stop the good ones: it is reported with its line number and one
   sentence (the same sentences the registry service uses).
 
