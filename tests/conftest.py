@@ -3,6 +3,10 @@
 RSA keys are the slow part of PKI tests, so the CA hierarchy (root, issuing, OCSP, test
 eID CAs) is generated once per session in a template data directory and copied for each
 platform; the platform then runs with a :class:`FixedClock` so no test depends on today.
+
+Tests that use ``database`` (the store and registry tests) run against SQLite and
+PostgreSQL: one database per backend and test module, migrated once and emptied before
+each test. An unreachable PostgreSQL fails those tests instead of skipping them.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import datetime as dt
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -19,6 +25,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from ehcert.core.clock import FixedClock
 from ehcert.platform import Platform
 from ehcert.settings import Settings
+from ehcert.store.db import Database, sqlite_url
+from ehcert.store.testing import PostgresUnavailable, reset_tables, temporary_postgresql_database
 
 T0 = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 
@@ -61,3 +69,29 @@ def copy_template(template: Path, target: Path) -> Path:
 @pytest.fixture
 def fixed_clock() -> FixedClock:
     return FixedClock(T0)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def migrated_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Database]:
+    """A migrated database per backend and test module (see the module docstring)."""
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = sqlite_url(tmp_path_factory.mktemp("database") / "ehcert.db")
+        else:
+            try:
+                url = stack.enter_context(temporary_postgresql_database())
+            except PostgresUnavailable as error:
+                pytest.fail(f"PostgreSQL is required for these tests: {error}")
+        database = Database(url)
+        stack.callback(database.dispose)
+        database.migrate()
+        yield database
+
+
+@pytest.fixture
+def database(migrated_database: Database) -> Database:
+    """``migrated_database`` with every table emptied: each test starts from nothing."""
+    reset_tables(migrated_database)
+    return migrated_database

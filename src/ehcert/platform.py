@@ -39,6 +39,7 @@ from ehcert.ca.hierarchy import (
 from ehcert.core.clock import Clock, SystemClock
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import Holder
+from ehcert.etkdepot.lookup import EtkAnswer, ServedEtk, look_up, parse_queries
 from ehcert.pki.jws import verify_jws
 from ehcert.pki.pathval import RevocationStatus
 from ehcert.ra.authentication import (
@@ -48,7 +49,8 @@ from ehcert.ra.authentication import (
     Identity,
     KnownCertificate,
 )
-from ehcert.ra.ports import CertificateFacts, IssueOrder
+from ehcert.ra.etk_registration import EtkRegistrar, IssuedChallenge, encryption_key_sha256
+from ehcert.ra.ports import CertificateFacts, EtkChallengeFacts, EtkPublication, IssueOrder
 from ehcert.ra.service import RegistrationAuthority
 from ehcert.registry.adapter import RegistryFacts
 from ehcert.settings import Settings
@@ -62,6 +64,7 @@ from ehcert.store.certificates import (
 from ehcert.store.crl_numbers import CrlNumbers
 from ehcert.store.db import Database
 from ehcert.store.eid import EidRepository
+from ehcert.store.etks import EtkChallengeRepository, EtkReader, EtkRecord, EtkRepository, NewEtk
 from ehcert.store.nonces import NonceRepository
 from ehcert.store.ocsp_cache import OcspCache
 
@@ -181,6 +184,107 @@ def _json_safe(detail: dict[str, object]) -> dict[str, Any]:
     return json.loads(json.dumps(detail, default=str))  # type: ignore[no-any-return]
 
 
+class _EtkChallengeStore:
+    """``ra.ports.EtkChallenges`` over the store, in the caller's transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self._repository = EtkChallengeRepository(session)
+
+    def create(
+        self,
+        challenge_id: str,
+        *,
+        authentication_serial: str,
+        encryption_der: bytes,
+        answer_sha256: str,
+        now: dt.datetime,
+        ttl: dt.timedelta,
+    ) -> dt.datetime:
+        return self._repository.create(
+            challenge_id,
+            authentication_serial=authentication_serial,
+            encryption_der=encryption_der,
+            answer_sha256=answer_sha256,
+            now=now,
+            ttl=ttl,
+        )
+
+    def get(self, challenge_id: str) -> EtkChallengeFacts | None:
+        record = self._repository.get(challenge_id)
+        if record is None:
+            return None
+        return EtkChallengeFacts(
+            record.id,
+            record.authentication_serial,
+            record.encryption_der,
+            record.answer_sha256,
+            record.expires_at,
+        )
+
+    def consume(self, challenge_id: str, now: dt.datetime) -> EtkChallengeFacts | None:
+        return self.get(challenge_id) if self._repository.consume(challenge_id, now) else None
+
+
+class _EtkPublisher:
+    def __init__(self, session: Session) -> None:
+        self._repository = EtkRepository(session)
+
+    def publish(self, publication: EtkPublication) -> None:
+        certificate = publication.encryption_certificate
+        self._repository.publish(
+            NewEtk(
+                holder_type=publication.holder.type,
+                holder_value=publication.holder.value,
+                application_id=publication.holder.application_id,
+                encryption_serial=str(certificate.serial_number),
+                encryption_key_sha256=encryption_key_sha256(certificate),
+                encryption_certificate_sha256=hashlib.sha256(
+                    certificate.public_bytes(serialization.Encoding.DER)
+                ).hexdigest(),
+                authentication_serial=publication.authentication_serial,
+                subject_dn=certificate.subject.rfc4514_string(),
+                der=publication.der,
+                not_before=certificate.not_valid_before_utc,
+                not_after=certificate.not_valid_after_utc,
+                published_at=publication.published_at,
+            )
+        )
+
+
+def _served(record: EtkRecord) -> ServedEtk:
+    holder = Holder(record.holder_type, record.holder_value, record.application_id)
+    return ServedEtk(
+        der=record.der,
+        holder=str(holder),
+        encryption_serial=record.encryption_serial,
+        authentication_serial=record.authentication_serial,
+        subject=record.subject_dn,
+        not_before=record.not_before,
+        not_after=record.not_after,
+        published_at=record.published_at,
+        encryption_certificate_sha256=record.encryption_certificate_sha256,
+    )
+
+
+class _EtkIndex:
+    """``etkdepot.lookup.EtkIndex`` over the store's read-only ETK queries."""
+
+    def __init__(self, session: Session) -> None:
+        self._reader = EtkReader(session)
+
+    def served(
+        self, holder_type: str, holder_value: str, application_id: str | None, now: dt.datetime
+    ) -> list[ServedEtk]:
+        return [
+            _served(r) for r in self._reader.served(holder_type, holder_value, application_id, now)
+        ]
+
+    def served_application_ids(
+        self, holder_type: str, holder_value: str, now: dt.datetime
+    ) -> list[str]:
+        return self._reader.served_application_ids(holder_type, holder_value, now)
+
+
 @dataclass
 class _CachedCrl:
     der: bytes
@@ -229,7 +333,7 @@ class Platform:
         backend = key_backend(settings)
         urls = PublicUrls(settings.base_url, settings.environment)
         if is_initialised(settings.data_dir, settings.environment):
-            hierarchy = load_hierarchy(backend, settings.environment, clock.now())
+            hierarchy = load_hierarchy(backend, settings.environment, clock.now(), urls)
         elif initialise:
             hierarchy = create_hierarchy(
                 backend, settings.environment, urls, clock.now(), progress=progress
@@ -265,18 +369,38 @@ class Platform:
             yield session
 
     def _run_ra(self, operation: Callable[[RegistrationAuthority], T]) -> T:
-        audit: _Audit | None = None
-        try:
-            with self.database.session() as session:
-                audit = _Audit(session)
-                ra = RegistrationAuthority(
+        return self._audited(
+            lambda session, audit: operation(
+                RegistrationAuthority(
                     RegistryFacts(session),
                     Ledger(session),
                     _Issuer(self.ca, session, self.settings.environment),
                     _Revoker(session),
                     audit,
                 )
-                return operation(ra)
+            )
+        )
+
+    def _run_etk(self, operation: Callable[[EtkRegistrar], T]) -> T:
+        return self._audited(
+            lambda session, audit: operation(
+                EtkRegistrar(
+                    Ledger(session),
+                    _EtkChallengeStore(session),
+                    _EtkPublisher(session),
+                    self.ca,
+                    audit,
+                )
+            )
+        )
+
+    def _audited(self, operation: Callable[[Session, _Audit], T]) -> T:
+        """One unit of work; refusals are audited afterwards in their own (module doc)."""
+        audit: _Audit | None = None
+        try:
+            with self.database.session() as session:
+                audit = _Audit(session)
+                return operation(session, audit)
         finally:
             if audit is not None and audit.refusals:
                 with self.database.session() as session:
@@ -357,6 +481,28 @@ class Platform:
         return RevocationStatus.unknown(
             f"no revocation source is configured for {issuer.subject.rfc4514_string()}"
         )
+
+    # -- the ETK depot -----------------------------------------------------------------
+
+    def etk_challenge(self, identity: Identity, encryption_der: bytes) -> IssuedChallenge:
+        """Registration step 1 (``ra.etk_registration``): a challenge for the key."""
+        now = self.now()
+        return self._run_etk(lambda registrar: registrar.challenge(identity, encryption_der, now))
+
+    def etk_answer(self, identity: Identity, challenge_id: str, answer: bytes) -> EtkPublication:
+        """Registration step 2: the challenge is consumed in a unit of work of its own, so
+        a wrong answer spends it too; a right one publishes the ETK."""
+        now = self.now()
+        challenge = self._run_etk(lambda registrar: registrar.take(identity, challenge_id, now))
+        return self._run_etk(lambda registrar: registrar.publish(identity, challenge, answer, now))
+
+    def etk_lookup(self, identifiers: list[str]) -> list[EtkAnswer]:
+        """GetEtk (``etkdepot.lookup``): read-only, two index probes per identifier."""
+        queries = parse_queries(identifiers)
+        now = self.now()
+        with self.database.session() as session:
+            registry = RegistryFacts(session)
+            return look_up(_EtkIndex(session), queries, now, registry.ssin_for_nihii)
 
     # -- reads -------------------------------------------------------------------------
 

@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     ocsp_validity_hours: int = Field(default=24, ge=1, le=168)
     crl_validity_hours: int = Field(default=24, ge=1, le=168)
+    sts_token_hours: int = Field(
+        default=24, ge=1, le=168, description="Validity of an STS token unless one is asked."
+    )
+    sts_max_token_hours: int = Field(
+        default=24, ge=1, le=168, description="Longest STS token validity a holder may ask."
+    )
     pkcs11_module: str | None = Field(
         default=None, description="PKCS#11 module for CA keys; file keys when unset."
     )

@@ -21,7 +21,7 @@ from ehcert.pki.keystore import (
     dump_keystore,
     load_keystore,
 )
-from ehcert.pki.pkcs12_pbe import PlainBag, seal_pfx
+from ehcert.pki.pkcs12_pfx import PlainBag, seal_pfx
 
 PASSWORD = "test"
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures/etee/alice/alice_enc.p12"

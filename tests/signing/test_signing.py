@@ -236,6 +236,56 @@ def test_ocsp_builder_without_responder_is_a_value_error(hierarchy, profiles) ->
         signing.sign_ocsp_response(builder, h.signers.ocsp)
 
 
+def test_ocsp_produced_at_is_the_given_moment_in_utc_whole_seconds(
+    hierarchy, tmp_path: Path, profiles
+) -> None:
+    """producedAt follows the caller's clock, not the real one, and is what gets signed."""
+    h = hierarchy
+    brussels_summer = dt.timezone(dt.timedelta(hours=2))
+    given = (profiles.moment + dt.timedelta(minutes=5, seconds=7, microseconds=654_321)).astimezone(
+        brussels_summer
+    )
+    response = signing.sign_ocsp_response(
+        profiles.ocsp(h, ocsp.OCSPResponderEncoding.NAME), h.signers.ocsp, produced_at=given
+    )
+    expected = dt.datetime(2030, 1, 15, 12, 5, 7, tzinfo=dt.UTC)
+    assert response.produced_at_utc == expected
+    assert response.this_update_utc == profiles.moment  # the rest of the response is intact
+    der = response.public_bytes(DER)
+    # GeneralizedTime (tag 0x18), 15 octets: YYYYMMDDHHMMSSZ, no fraction (RFC 5280 4.1.2.5.2).
+    assert b"\x18\x0f20300115120507Z" in response.tbs_response_bytes
+    assert [f.code for f in lint.blocking(lint.lint_ocsp_response(der))] == []
+    h.signers.ocsp.public_key().verify(
+        response.signature, response.tbs_response_bytes, padding.PKCS1v15(), hashes.SHA256()
+    )
+
+    (tmp_path / "resp.der").write_bytes(der)
+    chain = _write(tmp_path / "chain.pem", h.root, h.issuing)
+    issuer = _write(tmp_path / "issuer.pem", h.issuing)
+    leaf = _write(tmp_path / "leaf.pem", h.end_entity)
+    checked = _openssl(
+        "ocsp", "-respin", tmp_path / "resp.der", "-CAfile", chain, "-issuer", issuer,
+        "-cert", leaf, "-attime", str(int(expected.timestamp())), "-no_nonce", "-resp_text",
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+    assert "Response verify OK" in checked.stderr + checked.stdout
+    assert "Produced At: Jan 15 12:05:07 2030 GMT" in checked.stdout
+
+
+def test_ocsp_produced_at_must_be_an_aware_datetime(hierarchy, profiles) -> None:
+    h = hierarchy
+    with pytest.raises(ValueError, match="produced_at must be timezone-aware"):
+        signing.sign_ocsp_response(
+            profiles.ocsp(h), h.signers.ocsp, produced_at=dt.datetime(2030, 1, 15, 12, 5)
+        )
+    with pytest.raises(TypeError, match="produced_at"):
+        signing.sign_ocsp_response(
+            profiles.ocsp(h),
+            h.signers.ocsp,
+            produced_at="2030-01-15T12:05:00Z",  # type: ignore[arg-type]
+        )
+
+
 # --- refusals ----------------------------------------------------------------------------
 
 

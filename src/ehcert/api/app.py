@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+import hashlib
+import json
+from typing import Annotated, Any
 
 from cryptography.hazmat.primitives import serialization
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -22,12 +24,17 @@ from ehcert.api.problems import ehcert_error_handler, validation_error_handler
 from ehcert.api.schemas import (
     ApplicationIdsAnswer,
     CaCertificates,
+    EtkChallengeAnswer,
+    EtkDescription,
+    EtkLookupAnswer,
     IssuedAnswer,
     NonceAnswer,
     QualitiesAnswer,
     RenewalCheckAnswer,
     RevocableAnswer,
     StatusAnswer,
+    etk_lookup_answer,
+    etk_published_answer,
     issued_answer,
     status_answer,
 )
@@ -51,14 +58,28 @@ def _field(payload: dict[str, Any], name: str, *, required: bool = True) -> str 
     return value
 
 
-def _csr(payload: dict[str, Any]) -> bytes:
-    text = _field(payload, "csr") or ""
+def _b64url_field(payload: dict[str, Any], name: str) -> bytes:
+    text = _field(payload, name) or ""
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError) as error:
         raise EhcertError(
-            ErrorKind.MALFORMED, "Field csr must be base64url DER.", field="csr"
+            ErrorKind.MALFORMED, f"Field {name} must be base64url.", field=name
         ) from error
+
+
+def _csr(payload: dict[str, Any]) -> bytes:
+    return _b64url_field(payload, "csr")
+
+
+def _etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 section 13.1.2: weak comparison, a list of tags or ``*``."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    tags = (tag.strip().removeprefix("W/") for tag in if_none_match.split(","))
+    return etag in tags
 
 
 def create_app(platform: Platform) -> FastAPI:
@@ -157,6 +178,50 @@ def create_app(platform: Platform) -> FastAPI:
         now = platform.now()
         current, refusal = platform.ra.renewal_check(identity, _field(payload, "serial") or "", now)
         return RenewalCheckAnswer.build(current, refusal, now)
+
+    @app.post(
+        "/v1/etk/challenges", status_code=201, response_model=EtkChallengeAnswer, tags=["etk"]
+    )
+    async def etk_challenge(request: Request, response: Response) -> EtkChallengeAnswer:
+        """ETK registration, step 1: a challenge encrypted to the encryption certificate."""
+        identity, payload = await signed(request)
+        issued = platform.etk_challenge(identity, _b64url_field(payload, "encryption_certificate"))
+        response.headers.update(nonce_headers())
+        return EtkChallengeAnswer(
+            challenge_id=issued.id,
+            challenge=base64.urlsafe_b64encode(issued.encrypted_challenge)
+            .rstrip(b"=")
+            .decode("ascii"),
+            expires_at=issued.expires_at,
+        )
+
+    @app.post("/v1/etk", status_code=201, response_model=EtkDescription, tags=["etk"])
+    async def etk_register(request: Request, response: Response) -> EtkDescription:
+        """ETK registration, step 2: the decrypted challenge; publishes the ETK."""
+        identity, payload = await signed(request)
+        publication = platform.etk_answer(
+            identity, _field(payload, "challenge_id") or "", _b64url_field(payload, "answer")
+        )
+        response.headers.update(nonce_headers())
+        return etk_published_answer(publication)
+
+    @app.get("/v1/etk", response_model=EtkLookupAnswer, tags=["etk"])
+    def etk_lookup(
+        request: Request,
+        identifiers: Annotated[list[str], Query(alias="id")] = [],  # noqa: B006
+    ) -> Response:
+        """GetEtk: per identifier the current ETK, the matching identifiers, or an error.
+
+        Public and cacheable: a strong ETag over the answer; ``If-None-Match`` gives 304.
+        ``no-cache`` makes caches revalidate every time, so a revocation shows at once.
+        """
+        answer = etk_lookup_answer(platform.etk_lookup(identifiers))
+        body = json.dumps(answer.model_dump(mode="json"), separators=(",", ":")).encode()
+        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        headers = {"ETag": etag, "Cache-Control": "public, no-cache", "Vary": "Accept"}
+        if _etag_matches(request.headers.get("If-None-Match"), etag):
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type="application/json", headers=headers)
 
     @app.get("/v1/ca", response_model=CaCertificates, tags=["pki"])
     def ca_certificates() -> CaCertificates:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 from typing import TYPE_CHECKING
 
 from cryptography import x509
@@ -11,7 +13,8 @@ from pydantic import BaseModel
 
 from ehcert.core.errors import EhcertError
 from ehcert.core.policy import renewal_opens, renewal_window_is_open
-from ehcert.ra.ports import CertificateFacts
+from ehcert.etkdepot.lookup import EtkAnswer, EtkQuery, ServedEtk
+from ehcert.ra.ports import CertificateFacts, EtkPublication
 
 if TYPE_CHECKING:
     from ehcert.platform import Platform
@@ -105,6 +108,7 @@ class CaCertificates(BaseModel):
     root: str
     issuing: str
     ocsp_signer: str
+    etk_depot: str
     eid_anchors: list[str]
 
     @classmethod
@@ -115,6 +119,7 @@ class CaCertificates(BaseModel):
             root=_pem(hierarchy.root.certificate),
             issuing=_pem(hierarchy.issuing.certificate),
             ocsp_signer=_pem(hierarchy.ocsp.certificate),
+            etk_depot=_pem(hierarchy.etk_depot.certificate),
             eid_anchors=[_pem(cert) for cert in platform.eid_anchors],
         )
 
@@ -146,4 +151,105 @@ def status_answer(facts: CertificateFacts, now: dt.datetime) -> StatusAnswer:
         renewal_opens=renewal_opens(facts.not_after),
         renewal_window_open=facts.status == "valid"
         and renewal_window_is_open(facts.not_after, now),
+    )
+
+
+# --- the ETK depot ------------------------------------------------------------------------
+
+
+def _b64(data: bytes) -> str:
+    """Standard base64, as the GetEtk XSD's base64Binary ``ETK`` element carries it."""
+    return base64.b64encode(data).decode("ascii")
+
+
+class EtkChallengeAnswer(BaseModel):
+    challenge_id: str
+    challenge: str  # base64url of the RSAES-PKCS1-v1_5 ciphertext
+    expires_at: dt.datetime
+
+
+class EtkIdentifier(BaseModel):
+    type: str
+    value: str
+    application_id: str | None
+
+
+class EtkDescription(BaseModel):
+    holder: str
+    subject: str
+    encryption_serial: str
+    authentication_serial: str
+    not_before: dt.datetime
+    not_after: dt.datetime
+    published_at: dt.datetime
+    etk: str
+    etk_sha256: str
+    encryption_certificate_sha256: str
+
+
+class EtkError(BaseModel):
+    code: str
+    message: str
+
+
+class EtkResult(BaseModel):
+    identifier: EtkIdentifier
+    etk: EtkDescription | None
+    matching: list[EtkIdentifier]
+    error: EtkError | None
+
+
+class EtkLookupAnswer(BaseModel):
+    results: list[EtkResult]
+
+
+def _identifier(query: EtkQuery) -> EtkIdentifier:
+    return EtkIdentifier(type=query.type, value=query.value, application_id=query.application_id)
+
+
+def etk_description(etk: ServedEtk) -> EtkDescription:
+    return EtkDescription(
+        holder=etk.holder,
+        subject=etk.subject,
+        encryption_serial=etk.encryption_serial,
+        authentication_serial=etk.authentication_serial,
+        not_before=etk.not_before,
+        not_after=etk.not_after,
+        published_at=etk.published_at,
+        etk=_b64(etk.der),
+        etk_sha256=hashlib.sha256(etk.der).hexdigest(),
+        encryption_certificate_sha256=etk.encryption_certificate_sha256,
+    )
+
+
+def etk_published_answer(publication: EtkPublication) -> EtkDescription:
+    certificate = publication.encryption_certificate
+    return etk_description(
+        ServedEtk(
+            der=publication.der,
+            holder=str(publication.holder),
+            encryption_serial=str(certificate.serial_number),
+            authentication_serial=publication.authentication_serial,
+            subject=certificate.subject.rfc4514_string(),
+            not_before=certificate.not_valid_before_utc,
+            not_after=certificate.not_valid_after_utc,
+            published_at=publication.published_at,
+            encryption_certificate_sha256=hashlib.sha256(
+                certificate.public_bytes(serialization.Encoding.DER)
+            ).hexdigest(),
+        )
+    )
+
+
+def etk_lookup_answer(answers: list[EtkAnswer]) -> EtkLookupAnswer:
+    return EtkLookupAnswer(
+        results=[
+            EtkResult(
+                identifier=_identifier(answer.query),
+                etk=etk_description(answer.etk) if answer.etk else None,
+                matching=[_identifier(query) for query in answer.matching],
+                error=EtkError(code="not-found", message=answer.error) if answer.error else None,
+            )
+            for answer in answers
+        ]
     )

@@ -1,7 +1,8 @@
 """The certificate authority: signs what the RA decided, and nothing else.
 
 One method per signed object, as Boulder's CA: an authentication certificate, a CRL, an
-OCSP response, a test eID certificate. Each goes through ``pki.signing``: prepare the
+OCSP response, a test eID certificate, an ETK (by the depot signer, through ``pki.etk``).
+Each certificate, CRL and OCSP response goes through ``pki.signing``: prepare the
 complete object, lint it with pkilint, then sign once with the CA's ``Signer``. The CA
 neither reads the registry nor stores anything; the caller records what it returns.
 """
@@ -22,6 +23,7 @@ from ehcert.ca.hierarchy import CaPair, Hierarchy, PublicUrls
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.policy import certificate_validity
 from ehcert.pki import profiles
+from ehcert.pki.etk import build_etk
 from ehcert.pki.lint import LintProfile
 from ehcert.pki.signing import sign_certificate, sign_crl, sign_ocsp_response
 
@@ -125,6 +127,27 @@ class CertificateAuthority:
             ca_issuers_url=self.urls.ca_issuers("eid-ca"),
         )
         return sign_certificate(builder, eid_ca.signer, lint=LintProfile.EID_AUTHENTICATION)
+
+    def sign_etk(
+        self,
+        encryption_certificate: x509.Certificate,
+        authentication_certificate: x509.Certificate,
+        now: dt.datetime,
+    ) -> bytes:
+        """The ETK (DER CMS SignedData) of an encryption certificate, by the depot signer.
+
+        The RA has already decided that ``authentication_certificate`` (issued here, live)
+        vouches for ``encryption_certificate``; the ETK carries the authentication
+        certificate and its chain so a relying party verifies both against our anchors.
+        """
+        depot = self.hierarchy.etk_depot
+        return build_etk(
+            encryption_certificate,
+            (authentication_certificate, *self.hierarchy.chain),
+            depot.certificate,
+            depot.signer,
+            now.astimezone(dt.UTC).replace(microsecond=0),
+        )
 
     def _eid_ca(self) -> CaPair:
         if self.hierarchy.eid_ca is None:

@@ -7,6 +7,9 @@ certificate can never chain to a production anchor):
 - an issuing CA (RSA 3072, 10 years) that signs care providers' certificates and CRLs;
 - a delegated OCSP signer (RSA 2048, 90 days, id-pkix-ocsp-nocheck; RFC 6960 section
   4.2.2.2), re-issued automatically when fewer than 30 days remain;
+- the ETK depot signer (RSA 2048, until the issuing CA expires; ``ca.etk_depot``), which
+  signs the ETKs the depot publishes; created on open in data directories made before it
+  existed;
 - in acceptance only, a test eID root and citizen CA that mimic the Belgian eID
   hierarchy (Belgium Root CA -> Citizen CA), so integrators and tests get eID
   credentials (``ehcert admin eid issue``).
@@ -32,6 +35,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from ehcert.ca.etk_depot import ETK_DEPOT_ROLE, etk_depot_signer_builder
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki import profiles
 from ehcert.pki.keyfile import load_encrypted_key, save_encrypted_key
@@ -44,7 +48,14 @@ ISSUING_YEARS = 10
 EID_CA_YEARS = 12
 OCSP_SIGNER_DAYS = 90
 OCSP_SIGNER_RENEW_BEFORE = dt.timedelta(days=30)
-KEY_SIZES = {"root": 4096, "issuing": 3072, "ocsp": 2048, "eid-root": 4096, "eid-ca": 3072}
+KEY_SIZES = {
+    "root": 4096,
+    "issuing": 3072,
+    "ocsp": 2048,
+    ETK_DEPOT_ROLE: 2048,
+    "eid-root": 4096,
+    "eid-ca": 3072,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +174,7 @@ class Hierarchy:
     root: CaPair
     issuing: CaPair
     ocsp: CaPair
+    etk_depot: CaPair
     eid_root: CaPair | None
     eid_ca: CaPair | None
 
@@ -210,6 +222,31 @@ def is_initialised(data_dir: Path, environment: str) -> bool:
     return (hierarchy_directory(data_dir, environment) / "issuing.crt").exists()
 
 
+BuildCertificate = Callable[[rsa.RSAPublicKey], x509.CertificateBuilder]
+
+
+def _new_pair(
+    backend: KeyBackend,
+    role: str,
+    build: BuildCertificate,
+    issuer: CaPair | None,
+    lint: LintProfile,
+) -> CaPair:
+    """Create ``role``'s key, then prepare, lint and sign its certificate.
+
+    ``issuer=None`` means self-signed (a root). The one place a CA-side key and its
+    certificate come into being, so every role follows "prepare, lint, sign once".
+    """
+    signer = backend.create(role)
+    public_key = signer.public_key()
+    if not isinstance(public_key, rsa.RSAPublicKey):  # pragma: no cover - RSA backends only
+        raise EhcertError(ErrorKind.INTERNAL, f"The {role} key is not an RSA key.")
+    certificate = sign_certificate(
+        build(public_key), issuer.signer if issuer else signer, lint=lint
+    )
+    return CaPair(certificate, signer)
+
+
 def create_hierarchy(
     backend: KeyBackend,
     environment: str,
@@ -218,7 +255,7 @@ def create_hierarchy(
     *,
     progress: Callable[[str], None] | None = None,
 ) -> Hierarchy:
-    """Create the root, issuing, OCSP and (acceptance) eID CAs; refuse to overwrite."""
+    """Create the root, issuing, OCSP, ETK depot and (acceptance) eID CAs; never overwrite."""
     directory = backend.directory
     if (directory / "root.crt").exists():
         raise EhcertError(
@@ -229,63 +266,67 @@ def create_hierarchy(
     start = now.astimezone(dt.UTC).replace(microsecond=0)
 
     say("Generating the root CA key")
-    root_signer = backend.create("root")
-    root_cert = sign_certificate(
-        profiles.root_ca_builder(
+    root = _new_pair(
+        backend,
+        "root",
+        lambda key: profiles.root_ca_builder(
             _ca_name(environment, "Root CA"),
-            root_signer.public_key(),
+            key,
             serial=profiles.random_serial(),
             not_before=start,
             not_after=_years_later(start, ROOT_YEARS),
         ),
-        root_signer,
-        lint=LintProfile.ROOT_CA,
+        None,
+        LintProfile.ROOT_CA,
     )
-    root = CaPair(root_cert, root_signer)
 
     say("Generating the issuing CA key")
-    issuing_signer = backend.create("issuing")
-    issuing_cert = sign_certificate(
-        profiles.issuing_ca_builder(
+    issuing = _new_pair(
+        backend,
+        "issuing",
+        lambda key: profiles.issuing_ca_builder(
             _ca_name(environment, "Issuing CA"),
-            issuing_signer.public_key(),
-            root_cert,
+            key,
+            root.certificate,
             serial=profiles.random_serial(),
             not_before=start,
             not_after=_years_later(start, ISSUING_YEARS),
             crl_url=urls.root_crl,
             ca_issuers_url=urls.ca_issuers("root"),
         ),
-        root_signer,
-        lint=LintProfile.ISSUING_CA,
+        root,
+        LintProfile.ISSUING_CA,
     )
-    issuing = CaPair(issuing_cert, issuing_signer)
 
     say("Generating the OCSP signer key")
     ocsp = _issue_ocsp_signer(backend, environment, issuing, start)
+    say("Generating the ETK depot signer key")
+    etk_depot = _issue_etk_depot_signer(backend, environment, issuing, urls, start)
 
     eid_root: CaPair | None = None
     eid_ca: CaPair | None = None
     if environment == "acceptance":
         say("Generating the test eID root and citizen CA keys")
-        eid_root_signer = backend.create("eid-root")
-        eid_root_cert = sign_certificate(
-            profiles.root_ca_builder(
+        eid_root = _new_pair(
+            backend,
+            "eid-root",
+            lambda key: profiles.root_ca_builder(
                 _ca_name(environment, "Test eID Root CA"),
-                eid_root_signer.public_key(),
+                key,
                 serial=profiles.random_serial(),
                 not_before=start,
                 not_after=_years_later(start, ROOT_YEARS),
             ),
-            eid_root_signer,
-            lint=LintProfile.ROOT_CA,
+            None,
+            LintProfile.ROOT_CA,
         )
-        eid_root = CaPair(eid_root_cert, eid_root_signer)
-        eid_signer = backend.create("eid-ca")
-        eid_cert = sign_certificate(
-            profiles.eid_citizen_ca_builder(
+        eid_root_cert = eid_root.certificate
+        eid_ca = _new_pair(
+            backend,
+            "eid-ca",
+            lambda key: profiles.eid_citizen_ca_builder(
                 _ca_name(environment, "Test Citizen CA"),
-                eid_signer.public_key(),
+                key,
                 eid_root_cert,
                 serial=profiles.random_serial(),
                 not_before=start,
@@ -293,41 +334,69 @@ def create_hierarchy(
                 crl_url=urls.eid_root_crl,
                 ca_issuers_url=urls.ca_issuers("eid-root"),
             ),
-            eid_root_signer,
-            lint=LintProfile.ISSUING_CA,
+            eid_root,
+            LintProfile.ISSUING_CA,
         )
-        eid_ca = CaPair(eid_cert, eid_signer)
-        _write_pem(directory / "eid-root.crt", eid_root_cert)
-        _write_pem(directory / "eid-ca.crt", eid_cert)
+        _write_pem(directory / "eid-root.crt", eid_root.certificate)
+        _write_pem(directory / "eid-ca.crt", eid_ca.certificate)
 
-    _write_pem(directory / "root.crt", root_cert)
+    _write_pem(directory / "root.crt", root.certificate)
     _write_pem(directory / "ocsp.crt", ocsp.certificate)
+    _write_pem(directory / f"{ETK_DEPOT_ROLE}.crt", etk_depot.certificate)
     # Written last: its presence is what "initialised" means.
-    _write_pem(directory / "issuing.crt", issuing_cert)
-    return Hierarchy(environment, root, issuing, ocsp, eid_root, eid_ca)
+    _write_pem(directory / "issuing.crt", issuing.certificate)
+    return Hierarchy(environment, root, issuing, ocsp, etk_depot, eid_root, eid_ca)
 
 
 def _issue_ocsp_signer(
     backend: KeyBackend, environment: str, issuing: CaPair, start: dt.datetime
 ) -> CaPair:
-    signer = backend.create("ocsp")
-    certificate = sign_certificate(
-        profiles.ocsp_signer_builder(
+    return _new_pair(
+        backend,
+        "ocsp",
+        lambda key: profiles.ocsp_signer_builder(
             _ca_name(environment, "OCSP Responder"),
-            signer.public_key(),
+            key,
             issuing.certificate,
             serial=profiles.random_serial(),
             not_before=start,
             not_after=start + dt.timedelta(days=OCSP_SIGNER_DAYS),
         ),
-        issuing.signer,
-        lint=LintProfile.OCSP_SIGNER,
+        issuing,
+        LintProfile.OCSP_SIGNER,
     )
-    return CaPair(certificate, signer)
 
 
-def load_hierarchy(backend: KeyBackend, environment: str, now: dt.datetime) -> Hierarchy:
-    """Open an initialised hierarchy; re-issue the OCSP signer when it nears expiry."""
+def _issue_etk_depot_signer(
+    backend: KeyBackend, environment: str, issuing: CaPair, urls: PublicUrls, start: dt.datetime
+) -> CaPair:
+    """The depot signer, valid until the issuing CA expires (see ``ca.etk_depot``)."""
+    return _new_pair(
+        backend,
+        ETK_DEPOT_ROLE,
+        lambda key: etk_depot_signer_builder(
+            _ca_name(environment, "ETK Depot"),
+            key,
+            issuing.certificate,
+            serial=profiles.random_serial(),
+            not_before=start,
+            not_after=issuing.certificate.not_valid_after_utc,
+            crl_url=urls.crl,
+            ca_issuers_url=urls.ca_issuers("issuing"),
+        ),
+        issuing,
+        LintProfile.ETK_DEPOT,
+    )
+
+
+def load_hierarchy(
+    backend: KeyBackend, environment: str, now: dt.datetime, urls: PublicUrls
+) -> Hierarchy:
+    """Open an initialised hierarchy; re-issue the OCSP signer when it nears expiry.
+
+    A data directory made before the ETK depot existed has no depot signer: it gets one
+    here, on first open, so existing installations keep loading.
+    """
     directory = backend.directory
     if not (directory / "issuing.crt").exists():
         raise EhcertError(
@@ -342,8 +411,15 @@ def load_hierarchy(backend: KeyBackend, environment: str, now: dt.datetime) -> H
         _write_pem(directory / "ocsp.crt", ocsp.certificate)
     else:
         ocsp = CaPair(ocsp_cert, backend.open("ocsp"))
+    depot_path = directory / f"{ETK_DEPOT_ROLE}.crt"
+    if depot_path.exists():
+        etk_depot = CaPair(_read_pem(depot_path), backend.open(ETK_DEPOT_ROLE))
+    else:
+        start = now.astimezone(dt.UTC).replace(microsecond=0)
+        etk_depot = _issue_etk_depot_signer(backend, environment, issuing, urls, start)
+        _write_pem(depot_path, etk_depot.certificate)
     eid_root = eid_ca = None
     if (directory / "eid-ca.crt").exists():
         eid_root = CaPair(_read_pem(directory / "eid-root.crt"), backend.open("eid-root"))
         eid_ca = CaPair(_read_pem(directory / "eid-ca.crt"), backend.open("eid-ca"))
-    return Hierarchy(environment, root, issuing, ocsp, eid_root, eid_ca)
+    return Hierarchy(environment, root, issuing, ocsp, etk_depot, eid_root, eid_ca)

@@ -213,9 +213,10 @@ def _load_eid(
 
 
 _STEP_TEXT = {
-    Step.GENERATING_KEY: "Generating a new RSA key pair",
+    Step.GENERATING_KEY: "Generating new authentication and encryption key pairs",
     Step.REQUESTING: "Asking the platform for the certificate",
     Step.WRITING_KEYSTORE: "Writing the keystore",
+    Step.REGISTERING_ETK: "Publishing the encryption key's ETK",
 }
 
 

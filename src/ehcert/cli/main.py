@@ -1,4 +1,4 @@
-"""The one command, ``ehcert``: ``serve``, ``admin ...``, ``cert ...``.
+"""The one command, ``ehcert``: ``serve``, ``admin ...``, ``cert ...``, ``etk ...``.
 
 Exit codes (a contract other tools rely on): 0 done, 1 refused or failed (one sentence
 on stderr naming the cause), 2 usage error. ``--json`` prints one JSON object on stdout.
@@ -11,6 +11,7 @@ import typer
 from ehcert import __version__
 from ehcert.cli.admin import admin_app
 from ehcert.cli.cert import cert_app
+from ehcert.cli.etk import etk_app
 from ehcert.cli.serve import serve
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ app = typer.Typer(
 app.command("serve")(serve)
 app.add_typer(admin_app, name="admin", help="Operate a platform's data directory.")
 app.add_typer(cert_app, name="cert", help="Certificate Manager: request, renew, revoke, status.")
+app.add_typer(etk_app, name="etk", help="ETK depot: look up and register encryption tokens.")
 
 
 @app.command("version")

@@ -22,7 +22,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from ehcert.client.eid import SIGNATURE_ALGORITHMS, EidCredential, SignatureAlgorithm
+from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.policy import DEFAULT_KEY_SIZE, check_key_size
+from ehcert.pki import profiles
 from ehcert.pki.jws import JwsAlgorithm
 from ehcert.pki.keystore import KeyEntry
 
@@ -121,3 +123,51 @@ class KeyEntryRequestSigner:
 
     def sign(self, data: bytes) -> bytes:
         return self._key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+
+
+# --- encryption keys and ETK registration -------------------------------------------------
+
+
+def build_encryption_certificate(
+    authentication_key: rsa.RSAPrivateKey,
+    authentication_certificate: x509.Certificate,
+    encryption_key: rsa.RSAPrivateKey,
+) -> x509.Certificate:
+    """The holder's encryption certificate, signed by the authentication key.
+
+    The eHealth ETK layout (``pki.profiles.ehealth_encryption_builder``): subject and
+    issuer are the authentication certificate's subject, the validity is the
+    authentication certificate's, keyUsage critical keyEncipherment + dataEncipherment,
+    a random serial; signed with sha256WithRSAEncryption (RFC 4055 section 5). Its
+    decimal serial is the key's alias in the keystore.
+    """
+    if not isinstance(authentication_key, rsa.RSAPrivateKey) or not isinstance(
+        encryption_key, rsa.RSAPrivateKey
+    ):
+        raise TypeError("both keys must be RSA private keys")
+    builder = profiles.ehealth_encryption_builder(
+        authentication_certificate.subject,
+        encryption_key.public_key(),
+        authentication_certificate,
+        serial=profiles.random_serial(),
+        not_before=authentication_certificate.not_valid_before_utc,
+        not_after=authentication_certificate.not_valid_after_utc,
+    )
+    return builder.sign(authentication_key, hashes.SHA256())
+
+
+def decrypt_challenge(encryption_key: rsa.RSAPrivateKey, encrypted: bytes) -> bytes:
+    """Open the platform's registration challenge (RSAES-PKCS1-v1_5, RFC 8017 7.2.2).
+
+    Proving possession by decryption is what the key is for; PKCS#1 v1.5 is the key
+    transport eHealth's sealed messages use with it. The answer goes back only to the
+    platform that asked, over a signed request, so no padding oracle is exposed.
+    """
+    try:
+        return encryption_key.decrypt(encrypted, padding.PKCS1v15())
+    except ValueError:
+        raise EhcertError(
+            ErrorKind.UNTRUSTED,
+            "The platform's ETK registration challenge cannot be decrypted with the new "
+            "encryption key.",
+        ) from None

@@ -18,16 +18,21 @@ sentence. A ``bad-nonce`` answer is retried once with the nonce from its
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import urlencode
 
 import httpx
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from ehcert.client.keys import RequestSigner
 from ehcert.core.errors import EhcertError, ErrorKind
@@ -131,12 +136,63 @@ class PlatformCertificates:
     root: x509.Certificate
     issuing: x509.Certificate
     ocsp_signer: x509.Certificate
+    etk_depot: x509.Certificate
     eid_anchors: tuple[x509.Certificate, ...]
 
     @property
     def chain(self) -> tuple[x509.Certificate, x509.Certificate]:
         """Issuing CA then root: the chain of every certificate issued here."""
         return (self.issuing, self.root)
+
+
+@dataclass(frozen=True, slots=True)
+class EtkChallenge:
+    """ETK registration step 1: a random challenge encrypted to the encryption key."""
+
+    id: str
+    encrypted: bytes
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EtkIdentifier:
+    """Who an ETK is looked up for: ``TYPE=VALUE[,APPLICATION_ID]``."""
+
+    type: str
+    value: str
+    application_id: str | None = None
+
+    def __str__(self) -> str:
+        base = f"{self.type}={self.value}"
+        return f"{base},{self.application_id}" if self.application_id else base
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedEtk:
+    """An ETK as the depot publishes it. ``der`` is the CMS SignedData (verify it before
+    use, ``pki.etk``); ``etk_sha256`` is the SHA-256 of ``der`` and
+    ``encryption_certificate_sha256`` that of the encryption certificate inside."""
+
+    holder: str
+    subject: str
+    encryption_serial: str
+    authentication_serial: str
+    not_before: dt.datetime
+    not_after: dt.datetime
+    published_at: dt.datetime
+    der: bytes
+    etk_sha256: str
+    encryption_certificate_sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class EtkLookupResult:
+    """GetEtk's answer for one identifier: exactly one of ``etk``, ``matching``, ``error``."""
+
+    identifier: EtkIdentifier
+    etk: PublishedEtk | None
+    matching: tuple[EtkIdentifier, ...]
+    error: str | None
 
 
 # --- helpers ----------------------------------------------------------------------------
@@ -289,6 +345,46 @@ def _issued(answer: _Answer) -> IssuedCertificate:
     )
 
 
+def _etk_identifier(answer: _Answer) -> EtkIdentifier:
+    return EtkIdentifier(
+        answer.text("type"), answer.text("value"), answer.optional_text("application_id")
+    )
+
+
+def _published_etk(answer: _Answer) -> PublishedEtk:
+    what = "an ETK query"
+    try:
+        der = base64.b64decode(answer.text("etk"), validate=True)
+    except (binascii.Error, ValueError):
+        raise _unexpected(what, "field 'etk' is not base64") from None
+    etk_sha256 = answer.text("etk_sha256")
+    if hashlib.sha256(der).hexdigest() != etk_sha256:
+        raise _unexpected(what, "the ETK does not match its SHA-256")
+    return PublishedEtk(
+        holder=answer.text("holder"),
+        subject=answer.text("subject"),
+        encryption_serial=answer.text("encryption_serial"),
+        authentication_serial=answer.text("authentication_serial"),
+        not_before=answer.moment("not_before"),
+        not_after=answer.moment("not_after"),
+        published_at=answer.moment("published_at"),
+        der=der,
+        etk_sha256=etk_sha256,
+        encryption_certificate_sha256=answer.text("encryption_certificate_sha256"),
+    )
+
+
+def _etk_result(answer: _Answer) -> EtkLookupResult:
+    error = answer._get("error", dict, optional=True)
+    etk = answer._get("etk", dict, optional=True)
+    return EtkLookupResult(
+        identifier=_etk_identifier(answer.child("identifier")),
+        etk=_published_etk(_Answer(etk, "an ETK query")) if etk is not None else None,
+        matching=tuple(_etk_identifier(item) for item in answer.objects("matching")),
+        error=_Answer(error, "an ETK query").text("message") if error is not None else None,
+    )
+
+
 def parse_status(data: object) -> CertificateStatus:
     """A ``Status`` answer (docs/http-api.md) as a :class:`CertificateStatus`."""
     return _status(_Answer(data, "a status query"))
@@ -355,6 +451,8 @@ class PlatformClient:
         self._http = httpx.Client(
             timeout=timeout, transport=transport, headers={"Accept": "application/json"}
         )
+        # ETK lookups by query string: (ETag, body), revalidated with If-None-Match.
+        self._etk_cache: dict[str, tuple[str, object]] = {}
 
     def close(self) -> None:
         self._http.close()
@@ -510,6 +608,69 @@ class PlatformClient:
             days_before_expiration=answer.integer("days_before_expiration"),
         )
 
+    # -- the ETK depot -----------------------------------------------------------------
+
+    def etk_challenge(
+        self, signer: RequestSigner, encryption_certificate: x509.Certificate
+    ) -> EtkChallenge:
+        """ETK registration step 1 (``POST /v1/etk/challenges``), signed with the new
+        authentication certificate."""
+        what = "an ETK registration"
+        der = encryption_certificate.public_bytes(serialization.Encoding.DER)
+        answer = self._post_signed(
+            "/v1/etk/challenges", {"encryption_certificate": b64url_encode(der)}, signer, what
+        )
+        text = answer.text("challenge")
+        try:
+            encrypted = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        except (binascii.Error, ValueError):
+            raise _unexpected(what, "field 'challenge' is not base64url") from None
+        return EtkChallenge(answer.text("challenge_id"), encrypted, answer.moment("expires_at"))
+
+    def register_etk(
+        self, signer: RequestSigner, challenge_id: str, decrypted_challenge: bytes
+    ) -> PublishedEtk:
+        """ETK registration step 2 (``POST /v1/etk``): the decrypted challenge; the
+        platform publishes the ETK and returns it."""
+        payload = {"challenge_id": challenge_id, "answer": b64url_encode(decrypted_challenge)}
+        return _published_etk(self._post_signed("/v1/etk", payload, signer, "an ETK registration"))
+
+    def etks(self, identifiers: Sequence[str | EtkIdentifier]) -> tuple[EtkLookupResult, ...]:
+        """GetEtk (``GET /v1/etk?id=...``): one result per identifier, in order.
+
+        Answers are kept per query and revalidated with ``If-None-Match`` (RFC 9110
+        section 13.1.2); a 304 reuses the kept answer.
+        """
+        path = "/v1/etk?" + urlencode([("id", str(identifier)) for identifier in identifiers])
+        cached = self._etk_cache.get(path)
+        headers = {"If-None-Match": cached[0]} if cached else {}
+        response = self._send("GET", path, headers=headers)
+        if response.status_code == 304 and cached is not None:
+            data = cached[1]
+        else:
+            data = _json_body(self._checked(response), "an ETK query")
+            etag = response.headers.get("ETag")
+            if etag:
+                self._etk_cache[path] = (etag, data)
+        answer = _Answer(data, "an ETK query")
+        return tuple(_etk_result(item) for item in answer.objects("results"))
+
+    def etk(self, identifier: str | EtkIdentifier) -> PublishedEtk:
+        """The one current ETK of ``identifier``, or the depot's refusal as NOT_FOUND."""
+        (result,) = self.etks([identifier])
+        if result.etk is not None:
+            return result.etk
+        if result.matching:
+            ids = ", ".join(m.application_id or "" for m in result.matching)
+            raise EhcertError(
+                ErrorKind.NOT_FOUND,
+                f"{result.identifier} has ETKs only under application ids {ids}; name one of them.",
+                field="application_id",
+            )
+        raise EhcertError(
+            ErrorKind.NOT_FOUND, result.error or f"No ETK is published for {result.identifier}."
+        )
+
     def ca_certificates(self) -> PlatformCertificates:
         """The environment's CA, OCSP and eID anchor certificates (``GET /v1/ca``)."""
         what = "a CA query"
@@ -526,6 +687,7 @@ class PlatformClient:
             root=one("root"),
             issuing=one("issuing"),
             ocsp_signer=one("ocsp_signer"),
+            etk_depot=one("etk_depot"),
             eid_anchors=tuple(_pem_certificates(answer.texts("eid_anchors"), what)),
         )
 

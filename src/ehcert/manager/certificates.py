@@ -20,6 +20,10 @@ Two rules shape every flow:
   (the old certificate stays valid until it expires or is revoked). The new keystore
   carries over every non-authentication entry of the old one, so encryption keys of
   earlier certificates stay available to open old messages (DESIGN.md, "Renew").
+
+Request and renewal also make a new encryption key pair, certified by the new
+authentication key and stored under its certificate's decimal serial; once the keystore
+is written, its ETK is registered with the depot (``manager.etk``).
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import Holder, InstitutionId, validate_application_id
 from ehcert.core.names import parse_ehealth_subject
 from ehcert.core.policy import DEFAULT_KEY_SIZE, check_renewal_window, renewal_opens
+from ehcert.manager.etk import encryption_entry, register_etk, registration_failed
 from ehcert.pki.keystore import (
     AUTHENTICATION_ALIAS,
     KeyEntry,
@@ -82,6 +87,7 @@ class Step(StrEnum):
     GENERATING_KEY = "generating-key"
     REQUESTING = "requesting"
     WRITING_KEYSTORE = "writing-keystore"
+    REGISTERING_ETK = "registering-etk"
 
 
 Progress = Callable[[Step], None]
@@ -245,6 +251,21 @@ def _write_new_keystore(
     return path
 
 
+def _register_written(
+    client: PlatformClient,
+    path: Path,
+    authentication: KeyEntry,
+    encryption: KeyEntry,
+    report: Progress,
+) -> None:
+    """Register the ETK of a keystore already on disk; a failure keeps the keystore."""
+    report(Step.REGISTERING_ETK)
+    try:
+        register_etk(client, authentication, encryption)
+    except EhcertError as error:
+        raise registration_failed(path, error) from error
+
+
 # --- operations ---------------------------------------------------------------------------
 
 
@@ -260,6 +281,7 @@ def request_certificate(
     now: dt.datetime,
     progress: Progress | None = None,
     key_size: int = DEFAULT_KEY_SIZE,
+    encryption_key_size: int = DEFAULT_KEY_SIZE,
 ) -> Path:
     """Request a certificate with an eID and write it with its new key to a keystore.
 
@@ -269,9 +291,11 @@ def request_certificate(
     ``production``): with it the keystore's file name is known before anything is sent,
     so an existing file is refused before a certificate is spent. The name finally used
     comes from the platform's answer; if that one is taken after all, the serial number
-    is appended rather than overwriting or dropping the new key. The keystore holds one
-    entry ``authentication`` (key, certificate, chain) and the CA certificates, and is
-    written atomically with mode 0600. Returns its path.
+    is appended rather than overwriting or dropping the new key. The keystore holds the
+    entry ``authentication`` (key, certificate, chain), the new encryption key under its
+    certificate's decimal serial and the CA certificates, and is written atomically with
+    mode 0600; then the encryption key's ETK is registered (``manager.etk``). Returns
+    the keystore's path.
     """
     _require_aware(now)
     report = progress or _no_progress
@@ -300,6 +324,7 @@ def request_certificate(
 
     report(Step.GENERATING_KEY)
     key = generate_rsa_key(key_size)
+    encryption_key = generate_rsa_key(encryption_key_size)
     csr = build_csr(key)
     report(Step.REQUESTING)
     issued = client.request_certificate(
@@ -312,7 +337,11 @@ def request_certificate(
     report(Step.WRITING_KEYSTORE)
     chain = _unique(issued.chain)
     entry = KeyEntry(AUTHENTICATION_ALIAS, key, issued.certificate, chain)
-    return _write_new_keystore(out_dir, issued, Keystore((entry,), chain), password, now)
+    encryption = encryption_entry(entry, encryption_key)
+    keystore = Keystore((entry, encryption), chain)
+    path = _write_new_keystore(out_dir, issued, keystore, password, now)
+    _register_written(client, path, entry, encryption, report)
+    return path
 
 
 def _requested_holder(
@@ -362,13 +391,16 @@ def renew_certificate(
     *,
     progress: Progress | None = None,
     key_size: int = DEFAULT_KEY_SIZE,
+    encryption_key_size: int = DEFAULT_KEY_SIZE,
 ) -> Path:
     """Renew the keystore's certificate with a new key pair; return the NEW keystore's path.
 
     Signed with the current authentication key. Refused locally, before a key is made,
     outside the renewal window (policy: the 90 days before expiry). The new keystore is
     written next to the old one under a fresh ``keystore_filename`` (see the module
-    docstring for why the old file is left as it is), with the same password.
+    docstring for why the old file is left as it is), with the same password. It also
+    gets a new encryption key (certified by the new authentication key) next to every
+    earlier one, and the new key's ETK is registered.
     """
     _require_aware(now)
     report = progress or _no_progress
@@ -378,14 +410,19 @@ def renew_certificate(
 
     report(Step.GENERATING_KEY)
     key = generate_rsa_key(key_size)
+    encryption_key = generate_rsa_key(encryption_key_size)
     csr = build_csr(key)
     report(Step.REQUESTING)
     issued = client.renew(KeyEntryRequestSigner(current), csr, serial_of(current.certificate))
     _check_certifies(issued, key)
     report(Step.WRITING_KEYSTORE)
     chain = _unique(issued.chain)
-    updated = renewed_keystore(keystore, KeyEntry(current.alias, key, issued.certificate, chain))
-    return _write_new_keystore(keystore_path.parent, issued, updated, password, now)
+    entry = KeyEntry(current.alias, key, issued.certificate, chain)
+    encryption = encryption_entry(entry, encryption_key)
+    updated = renewed_keystore(keystore, entry).with_entry(encryption)
+    path = _write_new_keystore(keystore_path.parent, issued, updated, password, now)
+    _register_written(client, path, entry, encryption, report)
+    return path
 
 
 def renewed_keystore(keystore: Keystore, authentication: KeyEntry) -> Keystore:

@@ -10,16 +10,17 @@ connector libraries) is a PKCS#12 file (RFC 7292) holding:
 * CA certificates as certificate bags whose friendlyName is their DN.
 
 A file therefore holds SEVERAL private keys, which ``cryptography``'s ``load_pkcs12``
-cannot return, so :mod:`ehcert.pki.pkcs12_pbe` walks the SafeContents with ``asn1crypto``,
-removes the password protection and hands back plain bags; this module gives those bags
-their eHealth meaning and handles the files.
+cannot return, so :mod:`ehcert.pki.pkcs12_pfx` walks the SafeContents with ``asn1crypto``,
+removes the password protection (:mod:`ehcert.pki.pkcs12_pbe`) and hands back plain bags;
+this module gives those bags their eHealth meaning and handles the files.
 
 Linking keys to certificates: a key bag and its certificate bag share a localKeyId
 (PKCS#9 attribute, RFC 2985 section 5.5.2), but files in the field reuse one localKeyId
 for two keys, so the certificate is chosen by public key, the localKeyId only breaking
 ties. Chains are rebuilt from all certificates in the file by issuer DN, preferring the
 candidate whose signature verifies; a name-only match is kept when nothing verifies so a
-broken chain stays visible to path validation instead of silently vanishing.
+broken chain stays visible to path validation instead of silently vanishing
+(:func:`ehcert.pki.pkcs12_pfx.chain_for`).
 
 Writing (``dump_keystore``) always uses strong algorithms, whatever the file was read
 with: PBES2 with PBKDF2-HMAC-SHA256 and AES-256-CBC for every key and for the
@@ -41,18 +42,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.pki.pkcs12_pbe import (
-    MAX_ITERATIONS,
-    PbeError,
+from ehcert.pki.pkcs12_pbe import MAX_ITERATIONS, PbeError, WrongPasswordError
+from ehcert.pki.pkcs12_pfx import (
     PlainBag,
-    WrongPasswordError,
+    certificates_in,
+    chain_for,
     open_pfx,
+    public_key_der,
     seal_pfx,
 )
 
@@ -67,17 +69,9 @@ MIN_ITERATIONS = 1_000
 
 # Real keystores are a few kilobytes; refuse to parse anything absurdly larger.
 MAX_KEYSTORE_BYTES = 4 * 1024 * 1024
-_MAX_CHAIN_LENGTH = 10
 
 _ENVIRONMENT_SUFFIXES = {"acceptance": ".acc-p12", "production": ".p12"}
 _PRIVATE_KEY_CLASSES = typing.get_args(PrivateKeyTypes)
-
-
-def _spki(public_key: object) -> bytes:
-    """DER SubjectPublicKeyInfo: compares keys of any type."""
-    return public_key.public_bytes(  # type: ignore[attr-defined, no-any-return]
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
 
 
 def _alias_identity(alias: str) -> str:
@@ -112,7 +106,9 @@ class KeyEntry:
             raise TypeError("private_key must be an RSAPrivateKey")
         if not isinstance(self.certificate, x509.Certificate):
             raise TypeError("certificate must be an x509.Certificate")
-        if _spki(self.private_key.public_key()) != _spki(self.certificate.public_key()):
+        if public_key_der(self.private_key.public_key()) != public_key_der(
+            self.certificate.public_key()
+        ):
             raise ValueError("private_key does not belong to certificate")
 
 
@@ -136,7 +132,9 @@ class UnsupportedKeyEntry:
         if self.certificate is not None:
             if not isinstance(self.certificate, x509.Certificate):
                 raise TypeError("certificate must be an x509.Certificate or None")
-            if _spki(self.private_key.public_key()) != _spki(self.certificate.public_key()):
+            if public_key_der(self.private_key.public_key()) != public_key_der(
+                self.certificate.public_key()
+            ):
                 raise ValueError("private_key does not belong to certificate")
 
     @property
@@ -243,115 +241,9 @@ def _malformed(reason: str) -> EhcertError:
     )
 
 
-@dataclass
-class _CertificateInFile:
-    """One distinct certificate, with what all the bags that carried it said about it."""
-
-    certificate: x509.Certificate
-    der: bytes
-    spki: bytes | None  # None: a key type cryptography cannot load (it matches no key)
-    local_key_ids: set[bytes]
-    friendly_name: str | None
-    trusted: bool
-
-
-def _certificates_in(bags: list[PlainBag]) -> list[_CertificateInFile]:
-    """Distinct certificates in file order; files in the field repeat the same one."""
-    found: dict[bytes, _CertificateInFile] = {}
-    for bag in bags:
-        if bag.kind != "certificate":
-            continue
-        known = found.get(bag.der)
-        if known is None:
-            certificate = x509.load_der_x509_certificate(bag.der)
-            try:
-                spki: bytes | None = _spki(certificate.public_key())
-            except (ValueError, UnsupportedAlgorithm):
-                spki = None
-            known = _CertificateInFile(
-                certificate, bag.der, spki, set(), bag.friendly_name, trusted=False
-            )
-            found[bag.der] = known
-        if bag.local_key_id is not None:
-            known.local_key_ids.add(bag.local_key_id)
-        known.trusted = known.trusted or bag.trusted
-        known.friendly_name = known.friendly_name or bag.friendly_name
-    return list(found.values())
-
-
-def _signature_verifies(certificate: x509.Certificate, issuer: x509.Certificate) -> bool | None:
-    """Whether ``issuer``'s key signed ``certificate``; None when that cannot be checked.
-
-    Done by hand rather than with ``verify_directly_issued_by`` because that refuses
-    SHA-1, and the certificates in eHealth keystores of the field are SHA-1 signed. This
-    only picks the issuer among the file's certificates; trust is decided elsewhere.
-    """
-    signature, signed = certificate.signature, certificate.tbs_certificate_bytes
-    try:
-        key = issuer.public_key()
-        hash_algorithm = certificate.signature_hash_algorithm
-        parameters = certificate.signature_algorithm_parameters
-        if isinstance(key, rsa.RSAPublicKey) and hash_algorithm is not None:
-            key.verify(signature, signed, parameters, hash_algorithm)  # type: ignore[arg-type]
-        elif isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(signature, signed, parameters)  # type: ignore[arg-type]
-        elif isinstance(key, dsa.DSAPublicKey) and hash_algorithm is not None:
-            key.verify(signature, signed, hash_algorithm)
-        elif isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
-            key.verify(signature, signed)
-        else:
-            return None
-    except InvalidSignature:
-        return False
-    except (ValueError, TypeError, UnsupportedAlgorithm):
-        return None
-    return True
-
-
-def _issuer_of(
-    certificate: x509.Certificate, pool: list[_CertificateInFile], excluded: set[bytes]
-) -> _CertificateInFile | None:
-    """The issuer in ``pool``: signature verified, else unverifiable, else name only."""
-    best: tuple[int, _CertificateInFile] | None = None
-    for candidate in pool:
-        if candidate.der in excluded or candidate.certificate.subject != certificate.issuer:
-            continue
-        verdict = _signature_verifies(certificate, candidate.certificate)
-        if verdict:
-            return candidate
-        rank = 1 if verdict is None else 2
-        if best is None or rank < best[0]:
-            best = (rank, candidate)
-    return None if best is None else best[1]
-
-
-def _is_self_signed(certificate: x509.Certificate) -> bool:
-    """A root. Not just subject == issuer: an eHealth encryption certificate carries the
-    same DN as the authentication certificate whose key signed it."""
-    return certificate.issuer == certificate.subject and bool(
-        _signature_verifies(certificate, certificate)
-    )
-
-
-def _chain_for(
-    leaf: _CertificateInFile, pool: list[_CertificateInFile]
-) -> list[_CertificateInFile]:
-    chain: list[_CertificateInFile] = []
-    current = leaf
-    seen = {leaf.der}
-    while not _is_self_signed(current.certificate) and len(chain) < _MAX_CHAIN_LENGTH:
-        issuer = _issuer_of(current.certificate, pool, seen)
-        if issuer is None:
-            break
-        chain.append(issuer)
-        seen.add(issuer.der)
-        current = issuer
-    return chain
-
-
 def _assemble(bags: list[PlainBag]) -> Keystore:
     """Turn plain bags into entries: pick each key's certificate, then its chain."""
-    pool = _certificates_in(bags)
+    pool = certificates_in(bags)
     entries: list[KeyEntry] = []
     unsupported: list[UnsupportedKeyEntry] = []
     in_entries: set[bytes] = set()
@@ -359,7 +251,7 @@ def _assemble(bags: list[PlainBag]) -> Keystore:
     key_bags = [bag for bag in bags if bag.kind == "key"]
     for index, key_bag in enumerate(key_bags, start=1):
         private_key = serialization.load_der_private_key(key_bag.der, password=None)
-        key_spki = _spki(private_key.public_key())
+        key_spki = public_key_der(private_key.public_key())
         leaf = max(
             (c for c in pool if c.spki == key_spki),
             key=lambda c: (
@@ -375,7 +267,7 @@ def _assemble(bags: list[PlainBag]) -> Keystore:
         if _alias_identity(alias) in aliases:
             raise _malformed(f"two key entries are named '{alias}'")
         aliases.add(_alias_identity(alias))
-        chain = _chain_for(leaf, pool) if leaf is not None else []
+        chain = chain_for(leaf, pool) if leaf is not None else []
         in_entries.update(c.der for c in ([leaf] if leaf else []) + chain)
         chain_certificates = tuple(c.certificate for c in chain)
         if leaf is not None and isinstance(private_key, rsa.RSAPrivateKey):
@@ -449,7 +341,9 @@ def dump_keystore(
     written: set[bytes] = set()
     for entry in keystore.entries + keystore.unsupported_entries:
         leaf = None if entry.certificate is None else _der(entry.certificate)
-        local_key_id = hashlib.sha256(leaf or _spki(entry.private_key.public_key())).digest()
+        local_key_id = hashlib.sha256(
+            leaf or public_key_der(entry.private_key.public_key())
+        ).digest()
         pkcs8 = entry.private_key.private_bytes(
             serialization.Encoding.DER,
             serialization.PrivateFormat.PKCS8,

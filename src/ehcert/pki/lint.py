@@ -26,7 +26,8 @@ exactly clientAuth+emailProtection, a CRL distribution point, OCSP and caIssuers
 and a certificate policy; CA certificates with critical keyCertSign and cRLSign (a root
 self-issued, its authorityKeyIdentifier, if any, equal to its own key identifier); an OCSP
 signer with only id-kp-OCSPSigning and id-pkix-ocsp-nocheck (RFC 6960 section 4.2.2.2.1);
-and, for the acceptance environment, a test eID authentication certificate shaped like
+an ETK depot signer with digitalSignature only and a CRL distribution point; and, for the
+acceptance environment, a test eID authentication certificate shaped like
 the Belgian card's (digitalSignature only, clientAuth, a CRL distribution point).
 """
 
@@ -59,6 +60,7 @@ class LintProfile(enum.Enum):
     ROOT_CA = "root-ca"  # self-signed; sign_certificate enforces that the key is the signer's
     OCSP_SIGNER = "ocsp-signer"  # delegated OCSP responder, RFC 6960 section 4.2.2.2
     EID_AUTHENTICATION = "eid-authentication"  # acceptance-only test eID card certificate
+    ETK_DEPOT = "etk-depot"  # signs the ETKs the depot publishes (CMS SignedData)
 
 
 class Severity(enum.IntEnum):
@@ -185,6 +187,19 @@ _SHAPES: dict[LintProfile, _Shape] = {
         key_usage_required=frozenset({"digital_signature"}),
         key_usage_allowed=frozenset({"digital_signature"}),
         eku_required=frozenset({ExtendedKeyUsageOID.CLIENT_AUTH}),
+        eku_exact=False,
+        self_issued=False,
+        needs_crl_dp=True,
+        needs_aia=False,
+        needs_policy=False,
+    ),
+    # The ETK depot signer: an end entity whose key only signs ETKs (CMS SignedData,
+    # RFC 5652 section 5), so digitalSignature; its status is on the issuing CA's CRL.
+    LintProfile.ETK_DEPOT: _Shape(
+        is_ca=False,
+        key_usage_required=frozenset({"digital_signature"}),
+        key_usage_allowed=frozenset({"digital_signature"}),
+        eku_required=None,
         eku_exact=False,
         self_issued=False,
         needs_crl_dp=True,

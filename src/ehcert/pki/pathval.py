@@ -23,6 +23,8 @@ For a path ``leaf, intermediate..., anchor`` it checks:
 7. Optionally, the leaf fits a :class:`KeyPurpose`.
 8. Optionally, ``revocation(cert, issuer)`` for each non-anchor certificate, top down,
    after everything else passed. UNKNOWN fails closed (a soft-fail caller returns GOOD).
+   The status types and the CRL-backed checker live in :mod:`ehcert.pki.revocation`
+   and are re-exported here.
 
 Refusals are ``EhcertError`` UNTRUSTED, CERTIFICATE_EXPIRED or REVOKED with one sentence
 naming the certificate and the problem.
@@ -31,19 +33,42 @@ naming the certificate and the problem.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import Enum, StrEnum
-from typing import TypeVar
+from enum import Enum
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID
 
 from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.pki.revocation import (
+    CERTIFICATE_PARSE_ERRORS,
+    RevocationChecker,
+    RevocationState,
+    RevocationStatus,
+    certificate_extension,
+    check_path_revocation,
+    crl_revocation_checker,
+    describe_name,
+)
+
+__all__ = [
+    "MAX_BUILD_STEPS",
+    "MAX_CANDIDATE_PATHS",
+    "MAX_PATH_CERTIFICATES",
+    "KeyPurpose",
+    "RevocationChecker",
+    "RevocationState",
+    "RevocationStatus",
+    "ValidatedPath",
+    "crl_revocation_checker",
+    "describe_name",
+    "validate_path",
+]
 
 MAX_PATH_CERTIFICATES = 6
 """Longest path tried, anchor included: leaf, up to four intermediates, anchor."""
@@ -73,67 +98,6 @@ _PROCESSED_CRITICAL_EXTENSIONS = frozenset(
         ExtensionOID.OCSP_NO_CHECK,
     }
 )
-
-_PARSE_ERRORS = (
-    ValueError,
-    TypeError,
-    UnsupportedAlgorithm,
-    x509.DuplicateExtension,
-    x509.UnsupportedGeneralNameType,
-)
-"""What cryptography raises when a lazily parsed part of a certificate or CRL is malformed."""
-
-_ExtensionT = TypeVar("_ExtensionT", bound=x509.ExtensionType)
-
-_NAME_LABELS = {
-    NameOID.SERIAL_NUMBER: "serialNumber",
-    NameOID.SURNAME: "SN",
-    NameOID.GIVEN_NAME: "GN",
-    NameOID.ORGANIZATION_IDENTIFIER: "organizationIdentifier",
-}
-
-
-class RevocationState(StrEnum):
-    GOOD = "good"
-    REVOKED = "revoked"
-    UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class RevocationStatus:
-    """What a revocation source says about one certificate (RFC 6960's three answers)."""
-
-    state: RevocationState
-    reason: x509.ReasonFlags | None = None
-    revoked_at: dt.datetime | None = None
-    detail: str | None = None  # for UNKNOWN: why the status could not be determined
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.state, RevocationState):
-            raise TypeError("state must be a RevocationState")
-        if self.state is RevocationState.REVOKED:
-            if not isinstance(self.revoked_at, dt.datetime):
-                raise TypeError("a REVOKED status needs revoked_at")
-            if self.revoked_at.tzinfo is None:
-                raise ValueError("revoked_at must be timezone-aware")
-        elif self.reason is not None or self.revoked_at is not None:
-            raise ValueError("only a REVOKED status has a reason and a revocation time")
-
-    @classmethod
-    def good(cls) -> RevocationStatus:
-        return cls(RevocationState.GOOD)
-
-    @classmethod
-    def revoked(cls, reason: x509.ReasonFlags | None, revoked_at: dt.datetime) -> RevocationStatus:
-        return cls(RevocationState.REVOKED, reason=reason, revoked_at=revoked_at)
-
-    @classmethod
-    def unknown(cls, detail: str) -> RevocationStatus:
-        return cls(RevocationState.UNKNOWN, detail=detail)
-
-
-RevocationChecker = Callable[[x509.Certificate, x509.Certificate], RevocationStatus]
-"""``checker(certificate, issuer)`` -> the certificate's status according to one source."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,12 +167,6 @@ class ValidatedPath:
         return self.certificates[-1]
 
 
-def describe_name(name: x509.Name) -> str:
-    """An RFC 4514 rendering with readable labels for serialNumber, SN and GN."""
-    rendered = name.rfc4514_string(_NAME_LABELS)
-    return rendered or "(empty name)"
-
-
 def _untrusted(detail: str) -> EhcertError:
     return EhcertError(ErrorKind.UNTRUSTED, detail)
 
@@ -223,19 +181,12 @@ def _der(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.DER)
 
 
-def _extension(cert: x509.Certificate, kind: type[_ExtensionT]) -> _ExtensionT | None:
-    try:
-        return cert.extensions.get_extension_for_class(kind).value
-    except x509.ExtensionNotFound:
-        return None
-
-
 def _key_ids_compatible(child: x509.Certificate, issuer: x509.Certificate) -> bool:
     """AKI keyIdentifier == issuer SKI when both exist; otherwise names alone decide."""
     try:
-        aki = _extension(child, x509.AuthorityKeyIdentifier)
-        ski = _extension(issuer, x509.SubjectKeyIdentifier)
-    except _PARSE_ERRORS:
+        aki = certificate_extension(child, x509.AuthorityKeyIdentifier)
+        ski = certificate_extension(issuer, x509.SubjectKeyIdentifier)
+    except CERTIFICATE_PARSE_ERRORS:
         return True  # malformed extensions are reported by validation, with a sentence
     if aki is None or aki.key_identifier is None or ski is None:
         return True
@@ -321,7 +272,7 @@ def _check_signature(
     try:
         hash_algorithm = cert.signature_hash_algorithm
         parameters = cert.signature_algorithm_parameters
-    except _PARSE_ERRORS:
+    except CERTIFICATE_PARSE_ERRORS:
         hash_algorithm, parameters = None, None
     accepted = _STRONG_HASHES + ((hashes.SHA1,) if allow_sha1 else ())
     if hash_algorithm is None or not isinstance(hash_algorithm, accepted):
@@ -340,7 +291,7 @@ def _check_signature(
                 f"The {what} of {subject} is signed with an algorithm that does not match "
                 f"the key of its issuer {describe_name(issuer.subject)}."
             )
-    except (InvalidSignature, *_PARSE_ERRORS):
+    except (InvalidSignature, *CERTIFICATE_PARSE_ERRORS):
         raise _untrusted(
             f"The signature on the {what} of {subject} does not verify with the key of its "
             f"issuer {describe_name(issuer.subject)}."
@@ -364,7 +315,7 @@ def _check_critical_extensions(cert: x509.Certificate, what: str) -> None:
     subject = describe_name(cert.subject)
     try:
         extensions = list(cert.extensions)
-    except _PARSE_ERRORS as exc:
+    except CERTIFICATE_PARSE_ERRORS as exc:
         raise _untrusted(f"The {what} of {subject} has malformed extensions ({exc}).") from None
     for extension in extensions:
         if extension.critical and extension.oid not in _PROCESSED_CRITICAL_EXTENSIONS:
@@ -380,13 +331,13 @@ def _check_is_ca(cert: x509.Certificate, what: str) -> int | None:
     Returns its pathLenConstraint (None: unlimited).
     """
     subject = describe_name(cert.subject)
-    constraints = _extension(cert, x509.BasicConstraints)
+    constraints = certificate_extension(cert, x509.BasicConstraints)
     if constraints is None or not constraints.ca:
         raise _untrusted(
             f"The {what} of {subject} issued another certificate but is not a CA "
             "(basicConstraints cA is not TRUE)."
         )
-    usage = _extension(cert, x509.KeyUsage)
+    usage = certificate_extension(cert, x509.KeyUsage)
     if usage is not None and not usage.key_cert_sign:
         raise _untrusted(
             f"The {what} of {subject} issued another certificate but its key usage does not "
@@ -398,14 +349,14 @@ def _check_is_ca(cert: x509.Certificate, what: str) -> int | None:
 def _check_purpose(leaf: x509.Certificate, what: str, purpose: KeyPurpose) -> None:
     rule = purpose.value
     subject = describe_name(leaf.subject)
-    usage = _extension(leaf, x509.KeyUsage)
+    usage = certificate_extension(leaf, x509.KeyUsage)
     if usage is None or not all(getattr(usage, bit) for bit in rule.key_usages):
         raise _untrusted(
             f"The key usage of the {what} of {subject} does not allow {rule.description}."
         )
     if rule.extended_key_usage is None:
         return
-    extended = _extension(leaf, x509.ExtendedKeyUsage)
+    extended = certificate_extension(leaf, x509.ExtendedKeyUsage)
     if extended is None:
         if rule.extended_key_usage_required:
             raise _untrusted(
@@ -464,34 +415,6 @@ def _validate_candidate(
         _check_purpose(path[0], leaf_label, purpose)
 
 
-def _check_revocation(
-    candidate: _Candidate, revocation: RevocationChecker, leaf_label: str
-) -> tuple[RevocationStatus, ...]:
-    chain = (*candidate.path, candidate.anchor)
-    statuses: list[RevocationStatus] = []
-    for index in range(len(candidate.path) - 1, -1, -1):
-        cert = chain[index]
-        status = revocation(cert, chain[index + 1])
-        if not isinstance(status, RevocationStatus):
-            raise TypeError("the revocation checker must return a RevocationStatus")
-        what, subject = _label(index, leaf_label), describe_name(cert.subject)
-        if status.state is RevocationState.REVOKED:
-            assert status.revoked_at is not None  # guaranteed by RevocationStatus
-            reason = f" ({status.reason.value})" if status.reason is not None else ""
-            raise EhcertError(
-                ErrorKind.REVOKED,
-                f"The {what} of {subject} was revoked on "
-                f"{status.revoked_at.date().isoformat()}{reason}.",
-            )
-        if status.state is RevocationState.UNKNOWN:
-            raise _untrusted(
-                f"The revocation status of the {what} of {subject} cannot be determined: "
-                f"{status.detail or 'no answer'}."
-            )
-        statuses.append(status)
-    return tuple(reversed(statuses))
-
-
 def _require_certificates(field: str, values: Iterable[object]) -> tuple[x509.Certificate, ...]:
     certificates = tuple(values)
     if not all(isinstance(c, x509.Certificate) for c in certificates):
@@ -504,15 +427,15 @@ def _unreadable_part(cert: x509.Certificate) -> str | None:
     lazily, so a malformed certificate would otherwise fail midway through validation)."""
     try:
         _ = cert.subject, cert.issuer, cert.not_valid_before_utc, cert.not_valid_after_utc
-    except _PARSE_ERRORS:
+    except CERTIFICATE_PARSE_ERRORS:
         return "its names or validity period are malformed"
     try:
         list(cert.extensions)
-    except _PARSE_ERRORS:
+    except CERTIFICATE_PARSE_ERRORS:
         return "its extensions are malformed"
     try:
         cert.public_key()
-    except _PARSE_ERRORS:
+    except CERTIFICATE_PARSE_ERRORS:
         return "its public key is malformed or of an unknown type"
     return None
 
@@ -573,109 +496,10 @@ def validate_path(
             first_failure = first_failure or failure
             continue
         statuses = (
-            _check_revocation(candidate, revocation, leaf_label) if revocation is not None else ()
+            check_path_revocation((*candidate.path, candidate.anchor), revocation, leaf_label)
+            if revocation is not None
+            else ()
         )
         return ValidatedPath((*candidate.path, candidate.anchor), at, statuses)
     assert first_failure is not None
     raise first_failure
-
-
-_PROCESSED_CRL_EXTENSIONS = frozenset(
-    {ExtensionOID.ISSUING_DISTRIBUTION_POINT, ExtensionOID.DELTA_CRL_INDICATOR}
-)
-
-
-def _crl_applies(
-    crl: x509.CertificateRevocationList,
-    cert: x509.Certificate,
-    issuer: x509.Certificate,
-    at: dt.datetime | None,
-) -> bool:
-    """Whether ``crl`` is a complete, authentic, current CRL of ``issuer`` covering ``cert``.
-
-    RFC 5280 section 6.3.3: issued and signed by the certificate's issuer (no indirect
-    CRLs), which may sign CRLs (keyUsage cRLSign when present); no unprocessed critical
-    extension (section 5.2); not a delta CRL; an issuingDistributionPoint, if any, covers
-    all reasons, this kind of certificate, and one of the certificate's own distribution
-    point URIs (so a partition CRL never vouches for a certificate outside it); current
-    at ``at`` when given (thisUpdate <= at <= nextUpdate).
-    """
-    try:
-        key = issuer.public_key()
-        usage = _extension(issuer, x509.KeyUsage)
-        if (
-            crl.issuer != issuer.subject
-            or (usage is not None and not usage.crl_sign)
-            or not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey)
-            or not crl.is_signature_valid(key)
-        ):
-            return False
-        extensions = list(crl.extensions)
-        constraints = _extension(cert, x509.BasicConstraints)
-        points = _extension(cert, x509.CRLDistributionPoints)
-    except _PARSE_ERRORS:
-        return False
-    if any(e.critical and e.oid not in _PROCESSED_CRL_EXTENSIONS for e in extensions) or any(
-        isinstance(e.value, x509.DeltaCRLIndicator) for e in extensions
-    ):
-        return False
-    scope = next(
-        (e.value for e in extensions if isinstance(e.value, x509.IssuingDistributionPoint)), None
-    )
-    if scope is not None:
-        is_ca = constraints is not None and constraints.ca
-        cert_names = {n for p in points or () for n in p.full_name or ()}
-        if (
-            scope.indirect_crl
-            or scope.only_some_reasons
-            or scope.only_contains_attribute_certs
-            or (scope.only_contains_user_certs and is_ca)
-            or (scope.only_contains_ca_certs and not is_ca)
-            or scope.relative_name is not None
-            or (scope.full_name is not None and cert_names.isdisjoint(scope.full_name))
-        ):
-            return False
-    if at is not None:
-        next_update = crl.next_update_utc
-        if at < crl.last_update_utc or next_update is None or at > next_update:
-            return False
-    return True
-
-
-def crl_revocation_checker(
-    crls: Iterable[x509.CertificateRevocationList], *, at: dt.datetime | None = None
-) -> RevocationChecker:
-    """A revocation checker answering from the given CRLs.
-
-    A certificate listed on an applicable CRL of its issuer is REVOKED (with the entry's
-    reason code and date, RFC 5280 section 5.3.1); not listed on one is GOOD; no
-    applicable CRL (none from that issuer, bad signature, stale) gives UNKNOWN. Pass
-    ``at`` (normally the same moment as ``validate_path``) to refuse CRLs that are not
-    current then; without it, freshness is the caller's business.
-    """
-    crl_list = tuple(crls)
-    if not all(isinstance(c, x509.CertificateRevocationList) for c in crl_list):
-        raise TypeError("crls must contain only x509.CertificateRevocationList objects")
-    if at is not None and (at.tzinfo is None or at.utcoffset() is None):
-        raise ValueError("at must be timezone-aware")
-
-    def check(cert: x509.Certificate, issuer: x509.Certificate) -> RevocationStatus:
-        applicable = [crl for crl in crl_list if _crl_applies(crl, cert, issuer, at)]
-        if not applicable:
-            return RevocationStatus.unknown(
-                f"no current CRL signed by {describe_name(issuer.subject)} is available"
-            )
-        for crl in applicable:
-            entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
-            if entry is None:
-                continue
-            try:
-                reason: x509.ReasonFlags | None = entry.extensions.get_extension_for_class(
-                    x509.CRLReason
-                ).value.reason
-            except (x509.ExtensionNotFound, *_PARSE_ERRORS):
-                reason = None
-            return RevocationStatus.revoked(reason, entry.revocation_date_utc)
-        return RevocationStatus.good()
-
-    return check

@@ -556,3 +556,51 @@ def eid_authentication_builder(
     if policy_oid is not None:
         builder = builder.add_extension(_certificate_policies(policy_oid), critical=False)
     return builder
+
+
+def service_signer_builder(
+    subject: x509.Name,
+    public_key: rsa.RSAPublicKey,
+    issuer: x509.Certificate,
+    *,
+    serial: int,
+    not_before: dt.datetime,
+    not_after: dt.datetime,
+    crl_url: str,
+    ca_issuers_url: str,
+) -> x509.CertificateBuilder:
+    """A platform service's document-signing certificate (the STS's SAML assertions).
+
+    The service signs documents a relying party checks against the environment's issuing
+    CA, like a care provider's certificate, but it never authenticates as a client:
+
+    - basicConstraints critical cA=FALSE: an end entity (RFC 5280 section 4.2.1.9);
+    - keyUsage critical digitalSignature only: the key makes XML signatures and nothing
+      else (RFC 5280 section 4.2.1.3; least privilege);
+    - no extendedKeyUsage: no registered purpose fits "signs SAML assertions", and RFC
+      5280 section 4.2.1.12 makes the extension optional;
+    - cRLDistributionPoints of the issuing CA's CRL (RFC 5280 section 4.2.1.13) and
+      authorityInformationAccess caIssuers only (section 4.2.2.1): the OCSP responder
+      answers for holders' certificates in the ledger and would say ``unknown``;
+    - subjectKeyIdentifier; authorityKeyIdentifier of the issuing CA.
+    """
+    issuer = _check_issuer(issuer)
+    return (
+        _base_builder(
+            subject,
+            issuer.subject,
+            public_key,
+            serial=serial,
+            not_before=not_before,
+            not_after=not_after,
+            rsa_only=True,
+        )
+        .add_extension(_authority_key_identifier(issuer), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(digital_signature=True), critical=True)
+        .add_extension(_crl_distribution_points(crl_url), critical=False)
+        .add_extension(
+            _authority_information_access(ocsp_url=None, ca_issuers_url=ca_issuers_url),
+            critical=False,
+        )
+    )

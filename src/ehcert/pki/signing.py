@@ -19,9 +19,10 @@ OCSP is the odd one out: ``OCSPResponseBuilder.sign`` refuses a key that does no
 the responder certificate. The placeholder response is therefore built for a stand-in
 responder certificate (same subject, placeholder key); the responderID and ``certs`` are
 then rewritten to the real delegated responder (RFC 6960 section 4.2.2.2) *before* lint and
-signing, so what is linted is what is signed. Reading the builder's parts relies on
-``cryptography``'s private builder fields; :func:`_ocsp_builder_parts` fails loudly if they
-ever change.
+signing, so what is linted is what is signed. The builder stamps producedAt with the real
+clock; a platform running on its own clock overrides it in the same rewrite
+(``produced_at``). Reading the builder's parts relies on ``cryptography``'s private
+builder fields; :func:`_ocsp_builder_parts` fails loudly if they ever change.
 """
 
 from __future__ import annotations
@@ -218,16 +219,30 @@ def _stand_in_responder(responder_cert: x509.Certificate) -> x509.Certificate:
     )
 
 
+def _produced_at(value: dt.datetime) -> dt.datetime:
+    """``value`` in UTC and whole seconds, as GeneralizedTime in OCSP is written (RFC 6960
+    section 4.2.1 uses RFC 5280's profile: Zulu time, no fractional seconds, 4.1.2.5.2)."""
+    if not isinstance(value, dt.datetime):
+        raise TypeError("produced_at must be a datetime or None")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("produced_at must be timezone-aware")
+    return value.astimezone(dt.UTC).replace(microsecond=0)
+
+
 def _rewrite_for_responder(
     placeholder_der: bytes,
     responder_cert: x509.Certificate,
     encoding: ocsp.OCSPResponderEncoding,
     certs: list[x509.Certificate],
+    produced_at: dt.datetime | None,
 ) -> asn1_ocsp.BasicOCSPResponse:
-    """Point responderID and ``certs`` at the real delegated responder (RFC 6960 4.2.1)."""
+    """Point responderID and ``certs`` at the real delegated responder (RFC 6960 4.2.1)
+    and, when given, set producedAt (already in UTC and whole seconds)."""
     outer = asn1_ocsp.OCSPResponse.load(placeholder_der)
     basic: asn1_ocsp.BasicOCSPResponse = outer["response_bytes"]["response"].parsed
     response_data = basic["tbs_response_data"]
+    if produced_at is not None:
+        response_data["produced_at"] = produced_at
     if encoding is ocsp.OCSPResponderEncoding.HASH:
         # KeyHash: SHA-1 of the subjectPublicKey BIT STRING value (RFC 6960 section 4.2.1).
         key_hash = x509.SubjectKeyIdentifier.from_public_key(responder_cert.public_key()).digest
@@ -257,7 +272,11 @@ def _wrap_basic(basic: asn1_ocsp.BasicOCSPResponse) -> bytes:
 
 
 def sign_ocsp_response(
-    builder: ocsp.OCSPResponseBuilder, signer: Signer, *, lint: bool = True
+    builder: ocsp.OCSPResponseBuilder,
+    signer: Signer,
+    *,
+    lint: bool = True,
+    produced_at: dt.datetime | None = None,
 ) -> ocsp.OCSPResponse:
     """Lint ``builder``'s response against RFC 6960 and sign it with ``signer``.
 
@@ -265,9 +284,15 @@ def sign_ocsp_response(
     (RFC 6960 section 4.2.2.2) and must certify ``signer.public_key()``. When the builder
     names no extra certificates, the responder certificate is included so clients can
     verify the delegation.
+
+    ``produced_at`` (timezone-aware) replaces the producedAt that ``cryptography`` takes
+    from the real clock, so it agrees with thisUpdate/nextUpdate from the platform's
+    clock; it is written in UTC with whole seconds, before lint and signature. ``None``
+    keeps the builder's value.
     """
     if not isinstance(builder, ocsp.OCSPResponseBuilder):
         raise TypeError("builder must be a cryptography OCSPResponseBuilder")
+    produced = None if produced_at is None else _produced_at(produced_at)
     public_key = _signer_public_key(signer)
     single, responder_cert, encoding, certs, extensions = _ocsp_builder_parts(builder)
     if responder_cert.public_key() != public_key:
@@ -281,7 +306,11 @@ def sign_ocsp_response(
         _placeholder_key(), hashes.SHA256()
     )
     basic = _rewrite_for_responder(
-        placeholder.public_bytes(_DER), responder_cert, encoding, certs or [responder_cert]
+        placeholder.public_bytes(_DER),
+        responder_cert,
+        encoding,
+        certs or [responder_cert],
+        produced,
     )
     if lint:
         pki_lint.assert_clean(pki_lint.lint_ocsp_response(_wrap_basic(basic)))

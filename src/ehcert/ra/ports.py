@@ -71,7 +71,9 @@ class RegistryReader(Protocol):
 class CertificateLedger(Protocol):
     def get(self, serial_hex: str) -> CertificateFacts | None: ...
 
-    def for_holder(self, holder_type: str, holder_value: str) -> list[CertificateFacts]: ...
+    def for_holder(self, holder_type: str, holder_value: str) -> list[CertificateFacts]:
+        """Per application id, newest first (latest expiry, then latest issued)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,3 +101,60 @@ class AuditSink(Protocol):
     def record(
         self, action: str, actor: str, subject: str, detail: dict[str, object], at: dt.datetime
     ) -> None: ...
+
+
+# --- the ETK depot's registration (ra.etk_registration) ----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EtkChallengeFacts:
+    """A stored registration challenge: who asked, for which certificate, what answers it."""
+
+    id: str
+    authentication_serial: str
+    encryption_der: bytes
+    answer_sha256: str
+    expires_at: dt.datetime
+
+
+class EtkChallenges(Protocol):
+    def create(
+        self,
+        challenge_id: str,
+        *,
+        authentication_serial: str,
+        encryption_der: bytes,
+        answer_sha256: str,
+        now: dt.datetime,
+        ttl: dt.timedelta,
+    ) -> dt.datetime: ...
+
+    def get(self, challenge_id: str) -> EtkChallengeFacts | None: ...
+
+    def consume(self, challenge_id: str, now: dt.datetime) -> EtkChallengeFacts | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class EtkPublication:
+    """What the depot publishes: the signed ETK and the facts it is looked up by."""
+
+    holder: Holder
+    encryption_certificate: x509.Certificate
+    authentication_serial: str
+    der: bytes
+    published_at: dt.datetime
+
+
+class EtkPublisher(Protocol):
+    def publish(self, publication: EtkPublication) -> None: ...
+
+
+class EtkSigner(Protocol):
+    """The CA's depot signer (``CertificateAuthority.sign_etk``)."""
+
+    def sign_etk(
+        self,
+        encryption_certificate: x509.Certificate,
+        authentication_certificate: x509.Certificate,
+        now: dt.datetime,
+    ) -> bytes: ...

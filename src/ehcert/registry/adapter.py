@@ -37,6 +37,11 @@ class RegistryFacts:
             nihii=record.nihii,
         )
 
+    def ssin_for_nihii(self, nihii: str) -> str | None:
+        """The SSIN of the care provider with this NIHII number (ETK lookup by NIHII)."""
+        record = self._providers.by_nihii(nihii)
+        return record.ssin if record is not None else None
+
     def institution(self, institution: InstitutionId) -> InstitutionFacts | None:
         record = self._institutions.get(institution)
         if record is None:

@@ -282,3 +282,60 @@ class EidCredentialRow(Base):
     not_after: Mapped[dt.datetime]
     revoked_at: Mapped[dt.datetime | None]
     revocation_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class EtkChallengeRow(Base):
+    """A proof-of-possession challenge of an ETK registration: single use, short lived.
+
+    Only the SHA-256 of the challenge is kept: the platform can check an answer but a
+    reader of the table cannot answer for the holder.
+    """
+
+    __tablename__ = "etk_challenges"
+    __table_args__ = (
+        CheckConstraint("expires_at > created_at", name="expiry_order"),
+        CheckConstraint("length(answer_sha256) = 64", name="answer_sha256_length"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    authentication_serial: Mapped[str] = mapped_column(
+        ForeignKey("certificates.serial_hex", ondelete="CASCADE"), index=True
+    )
+    encryption_der: Mapped[bytes] = mapped_column(LargeBinary)
+    answer_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+    used_at: Mapped[dt.datetime | None]
+
+
+class EtkRow(Base):
+    """A published ETK: the depot's signed token of one encryption certificate.
+
+    One ETK per authentication certificate (it vouches for exactly one encryption key at a
+    time) and an encryption key is published at most once. Whether it is served is not
+    stored here: lookups join the authentication certificate's row, so its revocation or
+    expiry withdraws the ETK in the same instant (see ``store.etks``).
+    """
+
+    __tablename__ = "etks"
+    __table_args__ = (
+        CheckConstraint("not_after > not_before", name="validity_order"),
+        CheckConstraint("length(encryption_key_sha256) = 64", name="encryption_key_sha256_length"),
+        Index("ix_etks_holder", "holder_type", "holder_value", "application_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holder_type: Mapped[str] = mapped_column(String(40))
+    holder_value: Mapped[str] = mapped_column(String(20))
+    application_id: Mapped[str | None] = mapped_column(String(30))
+    encryption_serial: Mapped[str] = mapped_column(String(64))  # decimal, as keystore aliases
+    encryption_key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    encryption_certificate_sha256: Mapped[str] = mapped_column(String(64))
+    authentication_serial: Mapped[str] = mapped_column(
+        ForeignKey("certificates.serial_hex", ondelete="CASCADE"), unique=True
+    )
+    subject_dn: Mapped[str] = mapped_column(Text)
+    der: Mapped[bytes] = mapped_column(LargeBinary)
+    not_before: Mapped[dt.datetime]
+    not_after: Mapped[dt.datetime]
+    published_at: Mapped[dt.datetime]

@@ -1,0 +1,132 @@
+"""``ehcert etk ...``: look up a holder's ETK in the depot, (re-)register one's own.
+
+- ``ehcert etk get SSIN=79021802145 --out FILE`` writes the current ETK (DER CMS
+  SignedData) of one identifier; ``--application APP`` names an institution's
+  application id; ``--json`` prints holder, subject, validity and the fingerprint (the
+  SHA-256 of the encryption certificate's DER) plus ``etk_sha256`` (of the whole ETK).
+- ``ehcert etk register --keystore FILE`` publishes the ETK of the keystore's current
+  encryption key, when ``cert request`` or ``cert renew`` wrote the keystore but could not
+  register it.
+
+Exit codes and output as every ``ehcert`` command (:mod:`ehcert.cli.output`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ehcert.cli.cert import JsonOption, PasswordFileOption, PlatformOption, _client
+from ehcert.cli.output import emit_json, reported_errors, stdout_console
+from ehcert.client.platform import EtkIdentifier
+from ehcert.core.identifiers import validate_application_id
+from ehcert.manager.etk import EtkView, etk_view, register_keystore_etk
+from ehcert.manager.secrets import read_secret
+
+etk_app = typer.Typer(
+    name="etk",
+    help="Look up encryption tokens (ETKs) in the depot and register your own.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _identifier(text: str, application: str | None) -> EtkIdentifier:
+    kind, sep, rest = text.strip().partition("=")
+    value, _, inline_app = rest.partition(",")
+    if not sep or not kind or not value:
+        raise typer.BadParameter(
+            "write the identifier TYPE=VALUE, e.g. SSIN=79021802145", param_hint="IDENTIFIER"
+        )
+    app = application or inline_app.strip() or None
+    if app is not None:
+        try:
+            validate_application_id(app)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="'--application'") from None
+    return EtkIdentifier(kind.strip().upper(), value.strip(), app)
+
+
+def _show(view: EtkView, out: Path | None) -> None:
+    rows = [
+        ("Identifier", view.identifier),
+        ("Holder", view.holder),
+        ("Subject", view.subject),
+        ("Valid from", view.not_before),
+        ("Valid until", view.not_after),
+        ("Fingerprint", f"{view.fingerprint} (SHA-256 of the encryption certificate)"),
+        ("Written to", str(out) if out else "-"),
+    ]
+    for label, value in rows:
+        stdout_console.print(f"[bold]{label + ':':<13}[/bold] {value}", markup=True)
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write atomically: a reader never sees half an ETK."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+@etk_app.command("get")
+def get_command(
+    ctx: typer.Context,
+    identifier: Annotated[
+        str,
+        typer.Argument(
+            metavar="IDENTIFIER",
+            help="TYPE=VALUE: SSIN=..., NIHII=..., NIHII-HOSPITAL=..., CBE=..., EHP=...",
+        ),
+    ],
+    *,
+    platform: PlatformOption,
+    application: Annotated[
+        str | None,
+        typer.Option("--application", metavar="APP", help="The institution's application id."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", metavar="FILE", help="Write the ETK (DER) to FILE."),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Fetch the current ETK of IDENTIFIER from the depot."""
+    wanted = _identifier(identifier, application)
+    with reported_errors(json_output=json_output):
+        with _client(ctx, platform) as client:
+            etk = client.etk(wanted)
+        if out is not None:
+            _write(out, etk.der)
+        view = etk_view(str(wanted), etk)
+        if json_output:
+            emit_json({**asdict(view), "out": str(out) if out else None})
+            return
+        _show(view, out)
+
+
+@etk_app.command("register")
+def register_command(
+    ctx: typer.Context,
+    *,
+    platform: PlatformOption,
+    keystore: Annotated[
+        Path, typer.Option("--keystore", metavar="FILE", help="The eHealth keystore (PKCS#12).")
+    ],
+    password_file: PasswordFileOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Publish the ETK of KEYSTORE's current encryption key (proof of possession)."""
+    with reported_errors(json_output=json_output):
+        password = read_secret(password_file, "Keystore password")
+        with _client(ctx, platform) as client:
+            etk = register_keystore_etk(client, keystore, password)
+        view = etk_view(etk.holder, etk)
+        if json_output:
+            emit_json(view)
+            return
+        stdout_console.print("Published the ETK.", markup=False)
+        _show(view, None)

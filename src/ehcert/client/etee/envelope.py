@@ -1,0 +1,198 @@
+"""EnvelopedData (RFC 5652 section 6): encrypt for several recipients, decrypt with any key.
+
+Key transport is RSAES-PKCS1-v1_5 (RFC 3370 section 4.2.1), recipients named by
+issuerAndSerialNumber (version 0 EnvelopedData, RFC 5652 6.1), content encrypted with
+AES-CBC (RFC 3565) under a fresh random key and IV. That is what the eHealth ETEE
+libraries write; RSAES-OAEP (RFC 3560) is accepted when reading.
+
+Decrypting tries the keys whose certificate the recipient info names first; only when no
+key is named does it try every key on every recipient info (older files in the field name
+a certificate the keystore holds under different bytes). A wrong key is noticed by the
+unwrapped key length or by the CBC padding; RSA unwrap failures are not told apart from
+padding failures, so no padding oracle is exposed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from asn1crypto import cms as asn1_cms
+from asn1crypto import core
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from ehcert.client.etee import der
+from ehcert.client.etee.cms import (
+    OID_DATA,
+    OID_ENVELOPED_DATA,
+    CertificatePair,
+    issuer_and_serial,
+    read_content_info,
+)
+from ehcert.client.etee.der import CONTEXT, UNIVERSAL, BerError, Buffer, Parts
+from ehcert.pki.keystore import KeyEntry
+
+CIPHERS = {"aes128": ("aes128_cbc", 16), "aes256": ("aes256_cbc", 32)}
+"""The ciphers :func:`build_enveloped_data` writes: name -> (asn1crypto name, key size)."""
+
+ALLOWED_CONTENT_CIPHERS = {"aes128_cbc": 16, "aes192_cbc": 24, "aes256_cbc": 32}
+_BLOCK = 16
+
+
+def build_enveloped_data(
+    content: Parts, recipients: Sequence[CertificatePair], cipher: str
+) -> Parts:
+    """ContentInfo(EnvelopedData) of id-data ``content``, as parts (one ciphertext copy)."""
+    algorithm_name, key_size = CIPHERS[cipher]
+    key, iv = os.urandom(key_size), os.urandom(_BLOCK)
+    recipient_infos: list[bytes] = []
+    for recipient in recipients:
+        public_key = recipient.certificate.public_key()
+        if not isinstance(public_key, rsa.RSAPublicKey):
+            raise ValueError("every recipient certificate must hold an RSA key")
+        recipient_infos.append(
+            b"".join(
+                der.sequence(
+                    der.raw(core.Integer(0).dump()),
+                    der.raw(issuer_and_serial(recipient)),
+                    der.raw(
+                        asn1_cms.KeyEncryptionAlgorithm({"algorithm": "rsaes_pkcs1v15"}).dump()
+                    ),
+                    der.octets(public_key.encrypt(key, padding.PKCS1v15())),
+                )
+            )
+        )
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+    ciphertext: Parts = [encryptor.update(part) for part in content]
+    pad = _BLOCK - der.parts_length(content) % _BLOCK
+    ciphertext.append(encryptor.update(bytes([pad]) * pad) + encryptor.finalize())
+    algorithm = asn1_cms.EncryptionAlgorithm({"algorithm": algorithm_name, "parameters": iv})
+    encrypted_content_info = der.sequence(
+        der.raw(core.ObjectIdentifier(OID_DATA).dump()),
+        der.raw(algorithm.dump()),
+        der.wrap(0x80, ciphertext),  # [0] IMPLICIT OCTET STRING, primitive
+    )
+    body = der.sequence(
+        der.raw(core.Integer(0).dump()), der.set_of(recipient_infos), encrypted_content_info
+    )
+    return der.sequence(
+        der.raw(core.ObjectIdentifier(OID_ENVELOPED_DATA).dump()), der.explicit(0, body)
+    )
+
+
+@dataclass(frozen=True)
+class EnvelopedView:
+    recipient_infos: tuple[asn1_cms.KeyTransRecipientInfo, ...]
+    other_recipient_kinds: tuple[str, ...]
+    content_type: str
+    algorithm: str
+    iv: bytes | None
+    ciphertext: Buffer
+
+
+def read_enveloped_data(buf: memoryview, what: str) -> EnvelopedView:
+    """Parse ContentInfo(EnvelopedData); the ciphertext stays a view when primitive."""
+    buf, body = read_content_info(buf, OID_ENVELOPED_DATA, what)
+    try:
+        fields = der.children(buf, der.expect(body, UNIVERSAL, der.TAG_SEQUENCE, "EnvelopedData"))
+        index = 1
+        if len(fields) > index and fields[index].is_(CONTEXT, 0):
+            index += 1  # originatorInfo: certificates for key agreement, not used here
+        if len(fields) < index + 2:
+            raise BerError("EnvelopedData has too few fields")
+        recipient_set = der.expect(fields[index], UNIVERSAL, der.TAG_SET, "recipientInfos")
+        transports: list[asn1_cms.KeyTransRecipientInfo] = []
+        others: list[str] = []
+        for item in der.children(buf, recipient_set):
+            choice = asn1_cms.RecipientInfo.load(der.element_bytes(buf, item))
+            _ = choice.native  # asn1crypto parses lazily: surface damage here
+            if choice.name == "ktri":
+                transports.append(choice.chosen)
+            else:
+                others.append(choice.name)
+        info = der.children(
+            buf, der.expect(fields[index + 1], UNIVERSAL, der.TAG_SEQUENCE, "EncryptedContentInfo")
+        )
+        if len(info) != 3:
+            raise BerError("the encrypted content is missing or detached")
+        content_type = der.oid_value(buf, info[0], "the encrypted content type")
+        algorithm = asn1_cms.EncryptionAlgorithm.load(der.element_bytes(buf, info[1]))
+        name = algorithm["algorithm"].native
+        iv = algorithm["parameters"].native if name in ALLOWED_CONTENT_CIPHERS else None
+        if iv is not None and (not isinstance(iv, bytes) or len(iv) != _BLOCK):
+            raise BerError("the AES-CBC initialisation vector is not 16 bytes")
+        if not info[2].is_(CONTEXT, 0):
+            raise BerError("the encrypted content has an unexpected tag")
+        ciphertext = der.octet_string(buf, info[2], "the encrypted content")
+    except (BerError, ValueError, TypeError, KeyError) as error:
+        raise der.malformed(what, str(error).split("\n")[0]) from None
+    return EnvelopedView(tuple(transports), tuple(others), content_type, name, iv, ciphertext)
+
+
+def _unwrap(
+    recipient_info: asn1_cms.KeyTransRecipientInfo, key: rsa.RSAPrivateKey, size: int
+) -> bytes | None:
+    algorithm = recipient_info["key_encryption_algorithm"]["algorithm"].native
+    encrypted_key = recipient_info["encrypted_key"].native
+    try:
+        if algorithm == "rsaes_pkcs1v15":
+            unwrapped = key.decrypt(encrypted_key, padding.PKCS1v15())
+        elif algorithm == "rsaes_oaep":
+            params = recipient_info["key_encryption_algorithm"]["parameters"]
+            hash_name = params["hash_algorithm"]["algorithm"].native
+            hash_type = {"sha1": hashes.SHA1, "sha256": hashes.SHA256}.get(hash_name)
+            if hash_type is None:
+                return None
+            oaep = padding.OAEP(mgf=padding.MGF1(hash_type()), algorithm=hash_type(), label=None)
+            unwrapped = key.decrypt(encrypted_key, oaep)
+        else:
+            return None
+    except ValueError:
+        return None
+    return unwrapped if len(unwrapped) == size else None
+
+
+def _decrypt_content(view: EnvelopedView, key: bytes) -> memoryview | None:
+    """AES-CBC into one buffer; None when the padding shows the key was wrong."""
+    assert view.iv is not None
+    size = len(view.ciphertext)
+    if size == 0 or size % _BLOCK:
+        return None
+    output = bytearray(size + _BLOCK)
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(view.iv)).decryptor()
+    written = decryptor.update_into(view.ciphertext, output)
+    tail = decryptor.finalize()  # CBC without padding: whole blocks, nothing held back
+    if tail:
+        return None
+    pad = output[written - 1]
+    if not 1 <= pad <= _BLOCK or output[written - pad : written] != bytes([pad]) * pad:
+        return None
+    return memoryview(output)[: written - pad]
+
+
+def decrypt(view: EnvelopedView, entries: Sequence[KeyEntry]) -> tuple[memoryview, KeyEntry] | None:
+    """The plaintext and the key entry that opened it, or None when no key can.
+
+    The caller has checked that ``view.algorithm`` is allowed.
+    """
+    size = ALLOWED_CONTENT_CIPHERS[view.algorithm]
+    pairs = [(entry, CertificatePair.from_certificate(entry.certificate)) for entry in entries]
+    attempts: list[tuple[asn1_cms.KeyTransRecipientInfo, KeyEntry]] = [
+        (info, entry)
+        for info in view.recipient_infos
+        for entry, pair in pairs
+        if pair.matches(info["rid"])
+    ]
+    if not attempts:
+        attempts = [(info, entry) for info in view.recipient_infos for entry in entries]
+    for info, entry in attempts:
+        key = _unwrap(info, entry.private_key, size)
+        if key is None:
+            continue
+        plaintext = _decrypt_content(view, key)
+        if plaintext is not None:
+            return plaintext, entry
+    return None

@@ -1,0 +1,93 @@
+"""Languages of the UI: English, French, Dutch, from gettext catalogs.
+
+Belgian care providers speak French, Dutch (and German, not offered yet); English is
+the source language. The catalogs are ordinary gettext files,
+``locale/<lang>/LC_MESSAGES/ehcert.po`` with their compiled ``.mo`` beside them
+(:mod:`ehcert.manager.web.catalogs` compiles them); templates use Jinja2's ``i18n``
+extension with new-style gettext (``_("Hello %(name)s", name=...)``), so a missing
+placeholder is an error, not silent garbage.
+
+The language comes from the user's choice (a cookie set by the language links), else
+from ``Accept-Language`` (RFC 9110 section 12.5.4, quality values honoured), else
+English.
+"""
+
+from __future__ import annotations
+
+import gettext
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+LANGUAGES: tuple[str, ...] = ("en", "fr", "nl")
+DEFAULT_LANGUAGE = "en"
+LANGUAGE_NAMES = {"en": "English", "fr": "Français", "nl": "Nederlands"}
+DOMAIN = "ehcert"
+LOCALE_DIR = Path(__file__).parent / "locale"
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+Translate = Callable[..., str]
+
+
+def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
+    """Mark ``message`` for extraction without translating it yet (translated at display)."""
+    return message
+
+
+def negotiate(accept_language: str | None) -> str:
+    """The best of :data:`LANGUAGES` for an ``Accept-Language`` header value."""
+    if not accept_language:
+        return DEFAULT_LANGUAGE
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(accept_language.split(",")):
+        pieces = part.strip().split(";")
+        tag = pieces[0].strip().lower()
+        quality = 1.0
+        for parameter in pieces[1:]:
+            name, _, value = parameter.strip().partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        primary = tag.split("-", 1)[0]
+        if primary in LANGUAGES and quality > 0:
+            ranked.append((-quality, position, primary))
+    return min(ranked)[2] if ranked else DEFAULT_LANGUAGE
+
+
+@cache
+def translations(language: str) -> gettext.NullTranslations:
+    """The compiled catalog of ``language`` (English: the messages as written)."""
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
+    if language == DEFAULT_LANGUAGE:
+        return gettext.NullTranslations()
+    return gettext.translation(DOMAIN, localedir=LOCALE_DIR, languages=[language])
+
+
+def translator(language: str) -> Translate:
+    """New-style gettext for Python code: ``_(msgid, **values)`` (same as in templates)."""
+    catalog = translations(language)
+
+    def translate(message: str, **values: object) -> str:
+        text = catalog.gettext(message)
+        return text % values if values else text
+
+    return translate
+
+
+@cache
+def environment(language: str) -> Environment:
+    """The Jinja2 environment of one language (templates autoescaped, i18n installed)."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    return env

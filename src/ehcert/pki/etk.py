@@ -1,0 +1,524 @@
+"""The eHealth encryption token (ETK): build, parse and verify.
+
+An ETK is a CMS SignedData (RFC 5652 section 5) made by the ETK depot:
+
+* encapsulated content (id-data): the DER of the holder's encryption certificate, which
+  names the holder as subject AND issuer and is signed by the holder's authentication
+  key (see ``profiles.ehealth_encryption_builder``);
+* certificates: the authentication certificate, its CA chain and the depot's signer;
+* one SignerInfo by the depot, identified by issuerAndSerialNumber.
+
+Verification keeps two verdicts apart, as the eHealth ETEE libraries do:
+
+* ``valid`` — the token and the encryption certificate themselves: the depot signature
+  verifies, the encryption certificate is time-valid at ``at``, its key usage allows key
+  transport (keyEncipherment, RFC 5280 4.2.1.3), its key is RSA of at least 2048 bits;
+* ``trust`` — the issuer, i.e. the authentication certificate: it signed the encryption
+  certificate, both carry the same subject DN, it is time-valid, its key usage asserts
+  digitalSignature and nonRepudiation (the holder commits to its encryption key; the
+  eHealth authentication profile always has both), its key is RSA >= 2048 bits, its path
+  reaches a configured anchor (RFC 5280 section 6 via ``pathval``) and, when a checker is
+  given, it is not revoked. ``UNKNOWN`` means every check passed except that the path
+  does not reach any configured anchor (not even by name).
+
+Every finding is an :class:`EtkIssue` with a stable code, e.g. ``encryption_expired``,
+``authentication_key_usage``, ``authentication_chain``, ``subject_mismatch``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from asn1crypto import algos, cms, core
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+
+from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.pki.pathval import RevocationChecker, describe_name, validate_path
+from ehcert.pki.signer import Signer
+
+MIN_RSA_BITS = 2048
+MAX_ETK_BYTES = 256 * 1024
+_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "sha1": hashes.SHA1,
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
+
+
+def _der(certificate: x509.Certificate) -> bytes:
+    return certificate.public_bytes(serialization.Encoding.DER)
+
+
+def _malformed(reason: str) -> EhcertError:
+    return EhcertError(ErrorKind.MALFORMED, f"The ETK cannot be read: {reason}.", field="etk")
+
+
+# ---------------------------------------------------------------------------- building
+
+
+def build_etk(
+    encryption_certificate: x509.Certificate,
+    authentication_chain: Sequence[x509.Certificate],
+    depot_certificate: x509.Certificate,
+    depot_signer: Signer,
+    signing_time: dt.datetime,
+) -> bytes:
+    """The DER ETK: SHA-256, RSASSA-PKCS1-v1_5 by ``depot_signer``, signed attributes
+    contentType, signingTime and messageDigest (RFC 5652 5.3 and 11).
+
+    ``authentication_chain`` is the authentication certificate first, then its CAs.
+    The depot's key must match ``depot_certificate`` (ValueError otherwise).
+    """
+    if not isinstance(encryption_certificate, x509.Certificate):
+        raise TypeError("encryption_certificate must be an x509.Certificate")
+    chain = list(authentication_chain)
+    if not chain or not all(isinstance(c, x509.Certificate) for c in chain):
+        raise ValueError("authentication_chain must start with the authentication certificate")
+    if not isinstance(depot_certificate, x509.Certificate):
+        raise TypeError("depot_certificate must be an x509.Certificate")
+    if not isinstance(signing_time, dt.datetime):
+        raise TypeError("signing_time must be a datetime")
+    if signing_time.tzinfo is None or signing_time.utcoffset() is None:
+        raise ValueError("signing_time must be timezone-aware")
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    if depot_signer.public_key().public_bytes(
+        serialization.Encoding.DER, spki
+    ) != depot_certificate.public_key().public_bytes(serialization.Encoding.DER, spki):
+        raise ValueError("depot_signer does not hold the key of depot_certificate")
+    content = _der(encryption_certificate)
+    moment = signing_time.astimezone(dt.UTC).replace(microsecond=0)
+    time_value = (
+        core.UTCTime(moment) if 1950 <= moment.year <= 2049 else core.GeneralizedTime(moment)
+    )
+    attributes = [
+        cms.CMSAttribute({"type": "content_type", "values": ["data"]}),
+        cms.CMSAttribute(
+            {
+                "type": "signing_time",
+                "values": [
+                    cms.Time(
+                        {
+                            "utc_time"
+                            if isinstance(time_value, core.UTCTime)
+                            else "generalized_time": time_value
+                        }
+                    )
+                ],
+            }
+        ),
+        cms.CMSAttribute({"type": "message_digest", "values": [hashlib.sha256(content).digest()]}),
+    ]
+    attributes.sort(key=lambda a: a.dump())  # DER SET OF order (X.690 section 11.6)
+    signed_attributes = cms.CMSAttributes(attributes)
+    signature = depot_signer.sign(signed_attributes.dump())
+    depot = asn1_x509.Certificate.load(_der(depot_certificate))
+    signer_info = cms.SignerInfo(
+        {
+            "version": "v1",
+            "sid": cms.SignerIdentifier(
+                {
+                    "issuer_and_serial_number": {
+                        "issuer": depot.issuer,
+                        "serial_number": depot.serial_number,
+                    }
+                }
+            ),
+            "digest_algorithm": {"algorithm": "sha256"},
+            "signed_attrs": signed_attributes,
+            "signature_algorithm": {"algorithm": "rsassa_pkcs1v15"},
+            "signature": signature,
+        }
+    )
+    certificates: list[bytes] = []
+    for certificate in [*chain, depot_certificate]:
+        der = _der(certificate)
+        if der not in certificates:
+            certificates.append(der)
+    signed_data = cms.SignedData(
+        {
+            "version": "v1",
+            "digest_algorithms": [{"algorithm": "sha256"}],
+            "encap_content_info": {"content_type": "data", "content": content},
+            "certificates": [asn1_x509.Certificate.load(c) for c in certificates],
+            "signer_infos": [signer_info],
+        }
+    )
+    return bytes(cms.ContentInfo({"content_type": "signed_data", "content": signed_data}).dump())
+
+
+# ---------------------------------------------------------------------------- parsing
+
+
+def _signed_by(certificate: x509.Certificate, issuer_key: object) -> bool:
+    """Whether ``issuer_key`` made ``certificate``'s signature (any hash, SHA-1 included:
+    this only links the two certificates; the algorithm is judged elsewhere)."""
+    try:
+        hash_algorithm = certificate.signature_hash_algorithm
+        if isinstance(issuer_key, rsa.RSAPublicKey) and hash_algorithm is not None:
+            parameters = certificate.signature_algorithm_parameters
+            issuer_key.verify(
+                certificate.signature,
+                certificate.tbs_certificate_bytes,
+                parameters,  # type: ignore[arg-type]
+                hash_algorithm,
+            )
+        elif isinstance(issuer_key, dsa.DSAPublicKey) and hash_algorithm is not None:
+            issuer_key.verify(
+                certificate.signature, certificate.tbs_certificate_bytes, hash_algorithm
+            )
+        elif isinstance(issuer_key, ec.EllipticCurvePublicKey) and hash_algorithm is not None:
+            issuer_key.verify(
+                certificate.signature, certificate.tbs_certificate_bytes, ec.ECDSA(hash_algorithm)
+            )
+        else:
+            return False
+    except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Etk:
+    """A parsed ETK. ``chain`` holds the other certificates (CAs), depot excluded."""
+
+    encryption_certificate: x509.Certificate
+    authentication_certificate: x509.Certificate
+    chain: tuple[x509.Certificate, ...]
+    depot_certificate: x509.Certificate | None
+    signer_info: cms.SignerInfo
+    raw: bytes
+
+    @property
+    def fingerprint_sha256(self) -> str:
+        return hashlib.sha256(_der(self.encryption_certificate)).hexdigest()
+
+
+def parse_etk(data: bytes) -> Etk:
+    """Read an ETK; EhcertError(MALFORMED) with one sentence when it is not one."""
+    if not isinstance(data, bytes):
+        raise TypeError("data must be bytes")
+    if len(data) > MAX_ETK_BYTES:
+        raise _malformed(f"it is larger than {MAX_ETK_BYTES} bytes")
+    try:
+        info = cms.ContentInfo.load(data, strict=True)
+        _ = info.native  # asn1crypto parses lazily: surface any damage here
+        if info["content_type"].native != "signed_data":
+            raise _malformed("it is not CMS SignedData")
+        signed = info["content"]
+        if signed["encap_content_info"]["content_type"].native != "data":
+            raise _malformed("its content is not id-data")
+        content = signed["encap_content_info"]["content"].native
+        if not isinstance(content, bytes):
+            raise _malformed("it carries no encryption certificate")
+        encryption = x509.load_der_x509_certificate(content)
+        pool: list[tuple[asn1_x509.Certificate, x509.Certificate]] = []
+        for choice in signed["certificates"] or []:
+            if choice.name != "certificate":
+                continue
+            der = choice.chosen.dump()
+            if all(der != existing.dump() for existing, _ in pool):
+                pool.append((choice.chosen, x509.load_der_x509_certificate(der)))
+        signer_infos = list(signed["signer_infos"])
+        if len(signer_infos) != 1:
+            raise _malformed(f"it has {len(signer_infos)} signers instead of one")
+        signer_info = signer_infos[0]
+        sid = signer_info["sid"]
+        depot = None
+        for parsed, certificate in pool:
+            if sid.name == "issuer_and_serial_number":
+                wanted = sid.chosen
+                if (
+                    parsed.serial_number == wanted["serial_number"].native
+                    and parsed.issuer == wanted["issuer"]
+                ):
+                    depot = certificate
+            elif parsed.key_identifier == sid.chosen.native:
+                depot = certificate
+        named = [c for _, c in pool if c.subject == encryption.issuer and c != depot]
+        by_key = [c for c in named if _signed_by(encryption, c.public_key())]
+        candidates = by_key or named
+        if not candidates:
+            raise _malformed(
+                "no certificate in it is named as the issuer of the encryption certificate "
+                f"({describe_name(encryption.issuer)})"
+            )
+        authentication = candidates[0]
+        chain = tuple(c for _, c in pool if c not in (authentication, depot))
+    except EhcertError:
+        raise
+    except (ValueError, TypeError, KeyError, UnsupportedAlgorithm) as error:
+        raise _malformed(f"it is not well-formed CMS ({str(error).splitlines()[0]})") from None
+    return Etk(encryption, authentication, chain, depot, signer_info, data)
+
+
+# ---------------------------------------------------------------------------- verifying
+
+
+class EtkTrust(StrEnum):
+    TRUSTED = "trusted"
+    UNKNOWN = "unknown"  # everything checks out, but no configured anchor is reached
+    UNTRUSTED = "untrusted"
+
+
+@dataclass(frozen=True, slots=True)
+class EtkIssue:
+    code: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class EtkVerdict:
+    valid: bool
+    trust: EtkTrust
+    validity_issues: tuple[EtkIssue, ...]
+    trust_issues: tuple[EtkIssue, ...]
+
+    @property
+    def usable(self) -> bool:
+        """Safe to encrypt to: valid and trusted."""
+        return self.valid and self.trust is EtkTrust.TRUSTED
+
+    @property
+    def codes(self) -> set[str]:
+        return {i.code for i in self.validity_issues + self.trust_issues}
+
+    def reason(self) -> str | None:
+        """The first problem as one sentence (for refusing a send), None when usable."""
+        issues = self.validity_issues + self.trust_issues
+        if issues:
+            return issues[0].detail
+        if self.trust is EtkTrust.UNKNOWN:
+            return "The ETK's authentication certificate does not chain to a trusted anchor."
+        return None
+
+
+def _verify_depot_signature(etk: Etk, allow_sha1: bool) -> str | None:
+    """None when the depot's signature verifies, else why not (RFC 5652 5.4 and 5.6)."""
+    if etk.depot_certificate is None:
+        return "the depot's signing certificate is not in the ETK"
+    signer_info = etk.signer_info
+    digest_name = signer_info["digest_algorithm"]["algorithm"].native
+    allowed = {"sha256", "sha384", "sha512"} | ({"sha1"} if allow_sha1 else set())
+    if digest_name not in allowed:
+        return f"the depot signed with the digest {digest_name}, which is not accepted"
+    hash_type = _HASHES[digest_name]
+    content = _der(etk.encryption_certificate)
+    digest = hashlib.new(digest_name, content).digest()
+    signed_attributes = signer_info["signed_attrs"]
+    message = digest
+    if not isinstance(signed_attributes, core.Void):
+        values = {a["type"].native: a["values"] for a in signed_attributes}
+        if "message_digest" not in values or values["message_digest"][0].native != digest:
+            return "the message digest of the depot's signature does not match the content"
+        signed_der = b"\x31" + signed_attributes.dump()[1:]
+        message = hashlib.new(digest_name, signed_der).digest()
+    key = etk.depot_certificate.public_key()
+    algorithm: algos.SignedDigestAlgorithm = signer_info["signature_algorithm"]
+    if not isinstance(key, rsa.RSAPublicKey):
+        return "the depot's key is not RSA"
+    pad: padding.AsymmetricPadding
+    if algorithm["algorithm"].native == "rsassa_pss":
+        params = algorithm["parameters"]
+        mgf_hash = _HASHES.get(params["mask_gen_algorithm"]["parameters"]["algorithm"].native)
+        if mgf_hash is None:
+            return "the depot's PSS signature uses an unknown hash"
+        pad = padding.PSS(mgf=padding.MGF1(mgf_hash()), salt_length=params["salt_length"].native)
+    elif algorithm.signature_algo == "rsassa_pkcs1v15":
+        pad = padding.PKCS1v15()
+    else:
+        return f"the depot's signature algorithm {algorithm['algorithm'].native} is not accepted"
+    try:
+        key.verify(signer_info["signature"].native, message, pad, Prehashed(hash_type()))
+    except (InvalidSignature, ValueError):
+        return "the depot's signature does not verify"
+    return None
+
+
+def _key_usage(certificate: x509.Certificate) -> x509.KeyUsage | None:
+    try:
+        return certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    except (x509.ExtensionNotFound, ValueError):
+        return None
+
+
+def _key_issue(certificate: x509.Certificate, prefix: str, label: str) -> EtkIssue | None:
+    key = certificate.public_key()
+    if not isinstance(key, rsa.RSAPublicKey):
+        return EtkIssue(f"{prefix}_key_algorithm", f"The {label} does not hold an RSA key.")
+    if key.key_size < MIN_RSA_BITS:
+        return EtkIssue(
+            f"{prefix}_key_size",
+            f"The {label} has a {key.key_size}-bit key; at least {MIN_RSA_BITS} bits are required.",
+        )
+    return None
+
+
+def _time_issue(
+    certificate: x509.Certificate, prefix: str, label: str, at: dt.datetime
+) -> EtkIssue | None:
+    if at < certificate.not_valid_before_utc:
+        return EtkIssue(
+            f"{prefix}_not_yet_valid",
+            f"The {label} is not valid before {certificate.not_valid_before_utc.date()}.",
+        )
+    if at > certificate.not_valid_after_utc:
+        return EtkIssue(
+            f"{prefix}_expired", f"The {label} expired on {certificate.not_valid_after_utc.date()}."
+        )
+    return None
+
+
+def _reaches_anchor_by_name(etk: Etk, anchors: Sequence[x509.Certificate]) -> bool:
+    """Whether walking issuer names from the authentication certificate through the ETK's
+    certificates meets an anchor's subject: tells "no anchor configured" (UNKNOWN) apart
+    from "a path exists but is broken" (UNTRUSTED)."""
+    subjects = {a.subject for a in anchors}
+    current, seen = etk.authentication_certificate, set()
+    while True:
+        if current.issuer in subjects or current.subject in subjects:
+            return True
+        seen.add(_der(current))
+        parent = next(
+            (c for c in etk.chain if c.subject == current.issuer and _der(c) not in seen), None
+        )
+        if parent is None:
+            return False
+        current = parent
+
+
+def verify_etk(
+    etk: Etk,
+    *,
+    anchors: Sequence[x509.Certificate],
+    at: dt.datetime,
+    revocation: RevocationChecker | None = None,
+    allow_sha1_signatures: bool = False,
+) -> EtkVerdict:
+    """Check ``etk`` at the moment ``at`` (see the module docstring for every check).
+
+    ``allow_sha1_signatures`` accepts SHA-1 in certificate and depot signatures (old
+    material only; the interop fixtures need it).
+    """
+    if not isinstance(etk, Etk):
+        raise TypeError("etk must be an Etk")
+    if not isinstance(at, dt.datetime) or at.tzinfo is None:
+        raise ValueError("at must be a timezone-aware datetime")
+    at = at.astimezone(dt.UTC)
+    encryption, authentication = etk.encryption_certificate, etk.authentication_certificate
+    enc_label = f"encryption certificate of {describe_name(encryption.subject)}"
+    auth_label = f"authentication certificate of {describe_name(authentication.subject)}"
+    validity: list[EtkIssue] = []
+    trust: list[EtkIssue] = []
+
+    signature_problem = _verify_depot_signature(etk, allow_sha1_signatures)
+    if signature_problem is not None:
+        validity.append(
+            EtkIssue("etk_signature", f"The ETK is not authentic: {signature_problem}.")
+        )
+    for issue in (
+        _time_issue(encryption, "encryption", enc_label, at),
+        _key_issue(encryption, "encryption", enc_label),
+    ):
+        if issue is not None:
+            validity.append(issue)
+    usage = _key_usage(encryption)
+    if usage is None or not usage.key_encipherment:
+        validity.append(
+            EtkIssue(
+                "encryption_key_usage",
+                f"The key usage of the {enc_label} does not allow key encipherment.",
+            )
+        )
+
+    if not _signed_by(encryption, authentication.public_key()):
+        trust.append(
+            EtkIssue(
+                "encryption_not_signed_by_authentication",
+                f"The {enc_label} is not signed by the authentication key of its holder.",
+            )
+        )
+    if encryption.subject != authentication.subject:
+        same_attributes = sorted(a.rfc4514_string() for a in encryption.subject) == sorted(
+            a.rfc4514_string() for a in authentication.subject
+        )
+        detail = "the same attributes in another order" if same_attributes else "a different name"
+        trust.append(
+            EtkIssue(
+                "subject_mismatch",
+                f"The {enc_label} names {detail} than the {auth_label}, so that "
+                "certificate is not valid for this usage.",
+            )
+        )
+        if not same_attributes:
+            trust.append(
+                EtkIssue(
+                    "authentication_basic_constraints",
+                    f"The {auth_label} vouches for another subject but is no CA "
+                    "(invalid basic constraints).",
+                )
+            )
+    for issue in (
+        _time_issue(authentication, "authentication", auth_label, at),
+        _key_issue(authentication, "authentication", auth_label),
+    ):
+        if issue is not None:
+            trust.append(issue)
+    auth_usage = _key_usage(authentication)
+    if auth_usage is None or not (auth_usage.digital_signature and auth_usage.content_commitment):
+        trust.append(
+            EtkIssue(
+                "authentication_key_usage",
+                f"The key usage of the {auth_label} lacks digitalSignature or nonRepudiation.",
+            )
+        )
+
+    moment = min(max(at, authentication.not_valid_before_utc), authentication.not_valid_after_utc)
+    unknown = False
+    try:
+        validate_path(
+            authentication,
+            etk.chain,
+            anchors,
+            at=moment,
+            purpose=None,
+            revocation=None,
+            leaf_label="authentication certificate",
+            allow_sha1_signatures=allow_sha1_signatures,
+        )
+    except EhcertError as failure:
+        if _reaches_anchor_by_name(etk, anchors):
+            trust.append(EtkIssue("authentication_chain", failure.detail))
+        else:
+            unknown = True
+    else:
+        if revocation is not None:
+            try:
+                validate_path(
+                    authentication,
+                    etk.chain,
+                    anchors,
+                    at=moment,
+                    purpose=None,
+                    revocation=revocation,
+                    leaf_label="authentication certificate",
+                    allow_sha1_signatures=allow_sha1_signatures,
+                )
+            except EhcertError as failure:
+                code = (
+                    "authentication_revoked"
+                    if failure.kind is ErrorKind.REVOKED
+                    else "authentication_revocation_unknown"
+                )
+                trust.append(EtkIssue(code, failure.detail))
+    level = EtkTrust.UNTRUSTED if trust else (EtkTrust.UNKNOWN if unknown else EtkTrust.TRUSTED)
+    return EtkVerdict(not validity, level, tuple(validity), tuple(trust))
