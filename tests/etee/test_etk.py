@@ -10,9 +10,11 @@ import datetime as dt
 
 import pytest
 from cryptography.x509 import load_der_x509_certificate
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.pki.etk import EtkTrust, build_etk, parse_etk, verify_etk
+from ehcert.pki.etk import EtkTrust, EtkVerdict, build_etk, parse_etk, verify_etk
 from ehcert.pki.pathval import RevocationStatus, crl_revocation_checker
 from ehcert.pki.signer import PrivateKeySigner
 
@@ -213,3 +215,51 @@ def test_build_refuses_a_signer_that_does_not_match_the_depot_certificate(own_pk
             PrivateKeySigner(own_pki.alice.authentication.private_key),
             T_OWN,
         )
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_fuzzed_etk_is_malformed_or_judged(data, own_pki) -> None:
+    token = bytearray(_own_etk(own_pki))
+    for _ in range(data.draw(st.integers(1, 3))):
+        position = data.draw(st.integers(0, len(token) - 1))
+        token[position] ^= data.draw(st.integers(1, 255))
+    try:
+        etk = parse_etk(bytes(token))
+    except EhcertError as error:
+        outcome: object = error
+    else:
+        outcome = verify_etk(etk, anchors=[own_pki.root], at=T_OWN)
+    if isinstance(outcome, EhcertError):
+        assert outcome.kind is ErrorKind.MALFORMED
+    else:
+        assert isinstance(outcome, EtkVerdict)
+
+
+def test_client_etee_loads_no_server_module() -> None:
+    import json
+    import subprocess
+    import sys
+
+    probe = (
+        "import json, sys\nimport ehcert.client.etee, ehcert.pki.etk\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    loaded = json.loads(
+        subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+        ).stdout
+    )
+    server = (
+        "ehcert.store",
+        "ehcert.registry",
+        "ehcert.ra",
+        "ehcert.ca",
+        "ehcert.api",
+        "ehcert.platform",
+        "sqlalchemy",
+        "fastapi",
+    )
+    assert [m for m in loaded if any(m == s or m.startswith(s + ".") for s in server)] == []

@@ -213,6 +213,20 @@ def _parse(xml: bytes) -> etree._Element:
         raise _refused(f"The SAML assertion is not well-formed XML: {error}.") from None
 
 
+def _within(certificate: x509.Certificate, at: dt.datetime, skew: dt.timedelta) -> dt.datetime:
+    """``at`` moved into the certificate's validity if it is off by no more than ``skew``.
+
+    An STS certificate made moments before it signed a token is "not yet valid" to a
+    client whose clock is a minute slow; the same tolerance as for the token applies.
+    """
+    start, end = certificate.not_valid_before_utc, certificate.not_valid_after_utc
+    if start - skew <= at < start:
+        return start
+    if end < at <= end + skew:
+        return end
+    return at
+
+
 def verify_assertion(
     xml: bytes,
     sts_certificate: x509.Certificate,
@@ -241,7 +255,10 @@ def verify_assertion(
             xml,
             x509_cert=sts_certificate,
             id_attribute="AssertionID",
-            expect_config=replace(_SIGNATURE_CONFIG, verification_time=at),
+            expect_config=replace(
+                _SIGNATURE_CONFIG,
+                verification_time=_within(sts_certificate, at, clock_skew),
+            ),
         )
     except (SignXMLException, etree.LxmlError) as error:
         reason = str(error).rstrip(".") or type(error).__name__

@@ -145,9 +145,7 @@ def check_new_password(password: str) -> None:
     """Refuse a weak new password with one sentence (field ``new_password``)."""
     problems = password_problems(password)
     if problems:
-        raise EhcertError(
-            ErrorKind.MALFORMED, PROBLEM_SENTENCES[problems[0]], field="new_password"
-        )
+        raise EhcertError(ErrorKind.MALFORMED, PROBLEM_SENTENCES[problems[0]], field="new_password")
 
 
 def _fingerprint(keystore: Keystore) -> tuple[object, ...]:

@@ -159,6 +159,15 @@ def build_etk(
 # ---------------------------------------------------------------------------- parsing
 
 
+def _load_certificate(data: bytes) -> x509.Certificate:
+    """A certificate whose lazily parsed parts are read now, so damage shows at parsing."""
+    certificate = x509.load_der_x509_certificate(data)
+    _ = certificate.subject, certificate.issuer, certificate.signature_hash_algorithm
+    _ = certificate.not_valid_before_utc, certificate.not_valid_after_utc
+    _ = certificate.public_key(), list(certificate.extensions)
+    return certificate
+
+
 def _signed_by(certificate: x509.Certificate, issuer_key: object) -> bool:
     """Whether ``issuer_key`` made ``certificate``'s signature (any hash, SHA-1 included:
     this only links the two certificates; the algorithm is judged elsewhere)."""
@@ -220,14 +229,14 @@ def parse_etk(data: bytes) -> Etk:
         content = signed["encap_content_info"]["content"].native
         if not isinstance(content, bytes):
             raise _malformed("it carries no encryption certificate")
-        encryption = x509.load_der_x509_certificate(content)
+        encryption = _load_certificate(content)
         pool: list[tuple[asn1_x509.Certificate, x509.Certificate]] = []
         for choice in signed["certificates"] or []:
             if choice.name != "certificate":
                 continue
             der = choice.chosen.dump()
             if all(der != existing.dump() for existing, _ in pool):
-                pool.append((choice.chosen, x509.load_der_x509_certificate(der)))
+                pool.append((choice.chosen, _load_certificate(der)))
         signer_infos = list(signed["signer_infos"])
         if len(signer_infos) != 1:
             raise _malformed(f"it has {len(signer_infos)} signers instead of one")
@@ -256,7 +265,14 @@ def parse_etk(data: bytes) -> Etk:
         chain = tuple(c for _, c in pool if c not in (authentication, depot))
     except EhcertError:
         raise
-    except (ValueError, TypeError, KeyError, UnsupportedAlgorithm) as error:
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        UnsupportedAlgorithm,
+        x509.DuplicateExtension,
+        x509.UnsupportedGeneralNameType,
+    ) as error:
         raise _malformed(f"it is not well-formed CMS ({str(error).splitlines()[0]})") from None
     return Etk(encryption, authentication, chain, depot, signer_info, data)
 

@@ -31,6 +31,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from ehcert.client.etee import der
 from ehcert.client.etee.der import CONTEXT, UNIVERSAL, BerError, Buffer, Parts
@@ -80,12 +81,13 @@ class CertificatePair:
     def from_der(cls, data: bytes) -> CertificatePair:
         parsed = asn1_x509.Certificate.load(data)
         _ = parsed.issuer.native, parsed.subject.native, parsed.serial_number  # parse now
-        return cls(parsed, x509.load_der_x509_certificate(data))
+        certificate = x509.load_der_x509_certificate(data)
+        _ = certificate.subject, certificate.issuer, certificate.public_key()
+        _ = certificate.not_valid_before_utc, certificate.not_valid_after_utc
+        return cls(parsed, certificate)
 
     @classmethod
     def from_certificate(cls, certificate: x509.Certificate) -> CertificatePair:
-        from cryptography.hazmat.primitives.serialization import Encoding
-
         return cls.from_der(certificate.public_bytes(Encoding.DER))
 
     def matches(self, sid: asn1_cms.SignerIdentifier | asn1_cms.RecipientIdentifier) -> bool:

@@ -297,4 +297,3 @@ def create_manager_app(settings: ManagerSettings) -> SecretPathGate:
         Route("/jobs/{job_id}", bind(flows.job_page), methods=["GET"]),
     ]
     return SecretPathGate(Starlette(routes=routes), settings.secret)
-

@@ -129,14 +129,17 @@ def _python_messages(path: Path) -> list[str]:
 
 def extract_messages() -> list[str]:
     """Every message of the templates and Python modules, in first-seen order."""
-    env = Environment(extensions=["jinja2.ext.i18n"])
+    # Only parsed for extraction, never rendered: autoescaping does not apply.
+    env = Environment(extensions=["jinja2.ext.i18n"], autoescape=True)
     messages: list[str] = []
     for template in sorted(TEMPLATE_DIR.glob("*.html")):
-        for _line, _function, message in env.extract_translations(
+        for _line, _function, message in env.extract_translations(  # type: ignore[attr-defined]
             template.read_text(encoding="utf-8")
         ):
-            if isinstance(message, str):
-                messages.append(message)
+            # Keyword arguments (new-style placeholders) make the message a tuple.
+            first = message[0] if isinstance(message, tuple) else message
+            if isinstance(first, str):
+                messages.append(first)
     for module in sorted(PACKAGE_DIR.glob("*.py")):
         messages.extend(_python_messages(module))
     return list(dict.fromkeys(messages))
@@ -151,7 +154,7 @@ def mo_path(language: str) -> Path:
 
 
 def translated_languages() -> tuple[str, ...]:
-    return tuple(language for language in LANGUAGES if language != DEFAULT_LANGUAGE)
+    return LANGUAGES
 
 
 def problems() -> list[str]:
@@ -180,7 +183,10 @@ def main(argv: list[str]) -> int:
             entries = read_po(path) if path.exists() else {}
             entries.setdefault("", PO_HEADER.format(language=language))
             kept = {"": entries[""]}
-            kept.update({message: entries.get(message, "") for message in wanted})
+            source = language == DEFAULT_LANGUAGE
+            kept.update(
+                {message: entries.get(message) or (message if source else "") for message in wanted}
+            )
             path.parent.mkdir(parents=True, exist_ok=True)
             write_po(path, kept)
         return 0

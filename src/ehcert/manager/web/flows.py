@@ -24,7 +24,7 @@ from ehcert.client.eid import (
     Pkcs12EidCredential,
 )
 from ehcert.client.platform import CertificateState, serial_of
-from ehcert.core.errors import EhcertError
+from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import InstitutionId, validate_application_id
 from ehcert.manager import certificates as manager
 from ehcert.manager.keystores import KeystoreFile, KeystoreSummary
@@ -108,7 +108,9 @@ async def unlock(app: ManagerApp, request: Request) -> Response:
     next_page = fields.get("next", "")
     target = next_page if _NEXT_PAGE.match(next_page) else "/"
     try:
-        summary = await run_in_threadpool(app.remember, session, item.path, fields.get("password", ""))
+        summary = await run_in_threadpool(
+            app.remember, session, item.path, fields.get("password", "")
+        )
     except EhcertError as error:
         app.flash(session, "error", f"{item.path.name}: {app.shown(request, error)['text']}")
         return app.redirect(request, target)
@@ -195,20 +197,34 @@ async def request_submit(app: ManagerApp, request: Request) -> Response:
         return checked
     session, fields = checked
     _ = _t(app, request)
-    kept = {k: v for k, v in fields.items() if k not in {"pin", "new_password", "new_password_confirm", "csrf"}}
+    kept = {
+        k: v
+        for k, v in fields.items()
+        if k not in {"pin", "new_password", "new_password_confirm", "csrf"}
+    }
     errors = _request_errors(fields, _)
     if app.settings.platform_url is None:
-        errors["platform"] = _("No platform address was given; start the manager with --platform URL.")
+        errors["platform"] = _(
+            "No platform address was given; start the manager with --platform URL."
+        )
     if errors:
         return _request_page(app, request, session, kept, errors)
     try:
         credential = await run_in_threadpool(_load_credential, fields)
     except EhcertError as error:
-        field = "pin" if error.field in {"pin", None} or error.kind.value == "unauthorized" else (
-            "pkcs11_module" if fields.get("eid_source") == "pkcs11" else "eid_file"
+        field = (
+            "pin"
+            if error.field in {"pin", None} or error.kind.value == "unauthorized"
+            else ("pkcs11_module" if fields.get("eid_source") == "pkcs11" else "eid_file")
         )
-        return _request_page(app, request, session, kept, {field: app.shown(request, error)["text"] or ""})
-    institution = fields.get("institution", "").strip() if fields.get("holder_kind") == "institution" else None
+        return _request_page(
+            app, request, session, kept, {field: app.shown(request, error)["text"] or ""}
+        )
+    institution = (
+        fields.get("institution", "").strip()
+        if fields.get("holder_kind") == "institution"
+        else None
+    )
     application = (fields.get("application", "").strip() or None) if institution else None
     password = fields["new_password"]
 
@@ -261,11 +277,18 @@ async def renew_submit(app: ManagerApp, request: Request) -> Response:
     except EhcertError as error:
         summary = app.unlocked(session, item)
         return app.render(
-            request, session, "renew.html", status=400, file=item, summary=summary,
+            request,
+            session,
+            "renew.html",
+            status=400,
+            file=item,
+            summary=summary,
             errors={"password": app.shown(request, error)},
         )
     if not summary.certificate.renewal_window_open:
-        return app.render(request, session, "renew.html", status=400, file=item, summary=summary, errors={})
+        return app.render(
+            request, session, "renew.html", status=400, file=item, summary=summary, errors={}
+        )
 
     def work(report: StepReporter) -> dict[str, Any]:
         with app.client() as client:
@@ -313,7 +336,13 @@ async def revoke_reason(app: ManagerApp, request: Request) -> Response:
             request, session, "revoke.html", status=400, file=item, summary=summary, errors=errors
         )
     return app.render(
-        request, session, "revoke_confirm.html", file=item, summary=summary, reason=reason, errors={}
+        request,
+        session,
+        "revoke_confirm.html",
+        file=item,
+        summary=summary,
+        reason=reason,
+        errors={},
     )
 
 
@@ -322,7 +351,7 @@ def _revoke(app: ManagerApp, path: Path, password: str, serial: str, reason: str
     current = read_keystore_file(path, password).authentication().certificate
     if serial_of(current) != serial:
         raise EhcertError(
-            manager.ErrorKind.CONFLICT,
+            ErrorKind.CONFLICT,
             "The keystore changed since the confirmation page was shown; start again.",
         )
     with app.client() as client:
@@ -348,13 +377,23 @@ async def revoke_confirm(app: ManagerApp, request: Request) -> Response:
         )
     except EhcertError as error:
         return app.render(
-            request, session, "revoke_confirm.html", status=400, file=item, summary=summary,
-            reason=reason, errors={"password": app.shown(request, error)},
+            request,
+            session,
+            "revoke_confirm.html",
+            status=400,
+            file=item,
+            summary=summary,
+            reason=reason,
+            errors={"password": app.shown(request, error)},
         )
     app.flash(
         session,
         "ok",
-        _("Certificate %(serial)s of %(holder)s is revoked.", serial=status.serial, holder=summary.holder),
+        _(
+            "Certificate %(serial)s of %(holder)s is revoked.",
+            serial=status.serial,
+            holder=summary.holder,
+        ),
     )
     return app.redirect(request, "/")
 

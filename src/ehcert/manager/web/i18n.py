@@ -31,7 +31,7 @@ TEMPLATE_DIR = Path(__file__).parent / "templates"
 Translate = Callable[..., str]
 
 
-def N_(message: str) -> str:  # noqa: N802 - the conventional gettext marker name
+def N_(message: str) -> str:
     """Mark ``message`` for extraction without translating it yet (translated at display)."""
     return message
 
@@ -60,11 +60,12 @@ def negotiate(accept_language: str | None) -> str:
 
 @cache
 def translations(language: str) -> gettext.NullTranslations:
-    """The compiled catalog of ``language`` (English: the messages as written)."""
+    """The compiled catalog of ``language``.
+
+    English has a catalog too, identical to the source at first: wording can then be
+    improved by editing a text file rather than templates and code."""
     if language not in LANGUAGES:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
-    if language == DEFAULT_LANGUAGE:
-        return gettext.NullTranslations()
     return gettext.translation(DOMAIN, localedir=LOCALE_DIR, languages=[language])
 
 

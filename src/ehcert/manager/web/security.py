@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SESSION_COOKIE = "ehcert_manager_session"
 LANGUAGE_COOKIE = "ehcert_manager_lang"
@@ -94,10 +94,7 @@ def host_is_loopback(host_header: str | None) -> bool:
     if not host_header:
         return False
     host = host_header.strip().lower()
-    if host.startswith("["):
-        name = host[: host.find("]") + 1]
-    else:
-        name = host.rsplit(":", 1)[0]
+    name = host[: host.find("]") + 1] if host.startswith("[") else host.rsplit(":", 1)[0]
     return name in LOOPBACK_HOSTS
 
 
@@ -127,7 +124,9 @@ class SecretPathGate:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
+        headers = {
+            key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]
+        }
         path: str = scope["path"]
         candidate = path[: len(self.prefix)]
         rest = path[len(self.prefix) :]
@@ -143,7 +142,7 @@ class SecretPathGate:
         inner["path"] = rest or "/"
         inner["root_path"] = scope.get("root_path", "") + self.prefix
 
-        async def send_with_headers(message: dict[str, Any]) -> None:
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message = dict(message)
                 message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
@@ -157,7 +156,11 @@ async def _bare_404(send: Send) -> None:
         {
             "type": "http.response.start",
             "status": 404,
-            "headers": [(b"content-type", b"text/plain"), (b"content-length", b"0"), *SECURITY_HEADERS],
+            "headers": [
+                (b"content-type", b"text/plain"),
+                (b"content-length", b"0"),
+                *SECURITY_HEADERS,
+            ],
         }
     )
     await send({"type": "http.response.body", "body": b""})
