@@ -25,12 +25,14 @@ from ehcert.core.identifiers import Holder, InstitutionId
 from ehcert.core.names import institution_subject, person_subject
 from ehcert.pki import profiles
 from ehcert.platform import Platform, key_backend
+from ehcert.registry.service import RegistryService
 from ehcert.settings import Settings
 from ehcert.sts.keys import StsCredential, open_sts_credential
 
 T0 = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 DOCTOR = "79021802145"
 NURSE = "66010123462"
+WITHDRAWN = "85073003328"
 HOSPITAL = InstitutionId("NIHII-HOSPITAL", "71000436")
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "soap" / "saml-sts"
 ASSERTION_SCHEMA = FIXTURES / "oasis-sstc-saml-schema-assertion-1.1.xsd"
@@ -38,7 +40,10 @@ ASSERTION_SCHEMA = FIXTURES / "oasis-sstc-saml-schema-assertion-1.1.xsd"
 
 @dataclass(frozen=True)
 class StsPki:
-    """A platform's hierarchy with its STS credential and three holders' certificates."""
+    """A platform's hierarchy with its STS credential and three holders' certificates.
+
+    Its registry lists the doctor, the nurse, the hospital and a withdrawn doctor.
+    """
 
     platform: Platform
     data_dir: Path
@@ -73,6 +78,12 @@ def sts_pki(
             subject, key.public_key(), profiles.random_serial(), T0
         )
 
+    registry = RegistryService(platform.database)
+    registry.add_provider(DOCTOR, "10203040506", "doctor", "Bryan", "Brouckaert", now=T0)
+    registry.add_provider(NURSE, "40203040506", "nurse", "Nora", "Nuyts", now=T0)
+    registry.add_provider(WITHDRAWN, None, "doctor", "Wanda", "Weg", now=T0)
+    registry.withdraw_provider(WITHDRAWN, now=T0)
+    registry.add_institution(str(HOSPITAL), "AZ Sint-Jan Brugge", None, None, now=T0)
     hospital = Holder(HOSPITAL.type, HOSPITAL.value)
     yield StsPki(
         platform=platform,

@@ -17,11 +17,10 @@ from ehcert.client.sts import CLOCK_SKEW, verify_assertion
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import Holder
 from ehcert.registry.adapter import RegistryFacts
-from ehcert.registry.service import RegistryService
 from ehcert.sts.attributes import CATALOGUE
 from ehcert.sts.service import IssuedToken, SecurityTokenService, TokenRequest
 
-from .conftest import DOCTOR, HOSPITAL, NURSE, T0, StsPki, XmlsecVerify
+from .conftest import DOCTOR, HOSPITAL, NURSE, T0, WITHDRAWN, StsPki, XmlsecVerify
 
 DOCTOR_BOOL = "urn:be:fgov:person:ssin:doctor:boolean"
 NURSE_BOOL = "urn:be:fgov:person:ssin:nurse:boolean"
@@ -30,12 +29,6 @@ SAML = "urn:oasis:names:tc:SAML:1.0:assertion"
 
 @pytest.fixture(scope="module")
 def service(sts_pki: StsPki) -> SecurityTokenService:
-    registry = RegistryService(sts_pki.platform.database)
-    registry.add_provider(DOCTOR, "10203040506", "doctor", "Bryan", "Brouckaert", now=T0)
-    registry.add_provider(NURSE, "40203040506", "nurse", "Nora", "Nuyts", now=T0)
-    registry.add_provider("85073003328", None, "doctor", "Wanda", "Weg", now=T0)
-    registry.withdraw_provider("85073003328", now=T0)
-    registry.add_institution(str(HOSPITAL), "AZ Sint-Jan Brugge", None, None, now=T0)
     return SecurityTokenService(
         sts_pki.credential,
         "http://127.0.0.1:1/sts",
@@ -229,7 +222,7 @@ def test_validity_is_bounded_by_the_request_and_the_maximum(
 
 def test_registry_refusals(sts_pki: StsPki, service: SecurityTokenService) -> None:
     with pytest.raises(EhcertError) as withdrawn:
-        _issue(sts_pki, service, sts_pki.doctor, Holder("SSIN", "85073003328"), [])
+        _issue(sts_pki, service, sts_pki.doctor, Holder("SSIN", WITHDRAWN), [])
     assert withdrawn.value.kind is ErrorKind.WITHDRAWN
     assert "withdrawn" in withdrawn.value.detail
     with pytest.raises(EhcertError) as unknown:

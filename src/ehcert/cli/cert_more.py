@@ -15,6 +15,7 @@ systems (Nagios-style checks, ``OnFailure=`` units) react to.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -37,10 +38,12 @@ from ehcert.manager.keystores import (
     KeystoreSummary,
     RenewalOutcome,
     find_keystores,
+    key_views,
     latest_keystore,
     newest_per_holder,
     read_summary,
     renewal_decision,
+    summarise,
     watch_finding,
 )
 from ehcert.manager.password import change_password
@@ -278,13 +281,7 @@ def list_command(
                 "locked": True,
             }
             if password is not None:
-                try:
-                    summary = read_summary(item.path, password, now)
-                except EhcertError:
-                    summary = None
-                if summary is not None:
-                    row.update(summary_json(summary, _status_of(ctx, platform, summary)))
-                    row["locked"] = False
+                row.update(_opened_row(ctx, platform, item.path, password, now))
             listed.append(row)
         if json_output:
             emit_json({"keystore_dir": keystore_dir, "keystores": listed})
@@ -295,6 +292,24 @@ def list_command(
             _print_list_row(row)
 
 
+def _opened_row(
+    ctx: typer.Context, platform: str | None, path: Path, password: str, now: dt.datetime
+) -> dict[str, Any]:
+    """What ``cert list`` adds for a keystore that opens: its summary and all its keys."""
+    try:
+        content = read_keystore_file(path, password)
+    except EhcertError as error:
+        return {"problem": error.detail}
+    row: dict[str, Any] = {"locked": False, "keys": key_views(content)}
+    try:
+        summary = summarise(path, content, now)
+    except EhcertError as error:
+        row["problem"] = error.detail
+        return row
+    row.update(summary_json(summary, _status_of(ctx, platform, summary)))
+    return row
+
+
 def _print_list_row(row: dict[str, Any]) -> None:
     name = Path(row["keystore"]).name
     if row["locked"]:
@@ -302,6 +317,12 @@ def _print_list_row(row: dict[str, Any]) -> None:
         holder = row["holder_hint"] or "holder unknown"
         env = row["environment"] or "environment unknown"
         stdout_console.print(f"{name}: {holder}, {env}{created} (locked)", markup=False)
+        return
+    keys = "; ".join(
+        f"{key.alias} ({key.role}{', ' + key.note if key.note else ''})" for key in row["keys"]
+    )
+    if "certificate" not in row:
+        stdout_console.print(f"{name}: {row['problem']} Keys: {keys}.", markup=False)
         return
     view = row["certificate"]
     state = "expired" if view.expired else f"{view.days_left} days left"
@@ -314,7 +335,7 @@ def _print_list_row(row: dict[str, Any]) -> None:
         f"{name}: {row['display_name'] or '-'} ({row['holder']}), {row['holder_kind'].value}, "
         f"{row['environment'] or 'environment unknown'}, until {view.not_after:%Y-%m-%d} "
         f"({state}; {window}; revocation {row['revocation']}; "
-        f"{len(row['encryption_keys'])} encryption keys)",
+        f"{len(row['encryption_keys'])} encryption keys). Keys: {keys}.",
         markup=False,
     )
 

@@ -1,4 +1,5 @@
-"""The one command, ``ehcert``: ``serve``, ``admin ...``, ``cert ...``, ``etk ...``.
+"""The one command, ``ehcert``: ``serve``, ``admin ...``, ``cert ...``, ``etk ...``,
+``seal``, ``unseal``.
 
 Exit codes (a contract other tools rely on): 0 done, 1 refused or failed (one sentence
 on stderr naming the cause), 2 usage error. ``--json`` prints one JSON object on stdout.
@@ -12,6 +13,7 @@ from ehcert import __version__
 from ehcert.cli.admin import admin_app
 from ehcert.cli.cert import cert_app
 from ehcert.cli.etk import etk_app
+from ehcert.cli.seal import seal_command, unseal_command
 from ehcert.cli.serve import serve
 
 app = typer.Typer(
@@ -22,6 +24,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("serve")(serve)
+app.command("seal")(seal_command)
+app.command("unseal")(unseal_command)
 app.add_typer(admin_app, name="admin", help="Operate a platform's data directory.")
 app.add_typer(cert_app, name="cert", help="Certificate Manager: request, renew, revoke, status.")
 app.add_typer(etk_app, name="etk", help="ETK depot: look up and register encryption tokens.")

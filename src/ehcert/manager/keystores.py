@@ -171,6 +171,57 @@ def summarise(path: Path, keystore: Keystore, now: dt.datetime) -> KeystoreSumma
     )
 
 
+@dataclass(frozen=True, slots=True)
+class KeyView:
+    """One private key of a keystore and its certificate, whatever its role."""
+
+    alias: str
+    role: str  # "authentication", "encryption", "other" or "unusable"
+    subject: str | None
+    serial: str | None
+    not_after: dt.datetime | None
+    note: str | None = None
+
+
+def key_views(keystore: Keystore) -> tuple[KeyView, ...]:
+    """Every private key in ``keystore`` (unusable ones too, with the reason), in file order.
+
+    Roles follow the eHealth layout: ``authentication`` (any letter case), encryption
+    keys aliased by the decimal serial of their certificate, anything else ``other``.
+    """
+    encryption = {entry.alias for entry in keystore.encryption_keys()}
+    views: list[KeyView] = []
+    for entry in keystore.entries:
+        if entry.alias.lower() == AUTHENTICATION_ALIAS:
+            role = "authentication"
+        elif entry.alias in encryption:
+            role = "encryption"
+        else:
+            role = "other"
+        views.append(
+            KeyView(
+                entry.alias,
+                role,
+                entry.certificate.subject.rfc4514_string(),
+                format(entry.certificate.serial_number, "x"),
+                entry.certificate.not_valid_after_utc,
+            )
+        )
+    for unusable in keystore.unsupported_entries:
+        certificate = unusable.certificate
+        views.append(
+            KeyView(
+                unusable.alias,
+                "unusable",
+                None if certificate is None else certificate.subject.rfc4514_string(),
+                None if certificate is None else format(certificate.serial_number, "x"),
+                None if certificate is None else certificate.not_valid_after_utc,
+                unusable.reason,
+            )
+        )
+    return tuple(views)
+
+
 def read_summary(path: Path, password: str, now: dt.datetime) -> KeystoreSummary:
     """Open ``path`` with ``password`` and summarise it; works for any eHealth keystore.
 

@@ -8,8 +8,11 @@ Published ETKs are read through :class:`EtkReader`, whose queries join the
 authentication certificate's ledger row: an ETK is served only while that certificate is
 ``valid`` and inside its validity period, and while the ETK itself is. Revocation or
 expiry of the certificate therefore withdraws the ETK in the same transaction that
-records it, with no second write to forget; the ``ix_etks_holder`` index and the
-certificates' primary key make a lookup two index probes.
+records it, with no second write to forget. An ETK whose certificate was renewed
+(another certificate names it as predecessor) is never served again, so senders never
+fall back to a superseded key, not even when the renewal is revoked. The
+``ix_etks_holder`` index and the certificates' primary key make a lookup two index
+probes.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.store.columns import require_aware
@@ -204,6 +207,12 @@ class EtkReader:
 
     def _served(self, now: dt.datetime) -> Select[Any]:
         moment = require_aware(now, "now")
+        successor = aliased(CertificateRow)
+        superseded = (
+            select(successor.id)
+            .where(successor.predecessor_serial_hex == EtkRow.authentication_serial)
+            .exists()
+        )
         return (
             select(EtkRow)
             .join(
@@ -216,6 +225,9 @@ class EtkReader:
                 ),
             )
             .where(EtkRow.not_before <= moment, EtkRow.not_after >= moment)
+            # A renewed certificate's ETK is never served again, even if the renewal is
+            # later revoked: senders must not fall back to a superseded key.
+            .where(~superseded)
         )
 
     def served(

@@ -36,7 +36,6 @@ from ehcert.core.policy import DEFAULT_KEY_SIZE
 from ehcert.manager import certificates as manager
 from ehcert.manager.keystores import KeystoreFile, KeystoreSummary, find_keystores, summarise
 from ehcert.manager.web import flows
-from ehcert.pki.keystore import read_keystore_file
 from ehcert.manager.web.i18n import LANGUAGE_NAMES, LANGUAGES, environment, negotiate, translator
 from ehcert.manager.web.jobs import JobRunner
 from ehcert.manager.web.messages import (
@@ -54,6 +53,7 @@ from ehcert.manager.web.security import (
     Sessions,
     same_origin,
 )
+from ehcert.pki.keystore import read_keystore_file
 
 MAX_FORM_BYTES = 64 * 1024
 STATIC_DIR = Path(__file__).parent / "static"

@@ -212,11 +212,12 @@ async def request_submit(app: ManagerApp, request: Request) -> Response:
     try:
         credential = await run_in_threadpool(_load_credential, fields)
     except EhcertError as error:
-        field = (
-            "pin"
-            if error.field in {"pin", None} or error.kind.value == "unauthorized"
-            else ("pkcs11_module" if fields.get("eid_source") == "pkcs11" else "eid_file")
-        )
+        if error.kind is ErrorKind.UNAUTHORIZED:
+            field = "pin"
+        elif fields.get("eid_source") == "pkcs11":
+            field = "token_label"
+        else:
+            field = "eid_file"
         return _request_page(
             app, request, session, kept, {field: app.shown(request, error)["text"] or ""}
         )
@@ -275,14 +276,13 @@ async def renew_submit(app: ManagerApp, request: Request) -> Response:
         if app.settings.platform_url is None:
             app.client()  # raises the "no platform" refusal
     except EhcertError as error:
-        summary = app.unlocked(session, item)
         return app.render(
             request,
             session,
             "renew.html",
             status=400,
             file=item,
-            summary=summary,
+            summary=app.unlocked(session, item),
             errors={"password": app.shown(request, error)},
         )
     if not summary.certificate.renewal_window_open:

@@ -1,0 +1,166 @@
+"""``ehcert seal`` and ``ehcert unseal``: end-to-end encrypted messages (ETEE).
+
+- ``ehcert seal --keystore K --to SSIN=... [--to NIHII-HOSPITAL=...] IN OUT`` looks up
+  and verifies each recipient's ETK at ``--platform``, then signs, encrypts and signs
+  again; an unusable ETK refuses the send (exit 1) with the reason.
+- ``ehcert unseal --keystore K IN OUT [--report-json FILE]`` opens a message with every
+  key the keystore holds. The content is written only when the data verdict is valid
+  (exit 0, trust issues printed as warnings); invalid data exits 1. Trust anchors are
+  the platform's root (with ``--platform``) and any ``--anchor`` files, so a message
+  from outside opens with any keystore, whatever CA issued it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from cryptography import x509
+
+from ehcert.cli.cert import JsonOption, KeystoreOption, PasswordFileOption, _client, _runtime
+from ehcert.cli.output import emit_json, reported_errors, stderr_console
+from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.manager.messages import CIPHERS, seal_for, unseal_file
+from ehcert.manager.secrets import read_secret
+from ehcert.pki.keystore import read_keystore_file
+
+OptionalPlatform = Annotated[
+    str | None,
+    typer.Option("--platform", envvar="EHCERT_PLATFORM", metavar="URL", help="Platform URL."),
+]
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _read_input(path: Path) -> bytes:
+    if not path.is_file():
+        raise EhcertError(ErrorKind.NOT_FOUND, f"The input file {path} does not exist.")
+    return path.read_bytes()
+
+
+def _load_anchor(path: Path) -> list[x509.Certificate]:
+    data = path.read_bytes()
+    try:
+        if b"-----BEGIN" in data:
+            return x509.load_pem_x509_certificates(data)
+        return [x509.load_der_x509_certificate(data)]
+    except ValueError as error:
+        raise EhcertError(
+            ErrorKind.MALFORMED, f"{path} is not a certificate (PEM or DER).", field="anchor"
+        ) from error
+
+
+def seal_command(
+    ctx: typer.Context,
+    input_file: Annotated[Path, typer.Argument(metavar="IN", help="The content to seal.")],
+    output_file: Annotated[Path, typer.Argument(metavar="OUT", help="Where to write.")],
+    keystore: KeystoreOption,
+    to: Annotated[
+        list[str], typer.Option("--to", help="Recipient TYPE=ID[,APP]; repeat for several.")
+    ],
+    platform: OptionalPlatform = None,
+    password_file: PasswordFileOption = None,
+    cipher: Annotated[str, typer.Option(help="aes128 (default) or aes256.")] = "aes128",
+    no_copy_to_self: Annotated[
+        bool, typer.Option("--no-copy-to-self", help="Do not add yourself as a recipient.")
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Seal IN for the recipients' ETKs (looked up and verified at the platform)."""
+    if cipher not in CIPHERS:
+        raise typer.BadParameter(f"use one of {', '.join(CIPHERS)}", param_hint="'--cipher'")
+    if platform is None:
+        raise typer.BadParameter("the ETK depot's platform is needed", param_hint="'--platform'")
+    with reported_errors(json_output=json_output):
+        content = _read_input(input_file)
+        password = read_secret(password_file, "Keystore password")
+        store = read_keystore_file(keystore, password)
+        with _client(ctx, platform) as client:
+            sealed, recipients = seal_for(
+                client,
+                store,
+                to,
+                content,
+                now=_runtime(ctx).clock.now(),
+                cipher=cipher,
+                include_sender=not no_copy_to_self,
+            )
+        _write_atomically(output_file, sealed)
+        result = {
+            "output": str(output_file),
+            "bytes": len(sealed),
+            "recipients": [
+                {
+                    "identifier": r.identifier,
+                    "holder": r.holder,
+                    "encryption_serial": r.encryption_serial,
+                }
+                for r in recipients
+            ],
+        }
+        if json_output:
+            emit_json(result)
+        else:
+            names = ", ".join(r.identifier for r in recipients)
+            stderr_console.print(f"Sealed {len(content)} bytes for {names} into {output_file}.")
+
+
+def unseal_command(
+    ctx: typer.Context,
+    input_file: Annotated[Path, typer.Argument(metavar="IN", help="The sealed message.")],
+    output_file: Annotated[Path, typer.Argument(metavar="OUT", help="Where the content goes.")],
+    keystore: KeystoreOption,
+    platform: OptionalPlatform = None,
+    password_file: PasswordFileOption = None,
+    anchor: Annotated[
+        list[Path] | None, typer.Option("--anchor", help="A trusted CA certificate file.")
+    ] = None,
+    report_json: Annotated[
+        Path | None, typer.Option("--report-json", help="Write the full report here.")
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Open IN with every key of the keystore; report data and trust verdicts apart."""
+    with reported_errors(json_output=json_output):
+        data = _read_input(input_file)
+        password = read_secret(password_file, "Keystore password")
+        anchors: list[x509.Certificate] = []
+        for path in anchor or []:
+            anchors += _load_anchor(path)
+        if platform is not None:
+            with _client(ctx, platform) as client:
+                anchors.append(client.ca_certificates().root)
+        opened = unseal_file(
+            keystore, password, data, anchors=anchors, now=_runtime(ctx).clock.now()
+        )
+        report = opened.report.to_dict()
+        if report_json is not None:
+            _write_atomically(report_json, json.dumps(report, indent=2).encode())
+        if opened.content is None:
+            reasons = "; ".join(issue["detail"] for issue in report["data"]["issues"]) or (
+                "the message is not valid"
+            )
+            raise EhcertError(ErrorKind.MALFORMED, f"The message was not opened: {reasons}.")
+        _write_atomically(output_file, opened.content)
+        if json_output:
+            emit_json({"output": str(output_file), "bytes": len(opened.content), "report": report})
+            return
+        stderr_console.print(f"Opened {len(opened.content)} bytes into {output_file}.")
+        for issue in report["trust"]["issues"]:
+            stderr_console.print(f"warning: {issue['message']}")

@@ -1,0 +1,73 @@
+"""End-to-end messaging through HTTP (issue 3): doctor A seals for doctor B and for a
+hospital by identifier; B renews and still opens the old message and a new one; after
+B's revocation the depot no longer serves B's ETK and a seal to B is refused, saying so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+import pytest
+
+from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.manager.certificates import renew_certificate, revoke_certificate
+from ehcert.manager.messages import seal_for, unseal_file
+from ehcert.pki.keystore import read_keystore_file
+
+if TYPE_CHECKING:
+    from conftest import Actors  # type: ignore[import-not-found]
+
+DOCTOR_B = "85071212390"
+RENEWAL_MOMENT = dt.datetime(2029, 1, 15, 8, 0, tzinfo=dt.UTC)
+
+
+def test_seal_renew_unseal_revoke(actors: Actors) -> None:
+    env = actors.env
+    actors.add_provider()  # doctor A, also the hospital's mandate holder
+    actors.add_provider(DOCTOR_B, first_name="Zoë", last_name="Lefèvre")
+    actors.add_institution()
+    a_path = actors.keystore(actors.eid(), folder="a")
+    b_eid = actors.eid(DOCTOR_B, first_name="Zoë", last_name="Lefèvre")
+    b_old = actors.keystore(b_eid, folder="b")
+    hospital_path = actors.keystore(actors.eid(), institution=actors.hospital, folder="hospital")
+    a_store = read_keystore_file(a_path, actors.password)
+    with env.client() as client:
+        root = client.ca_certificates().root
+        first, recipients = seal_for(
+            client,
+            a_store,
+            [f"SSIN={DOCTOR_B}", actors.hospital],
+            b"lab result 1",
+            now=env.clock.now(),
+        )
+    assert [r.identifier for r in recipients] == [f"SSIN={DOCTOR_B}", actors.hospital]
+
+    for path in (b_old, hospital_path, a_path):  # A reads its own copy too
+        opened = unseal_file(path, actors.password, first, anchors=[root], now=env.clock.now())
+        assert opened.content == b"lab result 1"
+        assert opened.report.data.valid
+        assert opened.report.trust.trusted, opened.report.trust.issues
+        assert opened.report.trust.non_repudiation
+
+    env.clock.set(RENEWAL_MOMENT)
+    with env.client() as client:
+        b_new = renew_certificate(client, b_old, actors.password, RENEWAL_MOMENT)
+        second, _ = seal_for(
+            client, a_store, [f"SSIN={DOCTOR_B}"], b"lab result 2", now=env.clock.now()
+        )
+    for message, text in ((first, b"lab result 1"), (second, b"lab result 2")):
+        opened = unseal_file(b_new, actors.password, message, anchors=[root], now=env.clock.now())
+        assert opened.content == text
+    # The old keystore has no key for the message sealed after the renewal.
+    old_view = unseal_file(b_old, actors.password, second, anchors=[root], now=env.clock.now())
+    assert old_view.content is None
+
+    with env.client() as client:
+        revoke_certificate(client, b_new, actors.password, "keyCompromise")
+        (lookup,) = client.etks([f"SSIN={DOCTOR_B}"])
+        assert lookup.etk is None
+        with pytest.raises(EhcertError) as refused:
+            seal_for(client, a_store, [f"SSIN={DOCTOR_B}"], b"x", now=env.clock.now())
+    assert refused.value.kind is ErrorKind.NOT_FOUND
+    assert refused.value.detail == f"No ETK is published for SSIN={DOCTOR_B}."
