@@ -6,6 +6,10 @@ B's revocation the depot no longer serves B's ETK and a seal to B is refused, sa
 from __future__ import annotations
 
 import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -71,3 +75,118 @@ def test_seal_renew_unseal_revoke(actors: Actors) -> None:
             seal_for(client, a_store, [f"SSIN={DOCTOR_B}"], b"x", now=env.clock.now())
     assert refused.value.kind is ErrorKind.NOT_FOUND
     assert refused.value.detail == f"No ETK is published for SSIN={DOCTOR_B}."
+
+
+def _ehcert(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ehcert.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_seal_and_unseal_commands(actors: Actors, tmp_path: Path) -> None:
+    env = actors.env
+    actors.add_provider()
+    actors.add_provider(DOCTOR_B, first_name="Zoë", last_name="Lefèvre")
+    a_path = actors.keystore(actors.eid(), folder="a")
+    b_path = actors.keystore(
+        actors.eid(DOCTOR_B, first_name="Zoë", last_name="Lefèvre"), folder="b"
+    )
+    password = tmp_path / "password"
+    password.write_text(actors.password + "\n")
+    (tmp_path / "in.txt").write_bytes(b"discharge letter")
+
+    sealed = _ehcert(
+        "seal",
+        "--platform",
+        env.url,
+        "--keystore",
+        str(a_path),
+        "--password-file",
+        str(password),
+        "--to",
+        f"SSIN={DOCTOR_B}",
+        "--cipher",
+        "aes256",
+        "--json",
+        str(tmp_path / "in.txt"),
+        str(tmp_path / "msg.p7"),
+    )
+    assert sealed.returncode == 0, sealed.stderr
+    assert json.loads(sealed.stdout)["recipients"][0]["identifier"] == f"SSIN={DOCTOR_B}"
+
+    opened = _ehcert(
+        "unseal",
+        "--platform",
+        env.url,
+        "--keystore",
+        str(b_path),
+        "--password-file",
+        str(password),
+        "--report-json",
+        str(tmp_path / "report.json"),
+        str(tmp_path / "msg.p7"),
+        str(tmp_path / "out.txt"),
+    )
+    assert opened.returncode == 0, opened.stderr
+    assert (tmp_path / "out.txt").read_bytes() == b"discharge letter"
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["data"]["valid"] is True
+    assert report["trust"]["trusted"] is True
+    assert report["data"]["content_encryption"].lower().startswith("aes")
+
+    refused = _ehcert(
+        "seal",
+        "--platform",
+        env.url,
+        "--keystore",
+        str(a_path),
+        "--password-file",
+        str(password),
+        "--to",
+        "SSIN=92030404542",
+        str(tmp_path / "in.txt"),
+        str(tmp_path / "never.p7"),
+    )
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == "No ETK is published for SSIN=92030404542."
+    assert not (tmp_path / "never.p7").exists()
+
+    garbage = tmp_path / "garbage.p7"
+    garbage.write_bytes(b"not a CMS message at all")
+    broken = _ehcert(
+        "unseal",
+        "--keystore",
+        str(b_path),
+        "--password-file",
+        str(password),
+        str(garbage),
+        str(tmp_path / "x.txt"),
+    )
+    assert broken.returncode == 1
+    assert len(broken.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in broken.stderr
+
+
+def test_unseal_a_message_from_outside_with_a_fixture_keystore(tmp_path: Path) -> None:
+    fixtures = Path(__file__).parent.parent / "fixtures" / "etee"
+    password = tmp_path / "password"
+    password.write_text("test\n")
+    opened = _ehcert(
+        "unseal",
+        "--keystore",
+        str(fixtures / "bob" / "bobs_private_key_store.p12"),
+        "--password-file",
+        str(password),
+        "--json",
+        str(fixtures / "msg" / "triple_wrapped_correct.msg"),
+        str(tmp_path / "out"),
+    )
+    assert opened.returncode == 0, opened.stderr
+    answer = json.loads(opened.stdout)
+    assert answer["report"]["data"]["valid"] is True
+    assert answer["report"]["trust"]["trusted"] is False  # no anchor configured
+    assert (tmp_path / "out").stat().st_size == answer["bytes"] > 0
