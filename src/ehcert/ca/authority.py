@@ -254,7 +254,7 @@ class CertificateAuthority:
         for extension in request.extensions:
             if isinstance(extension.value, x509.OCSPNonce):
                 builder = builder.add_extension(extension.value, critical=False)
-        return sign_ocsp_response(builder, responder.signer)
+        return sign_ocsp_response(builder, responder.signer, produced_at=this_update)
 
     def matches_issuer(self, request: ocsp.OCSPRequest) -> bool:
         """Does the request name our issuing CA (RFC 6960 section 4.1.1 CertID)?
