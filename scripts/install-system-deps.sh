@@ -2,16 +2,22 @@
 # Installs the Debian packages ehcert's run and test commands need, only when missing.
 # openssl: interop checks; softhsm2: the HSM and eID stand-in (PKCS#11);
 # faketime: clock travel for a whole server process; postgresql: a throwaway test server
-# when none runs; python3-venv: the project's virtual environment.
+# when none runs; python3-venv: the project's virtual environment; xmlsec1: the XML-DSig
+# tool the STS tests verify SAML assertions with; chromium: the headless browser the web
+# UI tests drive through Playwright (never 'playwright install'); gettext: msgfmt, the
+# reference the UI's compiled catalogs are checked against.
 set -euo pipefail
 
 need=()
 command -v openssl >/dev/null || need+=(openssl)
 command -v softhsm2-util >/dev/null || need+=(softhsm2)
 command -v faketime >/dev/null || need+=(faketime)
+command -v xmlsec1 >/dev/null || need+=(xmlsec1)
 command -v pg_ctlcluster >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v psql >/dev/null || need+=(postgresql-client)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+command -v chromium >/dev/null || need+=(chromium)
+command -v msgfmt >/dev/null || need+=(gettext)
 
 if [ ${#need[@]} -eq 0 ]; then
     exit 0

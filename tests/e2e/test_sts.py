@@ -13,19 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
-import shutil
-import socket
 import subprocess
-import threading
-import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 import typer
-import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -34,33 +29,29 @@ from lxml import etree
 from sqlalchemy import delete
 from typer.testing import CliRunner
 
-from ehcert.api.app import create_app
 from ehcert.cli.cert import CertRuntime
 from ehcert.cli.sts import sts_app
 from ehcert.client.eid import Pkcs12EidCredential
 from ehcert.client.keys import EidRequestSigner, KeyEntryRequestSigner
 from ehcert.client.platform import PlatformClient
 from ehcert.client.sts import SamlToken, StsClient, verify_assertion
-from ehcert.core.clock import FixedClock
 from ehcert.core.names import person_subject
 from ehcert.manager.certificates import request_certificate
 from ehcert.operations import issue_test_eid
 from ehcert.pki import profiles
 from ehcert.pki.jws import b64url_encode, create_jws
 from ehcert.pki.keystore import read_keystore_file
-from ehcert.platform import Platform
-from ehcert.registry.service import RegistryService
-from ehcert.settings import Settings
 from ehcert.store.audit import AuditLog
 from ehcert.store.models import ProviderRow
-from ehcert.store.testing import reset_tables, temporary_postgresql_database
-from ehcert.sts import sts_router
 
 T0 = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 DOCTOR = "79021802145"
 NURSE = "66010123462"
 HOSPITAL = "NIHII-HOSPITAL=71000436"
 PASSWORD = "correct horse battery staple"
+if TYPE_CHECKING:
+    from conftest import RunningPlatform  # type: ignore[import-not-found]
+
 SCHEMA = (
     Path(__file__).resolve().parents[1]
     / "fixtures/soap/saml-sts/oasis-sstc-saml-schema-assertion-1.1.xsd"
@@ -90,74 +81,25 @@ PERSON_ATTRIBUTES = [
 ]
 
 
-@dataclass
-class StsPlatform:
-    platform: Platform
-    url: str
-    clock: FixedClock
-    data_dir: Path
-
-    @property
-    def registry(self) -> RegistryService:
-        return RegistryService(self.platform.database)
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def sts_running(
-    request: pytest.FixtureRequest, ca_template: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[StsPlatform]:
-    data_dir = tmp_path_factory.mktemp(f"sts-{request.param}")
-    shutil.copytree(ca_template, data_dir, dirs_exist_ok=True)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    clock = FixedClock(T0)
-
-    def serve(db_url: str | None) -> Iterator[StsPlatform]:
-        settings = Settings(data_dir=data_dir, db=db_url, public_url=url)
-        platform = Platform.open(settings, clock, initialise=False)
-        app = create_app(platform)
-        app.include_router(sts_router(platform))
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert time.monotonic() < deadline and thread.is_alive(), "the STS did not start"
-            time.sleep(0.01)
-        try:
-            yield StsPlatform(platform, url, clock, data_dir)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
-            platform.database.dispose()
-
-    if request.param == "postgresql":
-        with temporary_postgresql_database() as db_url:
-            yield from serve(db_url)
-    else:
-        yield from serve(None)
-
-
 @pytest.fixture
-def sts_env(sts_running: StsPlatform) -> StsPlatform:
-    reset_tables(sts_running.platform.database)
-    sts_running.clock.set(T0)
-    return sts_running
+def sts_env(env: RunningPlatform) -> RunningPlatform:
+    """The shared end-to-end platform (SQLite and PostgreSQL); the STS is on its API."""
+    return env
 
 
 # --- scenario helpers ---------------------------------------------------------------------
 
 
-def _eid(env: StsPlatform, folder: Path, ssin: str, first: str, last: str) -> Pkcs12EidCredential:
+def _eid(
+    env: RunningPlatform, folder: Path, ssin: str, first: str, last: str
+) -> Pkcs12EidCredential:
     path = folder / f"eid-{ssin}-{secrets.token_hex(3)}.p12"
     issue_test_eid(env.platform, ssin, "1234", first_name=first, last_name=last, out=path)
     return Pkcs12EidCredential.from_file(path, "1234")
 
 
 def _keystore(
-    env: StsPlatform, folder: Path, eid: Pkcs12EidCredential, institution: str | None = None
+    env: RunningPlatform, folder: Path, eid: Pkcs12EidCredential, institution: str | None = None
 ) -> Path:
     with PlatformClient(env.url) as client:
         return request_certificate(
@@ -175,12 +117,12 @@ def _signer(keystore: Path) -> KeyEntryRequestSigner:
     return KeyEntryRequestSigner(read_keystore_file(keystore, PASSWORD).authentication())
 
 
-def _doctor(env: StsPlatform, folder: Path) -> Path:
+def _doctor(env: RunningPlatform, folder: Path) -> Path:
     env.registry.add_provider(DOCTOR, "10203040506", "doctor", "Bryan", "Brouckaert", now=T0)
     return _keystore(env, folder, _eid(env, folder, DOCTOR, "Bryan", "Brouckaert"))
 
 
-def _checked(env: StsPlatform, folder: Path, xml: bytes) -> None:
+def _checked(env: RunningPlatform, folder: Path, xml: bytes) -> None:
     """Schema-valid, and verified by xmlsec1 with the published STS certificate."""
     etree.XMLSchema(etree.parse(str(SCHEMA))).assertValid(etree.fromstring(xml))
     pem = folder / "sts.pem"
@@ -215,7 +157,7 @@ def _granted(token: SamlToken) -> dict[str, str | bool]:
 # --- tokens for a doctor, a nurse and a hospital -----------------------------------------
 
 
-def test_a_doctor_gets_a_verified_token(sts_env: StsPlatform, tmp_path: Path) -> None:
+def test_a_doctor_gets_a_verified_token(sts_env: RunningPlatform, tmp_path: Path) -> None:
     signer = _signer(_doctor(sts_env, tmp_path))
     with StsClient(sts_env.url, signer, clock=sts_env.clock) as client:
         token = client.token(PERSON_ATTRIBUTES)
@@ -239,7 +181,7 @@ def test_a_doctor_gets_a_verified_token(sts_env: StsPlatform, tmp_path: Path) ->
     assert "sts-token" in actions
 
 
-def test_a_nurse_gets_nurse_attributes_only(sts_env: StsPlatform, tmp_path: Path) -> None:
+def test_a_nurse_gets_nurse_attributes_only(sts_env: RunningPlatform, tmp_path: Path) -> None:
     sts_env.registry.add_provider(NURSE, "40203040506", "nurse", "Nora", "Nuyts", now=T0)
     keystore = _keystore(sts_env, tmp_path, _eid(sts_env, tmp_path, NURSE, "Nora", "Nuyts"))
     with StsClient(sts_env.url, _signer(keystore), clock=sts_env.clock) as client:
@@ -257,7 +199,9 @@ def test_a_nurse_gets_nurse_attributes_only(sts_env: StsPlatform, tmp_path: Path
     _checked(sts_env, tmp_path, token.xml)
 
 
-def test_a_hospital_gets_its_number_and_recognition(sts_env: StsPlatform, tmp_path: Path) -> None:
+def test_a_hospital_gets_its_number_and_recognition(
+    sts_env: RunningPlatform, tmp_path: Path
+) -> None:
     sts_env.registry.add_provider(DOCTOR, None, "doctor", "Bryan", "Brouckaert", now=T0)
     norms = (T0 - dt.timedelta(days=30)).date()
     sts_env.registry.add_institution(HOSPITAL, "AZ Sint-Jan Brugge", norms, "ok", now=T0)
@@ -277,7 +221,7 @@ def test_a_hospital_gets_its_number_and_recognition(sts_env: StsPlatform, tmp_pa
 
 
 def test_the_sdk_caches_until_half_the_validity_is_gone(
-    sts_env: StsPlatform, tmp_path: Path
+    sts_env: RunningPlatform, tmp_path: Path
 ) -> None:
     signer = _signer(_doctor(sts_env, tmp_path))
     with StsClient(sts_env.url, signer, clock=sts_env.clock) as client:
@@ -295,7 +239,7 @@ def test_the_sdk_caches_until_half_the_validity_is_gone(
 
 
 def test_the_cli_writes_the_token_and_lists_what_was_granted(
-    sts_env: StsPlatform, tmp_path: Path
+    sts_env: RunningPlatform, tmp_path: Path
 ) -> None:
     keystore = _doctor(sts_env, tmp_path)
     password_file = tmp_path / "password"
@@ -338,7 +282,7 @@ def test_the_cli_writes_the_token_and_lists_what_was_granted(
 
 
 def _post(
-    env: StsPlatform,
+    env: RunningPlatform,
     chain: Sequence[x509.Certificate],
     key: rsa.RSAPrivateKey | None = None,
     *,
@@ -375,7 +319,7 @@ def _entry(keystore: Path) -> tuple[list[x509.Certificate], rsa.RSAPrivateKey]:
     return list(_signer(keystore).chain), entry.private_key
 
 
-def test_refusal_unknown_holder(sts_env: StsPlatform, tmp_path: Path) -> None:
+def test_refusal_unknown_holder(sts_env: RunningPlatform, tmp_path: Path) -> None:
     chain, key = _entry(_doctor(sts_env, tmp_path))
     with sts_env.platform.unit_of_work() as session:  # gone from the authentic source
         session.execute(delete(ProviderRow).where(ProviderRow.ssin == DOCTOR))
@@ -387,7 +331,7 @@ def test_refusal_unknown_holder(sts_env: StsPlatform, tmp_path: Path) -> None:
     )
 
 
-def test_refusal_withdrawn_provider(sts_env: StsPlatform, tmp_path: Path) -> None:
+def test_refusal_withdrawn_provider(sts_env: RunningPlatform, tmp_path: Path) -> None:
     chain, key = _entry(_doctor(sts_env, tmp_path))
     sts_env.registry.withdraw_provider(DOCTOR, now=T0)
     kind, detail = _problem(_post(sts_env, chain, key)[0])
@@ -395,7 +339,7 @@ def test_refusal_withdrawn_provider(sts_env: StsPlatform, tmp_path: Path) -> Non
     assert detail.startswith(f"Care provider SSIN {DOCTOR} is withdrawn")
 
 
-def test_refusal_revoked_certificate(sts_env: StsPlatform, tmp_path: Path) -> None:
+def test_refusal_revoked_certificate(sts_env: RunningPlatform, tmp_path: Path) -> None:
     keystore = _doctor(sts_env, tmp_path)
     chain, key = _entry(keystore)
     with PlatformClient(sts_env.url) as client:
@@ -405,7 +349,7 @@ def test_refusal_revoked_certificate(sts_env: StsPlatform, tmp_path: Path) -> No
     assert "is revoked" in detail
 
 
-def test_refusal_expired_certificate(sts_env: StsPlatform, tmp_path: Path) -> None:
+def test_refusal_expired_certificate(sts_env: RunningPlatform, tmp_path: Path) -> None:
     chain, key = _entry(_doctor(sts_env, tmp_path))
     sts_env.clock.set(chain[0].not_valid_after_utc + dt.timedelta(days=1))
     kind, detail = _problem(_post(sts_env, chain, key)[0])
@@ -414,7 +358,7 @@ def test_refusal_expired_certificate(sts_env: StsPlatform, tmp_path: Path) -> No
 
 
 def test_refusal_certificate_from_another_environment(
-    sts_env: StsPlatform, session_rsa_keys: list[rsa.RSAPrivateKey]
+    sts_env: RunningPlatform, session_rsa_keys: list[rsa.RSAPrivateKey]
 ) -> None:
     """A certificate from a production-like hierarchy that is not this platform's."""
     root_key, issuing_key, holder_key = session_rsa_keys[0:3]
@@ -459,7 +403,7 @@ def test_refusal_certificate_from_another_environment(
     assert "ehcert Production Issuing CA" in detail
 
 
-def test_refusal_eid_certificate(sts_env: StsPlatform, tmp_path: Path) -> None:
+def test_refusal_eid_certificate(sts_env: RunningPlatform, tmp_path: Path) -> None:
     sts_env.registry.add_provider(DOCTOR, None, "doctor", "Bryan", "Brouckaert", now=T0)
     signer = EidRequestSigner(_eid(sts_env, tmp_path, DOCTOR, "Bryan", "Brouckaert"))
     kind, detail = _problem(_post(sts_env, signer.chain, sign=signer.sign)[0])
@@ -467,7 +411,7 @@ def test_refusal_eid_certificate(sts_env: StsPlatform, tmp_path: Path) -> None:
     assert "is an eID certificate" in detail
 
 
-def test_refusal_bad_signature(sts_env: StsPlatform, tmp_path: Path) -> None:
+def test_refusal_bad_signature(sts_env: RunningPlatform, tmp_path: Path) -> None:
     chain, key = _entry(_doctor(sts_env, tmp_path))
     nonce = httpx.get(f"{sts_env.url}/v1/nonce").headers["Replay-Nonce"]
     jws = create_jws(
@@ -485,7 +429,7 @@ def test_refusal_bad_signature(sts_env: StsPlatform, tmp_path: Path) -> None:
     assert "signature does not verify" in detail
 
 
-def test_refusal_replayed_nonce(sts_env: StsPlatform, tmp_path: Path) -> None:
+def test_refusal_replayed_nonce(sts_env: RunningPlatform, tmp_path: Path) -> None:
     chain, key = _entry(_doctor(sts_env, tmp_path))
     first, body = _post(sts_env, chain, key)
     assert first.status_code == 200
@@ -496,7 +440,7 @@ def test_refusal_replayed_nonce(sts_env: StsPlatform, tmp_path: Path) -> None:
     assert "already used" in detail
 
 
-def test_refusal_unknown_attribute(sts_env: StsPlatform, tmp_path: Path) -> None:
+def test_refusal_unknown_attribute(sts_env: RunningPlatform, tmp_path: Path) -> None:
     chain, key = _entry(_doctor(sts_env, tmp_path))
     wizard = "urn:be:fgov:person:ssin:wizard:boolean"
     response, _ = _post(sts_env, chain, key, payload={"attributes": [DOCTOR_BOOL, wizard]})
@@ -511,7 +455,7 @@ def test_refusal_unknown_attribute(sts_env: StsPlatform, tmp_path: Path) -> None
     assert all(json.loads(r.detail)["action"] == "sts-token" for r in refusals)
 
 
-def test_the_published_certificate_is_pem_of_this_environment(sts_env: StsPlatform) -> None:
+def test_the_published_certificate_is_pem_of_this_environment(sts_env: RunningPlatform) -> None:
     response = httpx.get(f"{sts_env.url}/sts/certificate")
     assert response.status_code == 200
     certificate = x509.load_pem_x509_certificate(response.content)

@@ -36,7 +36,6 @@ from ehcert.pki.keystore import read_keystore_file
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
-
     from tests.e2e.conftest import Actors, RunningPlatform, SoftHsmTokens
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -136,9 +135,7 @@ def unlock(page: Page, password: str) -> None:
 # --- request ------------------------------------------------------------------------------------
 
 
-def test_request_for_myself_with_strength_checks(
-    actors: Actors, ui: str, english: Page
-) -> None:
+def test_request_for_myself_with_strength_checks(actors: Actors, ui: str, english: Page) -> None:
     actors.add_provider()
     actors.eid()
     page = english
@@ -203,8 +200,10 @@ def test_request_for_myself_with_strength_checks(
     assert not page.get_by_role("link", name="Renew").is_visible()
     shot(page, "06-home-one-keystore")
     content = read_keystore_file(keystore.path, NEW_PASSWORD)
-    assert content.authentication().certificate.subject.rfc4514_string().startswith(
-        "CN=SSIN=79021802145"
+    assert (
+        content.authentication()
+        .certificate.subject.rfc4514_string()
+        .startswith("CN=SSIN=79021802145")
     )
 
 
@@ -214,7 +213,10 @@ def test_request_for_an_institution_in_french_with_a_pkcs11_eid(
     actors.add_provider()
     token = softhsm_tokens.new("eid-ui")
     issue_test_eid(
-        actors.env.platform, actors.doctor, token.pin, pkcs11_module=token.module,
+        actors.env.platform,
+        actors.doctor,
+        token.pin,
+        pkcs11_module=token.module,
         token_label=token.label,
     )
     page = french
@@ -309,7 +311,9 @@ def test_revocation_names_the_certificate_and_needs_the_password_in_french(
 ) -> None:
     actors.add_provider()
     path = actors.keystore(actors.eid())
-    serial = format(read_keystore_file(path, actors.password).authentication().certificate.serial_number, "x")
+    serial = format(
+        read_keystore_file(path, actors.password).authentication().certificate.serial_number, "x"
+    )
     key = find_keystores(path.parent)[0].key
     page = french
     page.goto(f"{ui}revoke/{key}")
@@ -322,7 +326,10 @@ def test_revocation_names_the_certificate_and_needs_the_password_in_french(
     page.get_by_role("button", name="Continuer").click()
 
     warning = page.inner_text(".warning")
-    assert f"Vous allez révoquer le certificat {serial} de BRYAN BROUCKAERT (SSIN=79021802145)" in warning
+    assert (
+        f"Vous allez révoquer le certificat {serial} de BRYAN BROUCKAERT (SSIN=79021802145)"
+        in warning
+    )
     assert f"valable jusqu'au {EXPIRES}" in warning
     assert "Motif : La clé ou son mot de passe est peut-être connu" in page.inner_text("main")
     shot(page, "13-revoke-confirm")

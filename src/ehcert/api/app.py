@@ -40,6 +40,7 @@ from ehcert.api.schemas import (
 )
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.platform import Platform
+from ehcert.sts import sts_router
 
 OCSP_REQUEST = "application/ocsp-request"
 OCSP_RESPONSE = "application/ocsp-response"
@@ -272,4 +273,5 @@ def create_app(platform: Platform) -> FastAPI:
             }
         )
 
+    app.include_router(sts_router(platform))
     return app

@@ -55,6 +55,7 @@ KEY_SIZES = {
     ETK_DEPOT_ROLE: 2048,
     "eid-root": 4096,
     "eid-ca": 3072,
+    "sts": 2048,  # the security token service's signing key (ehcert.sts)
 }
 
 

@@ -15,6 +15,7 @@ from ehcert.cli.cert import cert_app
 from ehcert.cli.etk import etk_app
 from ehcert.cli.seal import seal_command, unseal_command
 from ehcert.cli.serve import serve
+from ehcert.cli.sts import sts_app
 
 app = typer.Typer(
     name="ehcert",
@@ -29,6 +30,7 @@ app.command("unseal")(unseal_command)
 app.add_typer(admin_app, name="admin", help="Operate a platform's data directory.")
 app.add_typer(cert_app, name="cert", help="Certificate Manager: request, renew, revoke, status.")
 app.add_typer(etk_app, name="etk", help="ETK depot: look up and register encryption tokens.")
+app.add_typer(sts_app, name="sts", help="Security token service: SAML session tokens.")
 
 
 @app.command("version")

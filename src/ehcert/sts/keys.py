@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from ehcert.ca.hierarchy import KEY_SIZES, CaPair, KeyBackend, PublicUrls
+from ehcert.ca.hierarchy import CaPair, KeyBackend, PublicUrls
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki import profiles
 from ehcert.pki.lint import LintProfile
@@ -38,7 +38,6 @@ from ehcert.pki.signer import Signer
 from ehcert.pki.signing import sign_certificate
 
 STS_ROLE = "sts"
-STS_KEY_BITS = 2048
 STS_CERTIFICATE_FILE = "sts.crt"
 STS_LINT_PROFILE = LintProfile.ETK_DEPOT
 """The lint shape of a service signer: an end entity with digitalSignature only and a CRL
@@ -105,9 +104,6 @@ def open_sts_credential(
         if certificate_path.exists():
             certificate = x509.load_pem_x509_certificate(certificate_path.read_bytes())
             return _checked(certificate, backend.open(STS_ROLE), certificate_path)
-        # The backend sizes keys by role; the STS role is registered here so the CA's table
-        # need not know about the services built on it.
-        KEY_SIZES.setdefault(STS_ROLE, STS_KEY_BITS)
         signer = backend.create(STS_ROLE)
         public_key = signer.public_key()
         if not isinstance(public_key, rsa.RSAPublicKey):  # pragma: no cover - RSA backends only

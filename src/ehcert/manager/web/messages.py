@@ -85,7 +85,7 @@ _LEADS = {
     ErrorKind.FORBIDDEN: N_("This is not allowed."),
     ErrorKind.NOT_FOUND: N_("Something needed was not found."),
     ErrorKind.CONFLICT: N_("This conflicts with what already exists."),
-    ErrorKind.NOT_IN_REGISTRY: N_("You are not known in the register of care providers."),
+    ErrorKind.NOT_IN_REGISTRY: N_("The platform's register does not know this holder."),
     ErrorKind.WITHDRAWN: N_("Your registration has been withdrawn."),
     ErrorKind.NO_MANDATE: N_("You hold no mandate for this institution."),
     ErrorKind.ATTESTATION_MISSING: N_("The institution lacks a required attestation."),

@@ -1,0 +1,66 @@
+"""The UI's catalogs: English, French and Dutch complete, placeholders kept, .mo up to date."""
+
+from __future__ import annotations
+
+import gettext
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ehcert.manager.web import catalogs
+from ehcert.manager.web.i18n import LANGUAGES, negotiate, translator
+
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def test_every_message_is_translated_and_every_mo_is_fresh() -> None:
+    assert catalogs.problems() == []
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_translations_keep_the_placeholders(language: str) -> None:
+    entries = catalogs.read_po(catalogs.po_path(language))
+    for msgid, msgstr in entries.items():
+        if msgid:
+            assert sorted(PLACEHOLDER.findall(msgid)) == sorted(PLACEHOLDER.findall(msgstr)), msgid
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_our_mo_reads_like_gnu_msgfmt_output(language: str, tmp_path: Path) -> None:
+    ours = gettext.GNUTranslations(catalogs.mo_path(language).open("rb"))
+    wanted = catalogs.read_po(catalogs.po_path(language))
+    for msgid, msgstr in wanted.items():
+        if msgid:
+            assert ours.gettext(msgid) == msgstr
+    if shutil.which("msgfmt"):
+        reference = tmp_path / "reference.mo"
+        subprocess.run(
+            ["msgfmt", "--check-format", "-o", str(reference), str(catalogs.po_path(language))],
+            check=True,
+        )
+        theirs = gettext.GNUTranslations(reference.open("rb"))
+        assert theirs._catalog == ours._catalog  # type: ignore[attr-defined]
+
+
+def test_french_and_dutch_differ_from_english() -> None:
+    assert translator("fr")("Your keystores") == "Vos keystores"
+    assert translator("nl")("Your keystores") == "Uw keystores"
+    assert translator("en")("Days %(n)s", n=3) == "Days 3"
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [
+        (None, "en"),
+        ("fr-BE,fr;q=0.9,en;q=0.8", "fr"),
+        ("de-DE, nl;q=0.5, fr;q=0.4", "nl"),
+        ("en;q=0.1, fr;q=0.9", "fr"),
+        ("de, es", "en"),
+        ("nl;q=0, fr;q=garbage", "en"),
+    ],
+)
+def test_accept_language_negotiation(header: str | None, language: str) -> None:
+    assert negotiate(header) == language
