@@ -10,6 +10,7 @@ import typer
 from typer.main import get_command
 from typer.testing import CliRunner, Result
 
+import ehcert.cli.cert_more  # noqa: F401  (registers the other cert commands)
 from ehcert.cli.cert import cert_app
 
 from .conftest import EidFiles, KeystoreFiles
@@ -72,7 +73,7 @@ def test_usage_errors_exit_2(run, args: list[str], says: str) -> None:  # type: 
 
 def test_platform_url_is_required(app: typer.Typer, tmp_path: Path) -> None:
     result = CliRunner(env={"EHCERT_PLATFORM": None}).invoke(
-        app, ["cert", "status", "--keystore", str(tmp_path / "k.p12")]
+        app, ["cert", "renew", "--keystore", str(tmp_path / "k.p12")]
     )
     assert result.exit_code == 2
     assert "--platform" in result.stderr
@@ -81,7 +82,18 @@ def test_platform_url_is_required(app: typer.Typer, tmp_path: Path) -> None:
 def test_no_option_takes_a_secret_as_its_value() -> None:
     command = get_command(cert_app)
     subcommands = command.commands  # type: ignore[attr-defined]
-    assert set(subcommands) == {"request", "renew", "revoke", "status"}
+    assert set(subcommands) == {
+        "request",
+        "renew",
+        "revoke",
+        "status",
+        "show",
+        "change-password",
+        "export",
+        "list",
+        "watch",
+        "auto-renew",
+    }
     for name, sub in subcommands.items():
         for param in sub.params:
             for option in getattr(param, "opts", []):

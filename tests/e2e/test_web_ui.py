@@ -10,7 +10,7 @@ person meets: weak or mismatched password, wrong password, renewal too early, a
 platform refusal. The manager and the platform share one :class:`FixedClock`.
 
 With ``EHCERT_SCREENSHOTS=DIR`` set, each step is also saved as ``DIR/<name>.png``
-(that is how the user guide's screenshots are made: ``make screenshots`` or
+(that is how the user guide's screenshots are made:
 ``EHCERT_SCREENSHOTS=docs/images pytest tests/e2e/test_web_ui.py``).
 """
 

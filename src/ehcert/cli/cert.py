@@ -375,12 +375,31 @@ def renew_command(
     platform: PlatformOption,
     keystore: KeystoreOption,
     password_file: PasswordFileOption = None,
+    auto: Annotated[
+        bool,
+        typer.Option(
+            "--auto",
+            help="Renew only inside the renewal window; otherwise say why and exit 0 "
+            "(safe to run daily from cron or a systemd timer).",
+        ),
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Renew the certificate in KEYSTORE (in the 90 days before it expires).
 
     The new keystore is written next to the old one, which is left untouched.
     """
+    if auto:
+        from ehcert.cli.cert_more import auto_renew_command
+
+        auto_renew_command(
+            ctx,
+            keystore=keystore,
+            platform=platform,
+            password_file=password_file,
+            json_output=json_output,
+        )
+        return
     runtime = _runtime(ctx)
     with reported_errors(json_output=json_output):
         password = read_secret(password_file, "Keystore password")
@@ -456,13 +475,33 @@ def revoke_command(
 def status_command(
     ctx: typer.Context,
     *,
-    platform: PlatformOption,
+    platform: Annotated[
+        str | None,
+        typer.Option(
+            "--platform",
+            envvar="EHCERT_PLATFORM",
+            metavar="URL",
+            help="Platform URL; without it the status is read offline from the keystore "
+            "(revocation status: unknown).",
+        ),
+    ] = None,
     keystore: KeystoreOption,
     password_file: PasswordFileOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Show the keystore's certificate: validity, renewal window and platform status."""
     runtime = _runtime(ctx)
+    if platform is None:
+        from ehcert.cli.cert_more import show_command
+
+        show_command(
+            ctx,
+            keystore=keystore,
+            password_file=password_file,
+            platform=None,
+            json_output=json_output,
+        )
+        return
     with reported_errors(json_output=json_output):
         password = read_secret(password_file, "Keystore password")
         with _client(ctx, platform) as client:
