@@ -69,10 +69,12 @@ def json_safe(detail: dict[str, object]) -> dict[str, Any]:
     return json.loads(json.dumps(detail, default=str))  # type: ignore[no-any-return]
 
 
-# --- the certificate ledger (ra.ports.Ledger, Issuer, Revoker, AuditTrail) ---------------
+# --- the certificate ledger (ra.ports.CertificateLedger, Issuer, Revoker, AuditSink) ---
 
 
 class Ledger:
+    """``ra.ports.CertificateLedger``: the certificates issued here, as the RA's rules see them."""
+
     def __init__(self, session: Session) -> None:
         self._reader = CertificateReader(session)
 
@@ -92,7 +94,7 @@ class Ledger:
 
 
 class LedgerIssuer:
-    """Signs with the CA and records in the ledger in the caller's transaction.
+    """``ra.ports.Issuer``: signs with the CA and records in the ledger in the caller's transaction.
 
     A serial collision (2**-128 odds, but the database is the judge) is retried with a
     fresh serial; the discarded certificate is never returned or published.
@@ -135,6 +137,8 @@ class LedgerIssuer:
 
 
 class LedgerRevoker:
+    """``ra.ports.Revoker``: marks a ledger row revoked in the caller's transaction."""
+
     def __init__(self, session: Session) -> None:
         self._repository = CertificateRepository(session)
 
@@ -143,7 +147,8 @@ class LedgerRevoker:
 
 
 class RequestAudit:
-    """Successes join the request's transaction; refusals wait for their own (see module)."""
+    """``ra.ports.AuditSink``: successes join the request's transaction; refusals wait for
+    their own (see module)."""
 
     def __init__(self, session: Session) -> None:
         self._log = AuditLog(session)
