@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from playwright.sync_api import expect, sync_playwright
 
 from ehcert.client.platform import CertificateState
 from ehcert.core.errors import EhcertError
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
     from tests.e2e.conftest import Actors, RunningPlatform, SoftHsmTokens
 
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -67,7 +67,7 @@ pytestmark = [
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (scripts/install-system-deps.sh)")
-    with playwright_api.sync_playwright() as playwright:
+    with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield launched
         launched.close()
@@ -140,7 +140,7 @@ def test_request_for_myself_with_strength_checks(actors: Actors, ui: str, englis
     actors.eid()
     page = english
     page.goto(ui)
-    assert page.get_by_role("heading", name="Your keystores").is_visible()
+    expect(page.get_by_role("heading", name="Your keystores")).to_be_visible()
     assert "does not exist yet; your first request creates it." in page.inner_text("main")
     shot(page, "01-home-empty")
 
@@ -197,7 +197,7 @@ def test_request_for_myself_with_strength_checks(actors: Actors, ui: str, englis
         f"Valid. You can renew it from {RENEWAL_OPENS}.",
     ):
         assert expected in text, expected
-    assert not page.get_by_role("link", name="Renew").is_visible()
+    expect(page.get_by_role("link", name="Renew")).to_be_hidden()
     shot(page, "06-home-one-keystore")
     content = read_keystore_file(keystore.path, NEW_PASSWORD)
     assert (
@@ -221,7 +221,7 @@ def test_request_for_an_institution_in_french_with_a_pkcs11_eid(
     )
     page = french
     page.goto(ui + "request")
-    assert page.get_by_role("heading", name="Demander un nouveau certificat").is_visible()
+    expect(page.get_by_role("heading", name="Demander un nouveau certificat")).to_be_visible()
 
     def fill_and_send() -> None:
         page.get_by_label("Pour une institution dont j'ai le mandat").check()
@@ -320,7 +320,7 @@ def test_revocation_names_the_certificate_and_needs_the_password_in_french(
     assert "Déverrouillez d'abord le keystore" in page.inner_text("main")
     page.get_by_label("Mot de passe de ce keystore").fill(actors.password)
     page.get_by_role("button", name="Déverrouiller").click()
-    assert page.get_by_role("heading", name="Révoquer un certificat").is_visible()
+    expect(page.get_by_role("heading", name="Révoquer un certificat")).to_be_visible()
     page.get_by_label("La clé ou son mot de passe est peut-être connu d'une autre personne").check()
     shot(page, "12-revoke-reason")
     page.get_by_role("button", name="Continuer").click()
@@ -415,14 +415,14 @@ def test_language_follows_the_browser_and_can_be_switched(ui: str, browser: Brow
     page = _page(browser, "nl-BE")
     try:
         page.goto(ui)
-        assert page.get_by_role("heading", name="Uw keystores").is_visible()
+        expect(page.get_by_role("heading", name="Uw keystores")).to_be_visible()
         assert page.locator("html").get_attribute("lang") == "nl"
         page.get_by_role("link", name="Français").click()
-        assert page.get_by_role("heading", name="Vos keystores").is_visible()
+        expect(page.get_by_role("heading", name="Vos keystores")).to_be_visible()
         page.get_by_role("link", name="Demander un nouveau certificat").first.click()
-        assert page.get_by_role("heading", name="Demander un nouveau certificat").is_visible()
+        expect(page.get_by_role("heading", name="Demander un nouveau certificat")).to_be_visible()
         page.get_by_role("link", name="English").click()
-        assert page.get_by_role("heading", name="Request a new certificate").is_visible()
+        expect(page.get_by_role("heading", name="Request a new certificate")).to_be_visible()
     finally:
         page.context.close()
 

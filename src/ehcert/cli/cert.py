@@ -6,6 +6,12 @@ progress, print the result. Exit codes and output follow :mod:`ehcert.cli.output
 0 done, 1 refused or failed (one sentence on stderr), 2 usage error; ``--json`` prints
 one JSON object on stdout, and progress goes to stderr so stdout stays clean.
 
+``--legacy-compatible`` (request, renew, change-password) writes the keystore with the
+legacy algorithms older Java readers need (:func:`ehcert.pki.keystore.dump_keystore`);
+the command then prints :data:`LEGACY_WARNING` on stderr once it succeeded, also with
+``--json`` (stdout stays one JSON object), and never on failure (stderr then holds only
+the one error sentence).
+
 The platform URL comes from ``--platform`` or ``EHCERT_PLATFORM``. The clock and the HTTP
 transport come from a :class:`CertRuntime` in the Click context object when a caller
 (an in-process test, an embedding program) provides one; otherwise the system clock and
@@ -175,6 +181,26 @@ KeyLabelOption = Annotated[
         help="Label of the authentication key and certificate on the token.",
     ),
 ]
+LegacyCompatibleOption = Annotated[
+    bool,
+    typer.Option(
+        "--legacy-compatible",
+        help="Write the keystore with legacy encryption (3DES, SHA-1 MAC) for older Java "
+        "readers; weaker than the default.",
+    ),
+]
+LEGACY_WARNING = (
+    "The keystore uses legacy encryption (3DES, SHA-1 MAC) that older Java readers need; "
+    "it is weaker than the default."
+)
+
+
+def warn_legacy(legacy_compatible: bool) -> None:
+    """The one-line warning on stderr after a keystore was written in legacy mode."""
+    if legacy_compatible:
+        typer.echo(LEGACY_WARNING, err=True)
+
+
 ReasonOption = Annotated[
     str,
     typer.Option(
@@ -335,6 +361,7 @@ def request_command(
     key_size: Annotated[
         int, typer.Option("--key-size", callback=_key_size, help="RSA key size in bits.")
     ] = DEFAULT_KEY_SIZE,
+    legacy_compatible: LegacyCompatibleOption = False,
     json_output: JsonOption = False,
 ) -> None:
     """Request a new certificate, proving who you are with your eID."""
@@ -363,9 +390,11 @@ def request_command(
                 now=runtime.clock.now(),
                 progress=progress,
                 key_size=key_size,
+                legacy_compatible=legacy_compatible,
             )
         view = manager.describe_keystore(path, password, runtime.clock.now())
         _written(path, view, json_output, "New")
+        warn_legacy(legacy_compatible)
 
 
 @cert_app.command("renew")
@@ -383,6 +412,7 @@ def renew_command(
             "(safe to run daily from cron or a systemd timer).",
         ),
     ] = False,
+    legacy_compatible: LegacyCompatibleOption = False,
     json_output: JsonOption = False,
 ) -> None:
     """Renew the certificate in KEYSTORE (in the 90 days before it expires).
@@ -397,6 +427,7 @@ def renew_command(
             keystore=keystore,
             platform=platform,
             password_file=password_file,
+            legacy_compatible=legacy_compatible,
             json_output=json_output,
         )
         return
@@ -405,10 +436,16 @@ def renew_command(
         password = read_secret(password_file, "Keystore password")
         with _client(ctx, platform) as client, _spinner() as progress:
             path = manager.renew_certificate(
-                client, keystore, password, runtime.clock.now(), progress=progress
+                client,
+                keystore,
+                password,
+                runtime.clock.now(),
+                progress=progress,
+                legacy_compatible=legacy_compatible,
             )
         view = manager.describe_keystore(path, password, runtime.clock.now())
         _written(path, view, json_output, "Renewed")
+        warn_legacy(legacy_compatible)
 
 
 @cert_app.command("revoke")

@@ -23,7 +23,7 @@ import typer
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from ehcert.cli.cert import CertRuntime, cert_app
+from ehcert.cli.cert import CertRuntime, LegacyCompatibleOption, cert_app, warn_legacy
 from ehcert.cli.output import (
     EXIT_FAILED,
     emit_json,
@@ -183,17 +183,19 @@ def change_password_command(
             help="File whose first line is the new password; prompted (twice) otherwise.",
         ),
     ] = None,
+    legacy_compatible: LegacyCompatibleOption = False,
     json_output: JsonOption = False,
 ) -> None:
     """Re-encrypt KEYSTORE under a new password; a crash never loses the keystore."""
     with reported_errors(json_output=json_output):
         old = read_secret(password_file, "Keystore password")
         new = read_secret(new_password_file, "New keystore password", confirm=True)
-        change_password(keystore, old, new)
+        change_password(keystore, old, new, legacy_compatible=legacy_compatible)
         if json_output:
             emit_json({"keystore": keystore, "changed": True})
         else:
             stdout_console.print(f"The password of {keystore} has been changed.", markup=False)
+        warn_legacy(legacy_compatible)
 
 
 def _pem(certificates: list[x509.Certificate]) -> bytes:
@@ -415,6 +417,7 @@ def auto_renew_command(
         typer.Option("--platform", envvar="EHCERT_PLATFORM", metavar="URL", help="Platform URL."),
     ],
     password_file: PasswordFileOption = None,
+    legacy_compatible: LegacyCompatibleOption = False,
     json_output: JsonOption = False,
 ) -> None:
     """Renew only inside the renewal window; otherwise do nothing and say why (exit 0).
@@ -440,7 +443,11 @@ def auto_renew_command(
             new_path = None
             if decision.outcome is RenewalOutcome.RENEW:
                 new_path = manager.renew_certificate(
-                    client, current.path, password, runtime.clock.now()
+                    client,
+                    current.path,
+                    password,
+                    runtime.clock.now(),
+                    legacy_compatible=legacy_compatible,
                 )
         if json_output:
             emit_json(
@@ -455,3 +462,4 @@ def auto_renew_command(
             stdout_console.print(f"Renewed: the new keystore is {new_path}.", markup=False)
         else:
             stdout_console.print(decision.reason, markup=False)
+        warn_legacy(legacy_compatible and new_path is not None)

@@ -60,7 +60,7 @@ def _load_anchor(path: Path) -> list[x509.Certificate]:
         if b"-----BEGIN" in data:
             return x509.load_pem_x509_certificates(data)
         return [x509.load_der_x509_certificate(data)]
-    except ValueError as error:
+    except (ValueError, x509.InvalidVersion) as error:
         raise EhcertError(
             ErrorKind.MALFORMED, f"{path} is not a certificate (PEM or DER).", field="anchor"
         ) from error

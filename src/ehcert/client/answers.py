@@ -133,7 +133,7 @@ def pem_certificates(pems: Sequence[str], what: str) -> list[x509.Certificate]:
     for pem in pems:
         try:
             certificates.extend(x509.load_pem_x509_certificates(pem.encode("ascii")))
-        except (ValueError, UnicodeEncodeError):
+        except (ValueError, UnicodeEncodeError, x509.InvalidVersion):
             raise unexpected(what, "a certificate is not valid PEM") from None
     return certificates
 

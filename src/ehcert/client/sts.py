@@ -401,7 +401,7 @@ class StsClient:
             raise problem_to_error(response, self.base_url)
         try:
             certificate = x509.load_pem_x509_certificate(response.content)
-        except ValueError:
+        except (ValueError, x509.InvalidVersion):
             raise EhcertError(
                 ErrorKind.INTERNAL, "The platform's STS certificate is not PEM."
             ) from None

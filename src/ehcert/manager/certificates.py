@@ -245,10 +245,18 @@ def _write_new_keystore(
     keystore: Keystore,
     password: str,
     now: dt.datetime,
+    *,
+    legacy_compatible: bool,
 ) -> Path:
     path = _free_path(directory / _new_keystore_name(issued, now), issued.serial)
-    write_keystore_file(path, keystore, password)
+    write_keystore_file(path, keystore, password, legacy_compatible=legacy_compatible)
     return path
+
+
+def _check_legacy_flag(legacy_compatible: object) -> None:
+    """Checked first: a bad argument must not surface after a certificate was issued."""
+    if not isinstance(legacy_compatible, bool):
+        raise TypeError("legacy_compatible must be a bool")
 
 
 def _register_written(
@@ -282,6 +290,7 @@ def request_certificate(
     progress: Progress | None = None,
     key_size: int = DEFAULT_KEY_SIZE,
     encryption_key_size: int = DEFAULT_KEY_SIZE,
+    legacy_compatible: bool = False,
 ) -> Path:
     """Request a certificate with an eID and write it with its new key to a keystore.
 
@@ -295,8 +304,10 @@ def request_certificate(
     entry ``authentication`` (key, certificate, chain), the new encryption key under its
     certificate's decimal serial and the CA certificates, and is written atomically with
     mode 0600; then the encryption key's ETK is registered (``manager.etk``). Returns
-    the keystore's path.
+    the keystore's path. ``legacy_compatible`` writes it with the legacy algorithms older
+    Java readers need (:func:`~ehcert.pki.keystore.dump_keystore`).
     """
+    _check_legacy_flag(legacy_compatible)
     _require_aware(now)
     report = progress or _no_progress
     institution_id, app = _requested_holder(institution, application_id)
@@ -339,7 +350,9 @@ def request_certificate(
     entry = KeyEntry(AUTHENTICATION_ALIAS, key, issued.certificate, chain)
     encryption = encryption_entry(entry, encryption_key)
     keystore = Keystore((entry, encryption), chain)
-    path = _write_new_keystore(out_dir, issued, keystore, password, now)
+    path = _write_new_keystore(
+        out_dir, issued, keystore, password, now, legacy_compatible=legacy_compatible
+    )
     _register_written(client, path, entry, encryption, report)
     return path
 
@@ -392,6 +405,7 @@ def renew_certificate(
     progress: Progress | None = None,
     key_size: int = DEFAULT_KEY_SIZE,
     encryption_key_size: int = DEFAULT_KEY_SIZE,
+    legacy_compatible: bool = False,
 ) -> Path:
     """Renew the keystore's certificate with a new key pair; return the NEW keystore's path.
 
@@ -400,8 +414,10 @@ def renew_certificate(
     written next to the old one under a fresh ``keystore_filename`` (see the module
     docstring for why the old file is left as it is), with the same password. It also
     gets a new encryption key (certified by the new authentication key) next to every
-    earlier one, and the new key's ETK is registered.
+    earlier one, and the new key's ETK is registered. ``legacy_compatible`` as in
+    :func:`request_certificate`; the old file's own algorithms do not matter.
     """
+    _check_legacy_flag(legacy_compatible)
     _require_aware(now)
     report = progress or _no_progress
     keystore, current = _open_keystore(keystore_path, password)
@@ -420,7 +436,9 @@ def renew_certificate(
     entry = KeyEntry(current.alias, key, issued.certificate, chain)
     encryption = encryption_entry(entry, encryption_key)
     updated = renewed_keystore(keystore, entry).with_entry(encryption)
-    path = _write_new_keystore(keystore_path.parent, issued, updated, password, now)
+    path = _write_new_keystore(
+        keystore_path.parent, issued, updated, password, now, legacy_compatible=legacy_compatible
+    )
     _register_written(client, path, entry, encryption, report)
     return path
 

@@ -7,6 +7,7 @@ disk whatever happens: a crash, a kill, a full disk, a power cut. The steps:
 1. read the file with the old password; a wrong one is refused before anything is
    written (and the file is untouched);
 2. encode the same content under the new password (PBES2/AES-256, HMAC-SHA256 MAC,
+   or on request the legacy 3DES/HMAC-SHA1 that older Java readers need,
    :func:`~ehcert.pki.keystore.dump_keystore`);
 3. write it to a *new* hidden file in the same folder (``O_CREAT | O_EXCL``, mode 0600,
    so it is never readable by others nor a file someone prepared), ``flush`` and
@@ -35,12 +36,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.pki.keystore import (
-    DEFAULT_ITERATIONS,
-    Keystore,
-    dump_keystore,
-    read_keystore_file,
-)
+from ehcert.pki.keystore import Keystore, dump_keystore, read_keystore_file
 
 TEMPORARY_SUFFIX = ".new"
 MIN_PASSWORD_LENGTH = 12
@@ -212,17 +208,20 @@ def change_password(
     old_password: str,
     new_password: str,
     *,
-    iterations: int = DEFAULT_ITERATIONS,
+    iterations: int | None = None,
     check_strength: bool = True,
     checkpoint: Checkpoint | None = None,
+    legacy_compatible: bool = False,
 ) -> None:
     """Re-encrypt the keystore at ``path`` under ``new_password``; crash-safe (module doc).
 
     Refusals (nothing written): EhcertError UNAUTHORIZED for a wrong old password,
     MALFORMED for a weak new password (``check_strength``, see :func:`password_problems`)
     or one equal to the old, NOT_FOUND when there is no file. Every keystore this
-    package reads is accepted, legacy ones included; the result is always written with
-    the modern algorithms.
+    package reads is accepted, legacy ones included; the result is written with the
+    modern algorithms, or with ``legacy_compatible`` with the legacy ones older Java
+    readers need (:func:`~ehcert.pki.keystore.dump_keystore`; ``iterations`` defaults to
+    the mode's count).
     """
     if not isinstance(path, Path):
         raise TypeError("path must be a pathlib.Path")
@@ -244,7 +243,9 @@ def change_password(
     for leftover in leftover_temporaries(path):
         with contextlib.suppress(OSError):
             leftover.unlink()
-    data = dump_keystore(original, new_password, iterations=iterations)
+    data = dump_keystore(
+        original, new_password, iterations=iterations, legacy_compatible=legacy_compatible
+    )
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}{TEMPORARY_SUFFIX}")
     try:
         _write_new_file(temporary, data, step)

@@ -161,7 +161,10 @@ def build_etk(
 
 def _load_certificate(data: bytes) -> x509.Certificate:
     """A certificate whose lazily parsed parts are read now, so damage shows at parsing."""
-    certificate = x509.load_der_x509_certificate(data)
+    try:
+        certificate = x509.load_der_x509_certificate(data)
+    except x509.InvalidVersion as error:  # not a ValueError in cryptography
+        raise ValueError(f"unsupported certificate version: {error}") from error
     _ = certificate.subject, certificate.issuer, certificate.signature_hash_algorithm
     _ = certificate.not_valid_before_utc, certificate.not_valid_after_utc
     _ = certificate.public_key(), list(certificate.extensions)

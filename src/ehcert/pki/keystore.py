@@ -22,12 +22,21 @@ candidate whose signature verifies; a name-only match is kept when nothing verif
 broken chain stays visible to path validation instead of silently vanishing
 (:func:`ehcert.pki.pkcs12_pfx.chain_for`).
 
-Writing (``dump_keystore``) always uses strong algorithms, whatever the file was read
+Writing (``dump_keystore``) uses strong algorithms by default, whatever the file was read
 with: PBES2 with PBKDF2-HMAC-SHA256 and AES-256-CBC for every key and for the
 certificates, an HMAC-SHA256 MAC, friendlyName + localKeyId on each key and its
 certificate, every other certificate once with its DN as friendlyName, and explicitly
 trusted CA certificates marked with the Java trusted-key-usage attribute so Java
 keystores list them as trusted entries.
+
+``legacy_compatible=True`` is for readers that know nothing newer (Java 8 before update
+301 reads neither PBES2 nor a SHA-256 MAC): keys AND certificates under
+pbeWithSHAAnd3-KeyTripleDES-CBC and an HMAC-SHA1 MAC, keyed by the RFC 7292 appendix B
+KDF over the BMPString password. Not RC2-40 for the certificates (the old Java and openssl
+default): its 40-bit key falls to a search without the password, and readers of 3DES key
+bags decrypt 3DES certificates too. :data:`LEGACY_DEFAULT_ITERATIONS` is Java 8's own MAC
+count (50 times openssl's 2048). Still weaker than the default (a guess costs 100 000
+SHA-1 blocks, not 1.2 million SHA-256 ones), so the interfaces warn when it is chosen.
 """
 
 from __future__ import annotations
@@ -66,6 +75,11 @@ AUTHENTICATION_ALIAS = "authentication"
 DEFAULT_ITERATIONS = 600_000
 # RFC 8018 section 4.2 recommends at least 1000 iterations.
 MIN_ITERATIONS = 1_000
+# Legacy mode (module docstring): Java 8's MAC count; openssl's default as the floor;
+# Java's PKCS12KeyStore refuses a file whose counts exceed 5 000 000.
+LEGACY_DEFAULT_ITERATIONS = 100_000
+LEGACY_MIN_ITERATIONS = 2_048
+LEGACY_MAX_ITERATIONS = 5_000_000
 
 # Real keystores are a few kilobytes; refuse to parse anything absurdly larger.
 MAX_KEYSTORE_BYTES = 4 * 1024 * 1024
@@ -316,25 +330,44 @@ def _der(certificate: x509.Certificate) -> bytes:
     return certificate.public_bytes(serialization.Encoding.DER)
 
 
+def _iteration_count(iterations: int | None, legacy_compatible: bool) -> int:
+    """The count to write: the mode's default for None, else checked against its range."""
+    if not isinstance(legacy_compatible, bool):
+        raise TypeError("legacy_compatible must be a bool")
+    if iterations is None:
+        return LEGACY_DEFAULT_ITERATIONS if legacy_compatible else DEFAULT_ITERATIONS
+    if not isinstance(iterations, int) or isinstance(iterations, bool):
+        raise TypeError("iterations must be an int")
+    legacy_range = (LEGACY_MIN_ITERATIONS, LEGACY_MAX_ITERATIONS)
+    low, high = legacy_range if legacy_compatible else (MIN_ITERATIONS, MAX_ITERATIONS)
+    if not low <= iterations <= high:
+        raise ValueError(f"iterations must be between {low} and {high}")
+    return iterations
+
+
 def dump_keystore(
-    keystore: Keystore, password: str, *, iterations: int = DEFAULT_ITERATIONS
+    keystore: Keystore,
+    password: str,
+    *,
+    iterations: int | None = None,
+    legacy_compatible: bool = False,
 ) -> bytes:
-    """Serialise ``keystore`` as PKCS#12 with PBES2/AES-256 and an HMAC-SHA256 MAC.
+    """Serialise ``keystore`` as PKCS#12 with PBES2/AES-256 and an HMAC-SHA256 MAC, or
+    with ``legacy_compatible`` under 3DES and an HMAC-SHA1 MAC (module docstring).
 
     Each key and its certificate carry the alias as friendlyName and a shared localKeyId
     (SHA-256 of the certificate); every other certificate is written once with its DN
     (RFC 4514) as friendlyName, and those in ``ca_certificates`` are marked trusted.
+    ``iterations`` defaults to :data:`DEFAULT_ITERATIONS`, or
+    :data:`LEGACY_DEFAULT_ITERATIONS` in legacy mode.
     """
     if not isinstance(keystore, Keystore):
         raise TypeError("keystore must be a Keystore")
     if not isinstance(password, str):
         raise TypeError("password must be a str")
-    if not isinstance(iterations, int) or isinstance(iterations, bool):
-        raise TypeError("iterations must be an int")
+    count = _iteration_count(iterations, legacy_compatible)
     if not password:
         raise ValueError("password must not be empty")
-    if not MIN_ITERATIONS <= iterations <= MAX_ITERATIONS:
-        raise ValueError(f"iterations must be between {MIN_ITERATIONS} and {MAX_ITERATIONS}")
     trusted = {_der(c) for c in keystore.ca_certificates}
     key_bags: list[PlainBag] = []
     certificate_bags: list[PlainBag] = []
@@ -361,7 +394,9 @@ def dump_keystore(
             name = certificate.subject.rfc4514_string()
             certificate_bags.append(PlainBag("certificate", der, name, None, der in trusted))
             written.add(der)
-    return seal_pfx(certificate_bags + key_bags, password, iterations=iterations)
+    return seal_pfx(
+        certificate_bags + key_bags, password, iterations=count, legacy=legacy_compatible
+    )
 
 
 # ---------------------------------------------------------------------------- files
@@ -428,11 +463,18 @@ def _replace_atomically(path: Path, data: bytes) -> None:
 
 
 def write_keystore_file(
-    path: Path, keystore: Keystore, password: str, *, iterations: int = DEFAULT_ITERATIONS
+    path: Path,
+    keystore: Keystore,
+    password: str,
+    *,
+    iterations: int | None = None,
+    legacy_compatible: bool = False,
 ) -> None:
     """Write ``keystore`` to ``path`` atomically with mode 0600 (see :func:`dump_keystore`)."""
     path = _check_path(path)
-    data = dump_keystore(keystore, password, iterations=iterations)
+    data = dump_keystore(
+        keystore, password, iterations=iterations, legacy_compatible=legacy_compatible
+    )
     try:
         _replace_atomically(path, data)
     except OSError as error:
@@ -444,21 +486,30 @@ def change_keystore_password(
     old_password: str,
     new_password: str,
     *,
-    iterations: int = DEFAULT_ITERATIONS,
+    iterations: int | None = None,
+    legacy_compatible: bool = False,
 ) -> None:
     """Re-encrypt the keystore at ``path`` under ``new_password``, atomically.
 
     The old password is verified by reading the file first; a wrong one raises
-    EhcertError(UNAUTHORIZED) and leaves the file untouched. The rewrite always uses the
-    modern algorithms, so this also upgrades legacy 3DES/RC2 files.
+    EhcertError(UNAUTHORIZED) and leaves the file untouched. The rewrite uses the modern
+    algorithms, so this also upgrades legacy 3DES/RC2 files, unless ``legacy_compatible``
+    asks for the legacy ones (see :func:`dump_keystore`).
     """
     path = _check_path(path)
     if not isinstance(old_password, str) or not isinstance(new_password, str):
         raise TypeError("passwords must be str")
     if not new_password:
         raise ValueError("new_password must not be empty")
+    _iteration_count(iterations, legacy_compatible)  # refuse bad arguments before reading
     keystore = read_keystore_file(path, old_password)
-    write_keystore_file(path, keystore, new_password, iterations=iterations)
+    write_keystore_file(
+        path,
+        keystore,
+        new_password,
+        iterations=iterations,
+        legacy_compatible=legacy_compatible,
+    )
 
 
 def keystore_filename(holder: str, created: datetime, environment: str) -> str:

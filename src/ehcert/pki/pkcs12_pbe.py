@@ -14,6 +14,10 @@ the old one, so a reader needs both:
 What is written is PBES2 with PBKDF2-HMAC-SHA256 and AES-256-CBC, with an HMAC-SHA256 MAC
 keyed by the RFC 7292 B.2 KDF (the openssl 3 default). PBMAC1 is not written because
 openssl before 3.4 cannot verify it, and field tools must be able to open our files.
+Only on request (:meth:`PasswordCipher.encrypt_legacy_3des`, ``build_mac_data(...,
+hash_name="sha1")``) the legacy pair is written: ``pbeWithSHAAnd3-KeyTripleDES-CBC`` and
+an HMAC-SHA1 MAC, both keyed by the B.2 KDF over the BMPString password, because Java
+before 8u301 reads nothing else (:mod:`ehcert.pki.keystore` explains the choice).
 
 RC2 with a 40-bit effective key cannot be expressed with ``cryptography``'s RC2 (which
 only offers 128-bit keys), so :func:`rc2_cbc_decrypt` implements RFC 2268 decryption for
@@ -174,7 +178,8 @@ def _cbc_decrypt(algorithm: BlockCipherAlgorithm, iv: bytes, ciphertext: bytes) 
 
 
 class PasswordCipher:
-    """Decrypts (any supported scheme) and encrypts (PBES2/AES-256) under one password.
+    """Decrypts (any supported scheme) and encrypts (PBES2/AES-256, or legacy 3DES on
+    request) under one password.
 
     PBKDF2 results are cached per (salt, iterations, PRF, key length): files written by
     :func:`seal_pfx` share one salt across their bags, so a load pays for one derivation
@@ -283,6 +288,36 @@ class PasswordCipher:
         )
         return algorithm, ciphertext
 
+    def encrypt_legacy_3des(
+        self, plaintext: bytes, *, salt: bytes, iterations: int
+    ) -> tuple[algos.EncryptionAlgorithm, bytes]:
+        """pbeWithSHAAnd3-KeyTripleDES-CBC (RFC 7292 appendix C), for older readers only.
+
+        Key and IV both come from the SHA-1 PKCS#12 KDF (appendix B.2, IDs 1 and 2) over
+        the BMPString password, so the IV is fixed by the salt: a caller must give every
+        encryption its own salt, or equal plaintext prefixes would show.
+        """
+        iterations = _check_iterations(iterations)
+
+        def derive(purpose: int, length: int) -> bytes:
+            return pkcs12_kdf(
+                "sha1", self._bmp, salt, purpose=purpose, iterations=iterations, length=length
+            )
+
+        key = derive(_KDF_PURPOSE_KEY, 24)
+        iv = derive(_KDF_PURPOSE_IV, 8)
+        padder = padding.PKCS7(64).padder()
+        padded = padder.update(plaintext) + padder.finalize()
+        encryptor = Cipher(decrepit.TripleDES(key), modes.CBC(iv)).encryptor()
+        ciphertext = encryptor.update(padded) + encryptor.finalize()
+        algorithm = algos.EncryptionAlgorithm(
+            {
+                "algorithm": "pkcs12_sha1_tripledes_3key",
+                "parameters": {"salt": salt, "iterations": iterations},
+            }
+        )
+        return algorithm, ciphertext
+
 
 def _hmac(hash_name: str, key: bytes, content: bytes) -> hmac.HMAC:
     mac = hmac.HMAC(key, _HASHES[hash_name]())
@@ -349,21 +384,28 @@ def _pbmac1_matches(params: core.Any, password: str, content: bytes, expected: b
 
 
 def build_mac_data(
-    password: str, content: bytes, *, salt: bytes, iterations: int
+    password: str, content: bytes, *, salt: bytes, iterations: int, hash_name: str = "sha256"
 ) -> pkcs12.MacData:
-    """HMAC-SHA256 MacData keyed by the RFC 7292 B.2 KDF (the openssl 3 default MAC)."""
+    """HMAC MacData keyed by the RFC 7292 B.2 KDF over the BMPString password.
+
+    ``sha256`` is the openssl 3 default; ``sha1`` is the MAC every PKCS#12 reader
+    verifies (Java before 8u301 knows only HmacPBESHA1). The key is as long as the hash
+    output (RFC 7292 appendix B.4).
+    """
+    if hash_name not in ("sha1", "sha256"):
+        raise ValueError("hash_name must be 'sha1' or 'sha256'")
     key = pkcs12_kdf(
-        "sha256",
+        hash_name,
         bmp_password(password),
         salt,
         purpose=_KDF_PURPOSE_MAC,
         iterations=iterations,
-        length=32,
+        length=hashlib.new(hash_name).digest_size,
     )
-    digest = _hmac("sha256", key, content).finalize()
+    digest = _hmac(hash_name, key, content).finalize()
     return pkcs12.MacData(
         {
-            "mac": {"digest_algorithm": {"algorithm": "sha256"}, "digest": digest},
+            "mac": {"digest_algorithm": {"algorithm": hash_name}, "digest": digest},
             "mac_salt": salt,
             "iterations": iterations,
         }

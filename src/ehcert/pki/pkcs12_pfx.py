@@ -179,16 +179,29 @@ def _encode_attributes(bag: PlainBag) -> pkcs12.Attributes | None:
     return pkcs12.Attributes(items) if items else None
 
 
-def seal_pfx(bags: Sequence[PlainBag], password: str, *, iterations: int) -> bytes:
+def seal_pfx(
+    bags: Sequence[PlainBag], password: str, *, iterations: int, legacy: bool = False
+) -> bytes:
     """Build a PFX: keys as PBES2/AES-256 shrouded key bags in a data SafeContents, the
     certificates in one PBES2/AES-256 encrypted SafeContents, HMAC-SHA256 MAC on top.
 
     One random PBKDF2 salt serves all bags of one file: every bag is under the same
     password, so distinct salts would not slow an attacker (one bag is enough to test a
     guess) but would multiply the cost of every honest load. Each bag has its own IV.
+
+    ``legacy`` uses pbeWithSHAAnd3-KeyTripleDES-CBC for keys and certificates and an
+    HMAC-SHA1 MAC instead (the layout is the same). There the IV is derived from the salt,
+    so each encryption gets a fresh salt: a shared one would give every bag the same key
+    AND IV.
     """
     cipher = PasswordCipher(password)
     salt = os.urandom(16)
+
+    def encrypt(plaintext: bytes) -> tuple[algos.EncryptionAlgorithm, bytes]:
+        if legacy:
+            return cipher.encrypt_legacy_3des(plaintext, salt=os.urandom(16), iterations=iterations)
+        return cipher.encrypt_pbes2_aes256(plaintext, salt=salt, iterations=iterations)
+
     key_bags: list[pkcs12.SafeBag] = []
     certificate_bags: list[pkcs12.SafeBag] = []
     for bag in bags:
@@ -197,9 +210,7 @@ def seal_pfx(bags: Sequence[PlainBag], password: str, *, iterations: int) -> byt
         if attributes is not None:
             safe_bag["bag_attributes"] = attributes
         if bag.kind == "key":
-            algorithm, encrypted = cipher.encrypt_pbes2_aes256(
-                bag.der, salt=salt, iterations=iterations
-            )
+            algorithm, encrypted = encrypt(bag.der)
             safe_bag["bag_id"] = "pkcs8_shrouded_key_bag"
             safe_bag["bag_value"] = keys.EncryptedPrivateKeyInfo(
                 {"encryption_algorithm": algorithm, "encrypted_data": encrypted}
@@ -213,9 +224,7 @@ def seal_pfx(bags: Sequence[PlainBag], password: str, *, iterations: int) -> byt
             certificate_bags.append(pkcs12.SafeBag(safe_bag))
     safes: list[cms.ContentInfo] = []
     if certificate_bags:
-        algorithm, encrypted = cipher.encrypt_pbes2_aes256(
-            pkcs12.SafeContents(certificate_bags).dump(), salt=salt, iterations=iterations
-        )
+        algorithm, encrypted = encrypt(pkcs12.SafeContents(certificate_bags).dump())
         encrypted_content_info = {
             "content_type": "data",
             "content_encryption_algorithm": algorithm,
@@ -232,7 +241,11 @@ def seal_pfx(bags: Sequence[PlainBag], password: str, *, iterations: int) -> byt
         safes.append(cms.ContentInfo({"content_type": "data", "content": key_contents}))
     authenticated_safe = pkcs12.AuthenticatedSafe(safes).dump()
     mac_data = build_mac_data(
-        password, authenticated_safe, salt=os.urandom(16), iterations=iterations
+        password,
+        authenticated_safe,
+        salt=os.urandom(16),
+        iterations=iterations,
+        hash_name="sha1" if legacy else "sha256",
     )
     auth_safe = {"content_type": "data", "content": core.OctetString(authenticated_safe)}
     pfx = pkcs12.Pfx({"version": "v3", "auth_safe": auth_safe, "mac_data": mac_data})
@@ -271,7 +284,10 @@ def certificates_in(bags: list[PlainBag]) -> list[CertificateInFile]:
             continue
         known = found.get(bag.der)
         if known is None:
-            certificate = x509.load_der_x509_certificate(bag.der)
+            try:
+                certificate = x509.load_der_x509_certificate(bag.der)
+            except x509.InvalidVersion as error:  # not a ValueError in cryptography
+                raise ValueError(f"unsupported certificate version: {error}") from error
             try:
                 spki: bytes | None = public_key_der(certificate.public_key())
             except (ValueError, UnsupportedAlgorithm):

@@ -83,7 +83,7 @@ def encryption_key_sha256(certificate: x509.Certificate) -> str:
 def parse_encryption_certificate(der: bytes) -> x509.Certificate:
     try:
         return x509.load_der_x509_certificate(der)
-    except ValueError as error:
+    except (ValueError, x509.InvalidVersion) as error:
         raise _refuse(
             ErrorKind.MALFORMED, "The encryption certificate is not a DER X.509 certificate."
         ) from error

@@ -81,7 +81,10 @@ class CertificatePair:
     def from_der(cls, data: bytes) -> CertificatePair:
         parsed = asn1_x509.Certificate.load(data)
         _ = parsed.issuer.native, parsed.subject.native, parsed.serial_number  # parse now
-        certificate = x509.load_der_x509_certificate(data)
+        try:
+            certificate = x509.load_der_x509_certificate(data)
+        except x509.InvalidVersion as error:  # not a ValueError in cryptography
+            raise ValueError(f"unsupported certificate version: {error}") from error
         _ = certificate.subject, certificate.issuer, certificate.public_key()
         _ = certificate.not_valid_before_utc, certificate.not_valid_after_utc
         return cls(parsed, certificate)
