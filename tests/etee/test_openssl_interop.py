@@ -9,7 +9,6 @@ Times are fixed with ``-attime``.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -20,8 +19,6 @@ from ehcert.client.etee import seal
 from ehcert.pki.etk import parse_etk
 
 from .conftest import FIXTURES, T_OWN
-
-pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl CLI not installed")
 
 CONTENT = b"Prescription: 2x daily.\n" * 50
 
