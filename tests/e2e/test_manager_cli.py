@@ -104,3 +104,54 @@ def test_watch_and_auto_renew_report_a_revocation(
     assert refused.exit_code == 1
     assert "was revoked" in refused.stderr and "new request" in refused.stderr
     assert len(find_keystores(path.parent)) == 1
+
+
+def test_export_writes_public_certificates_and_the_published_etk(
+    cli: typer.Typer, env: RunningPlatform, actors: Actors, password_file: Path
+) -> None:
+    from cryptography import x509
+
+    from ehcert.pki.etk import parse_etk
+    from ehcert.pki.keystore import read_keystore_file
+
+    actors.add_provider()
+    keystore = actors.keystore(actors.eid())
+    out = actors.directory / "export"
+    done = run(
+        cli,
+        env,
+        "export",
+        "--keystore",
+        str(keystore),
+        "--password-file",
+        str(password_file),
+        "--out-dir",
+        str(out),
+        "--json",
+    )
+    assert done.exit_code == 0, done.output
+    files = [Path(p) for p in json.loads(done.stdout)["files"]]
+    content = read_keystore_file(keystore, actors.password)
+    (encryption,) = content.encryption_keys()
+    by_suffix = {p.name.split(" ", 1)[1]: p for p in files}
+    chain = x509.load_pem_x509_certificates(
+        by_suffix[f"{keystore.name.split(' ')[1].split('.')[0]}-authentication.pem"].read_bytes()
+    )
+    assert chain[0] == content.authentication().certificate
+    etk_file = next(p for p in files if p.suffix == ".etk")
+    assert parse_etk(etk_file.read_bytes()).encryption_certificate == encryption.certificate
+    assert not any(b"PRIVATE KEY" in p.read_bytes() for p in files)
+
+    again = run(
+        cli,
+        env,
+        "export",
+        "--keystore",
+        str(keystore),
+        "--password-file",
+        str(password_file),
+        "--out-dir",
+        str(out),
+    )
+    assert again.exit_code == 1
+    assert "already exists" in again.stderr
