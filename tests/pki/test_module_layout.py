@@ -2,6 +2,10 @@
 
 Revocation moved from ``pathval`` to ``revocation``; the PFX container from ``pkcs12_pbe``
 to ``pkcs12_pfx`` and the file's certificate chains from ``keystore`` to ``pkcs12_pfx``.
+The eID builders moved from ``profiles`` to ``eid_profiles`` (their shared parts to
+``profile_parts``), ETK building from ``etk`` to ``etk_build``, the keystore's entry types
+to ``keystore_entries``, the shared PKCS#11 sessions to ``pkcs11_sessions`` and path
+building from ``pathval`` to ``path_building``.
 The modules depend on each other one way only, so importing any of them first, in a fresh
 interpreter, must work.
 """
@@ -13,7 +17,22 @@ import sys
 
 import pytest
 
-from ehcert.pki import keystore, pathval, pkcs12_pbe, pkcs12_pfx, revocation
+from ehcert.pki import (
+    eid_profiles,
+    etk,
+    etk_build,
+    keystore,
+    keystore_entries,
+    path_building,
+    pathval,
+    pkcs11,
+    pkcs11_sessions,
+    pkcs12_pbe,
+    pkcs12_pfx,
+    profile_parts,
+    profiles,
+    revocation,
+)
 
 
 def test_pathval_reexports_the_revocation_names() -> None:
@@ -53,9 +72,48 @@ def test_keystore_keeps_the_names_it_imported() -> None:
         assert getattr(keystore, name) is getattr(pkcs12_pfx, name)
 
 
+def test_split_modules_keep_every_name_where_it_was() -> None:
+    moved = [
+        (profiles, eid_profiles, "eid_citizen_ca_builder"),
+        (profiles, eid_profiles, "eid_authentication_subject"),
+        (profiles, eid_profiles, "eid_authentication_builder"),
+        (profiles, profile_parts, "SERIAL_NUMBER_LIMIT"),
+        (profiles, profile_parts, "CertificatePublicKey"),
+        (etk, etk_build, "build_etk"),
+        (keystore, keystore_entries, "AUTHENTICATION_ALIAS"),
+        (keystore, keystore_entries, "KeyEntry"),
+        (keystore, keystore_entries, "UnsupportedKeyEntry"),
+        (keystore, keystore_entries, "Keystore"),
+        (pkcs11, pkcs11_sessions, "close_sessions"),
+        (pathval, path_building, "MAX_PATH_CERTIFICATES"),
+        (pathval, path_building, "MAX_CANDIDATE_PATHS"),
+        (pathval, path_building, "MAX_BUILD_STEPS"),
+    ]
+    for old_home, new_home, name in moved:
+        assert getattr(old_home, name) is getattr(new_home, name), name
+        assert name in old_home.__all__, name
+    for module in (profiles, etk, keystore, pkcs11, pathval):
+        assert set(module.__all__) <= set(dir(module)), module.__name__
+
+
 @pytest.mark.parametrize(
     "first",
-    ["revocation", "pathval", "pkcs12_pfx", "pkcs12_pbe", "keystore"],
+    [
+        "revocation",
+        "pathval",
+        "path_building",
+        "pkcs12_pfx",
+        "pkcs12_pbe",
+        "keystore",
+        "keystore_entries",
+        "profiles",
+        "eid_profiles",
+        "profile_parts",
+        "etk",
+        "etk_build",
+        "pkcs11",
+        "pkcs11_sessions",
+    ],
 )
 def test_any_module_can_be_imported_first(first: str) -> None:
     script = (
@@ -63,6 +121,11 @@ def test_any_module_can_be_imported_first(first: str) -> None:
         "from ehcert.pki.pathval import RevocationStatus, crl_revocation_checker\n"
         "from ehcert.pki.pkcs12_pbe import PlainBag, open_pfx, seal_pfx\n"
         "from ehcert.pki.keystore import load_keystore\n"
+        "from ehcert.pki.keystore import KeyEntry, Keystore\n"
+        "from ehcert.pki.profiles import eid_authentication_builder, random_serial\n"
+        "from ehcert.pki.etk import build_etk, parse_etk, verify_etk\n"
+        "from ehcert.pki.pkcs11 import Pkcs11Token, close_sessions\n"
+        "from ehcert.pki.pathval import MAX_PATH_CERTIFICATES, validate_path\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=False

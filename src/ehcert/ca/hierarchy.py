@@ -67,21 +67,25 @@ class PublicUrls:
     base: str
     environment: str
 
+    def _crl_url(self, suffix: str) -> str:
+        """Where the API serves the CRL named ``<environment><suffix>``."""
+        return f"{self.base}/crl/{self.environment}{suffix}.crl"
+
     @property
     def crl(self) -> str:
-        return f"{self.base}/crl/{self.environment}.crl"
+        return self._crl_url("")
 
     @property
     def root_crl(self) -> str:
-        return f"{self.base}/crl/{self.environment}-root.crl"
+        return self._crl_url("-root")
 
     @property
     def eid_crl(self) -> str:
-        return f"{self.base}/crl/{self.environment}-eid.crl"
+        return self._crl_url("-eid")
 
     @property
     def eid_root_crl(self) -> str:
-        return f"{self.base}/crl/{self.environment}-eid-root.crl"
+        return self._crl_url("-eid-root")
 
     @property
     def ocsp(self) -> str:

@@ -8,37 +8,46 @@ one JSON object on stdout, and progress goes to stderr so stdout stays clean.
 
 ``--legacy-compatible`` (request, renew, change-password) writes the keystore with the
 legacy algorithms older Java readers need (:func:`ehcert.pki.keystore.dump_keystore`);
-the command then prints :data:`LEGACY_WARNING` on stderr once it succeeded, also with
-``--json`` (stdout stays one JSON object), and never on failure (stderr then holds only
-the one error sentence).
+the command then prints :data:`~ehcert.cli.options.LEGACY_WARNING` on stderr once it
+succeeded, also with ``--json`` (stdout stays one JSON object), and never on failure
+(stderr then holds only the one error sentence).
 
 The platform URL comes from ``--platform`` or ``EHCERT_PLATFORM``. The clock and the HTTP
-transport come from a :class:`CertRuntime` in the Click context object when a caller
-(an in-process test, an embedding program) provides one; otherwise the system clock and
-plain HTTP are used. That keeps test hooks out of the command line.
+transport come from a :class:`~ehcert.cli.options.CertRuntime` in the Click context object
+when a caller (an in-process test, an embedding program) provides one; otherwise the
+system clock and plain HTTP are used. That keeps test hooks out of the command line.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
-import httpx
 import typer
 
-from ehcert.cli.output import emit_json, reported_errors, stderr_console, stdout_console
-from ehcert.client.eid import EidCredential, Pkcs11EidCredential, Pkcs12EidCredential
-from ehcert.client.platform import (
-    CertificateState,
-    CertificateStatus,
-    PlatformClient,
-    normalise_serial,
+from ehcert.cli.options import (
+    LEGACY_WARNING,
+    CertRuntime,
+    EidOption,
+    EidPkcs11Option,
+    JsonOption,
+    KeyLabelOption,
+    KeystoreOption,
+    LegacyCompatibleOption,
+    PasswordFileOption,
+    PinFileOption,
+    PlatformOption,
+    TokenLabelOption,
+    cert_runtime,
+    platform_client,
+    spinner,
+    warn_legacy,
 )
-from ehcert.core.clock import Clock, SystemClock
+from ehcert.cli.output import emit_json, reported_errors, stdout_console
+from ehcert.client.eid import EidCredential, Pkcs11EidCredential, Pkcs12EidCredential
+from ehcert.client.platform import CertificateState, CertificateStatus, normalise_serial
+from ehcert.core.clock import Clock
 from ehcert.core.errors import EhcertError
 from ehcert.core.identifiers import InstitutionId, validate_application_id
 from ehcert.core.policy import ALLOWED_KEY_SIZES, DEFAULT_KEY_SIZE
@@ -47,11 +56,33 @@ from ehcert.manager.certificates import (
     ENVIRONMENTS,
     REVOCATION_REASONS,
     CertificateView,
-    Progress,
     StatusReport,
-    Step,
 )
 from ehcert.manager.secrets import read_secret
+
+# The shared option types and helpers live in ehcert.cli.options; these names stay
+# importable from here for the commands and callers that always took them from here.
+__all__ = [
+    "LEGACY_WARNING",
+    "CertRuntime",
+    "EidOption",
+    "EidPkcs11Option",
+    "JsonOption",
+    "KeyLabelOption",
+    "KeystoreOption",
+    "LegacyCompatibleOption",
+    "PasswordFileOption",
+    "PinFileOption",
+    "PlatformOption",
+    "ReasonOption",
+    "TokenLabelOption",
+    "cert_app",
+    "renew_command",
+    "request_command",
+    "revoke_command",
+    "status_command",
+    "warn_legacy",
+]
 
 cert_app = typer.Typer(
     name="cert",
@@ -59,19 +90,6 @@ cert_app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-
-
-@dataclass(frozen=True)
-class CertRuntime:
-    """What the commands take from their caller rather than from the command line."""
-
-    clock: Clock = field(default_factory=SystemClock)
-    transport: httpx.BaseTransport | None = None
-
-
-def _runtime(ctx: typer.Context) -> CertRuntime:
-    found = ctx.find_object(CertRuntime)
-    return found if found is not None else CertRuntime()
 
 
 # --- option parsing ------------------------------------------------------------------------
@@ -123,84 +141,6 @@ def _key_size(value: int) -> int:
     return value
 
 
-PlatformOption = Annotated[
-    str,
-    typer.Option(
-        "--platform",
-        envvar="EHCERT_PLATFORM",
-        metavar="URL",
-        help="Platform URL, e.g. http://127.0.0.1:8080 (or EHCERT_PLATFORM).",
-    ),
-]
-JsonOption = Annotated[
-    bool, typer.Option("--json", help="Print one JSON object on stdout instead of text.")
-]
-KeystoreOption = Annotated[
-    Path, typer.Option("--keystore", metavar="FILE", help="The eHealth keystore (PKCS#12).")
-]
-PasswordFileOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--password-file",
-        metavar="FILE",
-        help="File whose first line is the keystore password; prompted otherwise.",
-    ),
-]
-PinFileOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--pin-file",
-        metavar="FILE",
-        help="File whose first line is the eID PIN (or PKCS#12 password); prompted otherwise.",
-    ),
-]
-EidOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--eid",
-        metavar="FILE.p12",
-        help="eID authentication key and certificate in a PKCS#12 file.",
-    ),
-]
-EidPkcs11Option = Annotated[
-    Path | None,
-    typer.Option(
-        "--eid-pkcs11",
-        metavar="MODULE",
-        help="PKCS#11 module of the eID middleware (e.g. libbeidpkcs11.so).",
-    ),
-]
-TokenLabelOption = Annotated[
-    str | None, typer.Option("--token-label", metavar="LABEL", help="PKCS#11 token label.")
-]
-KeyLabelOption = Annotated[
-    str,
-    typer.Option(
-        "--key-label",
-        metavar="LABEL",
-        help="Label of the authentication key and certificate on the token.",
-    ),
-]
-LegacyCompatibleOption = Annotated[
-    bool,
-    typer.Option(
-        "--legacy-compatible",
-        help="Write the keystore with legacy encryption (3DES, SHA-1 MAC) for older Java "
-        "readers; weaker than the default.",
-    ),
-]
-LEGACY_WARNING = (
-    "The keystore uses legacy encryption (3DES, SHA-1 MAC) that older Java readers need; "
-    "it is weaker than the default."
-)
-
-
-def warn_legacy(legacy_compatible: bool) -> None:
-    """The one-line warning on stderr after a keystore was written in legacy mode."""
-    if legacy_compatible:
-        typer.echo(LEGACY_WARNING, err=True)
-
-
 ReasonOption = Annotated[
     str,
     typer.Option(
@@ -236,25 +176,6 @@ def _load_eid(
 
 
 # --- output --------------------------------------------------------------------------------
-
-
-_STEP_TEXT = {
-    Step.GENERATING_KEY: "Generating new authentication and encryption key pairs",
-    Step.REQUESTING: "Asking the platform for the certificate",
-    Step.WRITING_KEYSTORE: "Writing the keystore",
-    Step.REGISTERING_ETK: "Publishing the encryption key's ETK",
-}
-
-
-@contextmanager
-def _spinner() -> Iterator[Progress]:
-    """A spinner on stderr that names the current step (silent when stderr is no terminal)."""
-    with stderr_console.status("Starting") as status:
-
-        def progress(step: Step) -> None:
-            status.update(_STEP_TEXT[step])
-
-        yield progress
 
 
 def _date(moment: dt.datetime) -> str:
@@ -298,19 +219,17 @@ def _show_platform_status(status: CertificateStatus) -> None:
     stdout_console.print(f"[bold]{'Platform:':<13}[/bold] {text}", markup=True)
 
 
-def _client(ctx: typer.Context, platform: str) -> PlatformClient:
-    try:
-        return PlatformClient(platform, transport=_runtime(ctx).transport)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="'--platform'") from None
-
-
-def _written(path: Path, view: CertificateView, json_output: bool, verb: str) -> None:
+def _written(
+    clock: Clock, path: Path, password: str, json_output: bool, verb: str, legacy: bool
+) -> None:
+    """Show the keystore a command just wrote, then the legacy warning when it applies."""
+    view = manager.describe_keystore(path, password, clock.now())
     if json_output:
         emit_json({"keystore": path, "certificate": view})
-        return
-    stdout_console.print(f"{verb} keystore: {path}", markup=False)
-    _show_view(view)
+    else:
+        stdout_console.print(f"{verb} keystore: {path}", markup=False)
+        _show_view(view)
+    warn_legacy(legacy)
 
 
 # --- commands ------------------------------------------------------------------------------
@@ -374,11 +293,11 @@ def request_command(
         raise typer.BadParameter(
             "an application id needs --institution", param_hint="'--application'"
         )
-    runtime = _runtime(ctx)
+    runtime = cert_runtime(ctx)
     with reported_errors(json_output=json_output):
         credential = _load_eid(eid, eid_pkcs11, token_label, key_label, pin_file)
         password = read_secret(password_file, "New keystore password", confirm=True)
-        with _client(ctx, platform) as client, _spinner() as progress:
+        with platform_client(ctx, platform) as client, spinner() as progress:
             path = manager.request_certificate(
                 client,
                 credential,
@@ -392,9 +311,7 @@ def request_command(
                 key_size=key_size,
                 legacy_compatible=legacy_compatible,
             )
-        view = manager.describe_keystore(path, password, runtime.clock.now())
-        _written(path, view, json_output, "New")
-        warn_legacy(legacy_compatible)
+        _written(runtime.clock, path, password, json_output, "New", legacy_compatible)
 
 
 @cert_app.command("renew")
@@ -431,10 +348,10 @@ def renew_command(
             json_output=json_output,
         )
         return
-    runtime = _runtime(ctx)
+    runtime = cert_runtime(ctx)
     with reported_errors(json_output=json_output):
         password = read_secret(password_file, "Keystore password")
-        with _client(ctx, platform) as client, _spinner() as progress:
+        with platform_client(ctx, platform) as client, spinner() as progress:
             path = manager.renew_certificate(
                 client,
                 keystore,
@@ -443,9 +360,7 @@ def renew_command(
                 progress=progress,
                 legacy_compatible=legacy_compatible,
             )
-        view = manager.describe_keystore(path, password, runtime.clock.now())
-        _written(path, view, json_output, "Renewed")
-        warn_legacy(legacy_compatible)
+        _written(runtime.clock, path, password, json_output, "Renewed", legacy_compatible)
 
 
 @cert_app.command("revoke")
@@ -492,12 +407,12 @@ def revoke_command(
     with reported_errors(json_output=json_output):
         if keystore is not None:
             password = read_secret(password_file, "Keystore password")
-            with _client(ctx, platform) as client:
+            with platform_client(ctx, platform) as client:
                 status = manager.revoke_certificate(client, keystore, password, reason)
         else:
             credential = _load_eid(eid, eid_pkcs11, token_label, key_label, pin_file)
             assert serial is not None
-            with _client(ctx, platform) as client:
+            with platform_client(ctx, platform) as client:
                 status = manager.revoke_with_eid(client, credential, serial, reason)
         if json_output:
             emit_json(status)
@@ -527,7 +442,7 @@ def status_command(
     json_output: JsonOption = False,
 ) -> None:
     """Show the keystore's certificate: validity, renewal window and platform status."""
-    runtime = _runtime(ctx)
+    runtime = cert_runtime(ctx)
     if platform is None:
         from ehcert.cli.cert_more import show_command
 
@@ -541,7 +456,7 @@ def status_command(
         return
     with reported_errors(json_output=json_output):
         password = read_secret(password_file, "Keystore password")
-        with _client(ctx, platform) as client:
+        with platform_client(ctx, platform) as client:
             report: StatusReport = manager.certificate_status(
                 client, keystore, password, runtime.clock.now()
             )

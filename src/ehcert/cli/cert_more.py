@@ -23,7 +23,16 @@ import typer
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from ehcert.cli.cert import CertRuntime, LegacyCompatibleOption, cert_app, warn_legacy
+from ehcert.cli.cert import cert_app
+from ehcert.cli.options import (
+    JsonOption,
+    KeystoreOption,
+    LegacyCompatibleOption,
+    PasswordFileOption,
+    cert_runtime,
+    platform_client,
+    warn_legacy,
+)
 from ehcert.cli.output import (
     EXIT_FAILED,
     emit_json,
@@ -31,7 +40,7 @@ from ehcert.cli.output import (
     stderr_console,
     stdout_console,
 )
-from ehcert.client.platform import CertificateStatus, PlatformClient
+from ehcert.client.platform import CertificateStatus
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.manager import certificates as manager
 from ehcert.manager.keystores import (
@@ -50,17 +59,6 @@ from ehcert.manager.password import change_password
 from ehcert.manager.secrets import read_secret
 from ehcert.pki.keystore import read_keystore_file
 
-KeystoreOption = Annotated[
-    Path, typer.Option("--keystore", metavar="FILE", help="The eHealth keystore (PKCS#12).")
-]
-PasswordFileOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--password-file",
-        metavar="FILE",
-        help="File whose first line is the keystore password; prompted otherwise.",
-    ),
-]
 OptionalPlatformOption = Annotated[
     str | None,
     typer.Option(
@@ -73,21 +71,6 @@ OptionalPlatformOption = Annotated[
 KeystoreDirOption = Annotated[
     Path, typer.Option("--keystore-dir", metavar="DIR", help="Folder holding the keystores.")
 ]
-JsonOption = Annotated[
-    bool, typer.Option("--json", help="Print one JSON object on stdout instead of text.")
-]
-
-
-def _runtime(ctx: typer.Context) -> CertRuntime:
-    found = ctx.find_object(CertRuntime)
-    return found if found is not None else CertRuntime()
-
-
-def _client(ctx: typer.Context, platform: str) -> PlatformClient:
-    try:
-        return PlatformClient(platform, transport=_runtime(ctx).transport)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="'--platform'") from None
 
 
 def _status_of(
@@ -95,7 +78,7 @@ def _status_of(
 ) -> CertificateStatus | None:
     if platform is None:
         return None
-    with _client(ctx, platform) as client:
+    with platform_client(ctx, platform) as client:
         return client.status(summary.certificate.serial)
 
 
@@ -162,7 +145,7 @@ def show_command(
     """Show a keystore's certificate and keys; offline unless --platform is given."""
     with reported_errors(json_output=json_output):
         password = read_secret(password_file, "Keystore password")
-        summary = read_summary(keystore, password, _runtime(ctx).clock.now())
+        summary = read_summary(keystore, password, cert_runtime(ctx).clock.now())
         status = _status_of(ctx, platform, summary)
         if json_output:
             emit_json(summary_json(summary, status))
@@ -232,9 +215,9 @@ def export_command(
             files[f"{stem}-encryption-{entry.alias}.pem"] = _pem([entry.certificate])
         if platform is not None:
             holder = manager.describe_certificate(
-                authentication.certificate, _runtime(ctx).clock.now()
+                authentication.certificate, cert_runtime(ctx).clock.now()
             ).holder
-            with _client(ctx, platform) as client:
+            with platform_client(ctx, platform) as client:
                 files[f"{stem}.etk"] = client.etk(holder).der
         out_dir.mkdir(parents=True, exist_ok=True)
         taken = [name for name in files if (out_dir / name).exists()]
@@ -272,7 +255,7 @@ def list_command(
     with reported_errors(json_output=json_output):
         found = find_keystores(keystore_dir)
         password = read_secret(password_file, "Keystore password") if password_file else None
-        now = _runtime(ctx).clock.now()
+        now = cert_runtime(ctx).clock.now()
         listed: list[dict[str, Any]] = []
         for item in found:
             row: dict[str, Any] = {
@@ -372,7 +355,7 @@ def watch_command(
         )
     with reported_errors(json_output=json_output):
         password = read_secret(password_file, "Keystore password")
-        now = _runtime(ctx).clock.now()
+        now = cert_runtime(ctx).clock.now()
         summaries = [read_summary(path, password, now) for path in keystore or []]
         if keystore_dir is not None:
             for item in find_keystores(keystore_dir):
@@ -426,11 +409,11 @@ def auto_renew_command(
     holder in the folder is the one considered), so it renews once per certificate.
     Exit 1 when a person must act: expired or revoked certificate, or a refusal.
     """
-    runtime = _runtime(ctx)
+    runtime = cert_runtime(ctx)
     with reported_errors(json_output=json_output):
         password = read_secret(password_file, "Keystore password")
         current = latest_keystore(keystore, password, runtime.clock.now())
-        with _client(ctx, platform) as client:
+        with platform_client(ctx, platform) as client:
             status = client.status(current.certificate.serial)
             decision = renewal_decision(current, status)
             if decision.needs_a_person:

@@ -20,7 +20,7 @@ from typing import Annotated
 
 import typer
 
-from ehcert.cli.cert import JsonOption, PasswordFileOption, PlatformOption, _client
+from ehcert.cli.options import JsonOption, PasswordFileOption, PlatformOption, platform_client
 from ehcert.cli.output import emit_json, reported_errors, stdout_console
 from ehcert.client.platform import EtkIdentifier
 from ehcert.core.identifiers import validate_application_id
@@ -97,7 +97,7 @@ def get_command(
     """Fetch the current ETK of IDENTIFIER from the depot."""
     wanted = _identifier(identifier, application)
     with reported_errors(json_output=json_output):
-        with _client(ctx, platform) as client:
+        with platform_client(ctx, platform) as client:
             etk = client.etk(wanted)
         if out is not None:
             _write(out, etk.der)
@@ -122,7 +122,7 @@ def register_command(
     """Publish the ETK of KEYSTORE's current encryption key (proof of possession)."""
     with reported_errors(json_output=json_output):
         password = read_secret(password_file, "Keystore password")
-        with _client(ctx, platform) as client:
+        with platform_client(ctx, platform) as client:
             etk = register_keystore_etk(client, keystore, password)
         view = etk_view(etk.holder, etk)
         if json_output:

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from ehcert.cli.cert import CertRuntime
+from ehcert.cli.options import cert_runtime
 from ehcert.manager.web.app import ManagerSettings
 from ehcert.manager.web.security import new_secret
 from ehcert.manager.web.server import serve_ui
@@ -65,7 +65,7 @@ def ui_command(
     ] = False,
 ) -> None:
     """Start the web interface on 127.0.0.1 and open it in your browser."""
-    runtime = ctx.find_object(CertRuntime) or CertRuntime()
+    runtime = cert_runtime(ctx)
     settings = ManagerSettings(
         keystore_dir=keystore_dir.expanduser(),
         platform_url=platform,

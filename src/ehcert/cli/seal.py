@@ -21,7 +21,13 @@ from typing import Annotated
 import typer
 from cryptography import x509
 
-from ehcert.cli.cert import JsonOption, KeystoreOption, PasswordFileOption, _client, _runtime
+from ehcert.cli.options import (
+    JsonOption,
+    KeystoreOption,
+    PasswordFileOption,
+    cert_runtime,
+    platform_client,
+)
 from ehcert.cli.output import emit_json, reported_errors, stderr_console
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.manager.messages import CIPHERS, seal_for, unseal_file
@@ -91,13 +97,13 @@ def seal_command(
         content = _read_input(input_file)
         password = read_secret(password_file, "Keystore password")
         store = read_keystore_file(keystore, password)
-        with _client(ctx, platform) as client:
+        with platform_client(ctx, platform) as client:
             sealed, recipients = seal_for(
                 client,
                 store,
                 to,
                 content,
-                now=_runtime(ctx).clock.now(),
+                now=cert_runtime(ctx).clock.now(),
                 cipher=cipher,
                 include_sender=not no_copy_to_self,
             )
@@ -144,10 +150,10 @@ def unseal_command(
         for path in anchor or []:
             anchors += _load_anchor(path)
         if platform is not None:
-            with _client(ctx, platform) as client:
+            with platform_client(ctx, platform) as client:
                 anchors.append(client.ca_certificates().root)
         opened = unseal_file(
-            keystore, password, data, anchors=anchors, now=_runtime(ctx).clock.now()
+            keystore, password, data, anchors=anchors, now=cert_runtime(ctx).clock.now()
         )
         report = opened.report.to_dict()
         if report_json is not None:

@@ -7,7 +7,7 @@ without the key, but it still names the holder and their attributes. Exit codes 
 ``--json`` follow :mod:`ehcert.cli.output`; ``--json`` lists the attributes granted and
 the validity.
 
-The clock and the HTTP transport come from a :class:`~ehcert.cli.cert.CertRuntime` in the
+The clock and the HTTP transport come from a :class:`~ehcert.cli.options.CertRuntime` in the
 Click context when a caller provides one, as for ``ehcert cert``.
 """
 
@@ -19,12 +19,12 @@ from typing import Annotated
 
 import typer
 
-from ehcert.cli.cert import (
-    CertRuntime,
+from ehcert.cli.options import (
     JsonOption,
     KeystoreOption,
     PasswordFileOption,
     PlatformOption,
+    cert_runtime,
 )
 from ehcert.cli.output import emit_json, reported_errors, stdout_console
 from ehcert.client.keys import KeyEntryRequestSigner
@@ -98,7 +98,7 @@ def token(
     json_output: JsonOption = False,
 ) -> None:
     """Get a SAML holder-of-key token signed by the STS and write it to --out."""
-    runtime = ctx.find_object(CertRuntime) or CertRuntime()
+    runtime = cert_runtime(ctx)
     with reported_errors(json_output=json_output):
         password = read_secret(password_file, "Keystore password")
         entry = read_keystore_file(keystore, password).authentication()

@@ -15,18 +15,17 @@ sentence. A ``bad-nonce`` answer is retried once with the nonce from its
 ``Replay-Nonce`` header (RFC 8555 section 6.5). Only ``httpx`` and ``ehcert.core`` /
 ``ehcert.pki`` are used: this module works without the server installed.
 
-This module holds the transport (nonces, signed POSTs, the ETK answer cache) and one
-method per operation. What the answers mean lives in :mod:`ehcert.client.results` and
+This module holds the platform's nonces, the ETK answer cache and one method per
+operation; the connection pool and the signed POST with its retry are
+:class:`~ehcert.client.transport.PlatformHttp`, shared with the STS client. What the
+answers mean lives in :mod:`ehcert.client.results` and
 how they are read in :mod:`ehcert.client.answers`; both are re-exported here, so
 ``from ehcert.client.platform import CertificateStatus`` keeps working.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from types import TracebackType
-from typing import Any, Self
 from urllib.parse import urlencode
 
 import httpx
@@ -65,8 +64,9 @@ from ehcert.client.results import (
     RenewalCheck,
     SelfQuality,
 )
+from ehcert.client.transport import DEFAULT_TIMEOUT_SECONDS, JOSE_JSON, PlatformHttp
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.pki.jws import b64url_encode, create_jws
+from ehcert.pki.jws import b64url_encode
 
 __all__ = [
     "DEFAULT_TIMEOUT_SECONDS",
@@ -92,11 +92,6 @@ __all__ = [
     "serial_of",
 ]
 
-DEFAULT_TIMEOUT_SECONDS = 30.0
-# RFC 7515 section 4.1.9 does not register a media type for flattened JSON; ACME's
-# application/jose+json (RFC 8555 section 6.2) is the one servers expect.
-JOSE_JSON = "application/jose+json"
-
 
 def normalise_serial(text: str) -> str:
     """A serial number as the platform writes it: lower-case hex without leading zeros.
@@ -121,7 +116,7 @@ def serial_of(certificate: x509.Certificate) -> str:
     return format(certificate.serial_number, "x")
 
 
-class PlatformClient:
+class PlatformClient(PlatformHttp):
     """Talks to one platform over HTTP; usable as a context manager to close its pool.
 
     ``transport`` lets tests and the in-process test server plug in
@@ -135,48 +130,16 @@ class PlatformClient:
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        if not isinstance(base_url, str):
-            raise TypeError("base_url must be a string")
-        url = httpx.URL(base_url.rstrip("/"))
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
-        self.base_url = str(url).rstrip("/")
-        self._http = httpx.Client(
-            timeout=timeout, transport=transport, headers={"Accept": "application/json"}
+        super().__init__(
+            base_url,
+            timeout=timeout,
+            transport=transport,
+            headers={"Accept": "application/json"},
         )
         # ETK lookups by query string: (ETag, body), revalidated with If-None-Match.
         self._etk_cache: dict[str, tuple[str, object]] = {}
 
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
     # -- transport ---------------------------------------------------------------------
-
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
-            return self._http.request(method, self.base_url + path, **kwargs)
-        except httpx.TransportError as exc:
-            reason = str(exc).rstrip(".") or type(exc).__name__
-            raise EhcertError(
-                ErrorKind.UNAVAILABLE,
-                f"The platform at {self.base_url} cannot be reached: {reason}.",
-            ) from None
-
-    def _checked(self, response: httpx.Response) -> httpx.Response:
-        if response.is_success:
-            return response
-        raise problem_to_error(response, self.base_url)
 
     def _get_json(self, path: str, what: str) -> Answer:
         response = self._checked(self._send("GET", path))
@@ -194,31 +157,8 @@ class PlatformClient:
         self, path: str, payload: Mapping[str, object], signer: RequestSigner, what: str
     ) -> Answer:
         """POST a JWS over ``payload``; on ``bad-nonce`` retry once with the offered nonce."""
-        body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
-        url = self.base_url + path
-        nonce = self.nonce()
-        for attempt in range(2):
-            jws = create_jws(
-                body,
-                url=url,
-                nonce=nonce,
-                chain=list(signer.chain),
-                sign=signer.sign,
-                alg=signer.alg,
-            )
-            response = self._send(
-                "POST",
-                path,
-                content=json.dumps(jws).encode("utf-8"),
-                headers={"Content-Type": JOSE_JSON},
-            )
-            if response.is_success:
-                return Answer(json_body(response, what), what)
-            error = problem_to_error(response, self.base_url)
-            if error.kind is not ErrorKind.BAD_NONCE or attempt == 1:
-                raise error
-            nonce = response.headers.get("Replay-Nonce") or self.nonce()
-        raise AssertionError("unreachable")  # pragma: no cover
+        response = self._post_jws(path, payload, signer, self.nonce)
+        return Answer(json_body(response, what), what)
 
     # -- operations --------------------------------------------------------------------
 

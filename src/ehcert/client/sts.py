@@ -31,12 +31,9 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from types import TracebackType
-from typing import Self
 
 import httpx
 from cryptography import x509
@@ -48,10 +45,9 @@ from signxml.exceptions import SignXMLException
 from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 from ehcert.client.keys import RequestSigner
-from ehcert.client.platform import DEFAULT_TIMEOUT_SECONDS, JOSE_JSON, problem_to_error
+from ehcert.client.transport import DEFAULT_TIMEOUT_SECONDS, PlatformHttp
 from ehcert.core.clock import Clock, SystemClock
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.pki.jws import create_jws
 
 SAML_NAMESPACE = "urn:oasis:names:tc:SAML:1.0:assertion"
 DS_NAMESPACE = "http://www.w3.org/2000/09/xmldsig#"
@@ -333,7 +329,7 @@ def check_sts_certificate(
         )
 
 
-class StsClient:
+class StsClient(PlatformHttp):
     """Requests, verifies and caches STS tokens for one holder at one platform."""
 
     def __init__(
@@ -346,59 +342,18 @@ class StsClient:
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        if not isinstance(base_url, str):
-            raise TypeError("base_url must be a string")
-        url = httpx.URL(base_url.rstrip("/"))
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
-        self.base_url = str(url).rstrip("/")
+        super().__init__(base_url, timeout=timeout, transport=transport)
         self.signer = signer
         self.clock: Clock = clock or SystemClock()
         self._sts_certificate = sts_certificate
-        self._http = httpx.Client(timeout=timeout, transport=transport)
         self._cache: dict[tuple[tuple[AttributeDesignator, ...], int | None], SamlToken] = {}
         self._lock = threading.Lock()
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        content: bytes | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> httpx.Response:
-        try:
-            return self._http.request(
-                method, self.base_url + path, content=content, headers=headers
-            )
-        except httpx.TransportError as exc:
-            reason = str(exc).rstrip(".") or type(exc).__name__
-            raise EhcertError(
-                ErrorKind.UNAVAILABLE,
-                f"The platform at {self.base_url} cannot be reached: {reason}.",
-            ) from None
 
     def sts_certificate(self) -> x509.Certificate:
         """The STS certificate (``GET /sts/certificate``), checked against the keystore."""
         if self._sts_certificate is not None:
             return self._sts_certificate
-        response = self._send("GET", "/sts/certificate")
-        if not response.is_success:
-            raise problem_to_error(response, self.base_url)
+        response = self._checked(self._send("GET", "/sts/certificate"))
         try:
             certificate = x509.load_pem_x509_certificate(response.content)
         except (ValueError, x509.InvalidVersion):
@@ -410,9 +365,8 @@ class StsClient:
         return certificate
 
     def _nonce(self) -> str:
-        response = self._send("GET", "/v1/nonce")
-        if not response.is_success:
-            raise problem_to_error(response, self.base_url)
+        """A fresh nonce; unlike the platform client's, only ever from ``Replay-Nonce``."""
+        response = self._checked(self._send("GET", "/v1/nonce"))
         nonce = response.headers.get("Replay-Nonce")
         if not nonce:
             raise EhcertError(ErrorKind.INTERNAL, "The platform sent no Replay-Nonce header.")
@@ -429,29 +383,11 @@ class StsClient:
         payload: dict[str, object] = {"attributes": [d.as_json() for d in designators]}
         if validity_hours is not None:
             payload["validity_hours"] = validity_hours
-        body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
-        url = self.base_url + "/sts/token"
-        chain = list(self.signer.chain)
-        nonce = self._nonce()
-        for attempt in range(2):
-            jws = create_jws(
-                body, url=url, nonce=nonce, chain=chain, sign=self.signer.sign, alg=self.signer.alg
-            )
-            response = self._send(
-                "POST",
-                "/sts/token",
-                content=json.dumps(jws).encode("utf-8"),
-                headers={"Content-Type": JOSE_JSON, "Accept": ASSERTION_MEDIA_TYPE},
-            )
-            if response.is_success:
-                return verify_assertion(
-                    response.content, sts_certificate, chain[0], self.clock.now()
-                )
-            error = problem_to_error(response, self.base_url)
-            if error.kind is not ErrorKind.BAD_NONCE or attempt == 1:
-                raise error
-            nonce = response.headers.get("Replay-Nonce") or self._nonce()
-        raise AssertionError("unreachable")  # pragma: no cover
+        response = self._post_jws(
+            "/sts/token", payload, self.signer, self._nonce, {"Accept": ASSERTION_MEDIA_TYPE}
+        )
+        holder = self.signer.chain[0]
+        return verify_assertion(response.content, sts_certificate, holder, self.clock.now())
 
     def token(
         self,

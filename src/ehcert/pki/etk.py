@@ -23,11 +23,15 @@ Verification keeps two verdicts apart, as the eHealth ETEE libraries do:
 
 Every finding is an :class:`EtkIssue` with a stable code, e.g. ``encryption_expired``,
 ``authentication_key_usage``, ``authentication_chain``, ``subject_mismatch``.
+
+Building (the depot's side) lives in :mod:`ehcert.pki.etk_build`; ``build_etk`` stays
+importable from here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,8 +46,20 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.pki.etk_build import build_etk
 from ehcert.pki.pathval import RevocationChecker, describe_name, validate_path
-from ehcert.pki.signer import Signer
+
+__all__ = [
+    "MAX_ETK_BYTES",
+    "MIN_RSA_BITS",
+    "Etk",
+    "EtkIssue",
+    "EtkTrust",
+    "EtkVerdict",
+    "build_etk",
+    "parse_etk",
+    "verify_etk",
+]
 
 MIN_RSA_BITS = 2048
 MAX_ETK_BYTES = 256 * 1024
@@ -61,99 +77,6 @@ def _der(certificate: x509.Certificate) -> bytes:
 
 def _malformed(reason: str) -> EhcertError:
     return EhcertError(ErrorKind.MALFORMED, f"The ETK cannot be read: {reason}.", field="etk")
-
-
-# ---------------------------------------------------------------------------- building
-
-
-def build_etk(
-    encryption_certificate: x509.Certificate,
-    authentication_chain: Sequence[x509.Certificate],
-    depot_certificate: x509.Certificate,
-    depot_signer: Signer,
-    signing_time: dt.datetime,
-) -> bytes:
-    """The DER ETK: SHA-256, RSASSA-PKCS1-v1_5 by ``depot_signer``, signed attributes
-    contentType, signingTime and messageDigest (RFC 5652 5.3 and 11).
-
-    ``authentication_chain`` is the authentication certificate first, then its CAs.
-    The depot's key must match ``depot_certificate`` (ValueError otherwise).
-    """
-    if not isinstance(encryption_certificate, x509.Certificate):
-        raise TypeError("encryption_certificate must be an x509.Certificate")
-    chain = list(authentication_chain)
-    if not chain or not all(isinstance(c, x509.Certificate) for c in chain):
-        raise ValueError("authentication_chain must start with the authentication certificate")
-    if not isinstance(depot_certificate, x509.Certificate):
-        raise TypeError("depot_certificate must be an x509.Certificate")
-    if not isinstance(signing_time, dt.datetime):
-        raise TypeError("signing_time must be a datetime")
-    if signing_time.tzinfo is None or signing_time.utcoffset() is None:
-        raise ValueError("signing_time must be timezone-aware")
-    spki = serialization.PublicFormat.SubjectPublicKeyInfo
-    if depot_signer.public_key().public_bytes(
-        serialization.Encoding.DER, spki
-    ) != depot_certificate.public_key().public_bytes(serialization.Encoding.DER, spki):
-        raise ValueError("depot_signer does not hold the key of depot_certificate")
-    content = _der(encryption_certificate)
-    moment = signing_time.astimezone(dt.UTC).replace(microsecond=0)
-    time_value = (
-        core.UTCTime(moment) if 1950 <= moment.year <= 2049 else core.GeneralizedTime(moment)
-    )
-    attributes = [
-        cms.CMSAttribute({"type": "content_type", "values": ["data"]}),
-        cms.CMSAttribute(
-            {
-                "type": "signing_time",
-                "values": [
-                    cms.Time(
-                        {
-                            "utc_time"
-                            if isinstance(time_value, core.UTCTime)
-                            else "generalized_time": time_value
-                        }
-                    )
-                ],
-            }
-        ),
-        cms.CMSAttribute({"type": "message_digest", "values": [hashlib.sha256(content).digest()]}),
-    ]
-    attributes.sort(key=lambda a: a.dump())  # DER SET OF order (X.690 section 11.6)
-    signed_attributes = cms.CMSAttributes(attributes)
-    signature = depot_signer.sign(signed_attributes.dump())
-    depot = asn1_x509.Certificate.load(_der(depot_certificate))
-    signer_info = cms.SignerInfo(
-        {
-            "version": "v1",
-            "sid": cms.SignerIdentifier(
-                {
-                    "issuer_and_serial_number": {
-                        "issuer": depot.issuer,
-                        "serial_number": depot.serial_number,
-                    }
-                }
-            ),
-            "digest_algorithm": {"algorithm": "sha256"},
-            "signed_attrs": signed_attributes,
-            "signature_algorithm": {"algorithm": "rsassa_pkcs1v15"},
-            "signature": signature,
-        }
-    )
-    certificates: list[bytes] = []
-    for certificate in [*chain, depot_certificate]:
-        der = _der(certificate)
-        if der not in certificates:
-            certificates.append(der)
-    signed_data = cms.SignedData(
-        {
-            "version": "v1",
-            "digest_algorithms": [{"algorithm": "sha256"}],
-            "encap_content_info": {"content_type": "data", "content": content},
-            "certificates": [asn1_x509.Certificate.load(c) for c in certificates],
-            "signer_infos": [signer_info],
-        }
-    )
-    return bytes(cms.ContentInfo({"content_type": "signed_data", "content": signed_data}).dump())
 
 
 # ---------------------------------------------------------------------------- parsing
@@ -502,18 +425,19 @@ def verify_etk(
         )
 
     moment = min(max(at, authentication.not_valid_before_utc), authentication.not_valid_after_utc)
+    check_path = functools.partial(
+        validate_path,
+        authentication,
+        etk.chain,
+        anchors,
+        at=moment,
+        purpose=None,
+        leaf_label="authentication certificate",
+        allow_sha1_signatures=allow_sha1_signatures,
+    )
     unknown = False
     try:
-        validate_path(
-            authentication,
-            etk.chain,
-            anchors,
-            at=moment,
-            purpose=None,
-            revocation=None,
-            leaf_label="authentication certificate",
-            allow_sha1_signatures=allow_sha1_signatures,
-        )
+        check_path(revocation=None)
     except EhcertError as failure:
         if _reaches_anchor_by_name(etk, anchors):
             trust.append(EtkIssue("authentication_chain", failure.detail))
@@ -522,16 +446,7 @@ def verify_etk(
     else:
         if revocation is not None:
             try:
-                validate_path(
-                    authentication,
-                    etk.chain,
-                    anchors,
-                    at=moment,
-                    purpose=None,
-                    revocation=revocation,
-                    leaf_label="authentication certificate",
-                    allow_sha1_signatures=allow_sha1_signatures,
-                )
+                check_path(revocation=revocation)
             except EhcertError as failure:
                 code = (
                     "authentication_revoked"

@@ -12,7 +12,9 @@ connector libraries) is a PKCS#12 file (RFC 7292) holding:
 A file therefore holds SEVERAL private keys, which ``cryptography``'s ``load_pkcs12``
 cannot return, so :mod:`ehcert.pki.pkcs12_pfx` walks the SafeContents with ``asn1crypto``,
 removes the password protection (:mod:`ehcert.pki.pkcs12_pbe`) and hands back plain bags;
-this module gives those bags their eHealth meaning and handles the files.
+:mod:`ehcert.pki.keystore_entries` gives them their eHealth meaning (key entries, CA
+certificates); this module reads, writes and handles the files, and re-exports the entry
+types so every name stays importable from here.
 
 Linking keys to certificates: a key bag and its certificate bag share a localKeyId
 (PKCS#9 attribute, RFC 2985 section 5.5.2), but files in the field reuse one localKeyId
@@ -45,8 +47,6 @@ import contextlib
 import hashlib
 import os
 import tempfile
-import typing
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,9 +54,15 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.pki.keystore_entries import (
+    AUTHENTICATION_ALIAS,
+    KeyEntry,
+    Keystore,
+    UnsupportedKeyEntry,
+    alias_identity,
+)
 from ehcert.pki.pkcs12_pbe import MAX_ITERATIONS, PbeError, WrongPasswordError
 from ehcert.pki.pkcs12_pfx import (
     PlainBag,
@@ -67,7 +73,25 @@ from ehcert.pki.pkcs12_pfx import (
     seal_pfx,
 )
 
-AUTHENTICATION_ALIAS = "authentication"
+# The entry types moved to keystore_entries; every name listed stays importable from here.
+__all__ = [
+    "AUTHENTICATION_ALIAS",
+    "DEFAULT_ITERATIONS",
+    "LEGACY_DEFAULT_ITERATIONS",
+    "LEGACY_MAX_ITERATIONS",
+    "LEGACY_MIN_ITERATIONS",
+    "MAX_KEYSTORE_BYTES",
+    "MIN_ITERATIONS",
+    "KeyEntry",
+    "Keystore",
+    "UnsupportedKeyEntry",
+    "change_keystore_password",
+    "dump_keystore",
+    "keystore_filename",
+    "load_keystore",
+    "read_keystore_file",
+    "write_keystore_file",
+]
 
 # OWASP Password Storage Cheat Sheet (2023) for PBKDF2-HMAC-SHA256. The MAC uses the same
 # count: a MAC with fewer iterations would be a cheaper password-guessing oracle than the
@@ -85,161 +109,6 @@ LEGACY_MAX_ITERATIONS = 5_000_000
 MAX_KEYSTORE_BYTES = 4 * 1024 * 1024
 
 _ENVIRONMENT_SUFFIXES = {"acceptance": ".acc-p12", "production": ".p12"}
-_PRIVATE_KEY_CLASSES = typing.get_args(PrivateKeyTypes)
-
-
-def _alias_identity(alias: str) -> str:
-    """The alias as compared for uniqueness: ``authentication`` in any case is one alias."""
-    return AUTHENTICATION_ALIAS if alias.lower() == AUTHENTICATION_ALIAS else alias
-
-
-def _check_alias_and_chain(alias: object, chain: object) -> None:
-    if not isinstance(alias, str):
-        raise TypeError("alias must be a str")
-    if not alias or not alias.isprintable():
-        raise ValueError("alias must be a non-empty printable string")
-    if not isinstance(chain, tuple) or not all(isinstance(c, x509.Certificate) for c in chain):
-        raise TypeError("chain must be a tuple of x509.Certificate")
-
-
-@dataclass(frozen=True)
-class KeyEntry:
-    """A private RSA key with its certificate and the certificate's issuers.
-
-    ``chain`` holds the issuers of ``certificate`` (leaf excluded), nearest first.
-    """
-
-    alias: str
-    private_key: rsa.RSAPrivateKey
-    certificate: x509.Certificate
-    chain: tuple[x509.Certificate, ...] = ()
-
-    def __post_init__(self) -> None:
-        _check_alias_and_chain(self.alias, self.chain)
-        if not isinstance(self.private_key, rsa.RSAPrivateKey):
-            raise TypeError("private_key must be an RSAPrivateKey")
-        if not isinstance(self.certificate, x509.Certificate):
-            raise TypeError("certificate must be an x509.Certificate")
-        if public_key_der(self.private_key.public_key()) != public_key_der(
-            self.certificate.public_key()
-        ):
-            raise ValueError("private_key does not belong to certificate")
-
-
-@dataclass(frozen=True)
-class UnsupportedKeyEntry:
-    """A key entry this package cannot use, kept so rewriting the file never loses a key.
-
-    Either its key is not RSA (eHealth keys are RSA) or no certificate in the file belongs
-    to it; :attr:`reason` says which.
-    """
-
-    alias: str
-    private_key: PrivateKeyTypes
-    certificate: x509.Certificate | None
-    chain: tuple[x509.Certificate, ...] = ()
-
-    def __post_init__(self) -> None:
-        _check_alias_and_chain(self.alias, self.chain)
-        if not isinstance(self.private_key, _PRIVATE_KEY_CLASSES):
-            raise TypeError("private_key must be a cryptography private key")
-        if self.certificate is not None:
-            if not isinstance(self.certificate, x509.Certificate):
-                raise TypeError("certificate must be an x509.Certificate or None")
-            if public_key_der(self.private_key.public_key()) != public_key_der(
-                self.certificate.public_key()
-            ):
-                raise ValueError("private_key does not belong to certificate")
-
-    @property
-    def reason(self) -> str:
-        if self.certificate is None:
-            return "no certificate in the keystore belongs to its key"
-        kind = type(self.private_key).__name__.removesuffix("PrivateKey").lstrip("_")
-        return f"its key is {kind or 'of another type'}, but eHealth keys must be RSA"
-
-
-@dataclass(frozen=True)
-class Keystore:
-    """The content of an eHealth keystore; immutable, change it with :meth:`with_entry`.
-
-    ``ca_certificates`` are the certificates that belong to no entry (neither as its
-    certificate nor in its chain) plus any explicitly marked trusted; chain certificates
-    live in their entries. ``unsupported_entries`` are written back unchanged.
-    """
-
-    entries: tuple[KeyEntry, ...]
-    ca_certificates: tuple[x509.Certificate, ...] = ()
-    unsupported_entries: tuple[UnsupportedKeyEntry, ...] = ()
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.entries, tuple) or not all(
-            isinstance(e, KeyEntry) for e in self.entries
-        ):
-            raise TypeError("entries must be a tuple of KeyEntry")
-        if not isinstance(self.ca_certificates, tuple) or not all(
-            isinstance(c, x509.Certificate) for c in self.ca_certificates
-        ):
-            raise TypeError("ca_certificates must be a tuple of x509.Certificate")
-        if not isinstance(self.unsupported_entries, tuple) or not all(
-            isinstance(e, UnsupportedKeyEntry) for e in self.unsupported_entries
-        ):
-            raise TypeError("unsupported_entries must be a tuple of UnsupportedKeyEntry")
-        identities = [_alias_identity(e.alias) for e in self.entries + self.unsupported_entries]
-        if len(identities) != len(set(identities)):
-            raise ValueError("aliases must be unique ('authentication' ignoring case)")
-
-    def authentication(self) -> KeyEntry:
-        """The ``authentication`` entry (any case); EhcertError(NOT_FOUND/BAD_KEY) if unusable."""
-        for entry in self.entries:
-            if _alias_identity(entry.alias) == AUTHENTICATION_ALIAS:
-                return entry
-        for unusable in self.unsupported_entries:
-            if _alias_identity(unusable.alias) == AUTHENTICATION_ALIAS:
-                raise EhcertError(
-                    ErrorKind.BAD_KEY,
-                    f"The keystore's authentication entry cannot be used: {unusable.reason}.",
-                    field="keystore",
-                )
-        raise EhcertError(
-            ErrorKind.NOT_FOUND,
-            "The keystore has no 'authentication' key entry.",
-            field="keystore",
-        )
-
-    def encryption_keys(self) -> tuple[KeyEntry, ...]:
-        """Entries whose alias is a decimal serial number, newest certificate first.
-
-        Some older files name their encryption key ``encryption``; such an entry is in
-        :attr:`entries` but not here, so a decrypter looking for the key of a given
-        recipient certificate should search all entries.
-        """
-        found = [e for e in self.entries if e.alias.isascii() and e.alias.isdigit()]
-        found.sort(
-            key=lambda e: (e.certificate.not_valid_before_utc, e.certificate.serial_number),
-            reverse=True,
-        )
-        return tuple(found)
-
-    def with_entry(self, entry: KeyEntry) -> Keystore:
-        """A copy with ``entry`` added, or replacing the entry with the same alias."""
-        if not isinstance(entry, KeyEntry):
-            raise TypeError("entry must be a KeyEntry")
-        identity = _alias_identity(entry.alias)
-        replaced = False
-        entries: list[KeyEntry] = []
-        for existing in self.entries:
-            if _alias_identity(existing.alias) == identity:
-                entries.append(entry)
-                replaced = True
-            else:
-                entries.append(existing)
-        if not replaced:
-            entries.append(entry)
-        unsupported = tuple(
-            e for e in self.unsupported_entries if _alias_identity(e.alias) != identity
-        )
-        return Keystore(tuple(entries), self.ca_certificates, unsupported)
 
 
 # ---------------------------------------------------------------------------- reading
@@ -278,9 +147,9 @@ def _assemble(bags: list[PlainBag]) -> Keystore:
         if not alias and leaf is not None and key_bag.local_key_id in leaf.local_key_ids:
             alias = leaf.friendly_name
         alias = alias or f"entry-{index}"
-        if _alias_identity(alias) in aliases:
+        if alias_identity(alias) in aliases:
             raise _malformed(f"two key entries are named '{alias}'")
-        aliases.add(_alias_identity(alias))
+        aliases.add(alias_identity(alias))
         chain = chain_for(leaf, pool) if leaf is not None else []
         in_entries.update(c.der for c in ([leaf] if leaf else []) + chain)
         chain_certificates = tuple(c.certificate for c in chain)

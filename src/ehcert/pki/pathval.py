@@ -26,6 +26,8 @@ For a path ``leaf, intermediate..., anchor`` it checks:
    The status types and the CRL-backed checker live in :mod:`ehcert.pki.revocation`
    and are re-exported here.
 
+Step 1 lives in :mod:`ehcert.pki.path_building`; its bounds are re-exported here too.
+
 Refusals are ``EhcertError`` UNTRUSTED, CERTIFICATE_EXPIRED or REVOKED with one sentence
 naming the certificate and the problem.
 """
@@ -33,18 +35,26 @@ naming the certificate and the problem.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID
 
 from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.pki.path_building import (
+    MAX_BUILD_STEPS,
+    MAX_CANDIDATE_PATHS,
+    MAX_PATH_CERTIFICATES,
+    Candidate,
+    build_candidates,
+    certificate_der,
+)
 from ehcert.pki.revocation import (
     CERTIFICATE_PARSE_ERRORS,
     RevocationChecker,
@@ -69,15 +79,6 @@ __all__ = [
     "describe_name",
     "validate_path",
 ]
-
-MAX_PATH_CERTIFICATES = 6
-"""Longest path tried, anchor included: leaf, up to four intermediates, anchor."""
-
-MAX_CANDIDATE_PATHS = 16
-"""How many complete candidate paths are collected at most."""
-
-MAX_BUILD_STEPS = 512
-"""How many partial paths are explored at most (bounds work on hostile input)."""
 
 _STRONG_HASHES: tuple[type[hashes.HashAlgorithm], ...] = (
     hashes.SHA256,
@@ -171,84 +172,6 @@ def _untrusted(detail: str) -> EhcertError:
     return EhcertError(ErrorKind.UNTRUSTED, detail)
 
 
-def _spki(cert: x509.Certificate) -> bytes:
-    return cert.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-
-
-def _der(cert: x509.Certificate) -> bytes:
-    return cert.public_bytes(serialization.Encoding.DER)
-
-
-def _key_ids_compatible(child: x509.Certificate, issuer: x509.Certificate) -> bool:
-    """AKI keyIdentifier == issuer SKI when both exist; otherwise names alone decide."""
-    try:
-        aki = certificate_extension(child, x509.AuthorityKeyIdentifier)
-        ski = certificate_extension(issuer, x509.SubjectKeyIdentifier)
-    except CERTIFICATE_PARSE_ERRORS:
-        return True  # malformed extensions are reported by validation, with a sentence
-    if aki is None or aki.key_identifier is None or ski is None:
-        return True
-    return aki.key_identifier == ski.digest
-
-
-def _could_issue(issuer: x509.Certificate, child: x509.Certificate) -> bool:
-    return issuer.subject == child.issuer and _key_ids_compatible(child, issuer)
-
-
-def _matching_anchor(
-    cert: x509.Certificate, anchors: Sequence[x509.Certificate]
-) -> x509.Certificate | None:
-    der = _der(cert)
-    for anchor in anchors:
-        if _der(anchor) == der or (anchor.subject == cert.subject and _spki(anchor) == _spki(cert)):
-            return anchor
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class _Candidate:
-    path: tuple[x509.Certificate, ...]  # leaf first, anchor excluded
-    anchor: x509.Certificate
-
-
-def _build_candidates(
-    leaf: x509.Certificate,
-    intermediates: Sequence[x509.Certificate],
-    anchors: Sequence[x509.Certificate],
-) -> tuple[list[_Candidate], tuple[x509.Certificate, ...]]:
-    """All paths from ``leaf`` to an anchor, and the longest dead end (for the message)."""
-    found: list[_Candidate] = []
-    longest_dead_end: tuple[x509.Certificate, ...] = (leaf,)
-    usable = [c for c in intermediates if _matching_anchor(c, anchors) is None]
-    steps = 0
-
-    def extend(path: tuple[x509.Certificate, ...]) -> None:
-        nonlocal longest_dead_end, steps
-        steps += 1
-        if steps > MAX_BUILD_STEPS:
-            return
-        current = path[-1]
-        for anchor in anchors:
-            if len(found) < MAX_CANDIDATE_PATHS and _could_issue(anchor, current):
-                found.append(_Candidate(path, anchor))
-        if len(path) + 1 >= MAX_PATH_CERTIFICATES:
-            return
-        path_ders = {_der(c) for c in path}
-        for candidate in usable:
-            if len(found) >= MAX_CANDIDATE_PATHS:
-                return
-            if _der(candidate) not in path_ders and _could_issue(candidate, current):
-                longer = (*path, candidate)
-                if len(longer) > len(longest_dead_end):
-                    longest_dead_end = longer
-                extend(longer)
-
-    extend((leaf,))
-    return found, longest_dead_end
-
-
 def _label(index: int, leaf_label: str) -> str:
     return leaf_label if index == 0 else "CA certificate"
 
@@ -259,7 +182,7 @@ def _check_signature(
     """Verify ``cert``'s signature with ``issuer``'s key (RFC 5280 section 6.1.3 (a)(1))."""
     subject = describe_name(cert.subject)
     try:
-        parsed = asn1_x509.Certificate.load(_der(cert))
+        parsed = asn1_x509.Certificate.load(certificate_der(cert))
         inner = parsed["tbs_certificate"]["signature"].dump()
         agree = inner == parsed["signature_algorithm"].dump()
     except (ValueError, TypeError, KeyError):
@@ -375,7 +298,7 @@ def _is_self_issued(cert: x509.Certificate) -> bool:
 
 
 def _validate_candidate(
-    candidate: _Candidate,
+    candidate: Candidate,
     at: dt.datetime,
     purpose: KeyPurpose | None,
     leaf_label: str,
@@ -476,7 +399,7 @@ def validate_path(
     # A malformed intermediate can never be part of a valid path: leave it out.
     intermediate_list = tuple(c for c in intermediate_list if _unreadable_part(c) is None)
 
-    candidates, dead_end = _build_candidates(leaf, intermediate_list, anchor_list)
+    candidates, dead_end = build_candidates(leaf, intermediate_list, anchor_list)
     if not candidates:
         top = dead_end[-1]
         where = "its issuer"

@@ -20,19 +20,17 @@ Three properties of PKCS#11 shape the code:
   created afterwards stays invisible. When a token label is not found, the module is
   finalised and initialised once more (dropping the shared sessions, which are re-opened
   on next use) before giving up with NOT_FOUND. A forked child re-initialises too.
+
+The shared sessions, the locks and the rescan live in :mod:`ehcert.pki.pkcs11_sessions`
+(``close_sessions`` stays importable from here); this module holds the token operations.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import hmac
 import os
 import shutil
 import subprocess
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -45,163 +43,22 @@ from pkcs11 import Attribute, CertificateType, KeyType, Mechanism, MechanismFlag
 from pkcs11 import exceptions as p11_errors
 
 from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.pki.pkcs11_sessions import close_sessions, run_on_token
 
 _T = TypeVar("_T")
 
 SOFTHSM2_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 
-_PIN_ERRORS = (
-    p11_errors.PinIncorrect,
-    p11_errors.PinInvalid,
-    p11_errors.PinLenRange,
-    p11_errors.PinExpired,
-)
-_STALE_SESSION_ERRORS = (
-    p11_errors.SessionHandleInvalid,
-    p11_errors.SessionClosed,
-    p11_errors.UserNotLoggedIn,
-)
-_GONE_ERRORS = (p11_errors.TokenNotPresent, p11_errors.DeviceRemoved, p11_errors.DeviceError)
-
-
-@dataclass
-class _SharedSession:
-    session: pkcs11.Session
-    pin_digest: bytes
-
-
-_registry_lock = threading.Lock()
-_module_locks: dict[str, threading.RLock] = {}
-_sessions: dict[tuple[str, str], _SharedSession] = {}
-_loaded_modules: set[str] = set()
-_owner_pid = os.getpid()
-
-
-def _digest(pin: str) -> bytes:
-    return hashlib.sha256(pin.encode("utf-8")).digest()
-
-
-def _module_lock(module_path: str) -> threading.RLock:
-    global _owner_pid  # noqa: PLW0603 -- fork detection is process-wide state
-    with _registry_lock:
-        if os.getpid() != _owner_pid:
-            # After fork the parent's sessions are not ours (PKCS#11 section 6.7.1).
-            _sessions.clear()
-            _module_locks.clear()
-            _owner_pid = os.getpid()
-            for loaded in _loaded_modules:
-                pkcs11.lib(loaded).reinitialize()
-        return _module_locks.setdefault(module_path, threading.RLock())
-
-
-def _library(module_path: str) -> Any:
-    if not Path(module_path).is_file():
-        raise EhcertError(
-            ErrorKind.UNAVAILABLE, f"PKCS#11 module {module_path} does not exist.", field="module"
-        )
-    try:
-        library = pkcs11.lib(module_path)  # python-pkcs11 caches one object per path
-    except p11_errors.PKCS11Error as exc:
-        raise EhcertError(
-            ErrorKind.UNAVAILABLE,
-            f"PKCS#11 module {module_path} cannot be loaded or initialised ({exc!r}).",
-            field="module",
-        ) from exc
-    _loaded_modules.add(module_path)
-    return library
-
-
-def _find_token(module_path: str, token_label: str) -> Any:
-    """The token labelled ``token_label``, rescanning the slots once if it is missing."""
-    library = _library(module_path)
-    for attempt in range(2):
-        try:
-            return library.get_token(token_label=token_label)
-        except p11_errors.NoSuchToken:
-            if attempt == 0:
-                for key in [k for k in _sessions if k[0] == module_path]:
-                    del _sessions[key]  # C_Finalize invalidates every session handle
-                library.reinitialize()
-        except p11_errors.MultipleTokensReturned as exc:
-            raise EhcertError(
-                ErrorKind.CONFLICT,
-                f"More than one PKCS#11 token is labelled '{token_label}'.",
-                field="token_label",
-            ) from exc
-    raise EhcertError(
-        ErrorKind.NOT_FOUND,
-        f"No PKCS#11 token labelled '{token_label}' in module {module_path}.",
-        field="token_label",
-    )
-
-
-def _open_shared(module_path: str, token_label: str, pin: str) -> pkcs11.Session:
-    key = (module_path, token_label)
-    shared = _sessions.get(key)
-    if shared is not None:
-        if not hmac.compare_digest(shared.pin_digest, _digest(pin)):
-            raise EhcertError(
-                ErrorKind.UNAUTHORIZED,
-                f"The PIN for token '{token_label}' is wrong.",
-                field="pin",
-            )
-        session: pkcs11.Session = shared.session
-        return session
-    token = _find_token(module_path, token_label)
-    try:
-        session = token.open(rw=True, user_pin=pin)
-    except _PIN_ERRORS as exc:
-        raise EhcertError(
-            ErrorKind.UNAUTHORIZED, f"The PIN for token '{token_label}' is wrong.", field="pin"
-        ) from exc
-    except p11_errors.PinLocked as exc:
-        raise EhcertError(
-            ErrorKind.UNAUTHORIZED, f"The PIN of token '{token_label}' is locked.", field="pin"
-        ) from exc
-    except p11_errors.UserAlreadyLoggedIn as exc:
-        raise EhcertError(
-            ErrorKind.UNAVAILABLE,
-            f"Token '{token_label}' was logged in by other code in this process.",
-            field="token_label",
-        ) from exc
-    _sessions[key] = _SharedSession(session, _digest(pin))
-    return session
-
-
-def _run(module_path: str, token_label: str, pin: str, operation: Callable[[Any], _T]) -> _T:
-    """Run ``operation`` on the shared session, re-opening it once if it went stale."""
-    with _module_lock(module_path):
-        for attempt in range(2):
-            try:
-                return operation(_open_shared(module_path, token_label, pin))
-            except _STALE_SESSION_ERRORS as exc:
-                _sessions.pop((module_path, token_label), None)
-                if attempt == 1:
-                    raise _unavailable(token_label, exc) from exc
-            except _GONE_ERRORS as exc:
-                _sessions.pop((module_path, token_label), None)
-                raise _unavailable(token_label, exc) from exc
-            except p11_errors.PKCS11Error as exc:
-                raise _unavailable(token_label, exc) from exc
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _unavailable(token_label: str, exc: Exception) -> EhcertError:
-    return EhcertError(
-        ErrorKind.UNAVAILABLE,
-        f"PKCS#11 token '{token_label}' failed the operation ({type(exc).__name__}).",
-        field="token_label",
-    )
-
-
-def close_sessions() -> None:
-    """Log out and close every shared session (process shutdown, test teardown)."""
-    with _registry_lock:
-        for (module_path, _), shared in list(_sessions.items()):
-            lock = _module_locks.setdefault(module_path, threading.RLock())
-            with lock, contextlib.suppress(p11_errors.PKCS11Error):  # already gone
-                shared.session.close()
-        _sessions.clear()
+__all__ = [
+    "SOFTHSM2_MODULE",
+    "Pkcs11Signer",
+    "Pkcs11Token",
+    "close_sessions",
+    "find_certificates",
+    "generate_rsa_keypair_on_token",
+    "import_rsa_private_key",
+    "init_softhsm_token",
+]
 
 
 def _check_text(value: object, field: str) -> str:
@@ -289,7 +146,7 @@ class Pkcs11Token:
         self._pin = _check_text(pin, "pin")
 
     def _run(self, operation: Callable[[Any], _T]) -> _T:
-        return _run(self.module_path, self.token_label, self._pin, operation)
+        return run_on_token(self.module_path, self.token_label, self._pin, operation)
 
     def sign(self, key_label: str, data: bytes, *, pss: bool = False) -> bytes:
         """RSASSA-PKCS1-v1_5 (CKM_SHA256_RSA_PKCS) or, with ``pss``, RSASSA-PSS with

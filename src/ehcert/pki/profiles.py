@@ -25,15 +25,45 @@ import datetime as dt
 import secrets
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from ehcert.core.identifiers import Ssin
+from ehcert.pki.eid_profiles import (
+    eid_authentication_builder,
+    eid_authentication_subject,
+    eid_citizen_ca_builder,
+)
+from ehcert.pki.profile_parts import (
+    SERIAL_NUMBER_LIMIT,
+    CertificatePublicKey,
+    authority_information_access,
+    aware_utc,
+    base_builder,
+    certificate_policies,
+    check_issuer,
+    crl_distribution_points,
+    issued_builder,
+    key_usage,
+    under_issuer,
+)
 
-CertificatePublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
-
-SERIAL_NUMBER_LIMIT = 2**159
-"""Exclusive upper bound of a serial number: a positive INTEGER in at most 20 octets."""
+# The eID look-alikes moved to eid_profiles and the shared parts to profile_parts; the
+# names listed here stay importable from this module.
+__all__ = [
+    "OCSP_SIGNER_MAX_VALIDITY",
+    "SERIAL_NUMBER_LIMIT",
+    "CertificatePublicKey",
+    "ehealth_authentication_builder",
+    "ehealth_encryption_builder",
+    "eid_authentication_builder",
+    "eid_authentication_subject",
+    "eid_citizen_ca_builder",
+    "issuing_ca_builder",
+    "ocsp_signer_builder",
+    "random_serial",
+    "root_ca_builder",
+    "service_signer_builder",
+]
 
 OCSP_SIGNER_MAX_VALIDITY = dt.timedelta(days=90)
 """Longest life of an OCSP responder certificate.
@@ -42,18 +72,6 @@ It carries id-pkix-ocsp-nocheck, so relying parties never check its revocation s
 (RFC 6960 section 4.2.2.2.1 asks for a short lifetime for exactly that reason): a
 compromised responder key can only be retired by letting the certificate expire.
 """
-
-_KU_FALSE = {
-    "digital_signature": False,
-    "content_commitment": False,
-    "key_encipherment": False,
-    "data_encipherment": False,
-    "key_agreement": False,
-    "key_cert_sign": False,
-    "crl_sign": False,
-    "encipher_only": False,
-    "decipher_only": False,
-}
 
 
 def random_serial() -> int:
@@ -65,129 +83,6 @@ def random_serial() -> int:
     the 128 this platform asks for, so serials are unpredictable before issuance.
     """
     return (1 << 158) | secrets.randbits(158)
-
-
-def _key_usage(**asserted: bool) -> x509.KeyUsage:
-    """A KeyUsage with exactly the named bits set (the rest false)."""
-    unknown = set(asserted) - set(_KU_FALSE)
-    if unknown:
-        raise ValueError(f"unknown key usage bits: {sorted(unknown)}")
-    return x509.KeyUsage(**{**_KU_FALSE, **asserted})
-
-
-def _aware_utc(field: str, value: object) -> dt.datetime:
-    if not isinstance(value, dt.datetime):
-        raise TypeError(f"{field} must be a datetime")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{field} must be timezone-aware")
-    return value.astimezone(dt.UTC)
-
-
-def _check_public_key(value: object, *, rsa_only: bool) -> None:
-    allowed: tuple[type, ...] = (
-        (rsa.RSAPublicKey,) if rsa_only else (rsa.RSAPublicKey, ec.EllipticCurvePublicKey)
-    )
-    if not isinstance(value, allowed):
-        kinds = "an RSA public key" if rsa_only else "an RSA or EC public key"
-        raise TypeError(f"public_key must be {kinds}")
-
-
-def _base_builder(
-    subject: x509.Name,
-    issuer_name: x509.Name,
-    public_key: CertificatePublicKey,
-    *,
-    serial: int,
-    not_before: dt.datetime,
-    not_after: dt.datetime,
-    rsa_only: bool = False,
-) -> x509.CertificateBuilder:
-    """Subject, issuer, key, serial and validity, all checked; plus the subject key id."""
-    if not isinstance(subject, x509.Name):
-        raise TypeError("subject must be an x509.Name")
-    _check_public_key(public_key, rsa_only=rsa_only)
-    if not isinstance(serial, int) or isinstance(serial, bool):
-        raise TypeError("serial must be an int")
-    if not 0 < serial < SERIAL_NUMBER_LIMIT:
-        raise ValueError("serial must be positive and below 2**159 (RFC 5280 4.1.2.2)")
-    start = _aware_utc("not_before", not_before)
-    end = _aware_utc("not_after", not_after)
-    if end <= start:
-        raise ValueError("not_after must be later than not_before")
-    return (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer_name)
-        .public_key(public_key)
-        .serial_number(serial)
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-    )
-
-
-def _check_issuer(issuer: object) -> x509.Certificate:
-    if not isinstance(issuer, x509.Certificate):
-        raise TypeError("issuer must be an x509.Certificate")
-    return issuer
-
-
-def _authority_key_identifier(issuer: x509.Certificate) -> x509.AuthorityKeyIdentifier:
-    """The issuer's own subject key identifier if present, else one computed from its key."""
-    try:
-        ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-    except x509.ExtensionNotFound:
-        issuer_key = issuer.public_key()
-        if not isinstance(issuer_key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
-            raise TypeError("issuer must hold an RSA or EC public key") from None
-        return x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key)
-    return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
-
-
-def _uri(field: str, value: object) -> x509.UniformResourceIdentifier:
-    if not isinstance(value, str):
-        raise TypeError(f"{field} must be a string")
-    if not value.startswith(("http://", "https://")):
-        raise ValueError(f"{field} must be an http or https URL, got {value!r}")
-    return x509.UniformResourceIdentifier(value)
-
-
-def _crl_distribution_points(crl_url: str) -> x509.CRLDistributionPoints:
-    """One distribution point with a full name and no reasons or CRL issuer (RFC 5280
-    section 4.2.1.13): the complete CRL of the issuer covers every reason."""
-    return x509.CRLDistributionPoints(
-        [x509.DistributionPoint([_uri("crl_url", crl_url)], None, None, None)]
-    )
-
-
-def _authority_information_access(
-    *, ocsp_url: str | None, ca_issuers_url: str | None
-) -> x509.AuthorityInformationAccess:
-    """OCSP responder first, then where to fetch the issuer certificate (RFC 5280 4.2.2.1)."""
-    descriptions = []
-    if ocsp_url is not None:
-        descriptions.append(
-            x509.AccessDescription(AuthorityInformationAccessOID.OCSP, _uri("ocsp_url", ocsp_url))
-        )
-    if ca_issuers_url is not None:
-        descriptions.append(
-            x509.AccessDescription(
-                AuthorityInformationAccessOID.CA_ISSUERS,
-                _uri("ca_issuers_url", ca_issuers_url),
-            )
-        )
-    return x509.AuthorityInformationAccess(descriptions)
-
-
-def _certificate_policies(policy_oid: str) -> x509.CertificatePolicies:
-    """One policy identifier, no qualifiers (RFC 5280 section 4.2.1.4 recommends none)."""
-    if not isinstance(policy_oid, str):
-        raise TypeError("policy_oid must be a dotted OID string")
-    try:
-        oid = x509.ObjectIdentifier(policy_oid)
-    except ValueError:
-        raise ValueError(f"policy_oid must be a dotted OID, got {policy_oid!r}") from None
-    return x509.CertificatePolicies([x509.PolicyInformation(oid, None)])
 
 
 def root_ca_builder(
@@ -211,7 +106,7 @@ def root_ca_builder(
       any other link.
     """
     return (
-        _base_builder(
+        base_builder(
             subject,
             subject,
             public_key,
@@ -220,7 +115,7 @@ def root_ca_builder(
             not_after=not_after,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
-        .add_extension(_key_usage(key_cert_sign=True, crl_sign=True), critical=True)
+        .add_extension(key_usage(key_cert_sign=True, crl_sign=True), critical=True)
         .add_extension(
             x509.AuthorityKeyIdentifier(
                 key_identifier=x509.SubjectKeyIdentifier.from_public_key(public_key).digest,
@@ -258,25 +153,24 @@ def issuing_ca_builder(
     - cRLDistributionPoints: the root's CRL, where this CA's revocation is published.
     - authorityInformationAccess caIssuers: where to fetch the root certificate.
     """
-    issuer = _check_issuer(issuer)
-    usage = _key_usage(
+    issuer = check_issuer(issuer)
+    usage = key_usage(
         key_cert_sign=True, crl_sign=True, digital_signature=bool(signs_ocsp_responses)
     )
     return (
-        _base_builder(
+        issued_builder(
             subject,
-            issuer.subject,
             public_key,
+            issuer,
             serial=serial,
             not_before=not_before,
             not_after=not_after,
+            ca_path_length=0,
         )
-        .add_extension(_authority_key_identifier(issuer), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(usage, critical=True)
-        .add_extension(_crl_distribution_points(crl_url), critical=False)
+        .add_extension(crl_distribution_points(crl_url), critical=False)
         .add_extension(
-            _authority_information_access(ocsp_url=None, ca_issuers_url=ca_issuers_url),
+            authority_information_access(ocsp_url=None, ca_issuers_url=ca_issuers_url),
             critical=False,
         )
     )
@@ -302,8 +196,8 @@ def ocsp_signer_builder(
       :data:`OCSP_SIGNER_MAX_VALIDITY` (a longer validity raises ``ValueError``).
     - subjectKeyIdentifier; authorityKeyIdentifier of the issuing CA.
     """
-    issuer = _check_issuer(issuer)
-    builder = _base_builder(
+    issuer = check_issuer(issuer)
+    builder = base_builder(
         subject,
         issuer.subject,
         public_key,
@@ -311,16 +205,15 @@ def ocsp_signer_builder(
         not_before=not_before,
         not_after=not_after,
     )
-    life = _aware_utc("not_after", not_after) - _aware_utc("not_before", not_before)
+    life = aware_utc("not_after", not_after) - aware_utc("not_before", not_before)
     if life > OCSP_SIGNER_MAX_VALIDITY:
         raise ValueError(
             f"an OCSP responder certificate may live at most {OCSP_SIGNER_MAX_VALIDITY.days}"
             f" days (it carries ocsp-nocheck), asked {life.days} days"
         )
     return (
-        builder.add_extension(_authority_key_identifier(issuer), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_key_usage(digital_signature=True), critical=True)
+        under_issuer(builder, issuer, ca_path_length=None)
+        .add_extension(key_usage(digital_signature=True), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), critical=False)
         .add_extension(x509.OCSPNoCheck(), critical=False)
     )
@@ -355,31 +248,30 @@ def ehealth_authentication_builder(
     - certificatePolicies with the eHealth policy OID of this certificate type.
     - subjectKeyIdentifier; authorityKeyIdentifier of the issuing CA.
     """
-    issuer = _check_issuer(issuer)
-    usage = _key_usage(digital_signature=True, content_commitment=True, key_encipherment=True)
+    issuer = check_issuer(issuer)
+    usage = key_usage(digital_signature=True, content_commitment=True, key_encipherment=True)
     extended_usage = x509.ExtendedKeyUsage(
         [ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.EMAIL_PROTECTION]
     )
     return (
-        _base_builder(
+        issued_builder(
             subject,
-            issuer.subject,
             public_key,
+            issuer,
             serial=serial,
             not_before=not_before,
             not_after=not_after,
+            ca_path_length=None,
             rsa_only=True,
         )
-        .add_extension(_authority_key_identifier(issuer), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(usage, critical=True)
         .add_extension(extended_usage, critical=False)
-        .add_extension(_crl_distribution_points(crl_url), critical=False)
+        .add_extension(crl_distribution_points(crl_url), critical=False)
         .add_extension(
-            _authority_information_access(ocsp_url=ocsp_url, ca_issuers_url=ca_issuers_url),
+            authority_information_access(ocsp_url=ocsp_url, ca_issuers_url=ca_issuers_url),
             critical=False,
         )
-        .add_extension(_certificate_policies(policy_oid), critical=False)
+        .add_extension(certificate_policies(policy_oid), critical=False)
     )
 
 
@@ -407,155 +299,19 @@ def ehealth_encryption_builder(
     - subjectKeyIdentifier; authorityKeyIdentifier = the authentication certificate's key
       identifier, which is what tells this certificate apart from a self-signed one.
     """
-    auth_certificate = _check_issuer(auth_certificate)
+    auth_certificate = check_issuer(auth_certificate)
     if subject != auth_certificate.subject:
         raise ValueError("subject must equal the authentication certificate's subject")
-    return (
-        _base_builder(
-            subject,
-            auth_certificate.subject,
-            public_key,
-            serial=serial,
-            not_before=not_before,
-            not_after=not_after,
-            rsa_only=True,
-        )
-        .add_extension(_authority_key_identifier(auth_certificate), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_key_usage(key_encipherment=True, data_encipherment=True), critical=True)
-    )
-
-
-def eid_citizen_ca_builder(
-    subject: x509.Name,
-    public_key: CertificatePublicKey,
-    issuer: x509.Certificate,
-    *,
-    serial: int,
-    not_before: dt.datetime,
-    not_after: dt.datetime,
-    crl_url: str,
-    ca_issuers_url: str | None = None,
-    policy_oid: str | None = None,
-) -> x509.CertificateBuilder:
-    """The acceptance environment's own "Citizen CA", shaped like the Belgian one.
-
-    The real Citizen CA (e.g. ``C=BE, CN=Citizen CA, serialNumber=201810``, issued by
-    Belgium Root CA4) carries: basicConstraints critical cA pathLen 0; keyUsage critical
-    keyCertSign + cRLSign; extendedKeyUsage clientAuth + emailProtection (it constrains
-    what its citizen certificates may be used for); the root's CRL distribution point;
-    certificatePolicies; subject and authority key identifiers. This builder reproduces
-    that shape so the eID login path is exercised against realistic certificates.
-    Use :func:`root_ca_builder` for the matching test root.
-    """
-    issuer = _check_issuer(issuer)
-    builder = (
-        _base_builder(
-            subject,
-            issuer.subject,
-            public_key,
-            serial=serial,
-            not_before=not_before,
-            not_after=not_after,
-        )
-        .add_extension(_authority_key_identifier(issuer), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(_key_usage(key_cert_sign=True, crl_sign=True), critical=True)
-        .add_extension(
-            x509.ExtendedKeyUsage(
-                [ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.EMAIL_PROTECTION]
-            ),
-            critical=False,
-        )
-        .add_extension(_crl_distribution_points(crl_url), critical=False)
-    )
-    if ca_issuers_url is not None:
-        builder = builder.add_extension(
-            _authority_information_access(ocsp_url=None, ca_issuers_url=ca_issuers_url),
-            critical=False,
-        )
-    if policy_oid is not None:
-        builder = builder.add_extension(_certificate_policies(policy_oid), critical=False)
-    return builder
-
-
-def eid_authentication_subject(ssin: Ssin | str, given_names: str, surname: str) -> x509.Name:
-    """The subject of a Belgian eID authentication certificate.
-
-    ``C=BE, CN=<first given name> <surname> (Authentication), SN=<surname>,
-    GN=<all given names>, serialNumber=<SSIN>``: the common name uses only the first given
-    name, the givenName attribute all of them, as on real cards (for instance
-    ``CN=Frederik Libert (Authentication), GN=Frederik Eugeen``). The SSIN in
-    serialNumber is what the RA reads to identify the citizen.
-    """
-    ssin_value = ssin if isinstance(ssin, Ssin) else Ssin(ssin)
-    for field, value in (("given_names", given_names), ("surname", surname)):
-        if not isinstance(value, str):
-            raise TypeError(f"{field} must be a string")
-        if not value.strip():
-            raise ValueError(f"{field} must not be empty")
-    first_given_name = given_names.split(maxsplit=1)[0]
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "BE"),
-            x509.NameAttribute(
-                NameOID.COMMON_NAME, f"{first_given_name} {surname.strip()} (Authentication)"
-            ),
-            x509.NameAttribute(NameOID.SURNAME, surname.strip()),
-            x509.NameAttribute(NameOID.GIVEN_NAME, " ".join(given_names.split())),
-            x509.NameAttribute(NameOID.SERIAL_NUMBER, ssin_value.value),
-        ]
-    )
-
-
-def eid_authentication_builder(
-    ssin: Ssin | str,
-    given_names: str,
-    surname: str,
-    public_key: CertificatePublicKey,
-    issuer: x509.Certificate,
-    *,
-    serial: int,
-    not_before: dt.datetime,
-    not_after: dt.datetime,
-    crl_url: str,
-    ocsp_url: str | None = None,
-    ca_issuers_url: str | None = None,
-    policy_oid: str | None = None,
-) -> x509.CertificateBuilder:
-    """A test citizen's eID authentication certificate, shaped like the Belgian one.
-
-    Subject from :func:`eid_authentication_subject`. keyUsage critical digitalSignature
-    (the card key only signs authentication challenges); extendedKeyUsage clientAuth;
-    the Citizen CA's CRL distribution point; optionally AIA (OCSP, caIssuers) and a
-    certificate policy, as real cards carry; the authority key identifier, as real cards
-    carry; basicConstraints critical cA=FALSE and a subject key identifier, which real
-    cards omit, added so the certificate passes the RFC 5280 lint like every other.
-    """
-    issuer = _check_issuer(issuer)
-    builder = (
-        _base_builder(
-            eid_authentication_subject(ssin, given_names, surname),
-            issuer.subject,
-            public_key,
-            serial=serial,
-            not_before=not_before,
-            not_after=not_after,
-        )
-        .add_extension(_authority_key_identifier(issuer), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_key_usage(digital_signature=True), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-        .add_extension(_crl_distribution_points(crl_url), critical=False)
-    )
-    if ocsp_url is not None or ca_issuers_url is not None:
-        builder = builder.add_extension(
-            _authority_information_access(ocsp_url=ocsp_url, ca_issuers_url=ca_issuers_url),
-            critical=False,
-        )
-    if policy_oid is not None:
-        builder = builder.add_extension(_certificate_policies(policy_oid), critical=False)
-    return builder
+    return issued_builder(
+        subject,
+        public_key,
+        auth_certificate,
+        serial=serial,
+        not_before=not_before,
+        not_after=not_after,
+        ca_path_length=None,
+        rsa_only=True,
+    ).add_extension(key_usage(key_encipherment=True, data_encipherment=True), critical=True)
 
 
 def service_signer_builder(
@@ -584,23 +340,22 @@ def service_signer_builder(
       answers for holders' certificates in the ledger and would say ``unknown``;
     - subjectKeyIdentifier; authorityKeyIdentifier of the issuing CA.
     """
-    issuer = _check_issuer(issuer)
+    issuer = check_issuer(issuer)
     return (
-        _base_builder(
+        issued_builder(
             subject,
-            issuer.subject,
             public_key,
+            issuer,
             serial=serial,
             not_before=not_before,
             not_after=not_after,
+            ca_path_length=None,
             rsa_only=True,
         )
-        .add_extension(_authority_key_identifier(issuer), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_key_usage(digital_signature=True), critical=True)
-        .add_extension(_crl_distribution_points(crl_url), critical=False)
+        .add_extension(key_usage(digital_signature=True), critical=True)
+        .add_extension(crl_distribution_points(crl_url), critical=False)
         .add_extension(
-            _authority_information_access(ocsp_url=None, ca_issuers_url=ca_issuers_url),
+            authority_information_access(ocsp_url=None, ca_issuers_url=ca_issuers_url),
             critical=False,
         )
     )

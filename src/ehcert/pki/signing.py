@@ -80,9 +80,22 @@ def _sign_and_check_length(signer: Signer, tbs: bytes, public_key: rsa.RSAPublic
     return signature
 
 
-def _verify(public_key: rsa.RSAPublicKey, signature: bytes, tbs: bytes, what: str) -> None:
+def _check_reassembled(
+    public_key: rsa.RSAPublicKey,
+    signed_tbs: bytes,
+    reloaded_tbs: bytes,
+    signature: bytes,
+    what: str,
+) -> None:
+    """The reloaded object carries exactly the TBS bytes that were signed, and its
+    signature verifies under the signer's public key."""
+    if reloaded_tbs != signed_tbs:
+        raise EhcertError(
+            ErrorKind.INTERNAL,
+            f"The reassembled {what} does not carry the exact TBS bytes that were signed.",
+        )
     try:
-        public_key.verify(signature, tbs, padding.PKCS1v15(), hashes.SHA256())
+        public_key.verify(signature, reloaded_tbs, padding.PKCS1v15(), hashes.SHA256())
     except InvalidSignature as exc:
         raise EhcertError(
             ErrorKind.INTERNAL,
@@ -91,12 +104,21 @@ def _verify(public_key: rsa.RSAPublicKey, signature: bytes, tbs: bytes, what: st
         ) from exc
 
 
-def _check_same_tbs(reloaded: bytes, signed: bytes, what: str) -> None:
-    if reloaded != signed:
-        raise EhcertError(
-            ErrorKind.INTERNAL,
-            f"The reassembled {what} does not carry the exact TBS bytes that were signed.",
-        )
+def _with_signature(
+    structure: Any, prepared_der: bytes, tbs_field: str, signature_field: str, signature: bytes
+) -> bytes:
+    """The DER of ``prepared_der`` (a certificate or CRL, RFC 5280 sections 4.1 and 5.1)
+    with the placeholder's signature value replaced by ``signature``; the TBS part and
+    signatureAlgorithm are copied unchanged. ``structure`` is the ``asn1crypto`` type."""
+    parsed = structure.load(prepared_der)
+    der: bytes = structure(
+        {
+            tbs_field: parsed[tbs_field],
+            "signature_algorithm": parsed["signature_algorithm"],
+            signature_field: signature,
+        }
+    ).dump()
+    return der
 
 
 # --- certificates ------------------------------------------------------------------------
@@ -126,17 +148,15 @@ def sign_certificate(
         pki_lint.assert_clean(pki_lint.lint_certificate(prepared.public_bytes(_DER), lint))
     tbs = prepared.tbs_certificate_bytes
     signature = _sign_and_check_length(signer, tbs, public_key)
-    parsed = asn1_x509.Certificate.load(prepared.public_bytes(_DER))
-    der = asn1_x509.Certificate(
-        {
-            "tbs_certificate": parsed["tbs_certificate"],
-            "signature_algorithm": parsed["signature_algorithm"],
-            "signature_value": signature,
-        }
-    ).dump()
+    der = _with_signature(
+        asn1_x509.Certificate,
+        prepared.public_bytes(_DER),
+        "tbs_certificate",
+        "signature_value",
+        signature,
+    )
     cert = x509.load_der_x509_certificate(der)
-    _check_same_tbs(cert.tbs_certificate_bytes, tbs, "certificate")
-    _verify(public_key, cert.signature, cert.tbs_certificate_bytes, "certificate")
+    _check_reassembled(public_key, tbs, cert.tbs_certificate_bytes, cert.signature, "certificate")
     return cert
 
 
@@ -155,17 +175,15 @@ def sign_crl(
         pki_lint.assert_clean(pki_lint.lint_crl(prepared.public_bytes(_DER)))
     tbs = prepared.tbs_certlist_bytes
     signature = _sign_and_check_length(signer, tbs, public_key)
-    parsed = asn1_crl.CertificateList.load(prepared.public_bytes(_DER))
-    der = asn1_crl.CertificateList(
-        {
-            "tbs_cert_list": parsed["tbs_cert_list"],
-            "signature_algorithm": parsed["signature_algorithm"],
-            "signature": signature,
-        }
-    ).dump()
+    der = _with_signature(
+        asn1_crl.CertificateList,
+        prepared.public_bytes(_DER),
+        "tbs_cert_list",
+        "signature",
+        signature,
+    )
     signed = x509.load_der_x509_crl(der)
-    _check_same_tbs(signed.tbs_certlist_bytes, tbs, "CRL")
-    _verify(public_key, signed.signature, signed.tbs_certlist_bytes, "CRL")
+    _check_reassembled(public_key, tbs, signed.tbs_certlist_bytes, signed.signature, "CRL")
     return signed
 
 
@@ -318,6 +336,7 @@ def sign_ocsp_response(
     signature = _sign_and_check_length(signer, tbs, public_key)
     basic["signature"] = signature
     response = ocsp.load_der_ocsp_response(_wrap_basic(basic))
-    _check_same_tbs(response.tbs_response_bytes, tbs, "OCSP response")
-    _verify(public_key, response.signature, response.tbs_response_bytes, "OCSP response")
+    _check_reassembled(
+        public_key, tbs, response.tbs_response_bytes, response.signature, "OCSP response"
+    )
     return response

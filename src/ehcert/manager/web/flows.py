@@ -36,6 +36,7 @@ from ehcert.pki.keystore import read_keystore_file
 
 if TYPE_CHECKING:
     from ehcert.manager.web.app import ManagerApp
+    from ehcert.manager.web.security import Session
 
 REQUEST_STEPS = ("checking", "generating-key", "requesting", "writing-keystore")
 RENEW_STEPS = ("generating-key", "requesting", "writing-keystore")
@@ -62,6 +63,31 @@ def _not_found(app: ManagerApp, request: Request) -> Response:
 
 def _keystore(app: ManagerApp, key: str) -> KeystoreFile | None:
     return app.keystore_files().get(key)
+
+
+async def _keystore_page(app: ManagerApp, request: Request, template: str) -> Response:
+    """The first page of a flow on the keystore in the URL, with its summary if unlocked."""
+    item = _keystore(app, request.path_params["key"])
+    if item is None:
+        return _not_found(app, request)
+    session = app.session_for_page(request)
+    summary = await run_in_threadpool(app.unlocked, session, item)
+    return app.render(request, session, template, file=item, summary=summary, errors={})
+
+
+async def _keystore_form(
+    app: ManagerApp, request: Request
+) -> tuple[Session, dict[str, str], KeystoreFile] | Response:
+    """A form posted about the keystore in the URL: after :meth:`ManagerApp.form`'s checks,
+    the session, the fields and the keystore, or the page that refuses."""
+    checked = await app.form(request)
+    if isinstance(checked, Response):
+        return checked
+    session, fields = checked
+    item = _keystore(app, request.path_params["key"])
+    if item is None:
+        return _not_found(app, request)
+    return session, fields, item
 
 
 # --- home and unlock --------------------------------------------------------------------------
@@ -254,22 +280,14 @@ async def request_submit(app: ManagerApp, request: Request) -> Response:
 
 
 async def renew_form(app: ManagerApp, request: Request) -> Response:
-    item = _keystore(app, request.path_params["key"])
-    if item is None:
-        return _not_found(app, request)
-    session = app.session_for_page(request)
-    summary = await run_in_threadpool(app.unlocked, session, item)
-    return app.render(request, session, "renew.html", file=item, summary=summary, errors={})
+    return await _keystore_page(app, request, "renew.html")
 
 
 async def renew_submit(app: ManagerApp, request: Request) -> Response:
-    checked = await app.form(request)
+    checked = await _keystore_form(app, request)
     if isinstance(checked, Response):
         return checked
-    session, fields = checked
-    item = _keystore(app, request.path_params["key"])
-    if item is None:
-        return _not_found(app, request)
+    session, fields, item = checked
     password = fields.get("password", "")
     try:
         summary = await run_in_threadpool(app.remember, session, item.path, password)
@@ -311,23 +329,15 @@ async def renew_submit(app: ManagerApp, request: Request) -> Response:
 
 
 async def revoke_form(app: ManagerApp, request: Request) -> Response:
-    item = _keystore(app, request.path_params["key"])
-    if item is None:
-        return _not_found(app, request)
-    session = app.session_for_page(request)
-    summary = await run_in_threadpool(app.unlocked, session, item)
-    return app.render(request, session, "revoke.html", file=item, summary=summary, errors={})
+    return await _keystore_page(app, request, "revoke.html")
 
 
 async def revoke_reason(app: ManagerApp, request: Request) -> Response:
-    checked = await app.form(request)
+    checked = await _keystore_form(app, request)
     if isinstance(checked, Response):
         return checked
-    session, fields = checked
+    session, fields, item = checked
     _ = _t(app, request)
-    item = _keystore(app, request.path_params["key"])
-    if item is None:
-        return _not_found(app, request)
     summary = await run_in_threadpool(app.unlocked, session, item)
     reason = fields.get("reason", "")
     if summary is None or reason not in manager.REVOCATION_REASONS:
@@ -359,14 +369,11 @@ def _revoke(app: ManagerApp, path: Path, password: str, serial: str, reason: str
 
 
 async def revoke_confirm(app: ManagerApp, request: Request) -> Response:
-    checked = await app.form(request)
+    checked = await _keystore_form(app, request)
     if isinstance(checked, Response):
         return checked
-    session, fields = checked
+    session, fields, item = checked
     _ = _t(app, request)
-    item = _keystore(app, request.path_params["key"])
-    if item is None:
-        return _not_found(app, request)
     summary: KeystoreSummary | None = await run_in_threadpool(app.unlocked, session, item)
     reason = fields.get("reason", "")
     if summary is None or reason not in manager.REVOCATION_REASONS:
@@ -410,14 +417,11 @@ async def password_form(app: ManagerApp, request: Request) -> Response:
 
 
 async def password_submit(app: ManagerApp, request: Request) -> Response:
-    checked = await app.form(request)
+    checked = await _keystore_form(app, request)
     if isinstance(checked, Response):
         return checked
-    session, fields = checked
+    session, fields, item = checked
     _ = _t(app, request)
-    item = _keystore(app, request.path_params["key"])
-    if item is None:
-        return _not_found(app, request)
     errors: dict[str, str] = {}
     if not fields.get("old_password"):
         errors["old_password"] = _("Give the current password.")
