@@ -19,8 +19,6 @@ Registry changes with consequences for live certificates are decided here, once:
 from __future__ import annotations
 
 import datetime as dt
-import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +28,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import InstitutionId, Ssin
+from ehcert.pki.files import write_private_file
 from ehcert.platform import Ledger, Platform
 from ehcert.ra.authentication import admin_identity
 from ehcert.ra.ports import CertificateFacts
@@ -159,22 +158,11 @@ def issue_test_eid(
         data = pkcs12.serialize_key_and_certificates(
             b"Authentication", key, certificate, chain, encryption
         )
-        _write_private(out, data)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_private_file(out, data)
     return IssuedEid(serial_hex, ssin, certificate.not_valid_after_utc, out, token_label)
 
 
 def revoke_test_eid(platform: Platform, serial_hex: str, reason: str) -> None:
     with platform.database.session() as session:
         EidRepository(session).revoke(serial_hex.lower(), reason, platform.now())
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Atomic write with mode 0600 from creation: never a half-written credential."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)

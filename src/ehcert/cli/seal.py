@@ -13,8 +13,6 @@
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from pathlib import Path
 from typing import Annotated
 
@@ -32,26 +30,13 @@ from ehcert.cli.output import emit_json, reported_errors, stderr_console
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.manager.messages import CIPHERS, seal_for, unseal_file
 from ehcert.manager.secrets import read_secret
+from ehcert.pki.files import write_private_file
 from ehcert.pki.keystore import read_keystore_file
 
 OptionalPlatform = Annotated[
     str | None,
     typer.Option("--platform", envvar="EHCERT_PLATFORM", metavar="URL", help="Platform URL."),
 ]
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 def _read_input(path: Path) -> bytes:
@@ -107,7 +92,7 @@ def seal_command(
                 cipher=cipher,
                 include_sender=not no_copy_to_self,
             )
-        _write_atomically(output_file, sealed)
+        write_private_file(output_file, sealed)
         result = {
             "output": str(output_file),
             "bytes": len(sealed),
@@ -157,13 +142,13 @@ def unseal_command(
         )
         report = opened.report.to_dict()
         if report_json is not None:
-            _write_atomically(report_json, json.dumps(report, indent=2).encode())
+            write_private_file(report_json, json.dumps(report, indent=2).encode())
         if opened.content is None:
             reasons = "; ".join(issue["detail"] for issue in report["data"]["issues"]) or (
                 "the message is not valid"
             )
             raise EhcertError(ErrorKind.MALFORMED, f"The message was not opened: {reasons}.")
-        _write_atomically(output_file, opened.content)
+        write_private_file(output_file, opened.content)
         if json_output:
             emit_json({"output": str(output_file), "bytes": len(opened.content), "report": report})
             return

@@ -13,7 +13,6 @@ Click context when a caller provides one, as for ``ehcert cert``.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -30,6 +29,7 @@ from ehcert.cli.output import emit_json, reported_errors, stdout_console
 from ehcert.client.keys import KeyEntryRequestSigner
 from ehcert.client.sts import SamlToken, StsClient
 from ehcert.manager.secrets import read_secret
+from ehcert.pki.files import write_private_file
 from ehcert.pki.keystore import read_keystore_file
 
 sts_app = typer.Typer(
@@ -60,15 +60,6 @@ ValidityOption = Annotated[
         help="Ask for this validity; the STS's default otherwise, within its maximum.",
     ),
 ]
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically with mode 0600."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.replace(temporary, path)
 
 
 def token_summary(token: SamlToken, out: Path) -> dict[str, object]:
@@ -107,7 +98,7 @@ def token(
             platform, signer, clock=runtime.clock, transport=runtime.transport
         ) as client:
             issued = client.request_token(attribute or (), validity_hours)
-        _write_private(out, issued.xml)
+        write_private_file(out, issued.xml)
     if json_output:
         emit_json(token_summary(issued, out))
         return

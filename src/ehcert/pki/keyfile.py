@@ -16,8 +16,6 @@ encrypted form.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import secrets
 from pathlib import Path
 
@@ -30,6 +28,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
 from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.pki.files import write_private_file
 
 DEFAULT_PBKDF2_ITERATIONS = 600_000
 MINIMUM_PBKDF2_ITERATIONS = 100_000
@@ -89,27 +88,6 @@ def encrypt_private_key_pem(
     return armored
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    directory = path.parent
-    temporary = directory / f".{path.name}.{secrets.token_hex(8)}.tmp"
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
-        raise
-    dir_fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
 def save_encrypted_key(
     path: Path | str,
     key: rsa.RSAPrivateKey,
@@ -126,7 +104,7 @@ def save_encrypted_key(
             f"Cannot write the key file because directory {target.parent} does not exist.",
             field="path",
         )
-    _write_atomically(target, pem)
+    write_private_file(target, pem)
 
 
 def load_encrypted_key(path: Path | str, passphrase: bytes) -> rsa.RSAPrivateKey:
