@@ -7,12 +7,19 @@
   key the keystore holds. The content is written only when the data verdict is valid
   (exit 0, trust issues printed as warnings); invalid data exits 1. Trust anchors are
   the platform's root (with ``--platform``) and any ``--anchor`` files, so a message
-  from outside opens with any keystore, whatever CA issued it.
+  from outside opens with any keystore, whatever CA issued it. The sender's revocation
+  is checked at the signing time (OCSP from the certificate's AIA, then its CRL:
+  :mod:`ehcert.client.revocation`); ``--offline`` asks nobody and reports the status as
+  unknown, never as good.
+
+``seal`` refuses to sign with the keystore's certificate when it is expired or revoked.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +27,7 @@ import typer
 from cryptography import x509
 
 from ehcert.cli.options import (
+    CertRuntime,
     JsonOption,
     KeystoreOption,
     PasswordFileOption,
@@ -27,11 +35,13 @@ from ehcert.cli.options import (
     platform_client,
 )
 from ehcert.cli.output import emit_json, reported_errors, stderr_console
+from ehcert.client.revocation import OnlineRevocationChecker, offline_revocation_checker
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.manager.messages import CIPHERS, seal_for, unseal_file
 from ehcert.manager.secrets import read_secret
 from ehcert.pki.files import write_private_file
 from ehcert.pki.keystore import read_keystore_file
+from ehcert.pki.revocation import RevocationChecker
 
 OptionalPlatform = Annotated[
     str | None,
@@ -55,6 +65,21 @@ def _load_anchor(path: Path) -> list[x509.Certificate]:
         raise EhcertError(
             ErrorKind.MALFORMED, f"{path} is not a certificate (PEM or DER).", field="anchor"
         ) from error
+
+
+@contextmanager
+def _revocation_checker(
+    runtime: CertRuntime, platform: str | None, *, offline: bool
+) -> Iterator[RevocationChecker]:
+    """Online (the platform, when given, mirrors every location), or unknown offline."""
+    if offline:
+        yield offline_revocation_checker
+        return
+    mirrors = [platform] if platform else []
+    with OnlineRevocationChecker(
+        runtime.clock.now, mirrors=mirrors, transport=runtime.transport
+    ) as checker:
+        yield checker
 
 
 def seal_command(
@@ -125,6 +150,10 @@ def unseal_command(
     report_json: Annotated[
         Path | None, typer.Option("--report-json", help="Write the full report here.")
     ] = None,
+    offline: Annotated[
+        bool,
+        typer.Option("--offline", help="Fetch no revocation status; report it as unknown."),
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Open IN with every key of the keystore; report data and trust verdicts apart."""
@@ -137,9 +166,16 @@ def unseal_command(
         if platform is not None:
             with platform_client(ctx, platform) as client:
                 anchors.append(client.ca_certificates().root)
-        opened = unseal_file(
-            keystore, password, data, anchors=anchors, now=cert_runtime(ctx).clock.now()
-        )
+        runtime = cert_runtime(ctx)
+        with _revocation_checker(runtime, platform, offline=offline) as revocation:
+            opened = unseal_file(
+                keystore,
+                password,
+                data,
+                anchors=anchors,
+                now=runtime.clock.now(),
+                revocation=revocation,
+            )
         report = opened.report.to_dict()
         if report_json is not None:
             write_private_file(report_json, json.dumps(report, indent=2).encode())
@@ -154,4 +190,4 @@ def unseal_command(
             return
         stderr_console.print(f"Opened {len(opened.content)} bytes into {output_file}.")
         for issue in report["trust"]["issues"]:
-            stderr_console.print(f"warning: {issue['message']}")
+            stderr_console.print(f"warning: {issue['detail']}")

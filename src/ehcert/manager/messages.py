@@ -7,8 +7,15 @@ authentication certificate's status at the platform) and refuses the send with t
 reason when any ETK is not usable. The sender's own current encryption certificate is
 added as a recipient by default, so the sender can reread what it sent.
 
+Before anything is looked up, the sender's own certificate must be fit to sign: within
+its validity now and not revoked at the platform (:func:`check_own_certificate`); a
+message signed with a revoked or expired certificate would only be rejected by every
+recipient that checks, and mislead those that do not.
+
 ``unseal_file`` opens a message with every key the keystore has ever held and returns
-the content with the two verdicts (data and trust) of :mod:`ehcert.client.etee`.
+the content with the two verdicts (data and trust) of :mod:`ehcert.client.etee`; the
+caller's revocation checker decides how the sender's status is learnt (online, or not
+at all with ``--offline``, which the report then shows as unknown).
 """
 
 from __future__ import annotations
@@ -58,6 +65,37 @@ def newest_encryption_certificate(keystore: Keystore) -> x509.Certificate | None
     return keys[0].certificate if keys else None
 
 
+def check_own_certificate(client: PlatformClient, keystore: Keystore, now: dt.datetime) -> None:
+    """Refuse to sign with an authentication certificate that is expired, not yet valid
+    or revoked (one sentence, EhcertError; the CLI exits 1)."""
+    certificate = keystore.authentication().certificate
+    serial = normalise_serial(format(certificate.serial_number, "x"))
+    if now > certificate.not_valid_after_utc:
+        raise EhcertError(
+            ErrorKind.CERTIFICATE_EXPIRED,
+            f"Your certificate {serial} expired on "
+            f"{certificate.not_valid_after_utc.date().isoformat()}; request a new one "
+            "with 'ehcert cert request' before sealing.",
+            field="keystore",
+        )
+    if now < certificate.not_valid_before_utc:
+        raise EhcertError(
+            ErrorKind.UNTRUSTED,
+            f"Your certificate {serial} is valid only from "
+            f"{certificate.not_valid_before_utc.isoformat()}; check this computer's clock.",
+            field="keystore",
+        )
+    status = client.status(serial)
+    if status.status is CertificateState.REVOKED:
+        when = status.revoked_at.date().isoformat() if status.revoked_at else "an earlier date"
+        raise EhcertError(
+            ErrorKind.REVOKED,
+            f"Your certificate {serial} was revoked on {when}; it can no longer sign. "
+            "Request a new one with 'ehcert cert request'.",
+            field="keystore",
+        )
+
+
 def seal_for(
     client: PlatformClient,
     keystore: Keystore,
@@ -75,6 +113,7 @@ def seal_for(
         )
     if not recipients:
         raise EhcertError(ErrorKind.MALFORMED, "Name at least one recipient.", field="to")
+    check_own_certificate(client, keystore, now)
     platform_cas = client.ca_certificates()
     revocation = _platform_revocation(client, platform_cas.root)
     certificates: list[x509.Certificate] = []
@@ -116,6 +155,7 @@ def unseal_file(
     *,
     anchors: Sequence[x509.Certificate],
     now: dt.datetime,
+    revocation: RevocationChecker | None = None,
     allow_sha1_certificates: bool = False,
 ) -> Unsealed:
     """Open ``data`` with every key in the keystore; see :func:`ehcert.client.etee.unseal`."""
@@ -125,5 +165,6 @@ def unseal_file(
         [keystore],
         anchors=anchors,
         at=now,
+        revocation=revocation,
         allow_sha1_certificates=allow_sha1_certificates,
     )

@@ -81,6 +81,9 @@ class TrustVerdict:
     recipient_subject: str | None
     same_signer: bool | None
     non_repudiation: bool
+    revocation_checked: bool = False
+    """Whether a revocation source was asked about the sender's path at all: a verdict
+    with no revocation checker says ``trusted`` of the chain and times only."""
 
     def codes(self, where: str | None = None) -> set[str]:
         return {i.code for i in self.issues if where is None or i.where == where}
@@ -93,6 +96,7 @@ class TrustVerdict:
             "recipient_subject": self.recipient_subject,
             "same_signer": self.same_signer,
             "non_repudiation": self.non_repudiation,
+            "revocation_checked": self.revocation_checked,
         }
 
 

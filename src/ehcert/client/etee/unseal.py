@@ -53,6 +53,7 @@ from ehcert.client.etee.report import (
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki.keystore import KeyEntry, Keystore
 from ehcert.pki.pathval import RevocationChecker, describe_name, validate_path
+from ehcert.pki.revocation import RevocationState, RevocationStatus
 
 MIN_RSA_BITS = 2048
 MAX_MESSAGE_BYTES = 1 << 31
@@ -189,7 +190,7 @@ def _sender_trust(
                 anchors,
                 at=moment,
                 purpose=None,
-                revocation=revocation,
+                revocation=_as_of_signing(revocation, signing_time),
                 leaf_label=label,
                 allow_sha1_signatures=allow_sha1,
             )
@@ -197,6 +198,42 @@ def _sender_trust(
             code = "revoked" if failure.kind is ErrorKind.REVOKED else "revocation_unknown"
             issues.append(Issue(code, "sender", failure.detail))
     return issues
+
+
+KEY_INTACT_REASONS = frozenset(
+    {
+        x509.ReasonFlags.superseded,
+        x509.ReasonFlags.affiliation_changed,
+        x509.ReasonFlags.cessation_of_operation,
+        x509.ReasonFlags.privilege_withdrawn,
+    }
+)
+"""Revocation reasons that say nothing against the key (RFC 5280 section 5.3.1): a
+signature made before such a revocation still stands. keyCompromise, cACompromise and
+unspecified do not qualify: whoever holds a compromised key can also backdate the
+signing time, which here is the signer's own claim, not a timestamp."""
+
+
+def _as_of_signing(
+    checker: RevocationChecker, signing_time: dt.datetime | None
+) -> RevocationChecker:
+    """``checker``, judged at the signing time: a certificate revoked later, for a reason
+    that leaves the key intact, was good when it signed (ETSI EN 319 102-1 5.2.2)."""
+    if signing_time is None:
+        return checker
+
+    def check(certificate: x509.Certificate, issuer: x509.Certificate) -> RevocationStatus:
+        status = checker(certificate, issuer)
+        if (
+            status.state is RevocationState.REVOKED
+            and status.revoked_at is not None
+            and status.revoked_at > signing_time
+            and status.reason in KEY_INTACT_REASONS
+        ):
+            return RevocationStatus.good()
+        return status
+
+    return check
 
 
 def _recipient_trust(
@@ -411,6 +448,7 @@ def _unseal(
             else describe_name(opened[1].certificate.subject),
             same_signer=same_signer,
             non_repudiation=non_repudiation,
+            revocation_checked=revocation is not None,
         ),
         at,
     )
