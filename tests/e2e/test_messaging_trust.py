@@ -186,3 +186,42 @@ def test_seal_refuses_an_expired_own_certificate(actors: Actors, tmp_path: Path)
     (sentence,) = done.stderr.strip().splitlines()
     assert "expired on" in sentence
     assert not (tmp_path / "never.p7").exists()
+
+
+def test_a_message_for_other_keys_is_not_found_not_malformed(
+    actors: Actors, tmp_path: Path
+) -> None:
+    pair = Pair(actors, tmp_path)
+    now = actors.env.clock.now()
+    sealed = _ehcert(
+        now,
+        "seal",
+        "--platform",
+        pair.url,
+        "--keystore",
+        str(pair.a),
+        "--password-file",
+        str(pair.password),
+        "--to",
+        f"SSIN={DOCTOR_B}",
+        "--no-copy-to-self",
+        str(tmp_path / "in.txt"),
+        str(tmp_path / "msg.p7"),
+    )
+    assert sealed.returncode == 0, sealed.stderr
+    opened = _ehcert(
+        now,
+        "unseal",
+        "--keystore",
+        str(pair.a),  # the sender kept no copy for itself
+        "--password-file",
+        str(pair.password),
+        "--json",
+        str(tmp_path / "msg.p7"),
+        str(tmp_path / "out.txt"),
+    )
+    assert opened.returncode == 1
+    (sentence,) = opened.stderr.strip().splitlines()
+    assert sentence.endswith("decrypt this message.") and ".." not in sentence
+    assert json.loads(opened.stdout)["error"]["kind"] == "not-found"
+    assert not (tmp_path / "out.txt").exists()

@@ -55,6 +55,15 @@ def _read_input(path: Path) -> bytes:
     return path.read_bytes()
 
 
+def _not_opened(issues: list[dict[str, str]]) -> EhcertError:
+    """Why the content was withheld, in one sentence; no key of ours is its own kind
+    (NOT_FOUND: the message is sound, it was sealed for other keys), not MALFORMED."""
+    codes = {issue["code"] for issue in issues}
+    reasons = "; ".join(issue["detail"].rstrip(".") for issue in issues)
+    kind = ErrorKind.NOT_FOUND if codes == {"no_key"} else ErrorKind.MALFORMED
+    return EhcertError(kind, f"The message was not opened: {reasons or 'it is not valid'}.")
+
+
 def _load_anchor(path: Path) -> list[x509.Certificate]:
     data = path.read_bytes()
     try:
@@ -180,10 +189,7 @@ def unseal_command(
         if report_json is not None:
             write_private_file(report_json, json.dumps(report, indent=2).encode())
         if opened.content is None:
-            reasons = "; ".join(issue["detail"] for issue in report["data"]["issues"]) or (
-                "the message is not valid"
-            )
-            raise EhcertError(ErrorKind.MALFORMED, f"The message was not opened: {reasons}.")
+            raise _not_opened(report["data"]["issues"])
         write_private_file(output_file, opened.content)
         if json_output:
             emit_json({"output": str(output_file), "bytes": len(opened.content), "report": report})
