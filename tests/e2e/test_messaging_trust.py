@@ -225,3 +225,75 @@ def test_a_message_for_other_keys_is_not_found_not_malformed(
     assert sentence.endswith("decrypt this message.") and ".." not in sentence
     assert json.loads(opened.stdout)["error"]["kind"] == "not-found"
     assert not (tmp_path / "out.txt").exists()
+
+
+def test_etk_show_and_seal_to_an_etk_file(actors: Actors, tmp_path: Path) -> None:
+    pair = Pair(actors, tmp_path)
+    now = actors.env.clock.now()
+    etk_file = tmp_path / "b.etk"
+    got = _ehcert(
+        now, "etk", "get", f"SSIN={DOCTOR_B}", "--platform", pair.url, "--out", str(etk_file)
+    )
+    assert got.returncode == 0, got.stderr
+
+    shown = _ehcert(now, "etk", "show", str(etk_file), "--platform", pair.url, "--json")
+    assert shown.returncode == 0, shown.stderr
+    view = json.loads(shown.stdout)
+    assert view["usable"] is True and view["trust"] == "trusted", view["issues"]
+    assert view["depot_signature_valid"] is True
+    assert view["key_type"] == "RSA 2048"
+    assert DOCTOR_B in view["holder"]
+
+    unanchored = _ehcert(now, "etk", "show", str(etk_file), "--offline", "--json")
+    assert unanchored.returncode == 1
+    assert json.loads(unanchored.stdout)["trust"] != "trusted"
+
+    tampered = tmp_path / "tampered.etk"
+    data = bytearray(etk_file.read_bytes())
+    data[-1] ^= 0x01  # inside the depot's signature value
+    tampered.write_bytes(bytes(data))
+    bad = _ehcert(now, "etk", "show", str(tampered), "--platform", pair.url, "--json")
+    assert bad.returncode == 1
+    assert json.loads(bad.stdout)["depot_signature_valid"] is False
+
+    sealed = _ehcert(
+        now,
+        "seal",
+        "--platform",
+        pair.url,
+        "--keystore",
+        str(pair.a),
+        "--password-file",
+        str(pair.password),
+        "--to-etk",
+        str(etk_file),
+        "--no-copy-to-self",
+        str(tmp_path / "in.txt"),
+        str(tmp_path / "msg.p7"),
+    )
+    assert sealed.returncode == 0, sealed.stderr
+    done, report = pair.unseal(now, "--platform", pair.url)
+    assert done.returncode == 0, done.stderr
+    assert report["trust"]["trusted"] is True, report["trust"]["issues"]
+    assert (tmp_path / "out.txt").read_bytes() == b"discharge letter"
+
+    with actors.env.client() as client:
+        revoke_certificate(client, pair.b, actors.password, "keyCompromise")
+    refused = _ehcert(
+        now,
+        "seal",
+        "--platform",
+        pair.url,
+        "--keystore",
+        str(pair.a),
+        "--password-file",
+        str(pair.password),
+        "--to-etk",
+        str(etk_file),
+        str(tmp_path / "in.txt"),
+        str(tmp_path / "never.p7"),
+    )
+    assert refused.returncode == 1
+    (sentence,) = refused.stderr.strip().splitlines()
+    assert str(etk_file) in sentence and "revoked" in sentence
+    assert not (tmp_path / "never.p7").exists()

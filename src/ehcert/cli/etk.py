@@ -4,6 +4,10 @@
   SignedData) of one identifier; ``--application APP`` names an institution's
   application id; ``--json`` prints holder, subject, validity and the fingerprint (the
   SHA-256 of the encryption certificate's DER) plus ``etk_sha256`` (of the whole ETK).
+- ``ehcert etk show FILE [--platform URL] [--anchor CA] [--offline] [--json]`` verifies
+  an ETK one already holds, as one from the depot would be, and shows whose it is, its
+  key type, validity, the depot's signature and the trust verdict (exit 1 when it
+  cannot be sealed to).
 - ``ehcert etk register --keystore FILE`` publishes the ETK of the keystore's current
   encryption key, when ``cert request`` or ``cert renew`` wrote the keystore but could not
   register it.
@@ -20,11 +24,19 @@ from typing import Annotated
 
 import typer
 
-from ehcert.cli.options import JsonOption, PasswordFileOption, PlatformOption, platform_client
+from ehcert.cli.options import (
+    JsonOption,
+    PasswordFileOption,
+    PlatformOption,
+    cert_runtime,
+    platform_client,
+)
 from ehcert.cli.output import emit_json, reported_errors, stdout_console
+from ehcert.cli.trust import AnchorOption, OfflineOption, revocation_checker, trust_anchors
 from ehcert.client.platform import EtkIdentifier
 from ehcert.core.identifiers import validate_application_id
 from ehcert.manager.etk import EtkView, etk_view, register_keystore_etk
+from ehcert.manager.local_etk import LocalEtkView, check_etk_file, describe_etk
 from ehcert.manager.secrets import read_secret
 
 etk_app = typer.Typer(
@@ -106,6 +118,53 @@ def get_command(
             emit_json({**asdict(view), "out": str(out) if out else None})
             return
         _show(view, out)
+
+
+@etk_app.command("show")
+def show_command(
+    ctx: typer.Context,
+    etk_file: Annotated[Path, typer.Argument(metavar="FILE", help="The ETK (DER).")],
+    *,
+    platform: Annotated[
+        str | None,
+        typer.Option("--platform", envvar="EHCERT_PLATFORM", metavar="URL", help="Platform URL."),
+    ] = None,
+    anchor: AnchorOption = None,
+    offline: OfflineOption = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Verify and describe an ETK file: holder, key, validity, depot signature, trust."""
+    with reported_errors(json_output=json_output):
+        anchors = trust_anchors(ctx, platform, anchor)
+        runtime = cert_runtime(ctx)
+        with revocation_checker(runtime, platform, offline=offline) as revocation:
+            etk, verdict = check_etk_file(
+                etk_file, anchors=anchors, at=runtime.clock.now(), revocation=revocation
+            )
+        view = describe_etk(etk_file, etk, verdict)
+        if json_output:
+            emit_json(view)
+        else:
+            _show_local(view)
+        if not view.usable:
+            raise typer.Exit(1)
+
+
+def _show_local(view: LocalEtkView) -> None:
+    signature = "valid" if view.depot_signature_valid else "NOT valid"
+    rows = [
+        ("Holder", view.holder),
+        ("Key", view.key_type),
+        ("Valid from", view.not_before),
+        ("Valid until", view.not_after),
+        ("Depot", f"{view.depot or '(no depot certificate)'}, signature {signature}"),
+        ("Trust", view.trust + ("" if view.usable else " (do not seal to it)")),
+        ("Fingerprint", f"{view.fingerprint} (SHA-256 of the encryption certificate)"),
+    ]
+    for label, value in rows:
+        stdout_console.print(f"[bold]{label + ':':<13}[/bold] {value}", markup=True)
+    for issue in view.issues:
+        stdout_console.print(f"  - {issue['detail']}", markup=False)
 
 
 @etk_app.command("register")

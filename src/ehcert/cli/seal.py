@@ -18,16 +18,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from cryptography import x509
 
 from ehcert.cli.options import (
-    CertRuntime,
     JsonOption,
     KeystoreOption,
     PasswordFileOption,
@@ -35,13 +31,12 @@ from ehcert.cli.options import (
     platform_client,
 )
 from ehcert.cli.output import emit_json, reported_errors, stderr_console
-from ehcert.client.revocation import OnlineRevocationChecker, offline_revocation_checker
+from ehcert.cli.trust import AnchorOption, OfflineOption, revocation_checker, trust_anchors
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.manager.messages import CIPHERS, seal_for, unseal_file
 from ehcert.manager.secrets import read_secret
 from ehcert.pki.files import write_private_file
 from ehcert.pki.keystore import read_keystore_file
-from ehcert.pki.revocation import RevocationChecker
 
 OptionalPlatform = Annotated[
     str | None,
@@ -64,41 +59,19 @@ def _not_opened(issues: list[dict[str, str]]) -> EhcertError:
     return EhcertError(kind, f"The message was not opened: {reasons or 'it is not valid'}.")
 
 
-def _load_anchor(path: Path) -> list[x509.Certificate]:
-    data = path.read_bytes()
-    try:
-        if b"-----BEGIN" in data:
-            return x509.load_pem_x509_certificates(data)
-        return [x509.load_der_x509_certificate(data)]
-    except (ValueError, x509.InvalidVersion) as error:
-        raise EhcertError(
-            ErrorKind.MALFORMED, f"{path} is not a certificate (PEM or DER).", field="anchor"
-        ) from error
-
-
-@contextmanager
-def _revocation_checker(
-    runtime: CertRuntime, platform: str | None, *, offline: bool
-) -> Iterator[RevocationChecker]:
-    """Online (the platform, when given, mirrors every location), or unknown offline."""
-    if offline:
-        yield offline_revocation_checker
-        return
-    mirrors = [platform] if platform else []
-    with OnlineRevocationChecker(
-        runtime.clock.now, mirrors=mirrors, transport=runtime.transport
-    ) as checker:
-        yield checker
-
-
 def seal_command(
     ctx: typer.Context,
     input_file: Annotated[Path, typer.Argument(metavar="IN", help="The content to seal.")],
     output_file: Annotated[Path, typer.Argument(metavar="OUT", help="Where to write.")],
     keystore: KeystoreOption,
     to: Annotated[
-        list[str], typer.Option("--to", help="Recipient TYPE=ID[,APP]; repeat for several.")
-    ],
+        list[str] | None,
+        typer.Option("--to", help="Recipient TYPE=ID[,APP]; repeat for several."),
+    ] = None,
+    to_etk: Annotated[
+        list[Path] | None,
+        typer.Option("--to-etk", metavar="FILE", help="Also seal to this ETK file (verified)."),
+    ] = None,
     platform: OptionalPlatform = None,
     password_file: PasswordFileOption = None,
     cipher: Annotated[str, typer.Option(help="aes128 (default) or aes256.")] = "aes128",
@@ -112,6 +85,8 @@ def seal_command(
         raise typer.BadParameter(f"use one of {', '.join(CIPHERS)}", param_hint="'--cipher'")
     if platform is None:
         raise typer.BadParameter("the ETK depot's platform is needed", param_hint="'--platform'")
+    if not to and not to_etk:
+        raise typer.BadParameter("name a recipient", param_hint="'--to' or '--to-etk'")
     with reported_errors(json_output=json_output):
         content = _read_input(input_file)
         password = read_secret(password_file, "Keystore password")
@@ -120,11 +95,12 @@ def seal_command(
             sealed, recipients = seal_for(
                 client,
                 store,
-                to,
+                to or [],
                 content,
                 now=cert_runtime(ctx).clock.now(),
                 cipher=cipher,
                 include_sender=not no_copy_to_self,
+                etk_files=to_etk or [],
             )
         write_private_file(output_file, sealed)
         result = {
@@ -153,30 +129,20 @@ def unseal_command(
     keystore: KeystoreOption,
     platform: OptionalPlatform = None,
     password_file: PasswordFileOption = None,
-    anchor: Annotated[
-        list[Path] | None, typer.Option("--anchor", help="A trusted CA certificate file.")
-    ] = None,
+    anchor: AnchorOption = None,
     report_json: Annotated[
         Path | None, typer.Option("--report-json", help="Write the full report here.")
     ] = None,
-    offline: Annotated[
-        bool,
-        typer.Option("--offline", help="Fetch no revocation status; report it as unknown."),
-    ] = False,
+    offline: OfflineOption = False,
     json_output: JsonOption = False,
 ) -> None:
     """Open IN with every key of the keystore; report data and trust verdicts apart."""
     with reported_errors(json_output=json_output):
         data = _read_input(input_file)
         password = read_secret(password_file, "Keystore password")
-        anchors: list[x509.Certificate] = []
-        for path in anchor or []:
-            anchors += _load_anchor(path)
-        if platform is not None:
-            with platform_client(ctx, platform) as client:
-                anchors.append(client.ca_certificates().root)
+        anchors = trust_anchors(ctx, platform, anchor)
         runtime = cert_runtime(ctx)
-        with _revocation_checker(runtime, platform, offline=offline) as revocation:
+        with revocation_checker(runtime, platform, offline=offline) as revocation:
             opened = unseal_file(
                 keystore,
                 password,

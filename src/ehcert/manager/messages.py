@@ -30,9 +30,10 @@ from cryptography import x509
 from ehcert.client.etee import Unsealed, seal, unseal
 from ehcert.client.platform import CertificateState, PlatformClient, normalise_serial
 from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.manager.local_etk import usable_etk_file
 from ehcert.pki.etk import parse_etk, verify_etk
 from ehcert.pki.keystore import Keystore, read_keystore_file
-from ehcert.pki.revocation import RevocationChecker, RevocationStatus
+from ehcert.pki.revocation import RevocationChecker, RevocationStatus, describe_name
 
 CIPHERS = ("aes128", "aes256")
 
@@ -105,13 +106,15 @@ def seal_for(
     now: dt.datetime,
     cipher: str = "aes128",
     include_sender: bool = True,
+    etk_files: Sequence[Path] = (),
 ) -> tuple[bytes, list[SealedFor]]:
-    """Seal ``content`` for the holders named by ``recipients`` (``TYPE=ID[,APP]``)."""
+    """Seal ``content`` for the holders named by ``recipients`` (``TYPE=ID[,APP]``) and
+    for the ETKs in ``etk_files``, each verified exactly as one from the depot."""
     if cipher not in CIPHERS:
         raise EhcertError(
             ErrorKind.MALFORMED, f"Cipher must be one of {', '.join(CIPHERS)}.", field="cipher"
         )
-    if not recipients:
+    if not recipients and not etk_files:
         raise EhcertError(ErrorKind.MALFORMED, "Name at least one recipient.", field="to")
     check_own_certificate(client, keystore, now)
     platform_cas = client.ca_certificates()
@@ -135,6 +138,13 @@ def seal_for(
                 published.holder,
                 format(etk.encryption_certificate.serial_number, "d"),
             )
+        )
+    for path in etk_files:
+        etk = usable_etk_file(path, anchors=[platform_cas.root], at=now, revocation=revocation)
+        certificates.append(etk.encryption_certificate)
+        holder = describe_name(etk.authentication_certificate.subject)
+        sealed_for.append(
+            SealedFor(str(path), holder, format(etk.encryption_certificate.serial_number, "d"))
         )
     own = newest_encryption_certificate(keystore) if include_sender else None
     sealed = seal(
