@@ -261,3 +261,23 @@ def test_watch_finding_for_a_revoked_certificate_is_a_warning(keystore_dir: Path
     )
     finding = watch_finding(summary, revoked)
     assert finding.is_warning and finding.level is WatchLevel.REVOKED
+
+
+@pytest.mark.parametrize(
+    ("name", "holder", "environment"),
+    [
+        ("SSIN=79021802145-20230823-085751.acc.p12", "SSIN=79021802145", "acceptance"),
+        ("SSIN=79021802145-20230823-085751.p12", "SSIN=79021802145", "production"),
+        (
+            "NIHII-HOSPITAL=71000436-20240101-120000.acc.p12",
+            "NIHII-HOSPITAL=71000436",
+            "acceptance",
+        ),
+        ("whatever.acc.p12", None, "acceptance"),
+    ],
+)
+def test_names_given_by_ehealths_own_tools(name: str, holder: str | None, environment: str) -> None:
+    described = describe_keystore_name(Path(name))
+    assert (described.holder_hint, described.environment) == (holder, environment)
+    if holder is not None:
+        assert described.created is not None and described.created.tzinfo is dt.UTC

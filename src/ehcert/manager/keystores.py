@@ -43,6 +43,12 @@ from ehcert.pki.keystore import AUTHENTICATION_ALIAS, Keystore, read_keystore_fi
 KEYSTORE_SUFFIXES = (".acc-p12", ".p12")
 # keystore_filename(): "<holder> yyyyMMdd-HHmmss.<ext>", time in UTC.
 _MANAGER_NAME = re.compile(r"^(?P<holder>\S.*\S|\S) (?P<stamp>\d{8}-\d{6})\.(?P<ext>acc-p12|p12)$")
+# eHealth's own tools: "<holder>-yyyyMMdd-HHmmss.acc.p12" in acceptance, ".p12" in production,
+# e.g. "SSIN=79021802145-20230823-085751.acc.p12".
+_EHEALTH_NAME = re.compile(
+    r"^(?P<holder>[A-Z][A-Z-]*=\S+?)-(?P<stamp>\d{8}-\d{6})\.(?P<ext>acc\.p12|p12)$"
+)
+_ACCEPTANCE_EXTENSIONS = ("acc-p12", "acc.p12")
 
 
 class HolderKind(StrEnum):
@@ -69,15 +75,19 @@ class KeystoreFile:
 def describe_keystore_name(path: Path) -> KeystoreFile:
     """Holder, creation time and environment from an eHealth Certificate Manager file name.
 
-    ``.acc-p12`` always means acceptance; ``.p12`` means production only in a name of
-    the manager's form (other tools use ``.p12`` for everything).
+    ``.acc-p12`` (this manager) and ``.acc.p12`` (eHealth's tools) always mean
+    acceptance; ``.p12`` means production only in a name of either tool's form (other
+    tools use ``.p12`` for everything).
     """
-    match = _MANAGER_NAME.match(path.name)
+    match = _MANAGER_NAME.match(path.name) or _EHEALTH_NAME.match(path.name)
     if match is None:
-        environment = "acceptance" if path.name.endswith(".acc-p12") else None
-        return KeystoreFile(path, None, None, environment)
-    created = dt.datetime.strptime(match["stamp"], "%Y%m%d-%H%M%S").replace(tzinfo=dt.UTC)
-    environment = "acceptance" if match["ext"] == "acc-p12" else "production"
+        acceptance = path.name.endswith(tuple(f".{ext}" for ext in _ACCEPTANCE_EXTENSIONS))
+        return KeystoreFile(path, None, None, "acceptance" if acceptance else None)
+    try:
+        created = dt.datetime.strptime(match["stamp"], "%Y%m%d-%H%M%S").replace(tzinfo=dt.UTC)
+    except ValueError:  # digits in the right places, but no real moment (month 13)
+        created = None
+    environment = "acceptance" if match["ext"] in _ACCEPTANCE_EXTENSIONS else "production"
     return KeystoreFile(path, match["holder"], created, environment)
 
 
