@@ -126,7 +126,7 @@ def _request(
         "institution": None,
         "application_id": None,
         "out_dir": out_dir,
-        "password": "pw",
+        "password": "a long keystore password",
         "environment_hint": "acceptance",
         "now": ISSUED_AT,
     }
@@ -146,6 +146,9 @@ def _request(
         ),
         ({"environment_hint": "staging"}, ErrorKind.MALFORMED, "environment"),
         ({"password": ""}, ErrorKind.MALFORMED, "password"),
+        ({"password": "a"}, ErrorKind.MALFORMED, "password"),
+        ({"password": "password"}, ErrorKind.MALFORMED, "password"),
+        ({"password": "aaaaaaaaaaaaa"}, ErrorKind.MALFORMED, "password"),
     ],
 )
 def test_request_refuses_bad_input_before_anything_is_sent(

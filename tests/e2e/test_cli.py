@@ -216,6 +216,28 @@ def test_refusals_exit_1_with_one_sentence(served: Served, tmp_path: Path) -> No
     assert bad.returncode == 1
     assert len(bad.stderr.strip().splitlines()) == 1
     assert "Traceback" not in bad.stderr
+    weak = tmp_path / "weak"
+    weak.write_text("password\n")
+    doctor = served.data_dir / "demo" / DOCTOR
+    refused_password = run(
+        "cert",
+        "request",
+        "--platform",
+        served.url,
+        "--eid",
+        str(doctor / "eid.p12"),
+        "--pin-file",
+        str(doctor / "pin.txt"),
+        "--out-dir",
+        str(tmp_path / "weak-out"),
+        "--password-file",
+        str(weak),
+    )
+    assert refused_password.returncode == 1
+    assert refused_password.stderr.strip() == (
+        "The new password is one of the first ones anybody would try."
+    )
+    assert not (tmp_path / "weak-out").exists()
 
 
 def test_usage_errors_exit_2(served: Served) -> None:

@@ -57,6 +57,7 @@ from ehcert.core.identifiers import Holder, InstitutionId, validate_application_
 from ehcert.core.names import parse_ehealth_subject
 from ehcert.core.policy import DEFAULT_KEY_SIZE, check_renewal_window, renewal_opens
 from ehcert.manager.etk import encryption_entry, register_etk, registration_failed
+from ehcert.manager.password import check_new_password
 from ehcert.pki.keystore import (
     AUTHENTICATION_ALIAS,
     KeyEntry,
@@ -311,8 +312,7 @@ def request_certificate(
     _require_aware(now)
     report = progress or _no_progress
     institution_id, app = _requested_holder(institution, application_id)
-    if not password:
-        raise EhcertError(ErrorKind.MALFORMED, "The keystore password is empty.", field="password")
+    check_new_password(password, field="password")
     if environment_hint is not None and environment_hint not in ENVIRONMENTS:
         raise EhcertError(
             ErrorKind.MALFORMED,

@@ -137,11 +137,17 @@ def password_problems(password: str) -> tuple[PasswordProblem, ...]:
     return tuple(problems)
 
 
-def check_new_password(password: str) -> None:
-    """Refuse a weak new password with one sentence (field ``new_password``)."""
+def check_new_password(password: str, *, field: str = "new_password") -> None:
+    """Refuse a weak password for a keystore about to be written, with one sentence.
+
+    The one rule for every path that writes a keystore under a password chosen now:
+    ``cert request`` and the web request flow (field ``password``) and
+    ``change-password`` (field ``new_password``). Renewal keeps the keystore's existing
+    password, so it is not judged again there.
+    """
     problems = password_problems(password)
     if problems:
-        raise EhcertError(ErrorKind.MALFORMED, PROBLEM_SENTENCES[problems[0]], field="new_password")
+        raise EhcertError(ErrorKind.MALFORMED, PROBLEM_SENTENCES[problems[0]], field=field)
 
 
 def _fingerprint(keystore: Keystore) -> tuple[object, ...]:
