@@ -39,6 +39,7 @@ DEMO_PEOPLE = (
 DEMO_HOSPITAL = InstitutionId("NIHII-HOSPITAL", "71000436")
 DEMO_HOSPITAL_NAME = "AZ Demo Ziekenhuis"
 DEMO_HOLDER = "66010123462"
+DEMO_APPLICATION = "LABGATEWAY"  # the hospital's lab gateway, as in the README
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,13 +104,16 @@ def print_walkthrough(platform: Platform, seeded: list[SeededPerson]) -> None:
     if not seeded:
         return
     doctor, holder = seeded[0], seeded[-1]
-    stderr_console.print("\nTry, in another terminal:")
+    stderr_console.print("\nTry, in another terminal (the README's walkthrough goes on from here):")
     stderr_console.print(
-        f"  printf 'choose-a-long-password\\n' > /tmp/ks-password\n"
-        f"  .venv/bin/ehcert cert request --platform {url} --eid {doctor.eid_path} "
-        f"--pin-file {doctor.pin_path} --out-dir /tmp/ehcert-keystores "
-        f"--password-file /tmp/ks-password\n"
-        f"  .venv/bin/ehcert cert request --platform {url} --eid {holder.eid_path} "
+        f"  export EHCERT_PLATFORM={url}\n"
+        "  printf 'choose-a-long-password\\n' > /tmp/ks-password\n"
+        f"  .venv/bin/ehcert cert request --eid {doctor.eid_path} "
+        f"--pin-file {doctor.pin_path} --out-dir /tmp/keystores "
+        "--password-file /tmp/ks-password\n"
+        f"  .venv/bin/ehcert cert request --eid {holder.eid_path} "
         f"--pin-file {holder.pin_path} --institution {DEMO_HOSPITAL} "
-        f"--out-dir /tmp/ehcert-keystores --password-file /tmp/ks-password\n"
+        f"--application {DEMO_APPLICATION} "
+        "--out-dir /tmp/keystores --password-file /tmp/ks-password\n",
+        markup=False,
     )
