@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.manager.certificates import renew_certificate, revoke_certificate
@@ -198,3 +199,33 @@ def test_unseal_a_message_from_outside_with_a_fixture_keystore(tmp_path: Path) -
     assert answer["report"]["data"]["valid"] is True
     assert answer["report"]["trust"]["trusted"] is False  # no anchor configured
     assert (tmp_path / "out").stat().st_size == answer["bytes"] > 0
+
+
+def test_a_signer_named_but_not_carried_opens_with_sender_cert(tmp_path: Path) -> None:
+    fixtures = Path(__file__).parent.parent / "fixtures" / "etee"
+    password = tmp_path / "password"
+    password.write_text("test\n")
+    alice = read_keystore_file(fixtures / "alice" / "alices_private_key_store.p12", "test")
+    sender = tmp_path / "alice.pem"
+    sender.write_bytes(alice.authentication().certificate.public_bytes(serialization.Encoding.PEM))
+    message = str(fixtures / "msg" / "triple_wrapped_without_outer_cert.msg")
+    keystore = str(fixtures / "bob" / "bobs_private_key_store.p12")
+    report = tmp_path / "report.json"
+
+    refused = _ehcert(
+        "unseal", "--keystore", keystore, "--password-file", str(password),
+        "--report-json", str(report), message, str(tmp_path / "out"),
+    )  # fmt: skip
+    assert refused.returncode == 1
+    assert "--sender-cert" in refused.stderr
+    assert json.loads(report.read_text())["data"]["valid"] is False  # a report all the same
+
+    opened = _ehcert(
+        "unseal", "--keystore", keystore, "--password-file", str(password),
+        "--sender-cert", str(sender), "--json", message, str(tmp_path / "out"),
+    )  # fmt: skip
+    assert opened.returncode == 0, opened.stderr
+    answer = json.loads(opened.stdout)
+    assert answer["report"]["data"]["valid"] is True
+    assert "Alice" in answer["report"]["trust"]["sender_subject"]
+    assert (tmp_path / "out").read_bytes().startswith(b"This is a secret message from Alice")

@@ -31,7 +31,13 @@ from ehcert.cli.options import (
     platform_client,
 )
 from ehcert.cli.output import emit_json, reported_errors, stderr_console
-from ehcert.cli.trust import AnchorOption, OfflineOption, revocation_checker, trust_anchors
+from ehcert.cli.trust import (
+    AnchorOption,
+    OfflineOption,
+    load_certificates,
+    revocation_checker,
+    trust_anchors,
+)
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.manager.messages import CIPHERS, seal_for, unseal_file
 from ehcert.manager.secrets import read_secret
@@ -48,6 +54,13 @@ def _read_input(path: Path) -> bytes:
     if not path.is_file():
         raise EhcertError(ErrorKind.NOT_FOUND, f"The input file {path} does not exist.")
     return path.read_bytes()
+
+
+def _write_refusal_report(path: Path, error: EhcertError) -> None:
+    """A message that cannot even be read still gets a report: data invalid, and why."""
+    issue = {"code": "malformed", "where": "message", "detail": error.detail}
+    report = {"data": {"valid": False, "issues": [issue]}, "trust": None}
+    write_private_file(path, json.dumps(report, indent=2).encode())
 
 
 def _not_opened(issues: list[dict[str, str]]) -> EhcertError:
@@ -134,6 +147,14 @@ def unseal_command(
         Path | None, typer.Option("--report-json", help="Write the full report here.")
     ] = None,
     offline: OfflineOption = False,
+    sender_cert: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--sender-cert",
+            metavar="FILE",
+            help="The sender's certificate, when the message names it but does not carry it.",
+        ),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Open IN with every key of the keystore; report data and trust verdicts apart."""
@@ -141,16 +162,23 @@ def unseal_command(
         data = _read_input(input_file)
         password = read_secret(password_file, "Keystore password")
         anchors = trust_anchors(ctx, platform, anchor)
+        supplied = [c for path in sender_cert or [] for c in load_certificates(path, "sender-cert")]
         runtime = cert_runtime(ctx)
-        with revocation_checker(runtime, platform, offline=offline) as revocation:
-            opened = unseal_file(
-                keystore,
-                password,
-                data,
-                anchors=anchors,
-                now=runtime.clock.now(),
-                revocation=revocation,
-            )
+        try:
+            with revocation_checker(runtime, platform, offline=offline) as revocation:
+                opened = unseal_file(
+                    keystore,
+                    password,
+                    data,
+                    anchors=anchors,
+                    now=runtime.clock.now(),
+                    revocation=revocation,
+                    sender_certificates=supplied,
+                )
+        except EhcertError as error:
+            if report_json is not None and error.kind is ErrorKind.MALFORMED:
+                _write_refusal_report(report_json, error)
+            raise
         report = opened.report.to_dict()
         if report_json is not None:
             write_private_file(report_json, json.dumps(report, indent=2).encode())

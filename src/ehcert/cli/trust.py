@@ -31,11 +31,11 @@ OfflineOption = Annotated[
 ]
 
 
-def load_anchors(path: Path) -> list[x509.Certificate]:
-    """The certificates of a PEM (one or more) or DER file given as ``--anchor``."""
+def load_certificates(path: Path, option: str = "anchor") -> list[x509.Certificate]:
+    """The certificates of a PEM (one or more) or DER file given as ``--<option>``."""
     if not path.is_file():
         raise EhcertError(
-            ErrorKind.NOT_FOUND, f"The anchor file {path} does not exist.", field="anchor"
+            ErrorKind.NOT_FOUND, f"The certificate file {path} does not exist.", field=option
         )
     data = path.read_bytes()
     try:
@@ -44,7 +44,7 @@ def load_anchors(path: Path) -> list[x509.Certificate]:
         return [x509.load_der_x509_certificate(data)]
     except (ValueError, x509.InvalidVersion) as error:
         raise EhcertError(
-            ErrorKind.MALFORMED, f"{path} is not a certificate (PEM or DER).", field="anchor"
+            ErrorKind.MALFORMED, f"{path} is not a certificate (PEM or DER).", field=option
         ) from error
 
 
@@ -54,7 +54,7 @@ def trust_anchors(
     """The ``--anchor`` files' certificates, then the platform's root when given."""
     anchors: list[x509.Certificate] = []
     for path in files or []:
-        anchors += load_anchors(path)
+        anchors += load_certificates(path)
     if platform is not None:
         with platform_client(ctx, platform) as client:
             anchors.append(client.ca_certificates().root)

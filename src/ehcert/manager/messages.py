@@ -167,6 +167,7 @@ def unseal_file(
     now: dt.datetime,
     revocation: RevocationChecker | None = None,
     allow_sha1_certificates: bool = False,
+    sender_certificates: Sequence[x509.Certificate] = (),
 ) -> Unsealed:
     """Open ``data`` with every key in the keystore; see :func:`ehcert.client.etee.unseal`."""
     keystore = read_keystore_file(keystore_path, password)
@@ -177,4 +178,5 @@ def unseal_file(
         at=now,
         revocation=revocation,
         allow_sha1_certificates=allow_sha1_certificates,
+        sender_certificates=sender_certificates,
     )

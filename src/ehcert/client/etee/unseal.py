@@ -274,14 +274,17 @@ def _same_holder(first: x509.Certificate, second: x509.Certificate) -> bool:
 
 
 def _open_inner(
-    plaintext: memoryview, sender: CertificatePair, outer: SignedDataView, issues: list[Issue]
+    plaintext: memoryview,
+    sender: CertificatePair,
+    known: Sequence[CertificatePair],
+    issues: list[Issue],
 ) -> tuple[CertificatePair | None, SignatureFacts | None, bytes | None]:
     """Step 4: the inner SignedData. Appends data issues; content only if all is valid."""
     inner = read_signed_data(plaintext, "inner signed data")
     inner_info = _single_signer(inner, "inner signed data")
     if inner.content is None or inner.content_type != OID_DATA:
         raise der.malformed("inner signed data", "it carries no id-data content")
-    signer = _find_signer(inner_info, (sender, *outer.certificates, *inner.certificates))
+    signer = _find_signer(inner_info, (sender, *known, *inner.certificates))
     if signer is None:
         issues.append(
             Issue(
@@ -310,11 +313,16 @@ def unseal(
     at: dt.datetime,
     revocation: RevocationChecker | None = None,
     allow_sha1_certificates: bool = False,
+    sender_certificates: Sequence[x509.Certificate] = (),
 ) -> Unsealed:
     """Open ``data`` with any key of ``keystores``; see the module docstring.
 
     ``at`` is "now" for the trust verdict (pass the clock's time). Certificates signed
     with SHA-1 are refused in paths unless ``allow_sha1_certificates`` (old material).
+    ``sender_certificates`` are certificates obtained out of band: a signer named (by
+    subjectKeyIdentifier or issuer and serial, RFC 5652 5.3) but not carried in the
+    message is looked up among them, and they may complete the sender's path. They are
+    candidates, not anchors: trust still comes from ``anchors`` only.
     Raises EhcertError(MALFORMED) when the message is not a readable sealed message.
     """
     if not isinstance(data, bytes | bytearray | memoryview):
@@ -323,6 +331,8 @@ def unseal(
         raise TypeError("keystores must contain Keystore objects")
     if not all(isinstance(a, x509.Certificate) for a in anchors):
         raise TypeError("anchors must contain x509.Certificate objects")
+    if not all(isinstance(c, x509.Certificate) for c in sender_certificates):
+        raise TypeError("sender_certificates must contain x509.Certificate objects")
     if not isinstance(at, dt.datetime) or at.tzinfo is None:
         raise ValueError("at must be a timezone-aware datetime")
     if len(data) > MAX_MESSAGE_BYTES:
@@ -337,6 +347,7 @@ def unseal(
             at=at.astimezone(dt.UTC),
             revocation=revocation,
             allow_sha1_certificates=allow_sha1_certificates,
+            supplied=tuple(CertificatePair.from_certificate(c) for c in sender_certificates),
         )
     except (ValueError, TypeError, KeyError, OverflowError, UnsupportedAlgorithm) as error:
         # Lazily parsed parts (names, extensions) can still fail deep inside; the input
@@ -354,6 +365,7 @@ def _unseal(
     at: dt.datetime,
     revocation: RevocationChecker | None,
     allow_sha1_certificates: bool,
+    supplied: tuple[CertificatePair, ...],
 ) -> Unsealed:
     data_issues: list[Issue] = []
 
@@ -361,10 +373,14 @@ def _unseal(
     outer_info = _single_signer(outer, "message (outer signed data)")
     if outer.content is None or outer.content_type != OID_DATA:
         raise der.malformed("message (outer signed data)", "it carries no id-data content")
-    sender = _find_signer(outer_info, outer.certificates)
+    known = (*outer.certificates, *supplied)
+    sender = _find_signer(outer_info, known)
     if sender is None:
         raise der.malformed(
-            "message (outer signed data)", "the signer's certificate is not in the message"
+            "message (outer signed data)",
+            "the signer's certificate is not in the message (give it with --sender-cert)"
+            if not supplied
+            else "the signer's certificate is neither in the message nor among those given",
         )
     outer_check = check_signer(
         outer_info, outer.content_type, outer.content, sender, "outer signature"
@@ -395,7 +411,7 @@ def _unseal(
     if opened is not None:
         if envelope.content_type != OID_DATA:
             raise der.malformed("encrypted part of the message", "its content is not id-data")
-        inner_signer, inner_facts, content = _open_inner(opened[0], sender, outer, data_issues)
+        inner_signer, inner_facts, content = _open_inner(opened[0], sender, known, data_issues)
     if envelope.other_recipient_kinds and opened is None:
         kinds = ", ".join(sorted(set(envelope.other_recipient_kinds)))
         data_issues.append(
@@ -404,7 +420,7 @@ def _unseal(
 
     trust_issues = _sender_trust(
         sender,
-        intermediates=[pair.certificate for pair in outer.certificates],
+        intermediates=[pair.certificate for pair in known],
         anchors=anchors,
         signing_time=outer_check.signing_time,
         at=at,
