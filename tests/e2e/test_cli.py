@@ -323,3 +323,20 @@ def test_admin_registry_commands(served: Served) -> None:
     crl = run("admin", "crl", "publish", *data, "--json")
     assert crl.returncode == 0, crl.stderr
     assert all(Path(p).stat().st_size > 0 for p in json.loads(crl.stdout)["crls"])
+
+
+def test_serve_on_a_busy_port_refuses_before_seeding(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        busy = run(
+            "serve", "--data-dir", str(tmp_path / "data"), "--demo", "--port", str(port)
+        )  # fmt: skip
+    assert busy.returncode == 1
+    (sentence,) = busy.stderr.strip().splitlines()
+    assert sentence == (
+        f"Port {port} on 127.0.0.1 is already in use; choose another with --port (or EHCERT_PORT)."
+    )
+    assert "Demo registry ready" not in busy.stdout + busy.stderr
+    assert not (tmp_path / "data").exists()

@@ -1,13 +1,22 @@
-"""``ehcert serve``: initialise the data directory on first run and serve the platform."""
+"""``ehcert serve``: initialise the data directory on first run and serve the platform.
+
+The listening socket is bound before anything else happens (opening the CA, seeding the
+demo), and handed to uvicorn as it is: a busy port is refused at once in one sentence
+that names the option to change (exit 1), instead of after the demo has printed lines
+to try, and no other process can take the port in between.
+"""
 
 from __future__ import annotations
 
+import errno
+import socket
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ehcert.cli.output import reported_errors, stderr_console
+from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.settings import Environment, load_settings
 
 
@@ -41,6 +50,7 @@ def serve(
             public_url=public_url,
             environment=environment,
         )
+        listener = _listen(settings.host, settings.port)
         with stderr_console.status("Opening the platform") as status:
             platform = Platform.open(settings, progress=status.update)
         if demo:
@@ -52,4 +62,31 @@ def serve(
             f"ehcert platform ({settings.environment}) on {settings.base_url} "
             f"- API docs {settings.base_url}/docs"
         )
-    uvicorn.run(create_app(platform), host=settings.host, port=settings.port, log_level="info")
+    server = uvicorn.Server(uvicorn.Config(create_app(platform), log_level="info"))
+    server.run(sockets=[listener])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A bound, listening TCP socket on ``host``:``port``, or the one-sentence refusal."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+        listener.listen(2048)
+    except OSError as error:
+        listener.close()
+        if error.errno == errno.EADDRINUSE:
+            raise EhcertError(
+                ErrorKind.CONFLICT,
+                f"Port {port} on {host} is already in use; choose another with --port "
+                "(or EHCERT_PORT).",
+                field="port",
+            ) from None
+        raise EhcertError(
+            ErrorKind.UNAVAILABLE,
+            f"Cannot listen on {host}:{port}: {error.strerror or error}; choose another "
+            "address with --host or --port.",
+            field="port",
+        ) from None
+    return listener
