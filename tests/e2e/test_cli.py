@@ -340,3 +340,26 @@ def test_serve_on_a_busy_port_refuses_before_seeding(tmp_path: Path) -> None:
     )
     assert "Demo registry ready" not in busy.stdout + busy.stderr
     assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["audit", "verify"],
+        ["crl", "publish"],
+        ["provider", "withdraw", "--ssin", "92030404542"],
+        ["revoke", "--serial", "ab", "--reason", "keyCompromise"],
+    ],
+)
+def test_admin_commands_refuse_a_folder_without_a_platform(
+    tmp_path: Path, command: list[str]
+) -> None:
+    folder = tmp_path / "nothing-here"
+    done = run("admin", *command, "--data-dir", str(folder))
+    assert done.returncode == 1
+    (sentence,) = done.stderr.strip().splitlines()
+    assert sentence == (
+        f"{folder} holds no ehcert platform; name its folder with --data-dir or "
+        "EHCERT_DATA_DIR, or create one with 'ehcert admin init'."
+    )
+    assert not folder.exists()
