@@ -107,6 +107,9 @@ def _row(app: ManagerApp, session: Any, item: KeystoreFile) -> dict[str, Any]:
         row["state"] = "expired"
     elif view.renewal_window_open:
         row["state"] = "renewal-open"
+    elif status is None:
+        # Not revoked as far as this computer knows, which is nothing: never "valid".
+        row["state"] = "unknown"
     else:
         row["state"] = "valid"
     return row
