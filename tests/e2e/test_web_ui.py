@@ -326,7 +326,7 @@ def test_revocation_names_the_certificate_and_needs_the_password_in_french(
 
     warning = page.inner_text(".warning")
     assert (
-        f"Vous allez révoquer le certificat {serial} de BRYAN BROUCKAERT (SSIN=79021802145)"
+        f"Vous allez révoquer le certificat {serial} de BRYAN BROUCKAERT (NISS 79021802145)"
         in warning
     )
     assert f"valable jusqu'au {EXPIRES}" in warning
@@ -340,7 +340,7 @@ def test_revocation_names_the_certificate_and_needs_the_password_in_french(
 
     page.get_by_label("Mot de passe de ce keystore").fill(actors.password)
     page.get_by_role("button", name="Révoquer ce certificat").click()
-    assert f"Le certificat {serial} de SSIN=79021802145 est révoqué." in page.inner_text("main")
+    assert f"Le certificat {serial} de NISS 79021802145 est révoqué." in page.inner_text("main")
     text = card(page, "BRYAN BROUCKAERT")
     assert "Ce certificat est révoqué et ne peut plus être utilisé." in text
     assert page.get_by_role("link", name="Révoquer").count() == 0

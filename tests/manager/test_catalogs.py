@@ -64,3 +64,33 @@ def test_french_and_dutch_differ_from_english() -> None:
 )
 def test_accept_language_negotiation(header: str | None, language: str) -> None:
     assert negotiate(header) == language
+
+
+@pytest.mark.parametrize(
+    ("language", "identifier", "readable"),
+    [
+        ("fr", "SSIN=79021802145", "NISS 79021802145"),
+        ("nl", "SSIN=79021802145", "INSZ 79021802145"),
+        ("fr", "NIHII=10012345001", "INAMI 10012345001"),
+        ("nl", "NIHII-HOSPITAL=71000436,LABGATEWAY", "RIZIV (ziekenhuis) 71000436 (LABGATEWAY)"),
+        ("fr", "CBE=0123456749", "BCE 0123456749"),
+        ("nl", "CBE=0123456749", "KBO 0123456749"),
+        ("en", "SSIN=79021802145", "SSIN=79021802145"),
+        ("fr", "EHP=1990001916", "EHP=1990001916"),
+    ],
+)
+def test_identifiers_in_the_words_readers_use(
+    language: str, identifier: str, readable: str
+) -> None:
+    from ehcert.manager.web.i18n import readable_identifier
+
+    assert readable_identifier(identifier, language) == readable
+
+
+@pytest.mark.parametrize("language", ["fr", "nl"])
+def test_no_french_or_dutch_text_says_ssin_or_nihii_as_a_word(language: str) -> None:
+    entries = catalogs.read_po(catalogs.po_path(language))
+    for msgid, msgstr in entries.items():
+        if msgid:
+            words = re.sub(r"[A-Z-]+=\S+", "", msgstr)  # TYPE=VALUE examples stay typed as is
+            assert not re.search(r"\b(SSIN|NIHII|CBE)\b", words), msgstr

@@ -29,7 +29,7 @@ from ehcert.core.identifiers import InstitutionId, validate_application_id
 from ehcert.manager import certificates as manager
 from ehcert.manager.keystores import KeystoreFile, KeystoreSummary
 from ehcert.manager.password import ChangeStep, change_password, password_problems
-from ehcert.manager.web.i18n import Translate, translator
+from ehcert.manager.web.i18n import Translate, readable_identifier, translator
 from ehcert.manager.web.jobs import StepReporter
 from ehcert.manager.web.messages import password_problem_text
 from ehcert.pki.keystore import read_keystore_file
@@ -143,7 +143,8 @@ async def unlock(app: ManagerApp, request: Request) -> Response:
     except EhcertError as error:
         app.flash(session, "error", f"{item.path.name}: {app.shown(request, error)['text']}")
         return app.redirect(request, target)
-    app.flash(session, "ok", _("Unlocked %(holder)s.", holder=summary.holder))
+    holder = readable_identifier(summary.holder, app.language(request))
+    app.flash(session, "ok", _("Unlocked %(holder)s.", holder=holder))
     return app.redirect(request, target)
 
 
@@ -402,7 +403,7 @@ async def revoke_confirm(app: ManagerApp, request: Request) -> Response:
         _(
             "Certificate %(serial)s of %(holder)s is revoked.",
             serial=status.serial,
-            holder=summary.holder,
+            holder=readable_identifier(summary.holder, app.language(request)),
         ),
     )
     return app.redirect(request, "/")

@@ -80,6 +80,36 @@ def translator(language: str) -> Translate:
     return translate
 
 
+IDENTIFIER_WORDS: dict[str, dict[str, str]] = {
+    "fr": {
+        "SSIN": "NISS",
+        "NIHII": "INAMI",
+        "NIHII-HOSPITAL": "INAMI (hôpital)",
+        "CBE": "BCE",
+    },
+    "nl": {
+        "SSIN": "INSZ",
+        "NIHII": "RIZIV",
+        "NIHII-HOSPITAL": "RIZIV (ziekenhuis)",
+        "CBE": "KBO",
+    },
+}
+"""What French and Dutch readers call the identifiers that eHealth writes in English:
+the national number is NISS / INSZ, the INAMI / RIZIV number, the enterprise number of
+the BCE / KBO. The ``TYPE=`` spellings stay as they are wherever a value is typed."""
+
+
+def readable_identifier(identifier: str, language: str) -> str:
+    """``SSIN=79021802145`` as a reader of ``language`` says it: ``NISS 79021802145``."""
+    words = IDENTIFIER_WORDS.get(language)
+    kind, sep, rest = identifier.partition("=")
+    if not words or not sep or kind not in words:
+        return identifier
+    value, _, application = rest.partition(",")
+    readable = f"{words[kind]} {value}"
+    return f"{readable} ({application})" if application else readable
+
+
 @cache
 def environment(language: str) -> Environment:
     """The Jinja2 environment of one language (templates autoescaped, i18n installed)."""
@@ -91,4 +121,5 @@ def environment(language: str) -> Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["identifier"] = lambda text: readable_identifier(str(text), language)
     return env
