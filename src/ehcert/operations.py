@@ -28,9 +28,9 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import InstitutionId, Ssin
+from ehcert.core.identity import admin_identity
 from ehcert.pki.files import write_private_file
-from ehcert.platform import Ledger, Platform
-from ehcert.ra.authentication import admin_identity
+from ehcert.platform import Platform
 from ehcert.ra.ports import CertificateFacts
 from ehcert.registry.service import RegistryService
 from ehcert.store.eid import EidRepository
@@ -45,20 +45,13 @@ class IssuedEid:
     token_label: str | None
 
 
-def _ledger_live(platform: Platform, holder_type: str, holder_value: str) -> list[CertificateFacts]:
-    now = platform.now()
-    with platform.database.session() as session:
-        found = Ledger(session).for_holder(holder_type, holder_value)
-    return [facts for facts in found if facts.is_live(now)]
-
-
 def withdraw_provider(platform: Platform, ssin: str, operator: str) -> list[CertificateFacts]:
     """Withdraw from the registry, then revoke the person's live certificates."""
     now = platform.now()
     RegistryService(platform.database).withdraw_provider(ssin, now)
     identity = admin_identity(operator)
     revoked = []
-    for facts in _ledger_live(platform, "SSIN", ssin):
+    for facts in platform.ra.live_for_holder("SSIN", ssin, now):
         revoked.append(platform.ra.revoke(identity, facts.serial_hex, "privilegeWithdrawn", now))
     return revoked
 
@@ -74,7 +67,7 @@ def end_mandate(
     """End a mandate; return (revoked, still live) institution certificates."""
     now = platform.now()
     RegistryService(platform.database).end_mandate(institution, holder_ssin, now)
-    live = _ledger_live(platform, institution.type, institution.value)
+    live = platform.ra.live_for_holder(institution.type, institution.value, now)
     if not revoke_certificates:
         return [], live
     identity = admin_identity(operator)

@@ -64,7 +64,7 @@ class RunningPlatform:
 
 
 def _serve(platform: Platform, sock: socket.socket) -> tuple[uvicorn.Server, threading.Thread]:
-    config = uvicorn.Config(create_app(platform), log_level="warning", lifespan="off")
+    config = uvicorn.Config(create_app(platform.edge), log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -1,8 +1,8 @@
 """The STS over real HTTP, on SQLite and PostgreSQL: tokens for a doctor, a nurse and a
 hospital, the SDK's cache, the CLI, and every refusal.
 
-The platform here serves ``create_app(platform)`` plus ``sts_router(platform)`` on its
-own loopback port (the shared ``env`` platform serves the API without the STS routes).
+The platform here is the shared ``env`` platform, whose API includes the STS routes
+(``api.sts``).
 Keystores come from the real request flow (test eID, Certificate Manager); each token is
 validated against the OASIS SAML 1.1 schema and verified with ``xmlsec1`` against the
 certificate ``GET /sts/certificate`` publishes, and a tampered one fails.

@@ -13,8 +13,8 @@ from cryptography.x509.oid import NameOID
 from ehcert.client.keys import build_encryption_certificate
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.etkdepot.lookup import EtkQuery, parse_queries
+from ehcert.etkdepot.registration import check_encryption_certificate
 from ehcert.pki import profiles
-from ehcert.ra.etk_registration import check_encryption_certificate
 
 T0 = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 SUBJECT = x509.Name(

@@ -9,7 +9,7 @@ import pytest
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import Holder, InstitutionId
-from ehcert.ra.ports import InstitutionFacts, ProviderFacts
+from ehcert.registry.facts import InstitutionFacts, ProviderFacts
 from ehcert.sts.attributes import (
     CATALOGUE,
     CERTIFIED_NAMESPACE,

@@ -62,7 +62,7 @@ async def ehcert_error_handler(request: Request, error: Exception) -> JSONRespon
     headers = None
     if error.kind is ErrorKind.BAD_NONCE:
         # RFC 8555 section 6.5: a badNonce answer carries a fresh nonce for the retry.
-        headers = {"Replay-Nonce": request.app.state.platform.new_nonce()}
+        headers = {"Replay-Nonce": request.app.state.new_nonce()}
     return problem_response(error.kind, error.detail, field=error.field, headers=headers)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -14,13 +14,12 @@ from pydantic import BaseModel
 from ehcert.core.errors import EhcertError
 from ehcert.core.policy import renewal_opens, renewal_window_is_open
 from ehcert.etkdepot.lookup import EtkAnswer, EtkQuery, ServedEtk
-from ehcert.ra.ports import CertificateFacts, EtkPublication
-
-if TYPE_CHECKING:
-    from ehcert.platform import Platform
+from ehcert.etkdepot.ports import EtkPublication
+from ehcert.ra.ports import CertificateFacts
 
 
-def _pem(certificate: x509.Certificate) -> str:
+def pem_text(certificate: x509.Certificate) -> str:
+    """A certificate as PEM text, the form every JSON answer here carries."""
     return certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
 
@@ -111,20 +110,11 @@ class CaCertificates(BaseModel):
     etk_depot: str
     eid_anchors: list[str]
 
-    @classmethod
-    def from_platform(cls, platform: Platform) -> CaCertificates:
-        hierarchy = platform.hierarchy
-        return cls(
-            environment=hierarchy.environment,
-            root=_pem(hierarchy.root.certificate),
-            issuing=_pem(hierarchy.issuing.certificate),
-            ocsp_signer=_pem(hierarchy.ocsp.certificate),
-            etk_depot=_pem(hierarchy.etk_depot.certificate),
-            eid_anchors=[_pem(cert) for cert in platform.eid_anchors],
-        )
 
-
-def issued_answer(facts: CertificateFacts, platform: Platform) -> IssuedAnswer:
+def issued_answer(
+    facts: CertificateFacts, chain: Sequence[x509.Certificate], environment: str
+) -> IssuedAnswer:
+    """``facts`` with the CA chain (issuing CA then root) that accompanies a certificate."""
     certificate = x509.load_der_x509_certificate(facts.der)
     return IssuedAnswer(
         serial=facts.serial_hex,
@@ -132,9 +122,9 @@ def issued_answer(facts: CertificateFacts, platform: Platform) -> IssuedAnswer:
         holder=str(facts.holder),
         not_before=facts.not_before,
         not_after=facts.not_after,
-        certificate=_pem(certificate),
-        chain=[_pem(cert) for cert in platform.hierarchy.chain],
-        environment=platform.hierarchy.environment,
+        certificate=pem_text(certificate),
+        chain=[pem_text(cert) for cert in chain],
+        environment=environment,
     )
 
 

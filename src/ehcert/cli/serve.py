@@ -62,7 +62,7 @@ def serve(
             f"ehcert platform ({settings.environment}) on {settings.base_url} "
             f"- API docs {settings.base_url}/docs"
         )
-    server = uvicorn.Server(uvicorn.Config(create_app(platform), log_level="info"))
+    server = uvicorn.Server(uvicorn.Config(create_app(platform.edge), log_level="info"))
     server.run(sockets=[listener])
 
 

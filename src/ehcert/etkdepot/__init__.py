@@ -1,5 +1,9 @@
-"""The ETK depot: publishes holders' encryption tokens and answers GetEtk lookups.
+"""The ETK depot: registers holders' encryption tokens and answers GetEtk lookups.
 
-Registration (proof of possession, then the depot signer) is decided in
-``ra.etk_registration`` and signed by the CA; this package holds the lookup semantics.
+Its parts live here together: ``registration`` (proof of possession of the encryption
+key, eHealth's rules for the encryption certificate), ``lookup`` (GetEtk semantics),
+``ports`` (what registration needs), ``adapters`` (those ports and the lookup index over
+the store) and ``service`` (each operation in its unit of work). Building and reading
+the token itself is PKI (``pki.etk_build``, ``pki.etk``); the CA's depot signer signs it
+(``ca.authority``, profile in ``ca.etk_depot``); its tables are ``store.etks``.
 """

@@ -1,31 +1,42 @@
 """The composition root: settings in, a running platform out.
 
-This is the one place that knows every context. :meth:`Platform.open` opens the
-database and the CA hierarchy; each request then runs in one unit of work, with the
-RA's narrow ports (``ra.ports``) bound to the store by :mod:`ehcert.platform.adapters`:
-issuance, the ledger row and the audit record commit together or not at all. Refusals
-are audited after the request's transaction rolls back, in a transaction of their own,
-so no refusal is lost with it. Request authentication (JWS, nonces, signer chains; RFC
-8555 sections 6.2 and 6.5) and the choice of CA key backend live here too; serving
-CRLs and OCSP is delegated to :mod:`ehcert.platform.revocation`.
+This is the one place that knows every context, and all it does is build them and
+connect them, once, at start. :meth:`Platform.open` opens the database and the CA
+hierarchy; :class:`Platform` then makes each context's application service
+(``ra.application``, ``etkdepot.service``, ``sts.issuance``) over one set of units of
+work (``store.unit_of_work``), hands each the one CA operation it needs, and gives the
+HTTP edge (``api.app``) per router only the narrow interface it uses
+(:attr:`Platform.edge`). Serving CRLs and OCSP is :mod:`ehcert.platform.revocation`'s.
+
+The operator's console (``ehcert admin``, ``ehcert.operations``) works on the platform
+object itself; nothing reachable over HTTP does.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
 
 from cryptography import x509
 from sqlalchemy.orm import Session
 
+from ehcert.api.app import EdgePorts
+from ehcert.api.authentication import (
+    Authenticators,
+    CertificateAuthenticator,
+    CitizenCaRevocation,
+    EidAuthenticator,
+    SignedRequests,
+)
+from ehcert.api.etk import EtkPorts
+from ehcert.api.protocol import ProtocolPorts
+from ehcert.api.ra import RaPorts
+from ehcert.api.revocation import PublishedCas, RevocationPorts
+from ehcert.api.sts import StsPorts
 from ehcert.ca.authority import CertificateAuthority
 from ehcert.ca.hierarchy import (
-    CaPair,
     Hierarchy,
     KeyBackend,
     PublicUrls,
@@ -36,39 +47,17 @@ from ehcert.ca.hierarchy import (
 )
 from ehcert.core.clock import Clock, SystemClock
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.etkdepot.lookup import EtkAnswer, look_up, parse_queries
-from ehcert.pki.jws import verify_jws
-from ehcert.pki.pathval import RevocationStatus
-from ehcert.platform.adapters import (
-    Ledger,
-    LedgerIssuer,
-    LedgerRevoker,
-    RequestAudit,
-    StoredEtkChallenges,
-    StoredEtkIndex,
-    StoredEtkPublisher,
-    facts_from_record,
-    write_refusals,
-)
+from ehcert.etkdepot.service import EtkDepot
+from ehcert.platform.adapters import CitizenRecords, StoredNonces
 from ehcert.platform.revocation import CachedCrl, RevocationServer
-from ehcert.ra.authentication import (
-    Authenticators,
-    CertificateAuthenticator,
-    EidAuthenticator,
-    Identity,
-    KnownCertificate,
-)
-from ehcert.ra.etk_registration import EtkRegistrar, IssuedChallenge
-from ehcert.ra.ports import CertificateFacts, EtkPublication
-from ehcert.ra.service import RegistrationAuthority
-from ehcert.registry.adapter import RegistryFacts
+from ehcert.ra.application import CertificateService
+from ehcert.registry.adapter import AuditedRegistryReads
 from ehcert.settings import Settings
-from ehcert.store.certificates import CertificateReader
 from ehcert.store.db import Database
-from ehcert.store.eid import EidRepository
-from ehcert.store.nonces import NonceRepository
-
-T = TypeVar("T")
+from ehcert.store.unit_of_work import Transactions
+from ehcert.sts.issuance import TokenIssuance
+from ehcert.sts.keys import open_sts_credential
+from ehcert.sts.service import SecurityTokenService
 
 
 class Platform:
@@ -89,10 +78,25 @@ class Platform:
             ocsp_validity=dt.timedelta(hours=settings.ocsp_validity_hours),
             crl_validity=dt.timedelta(hours=settings.crl_validity_hours),
         )
-        self.eid_anchors = self._eid_anchors()
+        self.eid_anchors = load_eid_anchors(hierarchy, settings.extra_eid_anchors)
         self._revocation = RevocationServer(
             settings.environment, hierarchy, self.ca, database, self.now
         )
+        self.transactions = Transactions(database)
+        self.ra = CertificateService(self.transactions, self.ca, settings.environment)
+        self.etk_depot = EtkDepot(self.transactions, self.ca)
+        self.sts = TokenIssuance(
+            self._open_sts,
+            AuditedRegistryReads(self.transactions),
+            issuing=hierarchy.issuing.certificate,
+            eid_issuers=[*self._eid_ca_certificates(), *self.eid_anchors],
+            environment=settings.environment,
+            max_validity_hours=settings.sts_max_token_hours,
+        )
+        self.nonces = StoredNonces(
+            self.transactions, self.now, dt.timedelta(seconds=settings.nonce_ttl_seconds)
+        )
+        self.edge = self._edge()
 
     # -- construction ------------------------------------------------------------------
 
@@ -126,189 +130,79 @@ class Platform:
             )
         return cls(settings, clock, database, hierarchy)
 
-    def _eid_anchors(self) -> list[x509.Certificate]:
-        anchors: list[x509.Certificate] = []
-        if self.hierarchy.eid_root is not None:
-            anchors.append(self.hierarchy.eid_root.certificate)
-        for path in self.settings.extra_eid_anchors:
-            data = Path(path).read_bytes()
-            if b"-----BEGIN" in data:
-                anchors += x509.load_pem_x509_certificates(data)
-            else:
-                anchors.append(x509.load_der_x509_certificate(data))
-        return anchors
+    def _eid_ca_certificates(self) -> list[x509.Certificate]:
+        pairs = (self.hierarchy.eid_root, self.hierarchy.eid_ca)
+        return [pair.certificate for pair in pairs if pair is not None]
 
-    # -- units of work -----------------------------------------------------------------
+    def _open_sts(self) -> SecurityTokenService:
+        """The STS with its key and certificate (made on first use; ``sts.keys``)."""
+        settings = self.settings
+        credential = open_sts_credential(
+            key_backend(settings),
+            self.hierarchy.issuing,
+            self.urls,
+            settings.environment,
+            self.now(),
+        )
+        return SecurityTokenService(
+            credential,
+            f"{settings.base_url}/sts",
+            token_validity=dt.timedelta(hours=settings.sts_token_hours),
+            max_token_validity=dt.timedelta(hours=settings.sts_max_token_hours),
+        )
+
+    def _signed_requests(self) -> SignedRequests:
+        hierarchy = self.hierarchy
+        eid_root, eid_ca = hierarchy.eid_root, hierarchy.eid_ca
+        eid_revocation = CitizenCaRevocation(
+            eid_root.certificate if eid_root is not None else None,
+            eid_ca.certificate if eid_ca is not None else None,
+            CitizenRecords(self.transactions),
+        )
+        return SignedRequests(
+            self.settings.base_url,
+            self.nonces.consume,
+            Authenticators(
+                EidAuthenticator(self.eid_anchors, eid_revocation),
+                CertificateAuthenticator(
+                    hierarchy.issuing.certificate, hierarchy.root.certificate, self.ra.issued
+                ),
+            ),
+            self.now,
+        )
+
+    def _edge(self) -> EdgePorts:
+        """Per router of the HTTP edge, the narrow interface it uses (``api.app``)."""
+        hierarchy, environment = self.hierarchy, self.settings.environment
+        signed, new_nonce, now = self._signed_requests(), self.nonces.issue, self.now
+        published = PublishedCas(
+            environment=environment,
+            root=hierarchy.root.certificate,
+            issuing=hierarchy.issuing.certificate,
+            etk_depot=hierarchy.etk_depot.certificate,
+            eid_root=hierarchy.eid_root.certificate if hierarchy.eid_root else None,
+            eid_ca=hierarchy.eid_ca.certificate if hierarchy.eid_ca else None,
+            eid_anchors=tuple(self.eid_anchors),
+            ocsp_signer=lambda: hierarchy.ocsp.certificate,
+        )
+        return EdgePorts(
+            max_body_bytes=self.settings.max_body_bytes,
+            protocol=ProtocolPorts(new_nonce, environment),
+            ra=RaPorts(self.ra, signed, new_nonce, now, hierarchy.chain, environment),
+            etk=EtkPorts(self.etk_depot, signed, new_nonce, now),
+            revocation=RevocationPorts(self._revocation, published),
+            sts=StsPorts(self.sts, signed, new_nonce, now),
+        )
+
+    # -- for the operator's console and tests ---------------------------------------------
 
     def now(self) -> dt.datetime:
         return self.clock.now()
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
-        with self.database.session() as session:
+        with self.transactions.session() as session:
             yield session
-
-    def _run_ra(self, operation: Callable[[RegistrationAuthority], T]) -> T:
-        return self._audited(
-            lambda session, audit: operation(
-                RegistrationAuthority(
-                    RegistryFacts(session),
-                    Ledger(session),
-                    LedgerIssuer(self.ca, session, self.settings.environment),
-                    LedgerRevoker(session),
-                    audit,
-                )
-            )
-        )
-
-    def _run_etk(self, operation: Callable[[EtkRegistrar], T]) -> T:
-        return self._audited(
-            lambda session, audit: operation(
-                EtkRegistrar(
-                    Ledger(session),
-                    StoredEtkChallenges(session),
-                    StoredEtkPublisher(session),
-                    self.ca,
-                    audit,
-                )
-            )
-        )
-
-    def _audited(self, operation: Callable[[Session, RequestAudit], T]) -> T:
-        """One unit of work; refusals are audited afterwards in their own (module doc)."""
-        audit: RequestAudit | None = None
-        try:
-            with self.database.session() as session:
-                audit = RequestAudit(session)
-                return operation(session, audit)
-        finally:
-            if audit is not None and audit.refusals:
-                with self.database.session() as session:
-                    write_refusals(session, audit.refusals)
-
-    @property
-    def ra(self) -> _RaGateway:
-        return _RaGateway(self)
-
-    # -- nonces and request authentication (RFC 8555 sections 6.2 and 6.5) ------------
-
-    def new_nonce(self) -> str:
-        value = secrets.token_urlsafe(24)
-        with self.database.session() as session:
-            repository = NonceRepository(session)
-            repository.create(
-                value, self.now(), dt.timedelta(seconds=self.settings.nonce_ttl_seconds)
-            )
-        return value
-
-    def authenticate(self, body: bytes, url: str) -> tuple[Identity, dict[str, Any]]:
-        """Verify a signed request: JWS signature and URL, single-use nonce, signer chain."""
-        verified = verify_jws(body, expected_url=url)
-        with self.database.session() as session:
-            fresh = NonceRepository(session).consume(verified.nonce, self.now())
-        if not fresh:
-            raise EhcertError(
-                ErrorKind.BAD_NONCE,
-                "The request's nonce is unknown, expired or already used; fetch a new one.",
-            )
-        identity = self._authenticators().authenticate(verified.chain, self.now())
-        try:
-            payload = json.loads(verified.payload or b"{}")
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise EhcertError(ErrorKind.MALFORMED, "The signed payload is not JSON.") from error
-        if not isinstance(payload, dict):
-            raise EhcertError(ErrorKind.MALFORMED, "The signed payload must be a JSON object.")
-        return identity, payload
-
-    def _authenticators(self) -> Authenticators:
-        return Authenticators(
-            EidAuthenticator(self.eid_anchors, self._eid_revocation),
-            CertificateAuthenticator(
-                self.hierarchy.issuing.certificate, self.hierarchy.root.certificate, self._known
-            ),
-        )
-
-    def _known(self, serial_hex: str) -> KnownCertificate | None:
-        with self.database.session() as session:
-            record = CertificateReader(session).by_serial(serial_hex)
-        if record is None:
-            return None
-        return KnownCertificate(record.serial_hex, record.der, record.status, record.not_after)
-
-    def _eid_revocation(
-        self, certificate: x509.Certificate, issuer: x509.Certificate
-    ) -> RevocationStatus:
-        """Revocation of eID certificates: our test citizen CA answers from its records.
-
-        Certificates from other configured eID CAs would need their issuers' OCSP
-        responders; without an answer the status is unknown, and unknown fails closed.
-        """
-        eid_root, eid_ca = self.hierarchy.eid_root, self.hierarchy.eid_ca
-        if eid_root is not None and issuer == eid_root.certificate:
-            return RevocationStatus.good()  # the test eID root has revoked no CA
-        if eid_ca is not None and issuer == eid_ca.certificate:
-            with self.database.session() as session:
-                credential = EidRepository(session).by_serial(
-                    format(certificate.serial_number, "x")
-                )
-            if credential is None:
-                return RevocationStatus.unknown("the test citizen CA has no record of it")
-            if credential.revoked_at is not None:
-                return RevocationStatus.revoked(None, credential.revoked_at)
-            return RevocationStatus.good()
-        return RevocationStatus.unknown(
-            f"no revocation source is configured for {issuer.subject.rfc4514_string()}"
-        )
-
-    # -- the ETK depot -----------------------------------------------------------------
-
-    def etk_challenge(self, identity: Identity, encryption_der: bytes) -> IssuedChallenge:
-        """Registration step 1 (``ra.etk_registration``): a challenge for the key."""
-        now = self.now()
-        return self._run_etk(lambda registrar: registrar.challenge(identity, encryption_der, now))
-
-    def etk_answer(self, identity: Identity, challenge_id: str, answer: bytes) -> EtkPublication:
-        """Registration step 2: the challenge is consumed in a unit of work of its own, so
-        a wrong answer spends it too; a right one publishes the ETK."""
-        now = self.now()
-        challenge = self._run_etk(lambda registrar: registrar.take(identity, challenge_id, now))
-        return self._run_etk(lambda registrar: registrar.publish(identity, challenge, answer, now))
-
-    def etk_lookup(self, identifiers: list[str]) -> list[EtkAnswer]:
-        """GetEtk (``etkdepot.lookup``): read-only, two index probes per identifier."""
-        queries = parse_queries(identifiers)
-        now = self.now()
-        with self.database.session() as session:
-            registry = RegistryFacts(session)
-            return look_up(StoredEtkIndex(session), queries, now, registry.ssin_for_nihii)
-
-    # -- reads -------------------------------------------------------------------------
-
-    def certificate(self, serial_hex: str) -> CertificateFacts:
-        with self.database.session() as session:
-            record = CertificateReader(session).by_serial(serial_hex.lower())
-        if record is None:
-            raise EhcertError(
-                ErrorKind.NOT_FOUND, f"No certificate with serial {serial_hex} was issued here."
-            )
-        return facts_from_record(record)
-
-    def ca_certificate(self, name: str) -> x509.Certificate:
-        pairs = self._named_cas()
-        pair = pairs.get(name)
-        if pair is None:
-            raise EhcertError(ErrorKind.NOT_FOUND, f"No CA certificate named {name}.")
-        return pair.certificate
-
-    def _named_cas(self) -> dict[str, CaPair]:
-        env = self.settings.environment
-        pairs = {f"{env}-root": self.hierarchy.root, f"{env}-issuing": self.hierarchy.issuing}
-        if self.hierarchy.eid_root is not None and self.hierarchy.eid_ca is not None:
-            pairs[f"{env}-eid-root"] = self.hierarchy.eid_root
-            pairs[f"{env}-eid-ca"] = self.hierarchy.eid_ca
-        return pairs
-
-    # -- revocation status (``platform.revocation``) --------------------------------------
 
     def crl(self, name: str, *, force: bool = False) -> bytes:
         """The current CRL named ``<env>``, ``<env>-root``, ``<env>-eid``, ``<env>-eid-root``."""
@@ -324,45 +218,18 @@ class Platform:
         return self._revocation.crl_cache
 
 
-class _RaGateway:
-    """The RA's operations, each in its own unit of work."""
-
-    def __init__(self, platform: Platform) -> None:
-        self._platform = platform
-
-    def request(
-        self,
-        identity: Identity,
-        csr: bytes,
-        institution: str | None,
-        app: str | None,
-        now: dt.datetime,
-    ) -> CertificateFacts:
-        return self._platform._run_ra(lambda ra: ra.request(identity, csr, institution, app, now))
-
-    def renew(
-        self, identity: Identity, csr: bytes, serial: str, now: dt.datetime
-    ) -> CertificateFacts:
-        return self._platform._run_ra(lambda ra: ra.renew(identity, csr, serial, now))
-
-    def revoke(
-        self, identity: Identity, serial: str, reason: str, now: dt.datetime
-    ) -> CertificateFacts:
-        return self._platform._run_ra(lambda ra: ra.revoke(identity, serial, reason, now))
-
-    def renewal_check(
-        self, identity: Identity, serial: str, now: dt.datetime
-    ) -> tuple[CertificateFacts, EhcertError | None]:
-        return self._platform._run_ra(lambda ra: ra.renewal_check(identity, serial, now))
-
-    def revocable(self, identity: Identity, now: dt.datetime) -> list[CertificateFacts]:
-        return self._platform._run_ra(lambda ra: ra.revocable(identity, now))
-
-    def application_ids(self, identity: Identity, holder: str, now: dt.datetime) -> list[str]:
-        return self._platform._run_ra(lambda ra: ra.application_ids(identity, holder, now))
-
-    def qualities(self, identity: Identity, now: dt.datetime) -> dict[str, object]:
-        return self._platform._run_ra(lambda ra: ra.qualities(identity, now))
+def load_eid_anchors(hierarchy: Hierarchy, extra: Sequence[Path | str]) -> list[x509.Certificate]:
+    """The eID CAs requests may chain to: the test eID root, then the configured files."""
+    anchors: list[x509.Certificate] = []
+    if hierarchy.eid_root is not None:
+        anchors.append(hierarchy.eid_root.certificate)
+    for path in extra:
+        data = Path(path).read_bytes()
+        if b"-----BEGIN" in data:
+            anchors += x509.load_pem_x509_certificates(data)
+        else:
+            anchors.append(x509.load_der_x509_certificate(data))
+    return anchors
 
 
 def key_backend(settings: Settings) -> KeyBackend:

@@ -1,9 +1,10 @@
 """What the RA needs from the rest of the platform, as narrow interfaces.
 
-The RA decides; it holds no keys and touches no tables. It reads the registry and the
-certificate ledger, asks the CA to sign, and writes decisions to the audit log, each
-through one of these small protocols (Boulder splits its storage into read-only and
-read-write parts the same way).
+The RA decides; it holds no keys and touches no tables. It reads the registry
+(``registry.facts.RegistryReader``) and the certificate ledger, asks the CA to sign,
+and writes decisions to the audit trail (``core.audit.AuditSink``), each through one
+small protocol (Boulder splits its storage into read-only and read-write parts the same
+way, and its CA service has one issue method).
 """
 
 from __future__ import annotations
@@ -15,25 +16,7 @@ from typing import Protocol
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ehcert.core.identifiers import Holder, InstitutionId
-
-
-@dataclass(frozen=True, slots=True)
-class ProviderFacts:
-    ssin: str
-    first_name: str
-    last_name: str
-    profession: str
-    status: str  # validated | pending | withdrawn
-    nihii: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class InstitutionFacts:
-    institution: InstitutionId
-    name: str
-    security_norms_date: dt.date | None
-    data_sharing_authorisation: str | None
+from ehcert.core.identifiers import Holder
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,16 +39,6 @@ class CertificateFacts:
         if self.status == "revoked":
             return "revoked"
         return "expired" if now > self.not_after else "valid"
-
-
-class RegistryReader(Protocol):
-    def provider(self, ssin: str) -> ProviderFacts | None: ...
-
-    def institution(self, institution: InstitutionId) -> InstitutionFacts | None: ...
-
-    def mandate_active(self, institution: InstitutionId, ssin: str, at: dt.datetime) -> bool: ...
-
-    def mandated_institutions(self, ssin: str, at: dt.datetime) -> list[InstitutionId]: ...
 
 
 class CertificateLedger(Protocol):
@@ -97,64 +70,13 @@ class Revoker(Protocol):
     ) -> CertificateFacts: ...
 
 
-class AuditSink(Protocol):
-    def record(
-        self, action: str, actor: str, subject: str, detail: dict[str, object], at: dt.datetime
-    ) -> None: ...
+class AuthenticationSigner(Protocol):
+    """The one CA operation issuance needs (``CertificateAuthority.sign_authentication``)."""
 
-
-# --- the ETK depot's registration (ra.etk_registration) ----------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class EtkChallengeFacts:
-    """A stored registration challenge: who asked, for which certificate, what answers it."""
-
-    id: str
-    authentication_serial: str
-    encryption_der: bytes
-    answer_sha256: str
-    expires_at: dt.datetime
-
-
-class EtkChallenges(Protocol):
-    def create(
+    def sign_authentication(
         self,
-        challenge_id: str,
-        *,
-        authentication_serial: str,
-        encryption_der: bytes,
-        answer_sha256: str,
+        subject: x509.Name,
+        public_key: rsa.RSAPublicKey,
+        serial: int,
         now: dt.datetime,
-        ttl: dt.timedelta,
-    ) -> dt.datetime: ...
-
-    def get(self, challenge_id: str) -> EtkChallengeFacts | None: ...
-
-    def consume(self, challenge_id: str, now: dt.datetime) -> EtkChallengeFacts | None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class EtkPublication:
-    """What the depot publishes: the signed ETK and the facts it is looked up by."""
-
-    holder: Holder
-    encryption_certificate: x509.Certificate
-    authentication_serial: str
-    der: bytes
-    published_at: dt.datetime
-
-
-class EtkPublisher(Protocol):
-    def publish(self, publication: EtkPublication) -> None: ...
-
-
-class EtkSigner(Protocol):
-    """The CA's depot signer (``CertificateAuthority.sign_etk``)."""
-
-    def sign_etk(
-        self,
-        encryption_certificate: x509.Certificate,
-        authentication_certificate: x509.Certificate,
-        now: dt.datetime,
-    ) -> bytes: ...
+    ) -> x509.Certificate: ...

@@ -24,21 +24,15 @@ from typing import TypeVar
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from ehcert.core.audit import REFUSED, AuditSink, refusal_detail
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import Holder, InstitutionId, validate_application_id
+from ehcert.core.identity import Identity
 from ehcert.core.names import institution_subject, person_subject
 from ehcert.core.policy import check_renewal_window
 from ehcert.pki.csr import check_csr
-from ehcert.ra.authentication import Identity
-from ehcert.ra.ports import (
-    AuditSink,
-    CertificateFacts,
-    CertificateLedger,
-    IssueOrder,
-    Issuer,
-    RegistryReader,
-    Revoker,
-)
+from ehcert.ra.ports import CertificateFacts, CertificateLedger, IssueOrder, Issuer, Revoker
+from ehcert.registry.facts import RegistryReader
 
 REVOCATION_REASONS = (
     "unspecified",
@@ -80,13 +74,7 @@ class RegistrationAuthority:
         try:
             return decision()
         except EhcertError as error:
-            self._audit.record(
-                "refused",
-                identity.actor,
-                subject,
-                {"action": action, "kind": error.kind.value, "reason": error.detail},
-                now,
-            )
+            self._audit.record(REFUSED, identity.actor, subject, refusal_detail(action, error), now)
             raise
 
     # -- eligibility -------------------------------------------------------------------

@@ -1,23 +1,30 @@
-"""The registry as the RA reads it: facts within the request's own transaction.
+"""The registry as other contexts read it: facts within the request's own transaction.
 
-The RA decides on what the authentic source says *now*; reading through the request's
-session means a withdrawal or an ended mandate committed a moment ago is already seen.
+The RA, the STS and the ETK depot decide on what the authentic source says *now*;
+reading through the request's session means a withdrawal or an ended mandate committed
+a moment ago is already seen.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
+from ehcert.core.audit import AuditSink
 from ehcert.core.identifiers import InstitutionId
-from ehcert.ra.ports import InstitutionFacts, ProviderFacts
+from ehcert.registry.facts import InstitutionFacts, ProviderFacts, RegistryReader
 from ehcert.store.institutions import InstitutionRepository, MandateRepository
 from ehcert.store.providers import ProviderRepository
+from ehcert.store.unit_of_work import Transactions
+
+T = TypeVar("T")
 
 
 class RegistryFacts:
-    """Implements ``ra.ports.RegistryReader`` over the store's repositories."""
+    """Implements :class:`~ehcert.registry.facts.RegistryReader` over the store's repositories."""
 
     def __init__(self, session: Session) -> None:
         self._providers = ProviderRepository(session)
@@ -58,3 +65,17 @@ class RegistryFacts:
 
     def mandated_institutions(self, ssin: str, at: dt.datetime) -> list[InstitutionId]:
         return [r.institution for r in self._mandates.active_institutions_for(ssin, at)]
+
+
+class AuditedRegistryReads:
+    """Units of work for a service that reads the registry and writes only audit records
+    (the STS): ``work`` gets the registry and the audit trail of one transaction, and its
+    refusals are audited after that transaction, in their own (``store.unit_of_work``)."""
+
+    def __init__(self, transactions: Transactions) -> None:
+        self._transactions = transactions
+
+    def __call__(self, work: Callable[[RegistryReader, AuditSink], T]) -> T:
+        return self._transactions.audited(
+            lambda session, audit: work(RegistryFacts(session), audit)
+        )

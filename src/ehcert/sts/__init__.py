@@ -2,11 +2,6 @@
 
 ``service`` decides, ``attributes`` values attributes from the registry, ``assertion``
 writes the SAML, ``xmldsig`` signs it through a ``Signer``, ``keys`` holds the STS key,
-and ``router`` puts it on HTTP (``sts_router(platform)``).
+and ``issuance`` checks the signer and audits each token. The HTTP routes are the
+edge's (``api.sts``).
 """
-
-from __future__ import annotations
-
-from ehcert.sts.router import sts_router
-
-__all__ = ["sts_router"]

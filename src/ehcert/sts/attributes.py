@@ -37,7 +37,7 @@ from typing import Literal
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import INSTITUTION_TYPES, Holder, Profession
-from ehcert.ra.ports import InstitutionFacts, ProviderFacts
+from ehcert.registry.facts import InstitutionFacts, ProviderFacts
 
 IDENTIFICATION_NAMESPACE = "urn:be:fgov:identification-namespace"
 CERTIFIED_NAMESPACE = "urn:be:fgov:certified-namespace:ehealth"

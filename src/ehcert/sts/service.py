@@ -4,7 +4,7 @@ Modelled on eHealth's STS (``AttributeQuery``: a holder-of-key request in, a sig
 1.1 assertion out), with the request carried the way every signed request to this
 platform is: a JWS over a fresh nonce and the exact URL (:mod:`ehcert.pki.jws`), signed
 with the holder's eHealth authentication key. The HTTP edge authenticates the request
-(:mod:`ehcert.sts.router`); this module decides:
+(:mod:`ehcert.api.sts`); this module decides:
 
 - the signer certificate must be an eHealth certificate of *this* environment
   (:func:`check_issued_here`): an eID, or a certificate from another environment's CA, is
@@ -29,7 +29,7 @@ from lxml import etree
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import Holder, InstitutionId
-from ehcert.ra.ports import RegistryReader
+from ehcert.registry.facts import RegistryReader
 from ehcert.sts.assertion import (
     ASSERTION_ID_ATTRIBUTE,
     AssertionContent,

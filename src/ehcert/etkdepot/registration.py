@@ -5,7 +5,7 @@ The flow follows eHealth's ETK registration, in two signed requests, both by the
 holder's new authentication certificate (the Certificate Manager registers right after
 issuance):
 
-1. **challenge**: the client sends its encryption certificate. The RA checks it
+1. **challenge**: the client sends its encryption certificate. The depot checks it
    (:func:`check_encryption_certificate`), draws 32 random bytes and encrypts them to the
    encryption key with RSAES-PKCS1-v1_5 (RFC 8017 section 7.2), the key-transport scheme
    sealed messages use with this very key. Only the SHA-256 of the challenge is stored,
@@ -37,19 +37,18 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from ehcert.core.audit import REFUSED, AuditSink, refusal_detail
 from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.core.identity import Identity
 from ehcert.core.policy import MINIMUM_KEY_SIZE
-from ehcert.ra.authentication import Identity
-from ehcert.ra.ports import (
-    AuditSink,
-    CertificateFacts,
-    CertificateLedger,
+from ehcert.etkdepot.ports import (
     EtkChallengeFacts,
     EtkChallenges,
     EtkPublication,
     EtkPublisher,
     EtkSigner,
 )
+from ehcert.ra.ports import CertificateFacts, CertificateLedger
 
 CHALLENGE_TTL = dt.timedelta(minutes=5)
 CHALLENGE_BYTES = 32
@@ -206,10 +205,10 @@ class EtkRegistrar:
         self, identity: Identity, action: str, error: EhcertError, now: dt.datetime
     ) -> None:
         self._audit.record(
-            "refused",
+            REFUSED,
             identity.actor,
             f"serial={identity.certificate_serial}",
-            {"action": action, "kind": error.kind.value, "reason": error.detail},
+            refusal_detail(action, error),
             now,
         )
 

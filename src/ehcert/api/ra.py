@@ -1,0 +1,162 @@
+"""The RA over HTTP: certificates (request, renew, revoke, status) and the certra queries.
+
+Each route authenticates its signed request (``api.authentication``), reads its fields
+and calls one operation of :class:`CertificateOperations`, the RA's application service
+(``ra.application``) as this edge sees it; the answer shapes are ``api.schemas``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from cryptography import x509
+from fastapi import APIRouter, Request, Response
+
+from ehcert.api.authentication import SignedRequests
+from ehcert.api.fields import b64url_field, text_field
+from ehcert.api.protocol import NonceIssuer, nonce_headers
+from ehcert.api.schemas import (
+    ApplicationIdsAnswer,
+    IssuedAnswer,
+    QualitiesAnswer,
+    RenewalCheckAnswer,
+    RevocableAnswer,
+    StatusAnswer,
+    issued_answer,
+    status_answer,
+)
+from ehcert.core.errors import EhcertError
+from ehcert.core.identity import Identity
+from ehcert.ra.ports import CertificateFacts
+
+
+class CertificateOperations(Protocol):
+    """What the RA's routes call (``ra.application.CertificateService``)."""
+
+    def request(
+        self,
+        identity: Identity,
+        csr: bytes,
+        institution: str | None,
+        app: str | None,
+        now: dt.datetime,
+    ) -> CertificateFacts: ...
+
+    def renew(
+        self, identity: Identity, csr: bytes, serial: str, now: dt.datetime
+    ) -> CertificateFacts: ...
+
+    def revoke(
+        self, identity: Identity, serial: str, reason: str, now: dt.datetime
+    ) -> CertificateFacts: ...
+
+    def status(self, serial_hex: str) -> CertificateFacts: ...
+
+    def renewal_check(
+        self, identity: Identity, serial: str, now: dt.datetime
+    ) -> tuple[CertificateFacts, EhcertError | None]: ...
+
+    def revocable(self, identity: Identity, now: dt.datetime) -> list[CertificateFacts]: ...
+
+    def application_ids(self, identity: Identity, holder: str, now: dt.datetime) -> list[str]: ...
+
+    def qualities(self, identity: Identity, now: dt.datetime) -> dict[str, object]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RaPorts:
+    certificates: CertificateOperations
+    signed: SignedRequests
+    new_nonce: NonceIssuer
+    now: Callable[[], dt.datetime]
+    chain: Sequence[x509.Certificate]  # issuing CA then root: what accompanies a certificate
+    environment: str
+
+
+def ra_router(ports: RaPorts) -> APIRouter:
+    router = APIRouter()
+    certificates = ports.certificates
+
+    def issued(facts: CertificateFacts) -> IssuedAnswer:
+        return issued_answer(facts, ports.chain, ports.environment)
+
+    @router.post("/v1/certificates", status_code=201, response_model=IssuedAnswer, tags=["ra"])
+    async def request_certificate(request: Request, response: Response) -> IssuedAnswer:
+        """Request a first certificate, signed with an eID (certra generateCertificate)."""
+        identity, payload = await ports.signed(request)
+        facts = certificates.request(
+            identity,
+            b64url_field(payload, "csr"),
+            text_field(payload, "institution", required=False),
+            text_field(payload, "application_id", required=False),
+            ports.now(),
+        )
+        response.headers.update(nonce_headers(ports.new_nonce))
+        return issued(facts)
+
+    @router.post(
+        "/v1/certificates/renew", status_code=201, response_model=IssuedAnswer, tags=["ra"]
+    )
+    async def renew_certificate(request: Request, response: Response) -> IssuedAnswer:
+        """Renew inside the 90-day window (certra generateCertificateForRenewal)."""
+        identity, payload = await ports.signed(request)
+        facts = certificates.renew(
+            identity,
+            b64url_field(payload, "csr"),
+            text_field(payload, "serial") or "",
+            ports.now(),
+        )
+        response.headers.update(nonce_headers(ports.new_nonce))
+        return issued(facts)
+
+    @router.post("/v1/certificates/revoke", response_model=StatusAnswer, tags=["ra"])
+    async def revoke_certificate(request: Request, response: Response) -> StatusAnswer:
+        """Revoke with an RFC 5280 reason; OCSP and the CRL show it at once."""
+        identity, payload = await ports.signed(request)
+        reason = text_field(payload, "reason", required=False) or "unspecified"
+        facts = certificates.revoke(
+            identity, text_field(payload, "serial") or "", reason, ports.now()
+        )
+        response.headers.update(nonce_headers(ports.new_nonce))
+        return status_answer(facts, ports.now())
+
+    @router.get("/v1/certificates/{serial}", response_model=StatusAnswer, tags=["ra"])
+    def certificate_status(serial: str) -> StatusAnswer:
+        """Status of one certificate issued here."""
+        return status_answer(certificates.status(serial), ports.now())
+
+    @router.post("/v1/qualities", response_model=QualitiesAnswer, tags=["certra"])
+    async def qualities(request: Request) -> QualitiesAnswer:
+        """What the signer may request for (certra getActorQualities)."""
+        identity, _ = await ports.signed(request)
+        return QualitiesAnswer.model_validate(certificates.qualities(identity, ports.now()))
+
+    @router.post("/v1/application-ids", response_model=ApplicationIdsAnswer, tags=["certra"])
+    async def application_ids(request: Request) -> ApplicationIdsAnswer:
+        """Application ids in use by an institution (certra getExistingApplicationIds)."""
+        identity, payload = await ports.signed(request)
+        holder = text_field(payload, "holder") or ""
+        ids = certificates.application_ids(identity, holder, ports.now())
+        return ApplicationIdsAnswer(holder=holder, application_ids=ids)
+
+    @router.post("/v1/revocable", response_model=RevocableAnswer, tags=["certra"])
+    async def revocable(request: Request) -> RevocableAnswer:
+        """Certificates the signer may revoke (certra getRevocableCertificates)."""
+        identity, _ = await ports.signed(request)
+        now = ports.now()
+        found = certificates.revocable(identity, now)
+        return RevocableAnswer(certificates=[status_answer(f, now) for f in found])
+
+    @router.post("/v1/renewal-check", response_model=RenewalCheckAnswer, tags=["certra"])
+    async def renewal_check(request: Request) -> RenewalCheckAnswer:
+        """Would a renewal be accepted now (certra validateRenew)?"""
+        identity, payload = await ports.signed(request)
+        now = ports.now()
+        serial = text_field(payload, "serial") or ""
+        current, refusal = certificates.renewal_check(identity, serial, now)
+        return RenewalCheckAnswer.build(current, refusal, now)
+
+    return router

@@ -1,0 +1,51 @@
+"""Who is asking: what an authentication proved, as every service receives it.
+
+The HTTP edge (``api.authentication``) verifies the proof of a signed request and the
+operator's console names its operator; both hand a service an :class:`Identity`, and
+the service decides what that identity may do (step-ca's provisioners return such
+claims the same way). Methods:
+
+- ``eid``: a Belgian eID authentication key (or the acceptance environment's test eID);
+  the SSIN is the certificate's subject ``serialNumber`` (eID card profile);
+- ``certificate``: the key of a current eHealth certificate this platform issued;
+- ``admin``: an operator at the platform's own console (``ehcert admin``); never
+  reachable over HTTP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ehcert.core.identifiers import Holder
+
+Method = Literal["eid", "certificate", "admin"]
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """What an authentication proved.
+
+    ``ssin`` is the natural person behind the request when known (eID; or the holder of
+    a person's certificate). ``certificate_serial`` and ``holder`` are set for the
+    ``certificate`` method: the proof is possession of that certificate's key.
+    """
+
+    method: Method
+    ssin: str | None
+    display_name: str
+    certificate_serial: str | None = None
+    holder: Holder | None = None
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this identity."""
+        if self.method == "certificate":
+            return f"certificate:{self.certificate_serial}"
+        if self.method == "eid":
+            return f"eid:SSIN={self.ssin}"
+        return f"admin:{self.display_name}"
+
+
+def admin_identity(operator: str) -> Identity:
+    return Identity("admin", None, operator or "operator")

@@ -1,0 +1,67 @@
+"""The ETK depot's operations as the HTTP edge calls them, each in its unit of work.
+
+Registration runs in the units of work ``etkdepot.registration`` describes: the
+challenge in one transaction; the answer in two, the challenge consumed in the first so
+that a wrong answer spends it too, the ETK signed, published and audited in the second.
+Refusals are audited after their transaction rolls back (``store.unit_of_work``).
+Lookups are read-only: two index probes per identifier (``store.etks``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from ehcert.core.identity import Identity
+from ehcert.etkdepot.adapters import StoredEtkChallenges, StoredEtkIndex, StoredEtkPublisher
+from ehcert.etkdepot.lookup import EtkAnswer, look_up, parse_queries
+from ehcert.etkdepot.ports import EtkPublication, EtkSigner
+from ehcert.etkdepot.registration import EtkRegistrar, IssuedChallenge
+from ehcert.ra.adapters import Ledger
+from ehcert.registry.adapter import RegistryFacts
+from ehcert.store.unit_of_work import Transactions
+
+T = TypeVar("T")
+
+
+class EtkDepot:
+    """ETK registration (challenge, answer) and GetEtk lookups."""
+
+    def __init__(self, transactions: Transactions, signer: EtkSigner) -> None:
+        self._transactions = transactions
+        self._signer = signer
+
+    def _run(self, operation: Callable[[EtkRegistrar], T]) -> T:
+        return self._transactions.audited(
+            lambda session, audit: operation(
+                EtkRegistrar(
+                    Ledger(session),
+                    StoredEtkChallenges(session),
+                    StoredEtkPublisher(session),
+                    self._signer,
+                    audit,
+                )
+            )
+        )
+
+    def challenge(
+        self, identity: Identity, encryption_der: bytes, now: dt.datetime
+    ) -> IssuedChallenge:
+        """Registration step 1: a challenge encrypted to the encryption certificate's key."""
+        return self._run(lambda registrar: registrar.challenge(identity, encryption_der, now))
+
+    def answer(
+        self, identity: Identity, challenge_id: str, answer: bytes, now: dt.datetime
+    ) -> EtkPublication:
+        """Registration step 2: the challenge is consumed in a unit of work of its own, so
+        a wrong answer spends it too; a right one publishes the ETK."""
+        challenge = self._run(lambda registrar: registrar.take(identity, challenge_id, now))
+        return self._run(lambda registrar: registrar.publish(identity, challenge, answer, now))
+
+    def lookup(self, identifiers: Sequence[str], now: dt.datetime) -> list[EtkAnswer]:
+        """GetEtk (``etkdepot.lookup``): one answer per identifier, in order."""
+        queries = parse_queries(identifiers)
+        with self._transactions.session() as session:
+            registry = RegistryFacts(session)
+            return look_up(StoredEtkIndex(session), queries, now, registry.ssin_for_nihii)

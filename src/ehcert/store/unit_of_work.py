@@ -1,0 +1,84 @@
+"""Units of work: one transaction per operation, refusals audited after the rollback.
+
+A service's operation runs in one :class:`~sqlalchemy.orm.Session`: what it writes
+(a certificate, its ledger row, the audit record of the decision) commits together or
+not at all. A refusal is an :class:`~ehcert.core.errors.EhcertError` raised out of that
+transaction, which therefore rolls back; the refusal's audit record must not go with
+it. :class:`HeldBackAudit` keeps refusal records aside and :meth:`Transactions.audited`
+writes them once the operation's transaction is over, in a transaction of their own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+from ehcert.core.audit import REFUSED, AuditSink
+from ehcert.store.audit import AuditLog
+from ehcert.store.db import Database
+
+T = TypeVar("T")
+
+# One held-back record: action, actor, subject, detail, time (``AuditLog.append`` order).
+HeldRecord = tuple[str, str, str, dict[str, object], dt.datetime]
+
+_MAX_NAME = 200
+
+
+def json_safe(detail: dict[str, object]) -> dict[str, Any]:
+    """``detail`` as the JSON the audit log stores; what JSON cannot hold becomes a string."""
+    return json.loads(json.dumps(detail, default=str))  # type: ignore[no-any-return]
+
+
+def _append(log: AuditLog, record: HeldRecord) -> None:
+    action, actor, subject, detail, at = record
+    log.append(at, action, actor[:_MAX_NAME], subject[:_MAX_NAME], json_safe(detail))
+
+
+class HeldBackAudit:
+    """An :class:`~ehcert.core.audit.AuditSink` over one session: successes join its
+    transaction, refusals wait for one of their own (see the module docstring)."""
+
+    def __init__(self, session: Session) -> None:
+        self._log = AuditLog(session)
+        self.refusals: list[HeldRecord] = []
+
+    def record(
+        self, action: str, actor: str, subject: str, detail: dict[str, object], at: dt.datetime
+    ) -> None:
+        if action == REFUSED:
+            self.refusals.append((action, actor, subject, detail, at))
+            return
+        _append(self._log, (action, actor, subject, detail, at))
+
+
+class Transactions:
+    """The units of work over one database."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One transaction with no audit trail: reads, and writes that need no record."""
+        with self._database.session() as session:
+            yield session
+
+    def audited(self, work: Callable[[Session, AuditSink], T]) -> T:
+        """Run ``work`` in one transaction; audit its refusals afterwards, in their own."""
+        audit: HeldBackAudit | None = None
+        try:
+            with self._database.session() as session:
+                audit = HeldBackAudit(session)
+                return work(session, audit)
+        finally:
+            if audit is not None and audit.refusals:
+                with self._database.session() as session:
+                    log = AuditLog(session)
+                    for record in audit.refusals:
+                        _append(log, record)
