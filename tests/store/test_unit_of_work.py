@@ -1,0 +1,71 @@
+"""Units of work: the work and its audit record commit together; a refusal rolls the
+work back and is still audited, in a transaction of its own."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from sqlalchemy.orm import Session
+
+from ehcert.core.audit import REFUSED, AuditSink, refusal_detail
+from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.store.audit import AuditLog
+from ehcert.store.db import Database
+from ehcert.store.nonces import NonceRepository
+from ehcert.store.unit_of_work import Transactions
+
+T0 = dt.datetime(2031, 5, 4, 8, 0, tzinfo=dt.UTC)
+TTL = dt.timedelta(minutes=10)
+
+
+def audit_actions(database: Database) -> list[tuple[str, str, dict[str, object]]]:
+    with database.session() as session:
+        return [
+            (record.action, record.actor, json.loads(record.detail))
+            for record in AuditLog(session).records()
+        ]
+
+
+def nonce_was_kept(database: Database, value: str) -> bool:
+    with database.session() as session:
+        return NonceRepository(session).consume(value, T0)
+
+
+def test_the_work_and_its_audit_record_commit_together(database: Database) -> None:
+    def work(session: Session, audit: AuditSink) -> str:
+        NonceRepository(session).create("kept-nonce-0123456789", T0, TTL)
+        audit.record("issued", "ra", "SSIN=79021802145", {"at": T0}, T0)
+        return "done"
+
+    assert Transactions(database).audited(work) == "done"
+    assert nonce_was_kept(database, "kept-nonce-0123456789")
+    # What JSON cannot hold (a datetime) is stored as its string.
+    assert audit_actions(database) == [("issued", "ra", {"at": str(T0)})]
+
+
+def test_a_refusal_rolls_the_work_back_and_is_audited_in_its_own_transaction(
+    database: Database,
+) -> None:
+    refusal = EhcertError(ErrorKind.FORBIDDEN, "Not for you.")
+
+    def work(session: Session, audit: AuditSink) -> None:
+        NonceRepository(session).create("lost-nonce-0123456789", T0, TTL)
+        audit.record("issued", "ra", "SSIN=79021802145", {}, T0)
+        audit.record(REFUSED, "x" * 300, "SSIN=79021802145", refusal_detail("request", refusal), T0)
+        raise refusal
+
+    with pytest.raises(EhcertError) as raised:
+        Transactions(database).audited(work)
+    assert raised.value is refusal
+    assert not nonce_was_kept(database, "lost-nonce-0123456789")
+    assert audit_actions(database) == [
+        (
+            REFUSED,
+            "x" * 200,
+            {"action": "request", "kind": "forbidden", "reason": "Not for you."},
+        )
+    ]
+    with database.session() as session:
+        assert AuditLog(session).verify().ok
