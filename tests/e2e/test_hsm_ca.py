@@ -25,6 +25,7 @@ from ehcert.registry.service import RegistryService
 from ehcert.settings import Settings
 
 MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+KEYSTORE_PASSWORD = "Long HSM passphrase 1!"
 
 
 def test_ca_keys_on_softhsm_issue_and_answer_ocsp(
@@ -63,10 +64,10 @@ def test_ca_keys_on_softhsm_issue_and_answer_ocsp(
             institution=None,
             application_id=None,
             out_dir=tmp_path / "ks",
-            password="a long password",
+            password=KEYSTORE_PASSWORD,
             now=clock.now(),
         )
-        leaf = read_keystore_file(keystore_path, "a long password").authentication().certificate
+        leaf = read_keystore_file(keystore_path, KEYSTORE_PASSWORD).authentication().certificate
         issuing = platform.hierarchy.issuing.certificate
         leaf.verify_directly_issued_by(issuing)
         request = ocsp.OCSPRequestBuilder().add_certificate(leaf, issuing, hashes.SHA1()).build()
