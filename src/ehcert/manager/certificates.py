@@ -54,8 +54,9 @@ from ehcert.client.platform import (
 )
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import Holder, InstitutionId, validate_application_id
+from ehcert.core.keys import KEY_POLICY
 from ehcert.core.names import parse_ehealth_subject
-from ehcert.core.policy import DEFAULT_KEY_SIZE, check_renewal_window, renewal_opens
+from ehcert.core.policy import check_renewal_window, renewal_opens
 from ehcert.manager.etk import encryption_entry, register_etk, registration_failed
 from ehcert.manager.password import check_new_password
 from ehcert.pki.keystore import (
@@ -289,8 +290,8 @@ def request_certificate(
     environment_hint: str | None = None,
     now: dt.datetime,
     progress: Progress | None = None,
-    key_size: int = DEFAULT_KEY_SIZE,
-    encryption_key_size: int = DEFAULT_KEY_SIZE,
+    key_size: int = KEY_POLICY.rsa_default_bits,
+    encryption_key_size: int = KEY_POLICY.rsa_default_bits,
     legacy_compatible: bool = False,
 ) -> Path:
     """Request a certificate with an eID and write it with its new key to a keystore.
@@ -403,8 +404,8 @@ def renew_certificate(
     now: dt.datetime,
     *,
     progress: Progress | None = None,
-    key_size: int = DEFAULT_KEY_SIZE,
-    encryption_key_size: int = DEFAULT_KEY_SIZE,
+    key_size: int = KEY_POLICY.rsa_default_bits,
+    encryption_key_size: int = KEY_POLICY.rsa_default_bits,
     legacy_compatible: bool = False,
 ) -> Path:
     """Renew the keystore's certificate with a new key pair; return the NEW keystore's path.

@@ -48,10 +48,10 @@ from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki.cms_signature import OID_DATA, verify_signer_info
 from ehcert.pki.etk_build import build_etk
 from ehcert.pki.pathval import RevocationChecker, describe_name, validate_path
+from ehcert.pki.public_keys import public_key_problem
 
 __all__ = [
     "MAX_ETK_BYTES",
-    "MIN_RSA_BITS",
     "Etk",
     "EtkIssue",
     "EtkTrust",
@@ -61,7 +61,6 @@ __all__ = [
     "verify_etk",
 ]
 
-MIN_RSA_BITS = 2048
 MAX_ETK_BYTES = 256 * 1024
 
 
@@ -268,15 +267,8 @@ def _key_usage(certificate: x509.Certificate) -> x509.KeyUsage | None:
 
 
 def _key_issue(certificate: x509.Certificate, prefix: str, label: str) -> EtkIssue | None:
-    key = certificate.public_key()
-    if not isinstance(key, rsa.RSAPublicKey):
-        return EtkIssue(f"{prefix}_key_algorithm", f"The {label} does not hold an RSA key.")
-    if key.key_size < MIN_RSA_BITS:
-        return EtkIssue(
-            f"{prefix}_key_size",
-            f"The {label} has a {key.key_size}-bit key; at least {MIN_RSA_BITS} bits are required.",
-        )
-    return None
+    problem = public_key_problem(certificate.public_key(), f"key of the {label}")
+    return None if problem is None else EtkIssue(f"{prefix}_{problem.code}", problem.detail)
 
 
 def _time_issue(

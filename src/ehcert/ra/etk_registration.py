@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.core.policy import MINIMUM_KEY_SIZE
+from ehcert.pki.public_keys import check_public_key
 from ehcert.ra.authentication import Identity
 from ehcert.ra.ports import (
     AuditSink,
@@ -122,11 +122,7 @@ def check_encryption_certificate(
             ErrorKind.BAD_KEY, "The encryption certificate must be signed with SHA-256 or stronger."
         )
     key = encryption.public_key()
-    if not isinstance(key, rsa.RSAPublicKey) or key.key_size < MINIMUM_KEY_SIZE:
-        raise _refuse(
-            ErrorKind.BAD_KEY,
-            f"The encryption key must be RSA of at least {MINIMUM_KEY_SIZE} bits.",
-        )
+    check_public_key(key, "encryption key", field=FIELD)
     if _spki(encryption) == _spki(authentication):
         raise _refuse(
             ErrorKind.BAD_KEY,

@@ -29,7 +29,6 @@ from collections.abc import Sequence
 from asn1crypto import cms as asn1_cms
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from ehcert.client.etee import der
@@ -52,9 +51,9 @@ from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki.cms_signature import OID_DATA, SignerCheck
 from ehcert.pki.keystore import KeyEntry, Keystore
 from ehcert.pki.pathval import RevocationChecker, describe_name, validate_path
+from ehcert.pki.public_keys import public_key_problem
 from ehcert.pki.revocation import RevocationState, RevocationStatus
 
-MIN_RSA_BITS = 2048
 MAX_MESSAGE_BYTES = 1 << 31
 
 
@@ -112,20 +111,9 @@ def _time_issues(
 
 
 def _key_issues(certificate: x509.Certificate, who: str, label: str) -> list[Issue]:
-    key = certificate.public_key()
-    subject = describe_name(certificate.subject)
-    if not isinstance(key, rsa.RSAPublicKey):
-        return [Issue("key_algorithm", who, f"The {label} of {subject} does not hold an RSA key.")]
-    if key.key_size < MIN_RSA_BITS:
-        return [
-            Issue(
-                "key_size",
-                who,
-                f"The {label} of {subject} has a {key.key_size}-bit RSA key; at least "
-                f"{MIN_RSA_BITS} bits are required.",
-            )
-        ]
-    return []
+    what = f"key of the {label} of {describe_name(certificate.subject)}"
+    problem = public_key_problem(certificate.public_key(), what)
+    return [] if problem is None else [Issue(problem.code, who, problem.detail)]
 
 
 def _key_usage(certificate: x509.Certificate) -> x509.KeyUsage | None:
