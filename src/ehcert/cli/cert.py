@@ -51,10 +51,10 @@ from ehcert.core.clock import Clock
 from ehcert.core.errors import EhcertError
 from ehcert.core.identifiers import InstitutionId, validate_application_id
 from ehcert.core.keys import KEY_POLICY
+from ehcert.core.revocation import HOLDER_REASONS
 from ehcert.manager import certificates as manager
 from ehcert.manager.certificates import (
     ENVIRONMENTS,
-    REVOCATION_REASONS,
     CertificateView,
     StatusReport,
 )
@@ -147,7 +147,7 @@ ReasonOption = Annotated[
         "--reason",
         callback=_reason,
         metavar="REASON",
-        help=f"RFC 5280 reason: {', '.join(REVOCATION_REASONS)}.",
+        help=f"RFC 5280 reason: {', '.join(HOLDER_REASONS)}.",
     ),
 ]
 

@@ -57,6 +57,7 @@ from ehcert.core.identifiers import Holder, InstitutionId, validate_application_
 from ehcert.core.keys import KEY_POLICY
 from ehcert.core.names import parse_ehealth_subject
 from ehcert.core.policy import check_renewal_window, renewal_opens
+from ehcert.core.revocation import canonical_revocation_reason
 from ehcert.manager.etk import encryption_entry, register_etk, registration_failed
 from ehcert.manager.password import check_new_password
 from ehcert.pki.keystore import (
@@ -69,18 +70,6 @@ from ehcert.pki.keystore import (
 )
 
 ENVIRONMENTS = ("acceptance", "production")
-
-# The CRLReason names of RFC 5280 section 5.3.1 a holder may give. certificateHold is
-# not offered (eHealth certificates are never suspended), removeFromCRL and aACompromise
-# are for CAs, caCompromise for the platform itself.
-REVOCATION_REASONS: tuple[str, ...] = (
-    "unspecified",
-    "keyCompromise",
-    "affiliationChanged",
-    "superseded",
-    "cessationOfOperation",
-    "privilegeWithdrawn",
-)
 
 
 class Step(StrEnum):
@@ -101,18 +90,7 @@ def _no_progress(step: Step) -> None:
 
 def validate_revocation_reason(reason: str) -> str:
     """The RFC 5280 reason name for ``reason`` (any letter case), or a refusal listing them."""
-    if not isinstance(reason, str):
-        raise TypeError("reason must be a string")
-    by_lower = {name.lower(): name for name in REVOCATION_REASONS}
-    canonical = by_lower.get(reason.strip().lower())
-    if canonical is None:
-        raise EhcertError(
-            ErrorKind.MALFORMED,
-            f"The revocation reason {reason!r} is not accepted; use one of "
-            f"{', '.join(REVOCATION_REASONS)}.",
-            field="reason",
-        )
-    return canonical
+    return canonical_revocation_reason(reason)
 
 
 # --- the local view of a certificate ------------------------------------------------------

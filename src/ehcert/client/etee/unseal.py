@@ -48,6 +48,7 @@ from ehcert.client.etee.report import (
     UnsealReport,
 )
 from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.core.revocation import KEY_INTACT_REASONS
 from ehcert.pki.cms_signature import OID_DATA, SignerCheck
 from ehcert.pki.keystore import KeyEntry, Keystore
 from ehcert.pki.pathval import RevocationChecker, describe_name, validate_path
@@ -187,20 +188,6 @@ def _sender_trust(
     return issues
 
 
-KEY_INTACT_REASONS = frozenset(
-    {
-        x509.ReasonFlags.superseded,
-        x509.ReasonFlags.affiliation_changed,
-        x509.ReasonFlags.cessation_of_operation,
-        x509.ReasonFlags.privilege_withdrawn,
-    }
-)
-"""Revocation reasons that say nothing against the key (RFC 5280 section 5.3.1): a
-signature made before such a revocation still stands. keyCompromise, cACompromise and
-unspecified do not qualify: whoever holds a compromised key can also backdate the
-signing time, which here is the signer's own claim, not a timestamp."""
-
-
 def _as_of_signing(
     checker: RevocationChecker, signing_time: dt.datetime | None
 ) -> RevocationChecker:
@@ -215,7 +202,8 @@ def _as_of_signing(
             status.state is RevocationState.REVOKED
             and status.revoked_at is not None
             and status.revoked_at > signing_time
-            and status.reason in KEY_INTACT_REASONS
+            and status.reason is not None
+            and status.reason.value in KEY_INTACT_REASONS
         ):
             return RevocationStatus.good()
         return status
