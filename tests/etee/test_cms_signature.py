@@ -17,10 +17,10 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from ehcert.client.etee import seal, unseal
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki.cms_signature import verify_signer_info
-from ehcert.pki.etk import build_etk, parse_etk, verify_etk
-from ehcert.pki.signer import PrivateKeySigner
+from ehcert.pki.etk import parse_etk, verify_etk
 
 from .conftest import T_OWN, OwnPki
+from .test_etk import _own_etk
 
 LACKS_ATTRIBUTES = "its signed attributes lack content-type or message-digest (RFC 5652 5.3)"
 _HASHES = {"sha1": hashes.SHA1, "sha256": hashes.SHA256}
@@ -63,17 +63,6 @@ def _resign(
     return bytes(info.dump(force=True))
 
 
-def _etk(pki: OwnPki) -> bytes:
-    bob = pki.bob
-    return build_etk(
-        bob.encryption.certificate,
-        [bob.authentication.certificate, pki.root],
-        pki.depot.certificate,
-        PrivateKeySigner(pki.depot.private_key),
-        T_OWN,
-    )
-
-
 def _message(pki: OwnPki) -> bytes:
     return seal(
         b"lab result",
@@ -89,7 +78,7 @@ def _etk_verdict(pki: OwnPki, data: bytes, **options: bool):
 
 def test_resigning_keeps_both_valid(own_pki) -> None:
     """The helper itself: re-signed without a defect, both still verify."""
-    assert _etk_verdict(own_pki, _resign(_etk(own_pki), own_pki.depot.private_key)).usable
+    assert _etk_verdict(own_pki, _resign(_own_etk(own_pki), own_pki.depot.private_key)).usable
     message = _resign(_message(own_pki), own_pki.alice.authentication.private_key)
     result = unseal(message, [own_pki.bob.keystore], anchors=[own_pki.root], at=T_OWN)
     assert result.content == b"lab result" and result.report.data.valid
@@ -98,7 +87,7 @@ def test_resigning_keeps_both_valid(own_pki) -> None:
 def test_missing_content_type_is_refused_by_etk_and_message_alike(own_pki) -> None:
     """RFC 5652 5.3: with signed attributes, content-type MUST be present. The ETK check
     used to accept its absence; now both say the same sentence."""
-    etk = _resign(_etk(own_pki), own_pki.depot.private_key, drop="content_type")
+    etk = _resign(_own_etk(own_pki), own_pki.depot.private_key, drop="content_type")
     verdict = _etk_verdict(own_pki, etk)
     assert not verdict.valid and "etk_signature" in verdict.codes
     assert LACKS_ATTRIBUTES in verdict.validity_issues[0].detail
@@ -111,10 +100,10 @@ def test_missing_content_type_is_refused_by_etk_and_message_alike(own_pki) -> No
     assert refused.value.kind is ErrorKind.MALFORMED and LACKS_ATTRIBUTES in refused.value.detail
 
 
-def test_wrong_content_type_is_refused_by_etk(own_pki) -> None:
+def test_wrong_content_type_is_refused_by_own_etk(own_pki) -> None:
     """The ETK check used to ignore the content-type value; RFC 5652 11.1 says it MUST
     match the eContentType."""
-    etk = parse_etk(_etk(own_pki))
+    etk = parse_etk(_own_etk(own_pki))
     check = verify_signer_info(
         etk.signer_info,
         "1.2.840.113549.1.7.2",  # id-signedData: not what the depot signed
@@ -129,7 +118,7 @@ def test_wrong_content_type_is_refused_by_etk(own_pki) -> None:
 
 
 def test_sha1_depot_signature_only_when_allowed_and_then_flagged(own_pki) -> None:
-    etk = _resign(_etk(own_pki), own_pki.depot.private_key, digest="sha1")
+    etk = _resign(_own_etk(own_pki), own_pki.depot.private_key, digest="sha1")
     refused = _etk_verdict(own_pki, etk)
     assert not refused.valid and "etk_signature" in refused.codes
     assert "SHA-1 is not allowed" in refused.validity_issues[0].detail

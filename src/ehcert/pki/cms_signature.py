@@ -63,13 +63,9 @@ SIGNATURE_INVALID = "signature_invalid"
 
 ALLOWED_DIGESTS = frozenset({"sha256", "sha384", "sha512"})
 SHA1 = "sha1"
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "sha1": hashes.SHA1,
-    "sha224": hashes.SHA224,
-    "sha256": hashes.SHA256,
-    "sha384": hashes.SHA384,
-    "sha512": hashes.SHA512,
-}
+_HASHES = frozenset({"sha1", "sha224", "sha256", "sha384", "sha512"})
+"""The hashes a SignerInfo may name and be computed (asn1crypto's names); which of them
+are allowed is decided by ``ALLOWED_DIGESTS`` and ``allow_sha1``."""
 _PKCS1_SIGNATURES = {
     "rsassa_pkcs1v15": None,  # rsaEncryption: the hash is the SignerInfo's digest
     "sha1_rsa": "sha1",
@@ -86,9 +82,18 @@ def name_of_hash(name: str) -> str:
     return name.upper().replace("SHA", "SHA-") if name.startswith("sha") else name
 
 
+def _hash(name: str) -> hashes.HashAlgorithm:
+    """The ``cryptography`` hash of an asn1crypto name in ``_HASHES`` (``sha256`` ->
+    ``hashes.SHA256()``)."""
+    if name not in _HASHES:
+        raise ValueError(f"unsupported hash {name}")
+    algorithm: hashes.HashAlgorithm = getattr(hashes, name.upper())()
+    return algorithm
+
+
 def digest_of(name: str, parts: Sequence[Content]) -> bytes:
     """The ``name`` hash (asn1crypto's spelling) over ``parts`` in order."""
-    hasher = hashes.Hash(_HASHES[name]())
+    hasher = hashes.Hash(_hash(name))
     for part in parts:
         hasher.update(part)
     return hasher.finalize()
@@ -213,7 +218,7 @@ def _signature_scheme(
         if hash_name not in _HASHES:
             return None
         pss = padding.PSS(
-            mgf=padding.MGF1(_HASHES[mgf_hash]()), salt_length=params["salt_length"].native
+            mgf=padding.MGF1(_hash(mgf_hash)), salt_length=params["salt_length"].native
         )
         return pss, hash_name
     issues.append(
@@ -302,7 +307,7 @@ def verify_signer_info(
     if hash_name != digest:
         return check  # the digest computed does not fit the scheme: cannot be valid
     try:
-        key.verify(signature, signed_message, pad, Prehashed(_HASHES[digest]()))
+        key.verify(signature, signed_message, pad, Prehashed(_hash(digest)))
         check.signature_valid = True
     except (InvalidSignature, ValueError):
         check.issues.append(
