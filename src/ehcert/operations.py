@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import InstitutionId, Ssin
 from ehcert.core.identity import admin_identity
+from ehcert.core.keys import KEY_POLICY
 from ehcert.pki.files import write_private_file
 from ehcert.platform import Platform
 from ehcert.ra.ports import CertificateFacts
@@ -112,7 +113,7 @@ def issue_test_eid(
         first_name = first_name or provider.first_name
         last_name = last_name or provider.last_name
     now = platform.now()
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_POLICY.rsa_default_bits)
     kwargs = {"validity": validity} if validity is not None else {}
     certificate = platform.ca.sign_test_eid(
         ssin, first_name, last_name, key.public_key(), now, **kwargs

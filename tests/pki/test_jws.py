@@ -248,7 +248,7 @@ def test_small_key(keys):
     document = _forge(_header(chain), PAYLOAD, _signer(keys.rsa_1024, "RS256"))
     detail = _refusal(ErrorKind.BAD_KEY, document)
     assert detail == (
-        "The first x5c certificate holds an RSA key of 1024 bits; the minimum is 2048 bits."
+        "The key of the first x5c certificate is RSA 1024 bits; the minimum is 2048 bits."
     )
 
 

@@ -14,8 +14,8 @@ from sqlalchemy.exc import IntegrityError
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import Holder
+from ehcert.core.revocation import REVOCATION_REASONS
 from ehcert.store.certificates import (
-    REVOCATION_REASONS,
     CertificateReader,
     CertificateRepository,
     NewCertificate,

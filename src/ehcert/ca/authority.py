@@ -22,19 +22,12 @@ from cryptography.x509 import ocsp
 from ehcert.ca.hierarchy import CaPair, Hierarchy, PublicUrls
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.policy import certificate_validity
+from ehcert.core.revocation import check_revocation_reason
 from ehcert.pki import profiles
 from ehcert.pki.etk import build_etk
 from ehcert.pki.lint import LintProfile
 from ehcert.pki.signing import sign_certificate, sign_crl, sign_ocsp_response
 
-REASON_FLAGS: dict[str, x509.ReasonFlags] = {
-    "unspecified": x509.ReasonFlags.unspecified,
-    "keyCompromise": x509.ReasonFlags.key_compromise,
-    "affiliationChanged": x509.ReasonFlags.affiliation_changed,
-    "superseded": x509.ReasonFlags.superseded,
-    "cessationOfOperation": x509.ReasonFlags.cessation_of_operation,
-    "privilegeWithdrawn": x509.ReasonFlags.privilege_withdrawn,
-}
 EID_VALIDITY = dt.timedelta(days=10 * 365)
 
 
@@ -55,12 +48,9 @@ class OcspStatus:
 
 
 def _reason_flag(reason: str) -> x509.ReasonFlags:
-    try:
-        return REASON_FLAGS[reason]
-    except KeyError:
-        raise EhcertError(
-            ErrorKind.MALFORMED, f"Unknown revocation reason {reason!r}.", field="reason"
-        ) from None
+    """The CRLReason of a reason ``core.revocation`` accepts (cryptography's ReasonFlags
+    values are the RFC 5280 names)."""
+    return x509.ReasonFlags(check_revocation_reason(reason))
 
 
 class CertificateAuthority:

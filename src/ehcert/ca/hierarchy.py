@@ -37,6 +37,7 @@ from cryptography.x509.oid import NameOID
 
 from ehcert.ca.etk_depot import ETK_DEPOT_ROLE, etk_depot_signer_builder
 from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.core.keys import check_platform_key_size
 from ehcert.pki import profiles
 from ehcert.pki.keyfile import load_encrypted_key, save_encrypted_key
 from ehcert.pki.lint import LintProfile
@@ -145,6 +146,7 @@ class KeyBackend:
 
     def create(self, role: str) -> Signer:
         bits = KEY_SIZES[role]
+        check_platform_key_size(bits, role)
         if self.uses_hsm:
             from ehcert.pki import pkcs11
 

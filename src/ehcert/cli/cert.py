@@ -50,11 +50,11 @@ from ehcert.client.platform import CertificateState, CertificateStatus, normalis
 from ehcert.core.clock import Clock
 from ehcert.core.errors import EhcertError
 from ehcert.core.identifiers import InstitutionId, validate_application_id
-from ehcert.core.policy import ALLOWED_KEY_SIZES, DEFAULT_KEY_SIZE
+from ehcert.core.keys import KEY_POLICY
+from ehcert.core.revocation import HOLDER_REASONS
 from ehcert.manager import certificates as manager
 from ehcert.manager.certificates import (
     ENVIRONMENTS,
-    REVOCATION_REASONS,
     CertificateView,
     StatusReport,
 )
@@ -136,8 +136,8 @@ def _environment(value: str | None) -> str | None:
 
 
 def _key_size(value: int) -> int:
-    if value not in ALLOWED_KEY_SIZES:
-        raise typer.BadParameter(f"use one of {', '.join(map(str, ALLOWED_KEY_SIZES))}")
+    if value not in KEY_POLICY.rsa_issued_sizes:
+        raise typer.BadParameter(f"use one of {', '.join(map(str, KEY_POLICY.rsa_issued_sizes))}")
     return value
 
 
@@ -147,7 +147,7 @@ ReasonOption = Annotated[
         "--reason",
         callback=_reason,
         metavar="REASON",
-        help=f"RFC 5280 reason: {', '.join(REVOCATION_REASONS)}.",
+        help=f"RFC 5280 reason: {', '.join(HOLDER_REASONS)}.",
     ),
 ]
 
@@ -279,7 +279,7 @@ def request_command(
     ] = None,
     key_size: Annotated[
         int, typer.Option("--key-size", callback=_key_size, help="RSA key size in bits.")
-    ] = DEFAULT_KEY_SIZE,
+    ] = KEY_POLICY.rsa_default_bits,
     legacy_compatible: LegacyCompatibleOption = False,
     json_output: JsonOption = False,
 ) -> None:

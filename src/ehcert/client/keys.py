@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from ehcert.client.eid import SIGNATURE_ALGORITHMS, EidCredential, SignatureAlgorithm
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.core.policy import DEFAULT_KEY_SIZE, check_key_size
+from ehcert.core.keys import KEY_POLICY, check_issued_key_size
 from ehcert.pki import profiles
 from ehcert.pki.jws import JwsAlgorithm
 from ehcert.pki.keystore import KeyEntry
@@ -33,15 +33,15 @@ from ehcert.pki.keystore import KeyEntry
 PUBLIC_EXPONENT = 65537
 
 
-def generate_rsa_key(bits: int = DEFAULT_KEY_SIZE) -> rsa.RSAPrivateKey:
+def generate_rsa_key(bits: int = KEY_POLICY.rsa_default_bits) -> rsa.RSAPrivateKey:
     """Generate an RSA key pair of a size the eHealth policy accepts (2048, 3072 or 4096).
 
     The size is checked before the (slow) generation so a refused size fails at once with
-    the policy's sentence (``core.policy.check_key_size``).
+    the policy's sentence (``core.keys.check_issued_key_size``).
     """
     if isinstance(bits, bool) or not isinstance(bits, int):
         raise TypeError("bits must be an int")
-    check_key_size(bits)
+    check_issued_key_size(bits)
     return rsa.generate_private_key(public_exponent=PUBLIC_EXPONENT, key_size=bits)
 
 

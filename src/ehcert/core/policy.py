@@ -3,8 +3,8 @@
 - An eHealth certificate is valid 36 months (eHealth certificate policy).
 - It can be renewed only from 90 days before expiry until expiry; after expiry the
   holder must make a new request with a strong means of identification.
-- Keys: RSA, 2048 bits by default, 3072 and 4096 accepted, anything below 2048 refused;
-  signatures with SHA-256.
+- Keys and their sizes: :mod:`ehcert.core.keys`; revocation reasons:
+  :mod:`ehcert.core.revocation`.
 
 All functions take ``now`` as an argument; nothing here reads a clock.
 """
@@ -19,9 +19,6 @@ from ehcert.core.errors import EhcertError, ErrorKind
 
 VALIDITY_MONTHS = 36
 RENEWAL_WINDOW = dt.timedelta(days=90)
-DEFAULT_KEY_SIZE = 2048
-ALLOWED_KEY_SIZES = (2048, 3072, 4096)
-MINIMUM_KEY_SIZE = 2048
 
 
 def add_months(moment: dt.datetime, months: int) -> dt.datetime:
@@ -69,19 +66,3 @@ def check_renewal_window(not_after: dt.datetime, now: dt.datetime) -> None:
 
 def renewal_window_is_open(not_after: dt.datetime, now: dt.datetime) -> bool:
     return renewal_opens(not_after) <= now <= not_after
-
-
-def check_key_size(bits: int) -> None:
-    if bits < MINIMUM_KEY_SIZE:
-        raise EhcertError(
-            ErrorKind.BAD_KEY,
-            f"An RSA key of {bits} bits is too small; the minimum is {MINIMUM_KEY_SIZE} bits.",
-            field="csr",
-        )
-    if bits not in ALLOWED_KEY_SIZES:
-        sizes = ", ".join(map(str, ALLOWED_KEY_SIZES))
-        raise EhcertError(
-            ErrorKind.BAD_KEY,
-            f"An RSA key of {bits} bits is not accepted; use one of {sizes} bits.",
-            field="csr",
-        )

@@ -40,7 +40,6 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from ehcert.core.audit import REFUSED, AuditSink, refusal_detail
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identity import Identity
-from ehcert.core.policy import MINIMUM_KEY_SIZE
 from ehcert.etkdepot.ports import (
     EtkChallengeFacts,
     EtkChallenges,
@@ -48,6 +47,7 @@ from ehcert.etkdepot.ports import (
     EtkPublisher,
     EtkSigner,
 )
+from ehcert.pki.public_keys import check_public_key
 from ehcert.ra.ports import CertificateFacts, CertificateLedger
 
 CHALLENGE_TTL = dt.timedelta(minutes=5)
@@ -121,11 +121,7 @@ def check_encryption_certificate(
             ErrorKind.BAD_KEY, "The encryption certificate must be signed with SHA-256 or stronger."
         )
     key = encryption.public_key()
-    if not isinstance(key, rsa.RSAPublicKey) or key.key_size < MINIMUM_KEY_SIZE:
-        raise _refuse(
-            ErrorKind.BAD_KEY,
-            f"The encryption key must be RSA of at least {MINIMUM_KEY_SIZE} bits.",
-        )
+    check_public_key(key, "encryption key", field=FIELD)
     if _spki(encryption) == _spki(authentication):
         raise _refuse(
             ErrorKind.BAD_KEY,

@@ -54,8 +54,10 @@ from ehcert.client.platform import (
 )
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import Holder, InstitutionId, validate_application_id
+from ehcert.core.keys import KEY_POLICY
 from ehcert.core.names import parse_ehealth_subject
-from ehcert.core.policy import DEFAULT_KEY_SIZE, check_renewal_window, renewal_opens
+from ehcert.core.policy import check_renewal_window, renewal_opens
+from ehcert.core.revocation import canonical_revocation_reason
 from ehcert.manager.etk import encryption_entry, register_etk, registration_failed
 from ehcert.manager.password import check_new_password
 from ehcert.pki.keystore import (
@@ -68,18 +70,6 @@ from ehcert.pki.keystore import (
 )
 
 ENVIRONMENTS = ("acceptance", "production")
-
-# The CRLReason names of RFC 5280 section 5.3.1 a holder may give. certificateHold is
-# not offered (eHealth certificates are never suspended), removeFromCRL and aACompromise
-# are for CAs, caCompromise for the platform itself.
-REVOCATION_REASONS: tuple[str, ...] = (
-    "unspecified",
-    "keyCompromise",
-    "affiliationChanged",
-    "superseded",
-    "cessationOfOperation",
-    "privilegeWithdrawn",
-)
 
 
 class Step(StrEnum):
@@ -100,18 +90,7 @@ def _no_progress(step: Step) -> None:
 
 def validate_revocation_reason(reason: str) -> str:
     """The RFC 5280 reason name for ``reason`` (any letter case), or a refusal listing them."""
-    if not isinstance(reason, str):
-        raise TypeError("reason must be a string")
-    by_lower = {name.lower(): name for name in REVOCATION_REASONS}
-    canonical = by_lower.get(reason.strip().lower())
-    if canonical is None:
-        raise EhcertError(
-            ErrorKind.MALFORMED,
-            f"The revocation reason {reason!r} is not accepted; use one of "
-            f"{', '.join(REVOCATION_REASONS)}.",
-            field="reason",
-        )
-    return canonical
+    return canonical_revocation_reason(reason)
 
 
 # --- the local view of a certificate ------------------------------------------------------
@@ -289,8 +268,8 @@ def request_certificate(
     environment_hint: str | None = None,
     now: dt.datetime,
     progress: Progress | None = None,
-    key_size: int = DEFAULT_KEY_SIZE,
-    encryption_key_size: int = DEFAULT_KEY_SIZE,
+    key_size: int = KEY_POLICY.rsa_default_bits,
+    encryption_key_size: int = KEY_POLICY.rsa_default_bits,
     legacy_compatible: bool = False,
 ) -> Path:
     """Request a certificate with an eID and write it with its new key to a keystore.
@@ -403,8 +382,8 @@ def renew_certificate(
     now: dt.datetime,
     *,
     progress: Progress | None = None,
-    key_size: int = DEFAULT_KEY_SIZE,
-    encryption_key_size: int = DEFAULT_KEY_SIZE,
+    key_size: int = KEY_POLICY.rsa_default_bits,
+    encryption_key_size: int = KEY_POLICY.rsa_default_bits,
     legacy_compatible: bool = False,
 ) -> Path:
     """Renew the keystore's certificate with a new key pair; return the NEW keystore's path.

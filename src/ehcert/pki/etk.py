@@ -37,21 +37,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from asn1crypto import algos, cms, core
+from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
 
 from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.pki.cms_signature import OID_DATA, verify_signer_info
 from ehcert.pki.etk_build import build_etk
 from ehcert.pki.pathval import RevocationChecker, describe_name, validate_path
+from ehcert.pki.public_keys import public_key_problem
 
 __all__ = [
     "MAX_ETK_BYTES",
-    "MIN_RSA_BITS",
     "Etk",
     "EtkIssue",
     "EtkTrust",
@@ -61,14 +61,7 @@ __all__ = [
     "verify_etk",
 ]
 
-MIN_RSA_BITS = 2048
 MAX_ETK_BYTES = 256 * 1024
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "sha1": hashes.SHA1,
-    "sha256": hashes.SHA256,
-    "sha384": hashes.SHA384,
-    "sha512": hashes.SHA512,
-}
 
 
 def _der(certificate: x509.Certificate) -> bytes:
@@ -245,44 +238,24 @@ class EtkVerdict:
 
 
 def _verify_depot_signature(etk: Etk, allow_sha1: bool) -> str | None:
-    """None when the depot's signature verifies, else why not (RFC 5652 5.4 and 5.6)."""
+    """None when the depot's signature verifies, else why not: the product's one CMS
+    signature check (:mod:`ehcert.pki.cms_signature`), a malformed SignerInfo included."""
     if etk.depot_certificate is None:
         return "the depot's signing certificate is not in the ETK"
-    signer_info = etk.signer_info
-    digest_name = signer_info["digest_algorithm"]["algorithm"].native
-    allowed = {"sha256", "sha384", "sha512"} | ({"sha1"} if allow_sha1 else set())
-    if digest_name not in allowed:
-        return f"the depot signed with the digest {digest_name}, which is not accepted"
-    hash_type = _HASHES[digest_name]
-    content = _der(etk.encryption_certificate)
-    digest = hashlib.new(digest_name, content).digest()
-    signed_attributes = signer_info["signed_attrs"]
-    message = digest
-    if not isinstance(signed_attributes, core.Void):
-        values = {a["type"].native: a["values"] for a in signed_attributes}
-        if "message_digest" not in values or values["message_digest"][0].native != digest:
-            return "the message digest of the depot's signature does not match the content"
-        signed_der = b"\x31" + signed_attributes.dump()[1:]
-        message = hashlib.new(digest_name, signed_der).digest()
-    key = etk.depot_certificate.public_key()
-    algorithm: algos.SignedDigestAlgorithm = signer_info["signature_algorithm"]
-    if not isinstance(key, rsa.RSAPublicKey):
-        return "the depot's key is not RSA"
-    pad: padding.AsymmetricPadding
-    if algorithm["algorithm"].native == "rsassa_pss":
-        params = algorithm["parameters"]
-        mgf_hash = _HASHES.get(params["mask_gen_algorithm"]["parameters"]["algorithm"].native)
-        if mgf_hash is None:
-            return "the depot's PSS signature uses an unknown hash"
-        pad = padding.PSS(mgf=padding.MGF1(mgf_hash()), salt_length=params["salt_length"].native)
-    elif algorithm.signature_algo == "rsassa_pkcs1v15":
-        pad = padding.PKCS1v15()
-    else:
-        return f"the depot's signature algorithm {algorithm['algorithm'].native} is not accepted"
     try:
-        key.verify(signer_info["signature"].native, message, pad, Prehashed(hash_type()))
-    except (InvalidSignature, ValueError):
-        return "the depot's signature does not verify"
+        check = verify_signer_info(
+            etk.signer_info,
+            OID_DATA,
+            _der(etk.encryption_certificate),
+            etk.depot_certificate,
+            "depot's signature",
+            allow_sha1=allow_sha1,
+            field_name="etk",
+        )
+    except EhcertError as malformed:
+        return malformed.detail[0].lower() + malformed.detail[1:].rstrip(".")
+    if check.issues:
+        return "; ".join(sentence for _, sentence in check.issues)
     return None
 
 
@@ -294,15 +267,8 @@ def _key_usage(certificate: x509.Certificate) -> x509.KeyUsage | None:
 
 
 def _key_issue(certificate: x509.Certificate, prefix: str, label: str) -> EtkIssue | None:
-    key = certificate.public_key()
-    if not isinstance(key, rsa.RSAPublicKey):
-        return EtkIssue(f"{prefix}_key_algorithm", f"The {label} does not hold an RSA key.")
-    if key.key_size < MIN_RSA_BITS:
-        return EtkIssue(
-            f"{prefix}_key_size",
-            f"The {label} has a {key.key_size}-bit key; at least {MIN_RSA_BITS} bits are required.",
-        )
-    return None
+    problem = public_key_problem(certificate.public_key(), f"key of the {label}")
+    return None if problem is None else EtkIssue(f"{prefix}_{problem.code}", problem.detail)
 
 
 def _time_issue(

@@ -41,10 +41,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.pki.public_keys import check_public_key
 
 JwsAlgorithm = Literal["RS256", "PS256"]
 SUPPORTED_ALGORITHMS: frozenset[str] = frozenset(get_args(JwsAlgorithm))
-MINIMUM_RSA_KEY_SIZE = 2048
 MAX_DOCUMENT_SIZE = 256 * 1024
 """Largest JWS accepted, in bytes or characters: a CSR plus an eID chain is ~10 KiB."""
 MAX_CHAIN_LENGTH = 8
@@ -279,12 +279,7 @@ def _signer_key(certificate: x509.Certificate) -> rsa.RSAPublicKey:
             ErrorKind.BAD_KEY,
             "The first x5c certificate does not hold an RSA key; RS256 and PS256 need one.",
         )
-    if key.key_size < MINIMUM_RSA_KEY_SIZE:
-        raise EhcertError(
-            ErrorKind.BAD_KEY,
-            f"The first x5c certificate holds an RSA key of {key.key_size} bits; the minimum "
-            f"is {MINIMUM_RSA_KEY_SIZE} bits.",
-        )
+    check_public_key(key, "key of the first x5c certificate")
     return key
 
 

@@ -48,8 +48,7 @@ from pkilint.pkix.crl import crl_extension
 from pyasn1_alt_modules import rfc5280, rfc6960  # type: ignore[import-untyped]
 
 from ehcert.core.errors import EhcertError, ErrorKind
-
-MINIMUM_RSA_BITS = 2048
+from ehcert.pki.public_keys import public_key_problem
 
 
 class LintProfile(enum.Enum):
@@ -276,8 +275,9 @@ def _revocation_pointer_findings(cert: x509.Certificate, shape: _Shape) -> list[
 def _shape_findings(cert: x509.Certificate, shape: _Shape) -> list[tuple[Any, str]]:
     found: list[tuple[Any, str]] = []
     key = cert.public_key()
-    if not isinstance(key, rsa.RSAPublicKey) or key.key_size < MINIMUM_RSA_BITS:
-        found.append((_PUBLIC_KEY, f"subject key must be RSA of {MINIMUM_RSA_BITS}+ bits"))
+    problem = public_key_problem(key, "subject key")
+    if not isinstance(key, rsa.RSAPublicKey) or problem is not None:
+        found.append((_PUBLIC_KEY, problem.detail if problem else "subject key must be RSA"))
     bc = _extension_or_none(cert, x509.BasicConstraints)
     is_ca = bc is not None and bc.value.ca
     if is_ca != shape.is_ca:

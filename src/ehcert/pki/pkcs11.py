@@ -43,6 +43,7 @@ from pkcs11 import Attribute, CertificateType, KeyType, Mechanism, MechanismFlag
 from pkcs11 import exceptions as p11_errors
 
 from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.core.keys import KEY_POLICY
 from ehcert.pki.pkcs11_sessions import close_sessions, run_on_token
 
 _T = TypeVar("_T")
@@ -178,8 +179,8 @@ class Pkcs11Token:
     def generate_rsa_keypair(self, key_label: str, bits: int) -> rsa.RSAPublicKey:
         """A new sign-only key pair whose private half is sensitive and never extractable."""
         _check_text(key_label, "key_label")
-        if not isinstance(bits, int) or bits < 2048:
-            raise ValueError("bits must be an int of at least 2048")
+        if not isinstance(bits, int) or bits < KEY_POLICY.rsa_minimum_bits:
+            raise ValueError(f"bits must be an int of at least {KEY_POLICY.rsa_minimum_bits}")
 
         def operation(session: Any) -> rsa.RSAPublicKey:
             _refuse_existing_label(session, key_label)

@@ -30,18 +30,10 @@ from ehcert.core.identifiers import Holder, InstitutionId, validate_application_
 from ehcert.core.identity import Identity
 from ehcert.core.names import institution_subject, person_subject
 from ehcert.core.policy import check_renewal_window
+from ehcert.core.revocation import check_revocation_reason
 from ehcert.pki.csr import check_csr
 from ehcert.ra.ports import CertificateFacts, CertificateLedger, IssueOrder, Issuer, Revoker
 from ehcert.registry.facts import RegistryReader
-
-REVOCATION_REASONS = (
-    "unspecified",
-    "keyCompromise",
-    "affiliationChanged",
-    "superseded",
-    "cessationOfOperation",
-    "privilegeWithdrawn",
-)
 
 T = TypeVar("T")
 
@@ -301,13 +293,7 @@ class RegistrationAuthority:
         self, identity: Identity, serial_hex: str, reason: str, now: dt.datetime
     ) -> CertificateFacts:
         def decide() -> CertificateFacts:
-            if reason not in REVOCATION_REASONS:
-                raise EhcertError(
-                    ErrorKind.MALFORMED,
-                    f"Unknown revocation reason {reason!r}; use one of "
-                    f"{', '.join(REVOCATION_REASONS)}.",
-                    field="reason",
-                )
+            check_revocation_reason(reason)
             current = self._current(serial_hex)
             if current.status == "revoked":
                 raise EhcertError(

@@ -18,13 +18,13 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from cryptography import x509
 from sqlalchemy import Select, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import Holder
+from ehcert.core.revocation import REVOCATION_REASONS
 from ehcert.store.columns import require_aware
 from ehcert.store.db import affected_rows, violated_constraint
 from ehcert.store.models import CERTIFICATE_USAGES, ENVIRONMENTS, CertificateRow
@@ -32,12 +32,6 @@ from ehcert.store.ocsp_cache import OcspCache
 
 _SERIAL_HEX = re.compile(r"[0-9a-f]{1,40}")
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
-
-# RFC 5280 section 5.3.1 reason names, as ``cryptography`` spells them. removeFromCRL is
-# only meaningful in delta CRLs, never as the reason a certificate is revoked.
-REVOCATION_REASONS: frozenset[str] = frozenset(
-    flag.value for flag in x509.ReasonFlags if flag is not x509.ReasonFlags.remove_from_crl
-)
 
 
 def check_serial_hex(serial_hex: str) -> str:
@@ -50,8 +44,10 @@ def check_serial_hex(serial_hex: str) -> str:
 
 
 def check_revocation_reason(reason: str) -> str:
+    """The store records only the reasons of ``core.revocation`` (those the RA accepts);
+    anything else here is a programming error, the RA having refused it first."""
     if reason not in REVOCATION_REASONS:
-        known = ", ".join(sorted(REVOCATION_REASONS))
+        known = ", ".join(REVOCATION_REASONS)
         raise ValueError(f"unknown revocation reason {reason!r}; RFC 5280 names: {known}")
     return reason
 

@@ -1,72 +1,39 @@
 """CMS (RFC 5652) pieces for sealed messages: read and write SignedData and SignerInfos.
 
 The big structures are walked with :mod:`ehcert.client.etee.der` (zero copy); the small
-ones (certificates, SignerInfo, algorithm identifiers) go through asn1crypto. Checking a
-signature is split in two outcomes on purpose:
-
-* a *malformed* structure (RFC 5652 says MUST and the data breaks it so that no meaning
-  can be given to it: two signingTime values, no content-type attribute next to other
-  signed attributes...) raises ``EhcertError(MALFORMED)``;
-* a *well-formed but invalid* signature (wrong digest, bad signature value, algorithm
-  outside the allowed set) is returned as data issues, so the caller can report every
-  reason at once.
-
-Allowed algorithms (the eHealth ETEE profile, SHA-2 only): digests SHA-256/384/512;
-signatures RSASSA-PKCS1-v1_5 or RSASSA-PSS (RFC 4055: MGF1 with the same SHA-2 hash,
-trailer field 1). SHA-1 and SHA-224 are refused (the interop fixtures expect SHA-224 to
-be refused), and so is anything that is not RSA.
+ones (certificates, SignerInfo, algorithm identifiers) go through asn1crypto. A
+SignerInfo is checked by the product's one CMS signature verifier,
+:mod:`ehcert.pki.cms_signature` (its docstring lists the malformed/invalid split and the
+allowed algorithms); this module finds the signer and the content it signs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from asn1crypto import algos, core
 from asn1crypto import cms as asn1_cms
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ehcert.client.etee import der
 from ehcert.client.etee.der import CONTEXT, UNIVERSAL, BerError, Buffer, Parts
+from ehcert.pki.cms_signature import (
+    OID_CONTENT_TYPE,
+    OID_DATA,
+    OID_MESSAGE_DIGEST,
+    OID_SIGNING_TIME,
+    SignerCheck,
+    digest_of,
+    verify_signer_info,
+)
 
-OID_DATA = "1.2.840.113549.1.7.1"
 OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
 OID_ENVELOPED_DATA = "1.2.840.113549.1.7.3"
-OID_CONTENT_TYPE = "1.2.840.113549.1.9.3"
-OID_MESSAGE_DIGEST = "1.2.840.113549.1.9.4"
-OID_SIGNING_TIME = "1.2.840.113549.1.9.5"
-
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "sha1": hashes.SHA1,
-    "sha224": hashes.SHA224,
-    "sha256": hashes.SHA256,
-    "sha384": hashes.SHA384,
-    "sha512": hashes.SHA512,
-}
-NOT_ALLOWED = "algorithm_not_allowed"
-DIGEST_MISMATCH = "digest_mismatch"
-SIGNATURE_INVALID = "signature_invalid"
-
-ALLOWED_DIGESTS = frozenset({"sha256", "sha384", "sha512"})
-_PKCS1_SIGNATURES = {
-    "rsassa_pkcs1v15": None,  # rsaEncryption: the hash is the SignerInfo's digest
-    "sha1_rsa": "sha1",
-    "sha224_rsa": "sha224",
-    "sha256_rsa": "sha256",
-    "sha384_rsa": "sha384",
-    "sha512_rsa": "sha512",
-}
-
-
-def name_of_hash(name: str) -> str:
-    return name.upper().replace("SHA", "SHA-") if name.startswith("sha") else name
 
 
 @dataclass(frozen=True)
@@ -187,185 +154,20 @@ def read_signed_data(buf: memoryview, what: str) -> SignedDataView:
     return SignedDataView(content_type, content, tuple(certificates), signer_infos)
 
 
-# ---------------------------------------------------------------------------- attributes
-
-
-class _AnyValues(core.SetOf):  # type: ignore[misc]
-    _child_spec = core.Any
-
-
-class _Attribute(core.Sequence):  # type: ignore[misc]
-    _fields = [("type", core.ObjectIdentifier), ("values", _AnyValues)]  # noqa: RUF012
-
-
-class _Attributes(core.SetOf):  # type: ignore[misc]
-    _child_spec = _Attribute
-
-
-@dataclass
-class SignerCheck:
-    """What checking one SignerInfo found: the data issues and the facts for the report."""
-
-    digest_algorithm: str
-    signature_algorithm: str
-    signing_time: dt.datetime | None = None
-    signature_valid: bool = False
-    issues: list[tuple[str, str]] = field(default_factory=list)  # (code, sentence)
-
-
-def _signed_attributes(
-    signer_info: asn1_cms.SignerInfo, what: str
-) -> tuple[bytes, dict[str, list[bytes]]] | None:
-    """DER of the signed attributes as signed (RFC 5652 5.4: with a SET OF tag) and their
-    values by OID, or None when there are none. asn1crypto's own attribute classes are
-    avoided: they refuse attributes they know with unexpected content (timestamping
-    profiles add such), which must not make the whole message unreadable."""
-    attributes = signer_info["signed_attrs"]
-    if isinstance(attributes, core.Void) or attributes.contents is None:
-        return None
-    signed = b"\x31" + der.encode_length(len(attributes.contents)) + attributes.contents
-    try:
-        parsed = _Attributes.load(signed)
-        values: dict[str, list[bytes]] = {}
-        for attribute in parsed:
-            oid = attribute["type"].dotted
-            if oid in values:
-                raise der.malformed(what, f"the signed attribute {oid} appears twice")
-            values[oid] = [value.dump() for value in attribute["values"]]
-    except ValueError as error:
-        raise der.malformed(what, f"its signed attributes are damaged ({error})") from None
-    return signed, values
-
-
-def _single(values: dict[str, list[bytes]], oid: str, label: str, what: str) -> bytes | None:
-    found = values.get(oid)
-    if found is None:
-        return None
-    if len(found) != 1:
-        raise der.malformed(
-            what, f"its {label} attribute has {len(found)} values (RFC 5652 section 11 allows one)"
-        )
-    return found[0]
-
-
-def _signature_scheme(
-    signer_info: asn1_cms.SignerInfo, digest: str, issues: list[tuple[str, str]]
-) -> tuple[padding.AsymmetricPadding, str] | None:
-    """The padding and hash the signature algorithm calls for, or None when unusable."""
-    algorithm = signer_info["signature_algorithm"]
-    name = algorithm["algorithm"].native
-    if name in _PKCS1_SIGNATURES:
-        implied = _PKCS1_SIGNATURES[name] or digest
-        if implied != digest:
-            issues.append(
-                (NOT_ALLOWED, f"the signature algorithm {name} does not match the digest {digest}")
-            )
-        return padding.PKCS1v15(), implied
-    if name == "rsassa_pss":
-        params = algorithm["parameters"]
-        hash_name = params["hash_algorithm"]["algorithm"].native
-        mgf = params["mask_gen_algorithm"]
-        mgf_hash = mgf["parameters"]["algorithm"].native
-        if mgf["algorithm"].native != "mgf1" or mgf_hash not in _HASHES:
-            issues.append(
-                (NOT_ALLOWED, "the PSS signature uses a mask generation function other than MGF1")
-            )
-            return None
-        if hash_name != digest or mgf_hash != digest:
-            issues.append(
-                (NOT_ALLOWED, "the PSS hash or MGF1 hash differs from the digest algorithm")
-            )
-        if params["trailer_field"].native != "trailer_field_bc":
-            issues.append((NOT_ALLOWED, "the PSS trailer field is not 1 (RFC 4055 section 3.1)"))
-            return None
-        if hash_name not in ALLOWED_DIGESTS or mgf_hash not in ALLOWED_DIGESTS:
-            issues.append((NOT_ALLOWED, f"the PSS hash {name_of_hash(hash_name)} is not allowed"))
-        if hash_name not in _HASHES:
-            return None
-        pss = padding.PSS(
-            mgf=padding.MGF1(_HASHES[mgf_hash]()), salt_length=params["salt_length"].native
-        )
-        return pss, hash_name
-    issues.append(
-        (NOT_ALLOWED, f"the signature algorithm {name} is not allowed (RSA with SHA-2 only)")
-    )
-    return None
-
-
 def check_signer(
     signer_info: asn1_cms.SignerInfo,
     content_type: str,
     content: Buffer,
     signer: CertificatePair,
     what: str,
+    *,
+    allow_sha1: bool = False,
 ) -> SignerCheck:
-    """Check one SignerInfo over ``content`` with ``signer``'s key (RFC 5652 5.4 and 5.6)."""
-    try:
-        digest = signer_info["digest_algorithm"]["algorithm"].native
-        signature_name = signer_info["signature_algorithm"]["algorithm"].native
-        signature = signer_info["signature"].native
-        attributes = _signed_attributes(signer_info, what)
-    except (ValueError, KeyError) as error:
-        raise der.malformed(what, f"its SignerInfo is damaged ({error})") from None
-    check = SignerCheck(digest, signature_name)
-    if digest not in ALLOWED_DIGESTS:
-        check.issues.append(
-            (NOT_ALLOWED, f"the digest algorithm {name_of_hash(digest)} is not allowed")
-        )
-    if digest not in _HASHES:
-        return check
-    content_digest = _digest(digest, [content])
-    signed_message = content_digest
-    if attributes is not None:
-        signed_der, values = attributes
-        type_value = _single(values, OID_CONTENT_TYPE, "content-type", what)
-        digest_value = _single(values, OID_MESSAGE_DIGEST, "message-digest", what)
-        time_value = _single(values, OID_SIGNING_TIME, "signing-time", what)
-        if type_value is None or digest_value is None:
-            raise der.malformed(
-                what, "its signed attributes lack content-type or message-digest (RFC 5652 5.3)"
-            )
-        try:
-            if core.ObjectIdentifier.load(type_value).dotted != content_type:
-                check.issues.append(
-                    (DIGEST_MISMATCH, "the content-type attribute does not match the content")
-                )
-            if core.OctetString.load(digest_value).native != content_digest:
-                check.issues.append(
-                    (DIGEST_MISMATCH, "the message digest does not match the content")
-                )
-            if time_value is not None:
-                check.signing_time = asn1_cms.Time.load(time_value).native
-        except ValueError as error:
-            raise der.malformed(what, f"a signed attribute is damaged ({error})") from None
-        signed_message = _digest(digest, [signed_der])
-    elif content_type != OID_DATA:
-        raise der.malformed(what, "content other than id-data is signed without attributes")
-    scheme = _signature_scheme(signer_info, digest, check.issues)
-    key = signer.certificate.public_key()
-    if not isinstance(key, rsa.RSAPublicKey):
-        check.issues.append((NOT_ALLOWED, "the signer's key is not an RSA key"))
-        return check
-    if scheme is None:
-        return check
-    pad, hash_name = scheme
-    if hash_name != digest:
-        return check  # the digest computed does not fit the scheme: cannot be valid
-    try:
-        key.verify(signature, signed_message, pad, Prehashed(_HASHES[digest]()))
-        check.signature_valid = True
-    except (InvalidSignature, ValueError):
-        check.issues.append(
-            (SIGNATURE_INVALID, "the signature value does not verify with the signer's key")
-        )
-    return check
-
-
-def _digest(name: str, parts: Sequence[Buffer]) -> bytes:
-    hasher = hashes.Hash(_HASHES[name]())
-    for part in parts:
-        hasher.update(part)
-    return hasher.finalize()
+    """Check one SignerInfo over ``content`` with ``signer``'s key: the product's one CMS
+    signature check (:func:`ehcert.pki.cms_signature.verify_signer_info`)."""
+    return verify_signer_info(
+        signer_info, content_type, content, signer.certificate, what, allow_sha1=allow_sha1
+    )
 
 
 # ---------------------------------------------------------------------------- writing
@@ -420,7 +222,7 @@ def build_signed_data(
     ``sign(message) -> signature`` signs the DER of the signed attributes; SHA-256 is the
     digest. Version 1: issuerAndSerialNumber, id-data, X.509 certificates only (5.1).
     """
-    digest = _digest("sha256", content)
+    digest = digest_of("sha256", content)
     attributes = signed_attributes(OID_DATA, digest, signing_time)
     attributes_set = b"".join(der.set_of(attributes))
     signature = sign(attributes_set)

@@ -26,13 +26,13 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from ehcert.client.etee import der
 from ehcert.client.etee.cms import (
-    OID_DATA,
     OID_ENVELOPED_DATA,
     CertificatePair,
     issuer_and_serial,
     read_content_info,
 )
 from ehcert.client.etee.der import CONTEXT, UNIVERSAL, BerError, Buffer, Parts
+from ehcert.pki.cms_signature import OID_DATA
 from ehcert.pki.keystore import KeyEntry
 
 CIPHERS = {"aes128": ("aes128_cbc", 16), "aes256": ("aes256_cbc", 32)}

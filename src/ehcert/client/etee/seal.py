@@ -32,6 +32,8 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from ehcert.client.etee.cms import PSS_SHA256, CertificatePair, build_signed_data
 from ehcert.client.etee.envelope import CIPHERS, build_enveloped_data
 from ehcert.pki.keystore import KeyEntry
+from ehcert.pki.pathval import describe_name
+from ehcert.pki.public_keys import check_public_key
 
 PSS_SALT_LENGTH = 32
 
@@ -51,7 +53,8 @@ def seal(
     ``include_sender_encryption`` adds the sender's own encryption certificate as a
     recipient so the sender can reread what it sent. Duplicate recipients are written
     once. Raises TypeError/ValueError for wrong arguments (no recipient, non-RSA key,
-    unknown cipher, naive time).
+    unknown cipher, naive time) and EhcertError(BAD_KEY) for a sender or recipient key
+    outside the key policy (``core.keys``: RSA of at least 2048 bits).
     """
     if not isinstance(content, bytes | bytearray | memoryview):
         raise TypeError("content must be bytes")
@@ -70,8 +73,11 @@ def seal(
         raise TypeError("recipients must be x509.Certificate objects")
     if not targets:
         raise ValueError("at least one recipient is required")
+    check_public_key(sender.certificate.public_key(), "sender's key", field="sender")
     unique: dict[bytes, CertificatePair] = {}
     for target in targets:
+        what = f"key of the recipient certificate of {describe_name(target.subject)}"
+        check_public_key(target.public_key(), what, field="recipients")
         pair = CertificatePair.from_certificate(target)
         unique.setdefault(pair.asn1.dump(), pair)
 

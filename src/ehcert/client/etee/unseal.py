@@ -29,15 +29,12 @@ from collections.abc import Sequence
 from asn1crypto import cms as asn1_cms
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from ehcert.client.etee import der
 from ehcert.client.etee.cms import (
-    OID_DATA,
     CertificatePair,
     SignedDataView,
-    SignerCheck,
     check_signer,
     read_signed_data,
 )
@@ -51,11 +48,13 @@ from ehcert.client.etee.report import (
     UnsealReport,
 )
 from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.core.revocation import KEY_INTACT_REASONS
+from ehcert.pki.cms_signature import OID_DATA, SignerCheck
 from ehcert.pki.keystore import KeyEntry, Keystore
 from ehcert.pki.pathval import RevocationChecker, describe_name, validate_path
+from ehcert.pki.public_keys import public_key_problem
 from ehcert.pki.revocation import RevocationState, RevocationStatus
 
-MIN_RSA_BITS = 2048
 MAX_MESSAGE_BYTES = 1 << 31
 
 
@@ -113,20 +112,9 @@ def _time_issues(
 
 
 def _key_issues(certificate: x509.Certificate, who: str, label: str) -> list[Issue]:
-    key = certificate.public_key()
-    subject = describe_name(certificate.subject)
-    if not isinstance(key, rsa.RSAPublicKey):
-        return [Issue("key_algorithm", who, f"The {label} of {subject} does not hold an RSA key.")]
-    if key.key_size < MIN_RSA_BITS:
-        return [
-            Issue(
-                "key_size",
-                who,
-                f"The {label} of {subject} has a {key.key_size}-bit RSA key; at least "
-                f"{MIN_RSA_BITS} bits are required.",
-            )
-        ]
-    return []
+    what = f"key of the {label} of {describe_name(certificate.subject)}"
+    problem = public_key_problem(certificate.public_key(), what)
+    return [] if problem is None else [Issue(problem.code, who, problem.detail)]
 
 
 def _key_usage(certificate: x509.Certificate) -> x509.KeyUsage | None:
@@ -200,20 +188,6 @@ def _sender_trust(
     return issues
 
 
-KEY_INTACT_REASONS = frozenset(
-    {
-        x509.ReasonFlags.superseded,
-        x509.ReasonFlags.affiliation_changed,
-        x509.ReasonFlags.cessation_of_operation,
-        x509.ReasonFlags.privilege_withdrawn,
-    }
-)
-"""Revocation reasons that say nothing against the key (RFC 5280 section 5.3.1): a
-signature made before such a revocation still stands. keyCompromise, cACompromise and
-unspecified do not qualify: whoever holds a compromised key can also backdate the
-signing time, which here is the signer's own claim, not a timestamp."""
-
-
 def _as_of_signing(
     checker: RevocationChecker, signing_time: dt.datetime | None
 ) -> RevocationChecker:
@@ -228,7 +202,8 @@ def _as_of_signing(
             status.state is RevocationState.REVOKED
             and status.revoked_at is not None
             and status.revoked_at > signing_time
-            and status.reason in KEY_INTACT_REASONS
+            and status.reason is not None
+            and status.reason.value in KEY_INTACT_REASONS
         ):
             return RevocationStatus.good()
         return status
@@ -278,7 +253,8 @@ def _open_inner(
     sender: CertificatePair,
     known: Sequence[CertificatePair],
     issues: list[Issue],
-) -> tuple[CertificatePair | None, SignatureFacts | None, bytes | None]:
+    allow_sha1: bool,
+) -> tuple[CertificatePair | None, SignerCheck | None, bytes | None]:
     """Step 4: the inner SignedData. Appends data issues; content only if all is valid."""
     inner = read_signed_data(plaintext, "inner signed data")
     inner_info = _single_signer(inner, "inner signed data")
@@ -295,14 +271,40 @@ def _open_inner(
             )
         )
         return None, None, None
-    check = check_signer(inner_info, inner.content_type, inner.content, signer, "inner signature")
+    check = check_signer(
+        inner_info,
+        inner.content_type,
+        inner.content,
+        signer,
+        "inner signature",
+        allow_sha1=allow_sha1,
+    )
     issues += _layer_issues(check, "inner")
-    return signer, _facts(signer, check), None if issues else bytes(inner.content)
+    return signer, check, None if issues else bytes(inner.content)
+
+
+_LAYER_NAMES = {"outer": "Outer signature", "inner": "Inner signature"}
 
 
 def _layer_issues(check: SignerCheck, where: str) -> list[Issue]:
-    prefix = {"outer": "Outer signature", "inner": "Inner signature"}[where]
+    prefix = _LAYER_NAMES[where]
     return [Issue(code, where, f"{prefix}: {sentence}.") for code, sentence in check.issues]
+
+
+def _sha1_issues(check: SignerCheck | None, where: str) -> list[Issue]:
+    """A trust warning for a signature accepted with SHA-1 (allowed by the caller for the
+    2014 platform's messages): SHA-1 is broken for collisions, so the signature proves
+    less than a SHA-2 one."""
+    if check is None or not check.sha1_used:
+        return []
+    return [
+        Issue(
+            "sha1_signature",
+            where,
+            f"{_LAYER_NAMES[where]}: it is made with SHA-1, which is accepted only for old "
+            "messages; ask the sender to use SHA-256.",
+        )
+    ]
 
 
 def unseal(
@@ -313,12 +315,15 @@ def unseal(
     at: dt.datetime,
     revocation: RevocationChecker | None = None,
     allow_sha1_certificates: bool = False,
+    allow_sha1_signatures: bool = False,
     sender_certificates: Sequence[x509.Certificate] = (),
 ) -> Unsealed:
     """Open ``data`` with any key of ``keystores``; see the module docstring.
 
     ``at`` is "now" for the trust verdict (pass the clock's time). Certificates signed
     with SHA-1 are refused in paths unless ``allow_sha1_certificates`` (old material).
+    Message signatures with a SHA-1 digest (the 2014 platform's format) are a data issue
+    unless ``allow_sha1_signatures``; then they are a trust issue ``sha1_signature``.
     ``sender_certificates`` are certificates obtained out of band: a signer named (by
     subjectKeyIdentifier or issuer and serial, RFC 5652 5.3) but not carried in the
     message is looked up among them, and they may complete the sender's path. They are
@@ -347,6 +352,7 @@ def unseal(
             at=at.astimezone(dt.UTC),
             revocation=revocation,
             allow_sha1_certificates=allow_sha1_certificates,
+            allow_sha1_signatures=allow_sha1_signatures,
             supplied=tuple(CertificatePair.from_certificate(c) for c in sender_certificates),
         )
     except (ValueError, TypeError, KeyError, OverflowError, UnsupportedAlgorithm) as error:
@@ -365,6 +371,7 @@ def _unseal(
     at: dt.datetime,
     revocation: RevocationChecker | None,
     allow_sha1_certificates: bool,
+    allow_sha1_signatures: bool,
     supplied: tuple[CertificatePair, ...],
 ) -> Unsealed:
     data_issues: list[Issue] = []
@@ -383,7 +390,12 @@ def _unseal(
             else "the signer's certificate is neither in the message nor among those given",
         )
     outer_check = check_signer(
-        outer_info, outer.content_type, outer.content, sender, "outer signature"
+        outer_info,
+        outer.content_type,
+        outer.content,
+        sender,
+        "outer signature",
+        allow_sha1=allow_sha1_signatures,
     )
     data_issues += _layer_issues(outer_check, "outer")
     envelope = read_enveloped_data(memoryview(outer.content), "encrypted part of the message")
@@ -405,13 +417,18 @@ def _unseal(
                 Issue("no_key", "envelope", "None of the keys given can decrypt this message.")
             )
 
-    inner_facts: SignatureFacts | None = None
+    inner_check: SignerCheck | None = None
     inner_signer: CertificatePair | None = None
     content: bytes | None = None
     if opened is not None:
         if envelope.content_type != OID_DATA:
             raise der.malformed("encrypted part of the message", "its content is not id-data")
-        inner_signer, inner_facts, content = _open_inner(opened[0], sender, known, data_issues)
+        inner_signer, inner_check, content = _open_inner(
+            opened[0], sender, known, data_issues, allow_sha1_signatures
+        )
+    inner_facts = (
+        None if inner_signer is None or inner_check is None else _facts(inner_signer, inner_check)
+    )
     if envelope.other_recipient_kinds and opened is None:
         kinds = ", ".join(sorted(set(envelope.other_recipient_kinds)))
         data_issues.append(
@@ -427,6 +444,7 @@ def _unseal(
         revocation=revocation,
         allow_sha1=allow_sha1_certificates,
     )
+    trust_issues += _sha1_issues(outer_check, "outer") + _sha1_issues(inner_check, "inner")
     same_signer: bool | None = None
     non_repudiation = False
     if inner_signer is not None:

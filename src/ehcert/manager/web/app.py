@@ -32,7 +32,7 @@ from starlette.routing import Route
 from ehcert.client.platform import CertificateStatus, PlatformClient
 from ehcert.core.clock import Clock, SystemClock
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.core.policy import DEFAULT_KEY_SIZE
+from ehcert.core.keys import KEY_POLICY
 from ehcert.manager import certificates as manager
 from ehcert.manager.keystores import KeystoreFile, KeystoreSummary, find_keystores, summarise
 from ehcert.manager.web import flows
@@ -68,7 +68,7 @@ class ManagerSettings:
     secret: str
     clock: Clock = dataclasses.field(default_factory=SystemClock)
     transport: httpx.BaseTransport | None = None
-    key_size: int = DEFAULT_KEY_SIZE
+    key_size: int = KEY_POLICY.rsa_default_bits
     status_timeout_seconds: float = 5.0
 
 

@@ -26,6 +26,7 @@ from ehcert.client.eid import (
 from ehcert.client.platform import CertificateState, serial_of
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import InstitutionId, validate_application_id
+from ehcert.core.revocation import HOLDER_REASONS
 from ehcert.manager import certificates as manager
 from ehcert.manager.keystores import KeystoreFile, KeystoreSummary
 from ehcert.manager.password import ChangeStep, change_password, password_problems
@@ -344,7 +345,7 @@ async def revoke_reason(app: ManagerApp, request: Request) -> Response:
     _ = _t(app, request)
     summary = await run_in_threadpool(app.unlocked, session, item)
     reason = fields.get("reason", "")
-    if summary is None or reason not in manager.REVOCATION_REASONS:
+    if summary is None or reason not in HOLDER_REASONS:
         errors = {} if summary is None else {"reason": {"text": _("Choose a reason.")}}
         return app.render(
             request, session, "revoke.html", status=400, file=item, summary=summary, errors=errors
@@ -380,7 +381,7 @@ async def revoke_confirm(app: ManagerApp, request: Request) -> Response:
     _ = _t(app, request)
     summary: KeystoreSummary | None = await run_in_threadpool(app.unlocked, session, item)
     reason = fields.get("reason", "")
-    if summary is None or reason not in manager.REVOCATION_REASONS:
+    if summary is None or reason not in HOLDER_REASONS:
         return app.redirect(request, f"/revoke/{item.key}")
     try:
         status = await run_in_threadpool(

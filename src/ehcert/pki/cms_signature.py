@@ -1,0 +1,316 @@
+"""The one check of a CMS SignerInfo (RFC 5652 sections 5.3, 5.4, 5.6 and 11).
+
+ETKs (the depot's signature, :mod:`ehcert.pki.etk`) and sealed messages (both signatures
+of a triple-wrapped message, :mod:`ehcert.client.etee.cms`) are verified here and nowhere
+else, so one rule set applies to every CMS signature the product reads.
+
+Checking splits in two outcomes on purpose:
+
+* a *malformed* SignerInfo (RFC 5652 says MUST and the data breaks it so that no meaning
+  can be given to it: an attribute twice, two signing-time values, signed attributes
+  without content-type or message-digest, content other than id-data signed without
+  attributes) raises ``EhcertError(MALFORMED)`` naming the part (``what``);
+* a *well-formed but invalid* signature (wrong digest or content type, bad signature
+  value, algorithm outside the allowed set) is returned as issues, so the caller can
+  report every reason at once.
+
+Allowed algorithms (the eHealth ETEE profile): digests SHA-256/384/512; signatures
+RSASSA-PKCS1-v1_5 or RSASSA-PSS (RFC 4055 section 3.1: MGF1 with the digest's hash,
+trailer field 1). SHA-1 is accepted only when the caller passes ``allow_sha1=True`` (the
+2014 platform's messages and ETKs), and then :attr:`SignerCheck.sha1_used` says so, so
+the caller reports it as a trust warning. SHA-224 and every non-RSA key are refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from asn1crypto import cms as asn1_cms
+from asn1crypto import core
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+
+from ehcert.core.errors import EhcertError, ErrorKind
+
+__all__ = [
+    "ALLOWED_DIGESTS",
+    "DIGEST_MISMATCH",
+    "NOT_ALLOWED",
+    "OID_CONTENT_TYPE",
+    "OID_DATA",
+    "OID_MESSAGE_DIGEST",
+    "OID_SIGNING_TIME",
+    "SIGNATURE_INVALID",
+    "SignerCheck",
+    "digest_of",
+    "name_of_hash",
+    "verify_signer_info",
+]
+
+OID_DATA = "1.2.840.113549.1.7.1"
+OID_CONTENT_TYPE = "1.2.840.113549.1.9.3"
+OID_MESSAGE_DIGEST = "1.2.840.113549.1.9.4"
+OID_SIGNING_TIME = "1.2.840.113549.1.9.5"
+
+NOT_ALLOWED = "algorithm_not_allowed"
+DIGEST_MISMATCH = "digest_mismatch"
+SIGNATURE_INVALID = "signature_invalid"
+
+ALLOWED_DIGESTS = frozenset({"sha256", "sha384", "sha512"})
+SHA1 = "sha1"
+_HASHES = frozenset({"sha1", "sha224", "sha256", "sha384", "sha512"})
+"""The hashes a SignerInfo may name and be computed (asn1crypto's names); which of them
+are allowed is decided by ``ALLOWED_DIGESTS`` and ``allow_sha1``."""
+_PKCS1_SIGNATURES = {
+    "rsassa_pkcs1v15": None,  # rsaEncryption: the hash is the SignerInfo's digest
+    "sha1_rsa": "sha1",
+    "sha224_rsa": "sha224",
+    "sha256_rsa": "sha256",
+    "sha384_rsa": "sha384",
+    "sha512_rsa": "sha512",
+}
+Content = bytes | bytearray | memoryview
+
+
+def name_of_hash(name: str) -> str:
+    """``sha256`` -> ``SHA-256``, for sentences."""
+    return name.upper().replace("SHA", "SHA-") if name.startswith("sha") else name
+
+
+def _hash(name: str) -> hashes.HashAlgorithm:
+    """The ``cryptography`` hash of an asn1crypto name in ``_HASHES`` (``sha256`` ->
+    ``hashes.SHA256()``)."""
+    if name not in _HASHES:
+        raise ValueError(f"unsupported hash {name}")
+    algorithm: hashes.HashAlgorithm = getattr(hashes, name.upper())()
+    return algorithm
+
+
+def digest_of(name: str, parts: Sequence[Content]) -> bytes:
+    """The ``name`` hash (asn1crypto's spelling) over ``parts`` in order."""
+    hasher = hashes.Hash(_hash(name))
+    for part in parts:
+        hasher.update(part)
+    return hasher.finalize()
+
+
+def _malformed(what: str, reason: str, field_name: str) -> EhcertError:
+    return EhcertError(
+        ErrorKind.MALFORMED, f"The {what} cannot be read: {reason}.", field=field_name
+    )
+
+
+@dataclass
+class SignerCheck:
+    """What checking one SignerInfo found: the issues and the facts for a report.
+
+    ``issues`` are ``(code, sentence)`` pairs; ``sha1_used`` is true when SHA-1 was
+    accepted because the caller allowed it (to be reported as a trust warning).
+    """
+
+    digest_algorithm: str
+    signature_algorithm: str
+    signing_time: dt.datetime | None = None
+    signature_valid: bool = False
+    sha1_used: bool = False
+    issues: list[tuple[str, str]] = field(default_factory=list)
+
+
+class _AnyValues(core.SetOf):  # type: ignore[misc]
+    _child_spec = core.Any
+
+
+class _Attribute(core.Sequence):  # type: ignore[misc]
+    _fields = [("type", core.ObjectIdentifier), ("values", _AnyValues)]  # noqa: RUF012
+
+
+class _Attributes(core.SetOf):  # type: ignore[misc]
+    _child_spec = _Attribute
+
+
+@dataclass(frozen=True)
+class _Context:
+    what: str
+    field_name: str
+    allowed_digests: frozenset[str]
+
+    def malformed(self, reason: str) -> EhcertError:
+        return _malformed(self.what, reason, self.field_name)
+
+
+def _signed_attributes(
+    signer_info: asn1_cms.SignerInfo, context: _Context
+) -> tuple[bytes, dict[str, list[bytes]]] | None:
+    """DER of the signed attributes as signed (RFC 5652 5.4: with a SET OF tag) and their
+    values by OID, or None when there are none. asn1crypto's own attribute classes are
+    avoided: they refuse attributes they know with unexpected content (timestamping
+    profiles add such), which must not make the whole message unreadable."""
+    attributes = signer_info["signed_attrs"]
+    if isinstance(attributes, core.Void) or attributes.contents is None:
+        return None
+    signed = bytes(_AnyValues(contents=attributes.contents).dump())
+    try:
+        parsed = _Attributes.load(signed)
+        values: dict[str, list[bytes]] = {}
+        for attribute in parsed:
+            oid = attribute["type"].dotted
+            if oid in values:
+                raise context.malformed(f"the signed attribute {oid} appears twice")
+            values[oid] = [value.dump() for value in attribute["values"]]
+    except ValueError as error:
+        raise context.malformed(f"its signed attributes are damaged ({error})") from None
+    return signed, values
+
+
+def _single(
+    values: dict[str, list[bytes]], oid: str, label: str, context: _Context
+) -> bytes | None:
+    """The one value of an attribute (RFC 5652 11.1-11.3 allow exactly one), or None."""
+    found = values.get(oid)
+    if found is None:
+        return None
+    if len(found) != 1:
+        raise context.malformed(
+            f"its {label} attribute has {len(found)} values (RFC 5652 section 11 allows one)"
+        )
+    return found[0]
+
+
+def _signature_scheme(
+    signer_info: asn1_cms.SignerInfo, digest: str, check: SignerCheck, context: _Context
+) -> tuple[padding.AsymmetricPadding, str] | None:
+    """The padding and hash the signature algorithm calls for, or None when unusable."""
+    issues = check.issues
+    algorithm = signer_info["signature_algorithm"]
+    name = algorithm["algorithm"].native
+    if name in _PKCS1_SIGNATURES:
+        implied = _PKCS1_SIGNATURES[name] or digest
+        if implied != digest:
+            issues.append(
+                (NOT_ALLOWED, f"the signature algorithm {name} does not match the digest {digest}")
+            )
+        return padding.PKCS1v15(), implied
+    if name == "rsassa_pss":
+        params = algorithm["parameters"]
+        hash_name = params["hash_algorithm"]["algorithm"].native
+        mgf = params["mask_gen_algorithm"]
+        mgf_hash = mgf["parameters"]["algorithm"].native
+        if mgf["algorithm"].native != "mgf1" or mgf_hash not in _HASHES:
+            issues.append(
+                (NOT_ALLOWED, "the PSS signature uses a mask generation function other than MGF1")
+            )
+            return None
+        if hash_name != digest or mgf_hash != digest:
+            issues.append(
+                (NOT_ALLOWED, "the PSS hash or MGF1 hash differs from the digest algorithm")
+            )
+        if params["trailer_field"].native != "trailer_field_bc":
+            issues.append((NOT_ALLOWED, "the PSS trailer field is not 1 (RFC 4055 section 3.1)"))
+            return None
+        allowed = context.allowed_digests
+        if hash_name not in allowed or mgf_hash not in allowed:
+            issues.append((NOT_ALLOWED, f"the PSS hash {name_of_hash(hash_name)} is not allowed"))
+        if hash_name not in _HASHES:
+            return None
+        pss = padding.PSS(
+            mgf=padding.MGF1(_hash(mgf_hash)), salt_length=params["salt_length"].native
+        )
+        return pss, hash_name
+    issues.append(
+        (NOT_ALLOWED, f"the signature algorithm {name} is not allowed (RSA with SHA-2 only)")
+    )
+    return None
+
+
+def _check_attributes(
+    attributes: tuple[bytes, dict[str, list[bytes]]],
+    content_type: str,
+    content_digest: bytes,
+    check: SignerCheck,
+    context: _Context,
+) -> None:
+    """RFC 5652 5.3 and 11.1-11.3: content-type and message-digest present and matching,
+    signing-time at most once."""
+    _, values = attributes
+    type_value = _single(values, OID_CONTENT_TYPE, "content-type", context)
+    digest_value = _single(values, OID_MESSAGE_DIGEST, "message-digest", context)
+    time_value = _single(values, OID_SIGNING_TIME, "signing-time", context)
+    if type_value is None or digest_value is None:
+        raise context.malformed(
+            "its signed attributes lack content-type or message-digest (RFC 5652 5.3)"
+        )
+    try:
+        if core.ObjectIdentifier.load(type_value).dotted != content_type:
+            check.issues.append(
+                (DIGEST_MISMATCH, "the content-type attribute does not match the content")
+            )
+        if core.OctetString.load(digest_value).native != content_digest:
+            check.issues.append((DIGEST_MISMATCH, "the message digest does not match the content"))
+        if time_value is not None:
+            check.signing_time = asn1_cms.Time.load(time_value).native
+    except ValueError as error:
+        raise context.malformed(f"a signed attribute is damaged ({error})") from None
+
+
+def verify_signer_info(
+    signer_info: asn1_cms.SignerInfo,
+    content_type: str,
+    content: Content,
+    signer_certificate: x509.Certificate,
+    what: str,
+    *,
+    allow_sha1: bool = False,
+    field_name: str = "data",
+) -> SignerCheck:
+    """Check one SignerInfo over ``content`` (of type ``content_type``, a dotted OID) with
+    the key of ``signer_certificate`` (RFC 5652 5.4 and 5.6); see the module docstring.
+
+    ``what`` names the signature in a MALFORMED sentence ("The {what} cannot be read:
+    ..."), ``field_name`` is that error's field.
+    """
+    allowed = ALLOWED_DIGESTS | ({SHA1} if allow_sha1 else set())
+    context = _Context(what, field_name, frozenset(allowed))
+    try:
+        digest = signer_info["digest_algorithm"]["algorithm"].native
+        signature_name = signer_info["signature_algorithm"]["algorithm"].native
+        signature = signer_info["signature"].native
+        attributes = _signed_attributes(signer_info, context)
+    except (ValueError, KeyError) as error:
+        raise context.malformed(f"its SignerInfo is damaged ({error})") from None
+    check = SignerCheck(digest, signature_name, sha1_used=allow_sha1 and digest == SHA1)
+    if digest not in allowed:
+        check.issues.append(
+            (NOT_ALLOWED, f"the digest algorithm {name_of_hash(digest)} is not allowed")
+        )
+    if digest not in _HASHES:
+        return check
+    content_digest = digest_of(digest, [content])
+    signed_message = content_digest
+    if attributes is not None:
+        _check_attributes(attributes, content_type, content_digest, check, context)
+        signed_message = digest_of(digest, [attributes[0]])
+    elif content_type != OID_DATA:
+        raise context.malformed("content other than id-data is signed without attributes")
+    scheme = _signature_scheme(signer_info, digest, check, context)
+    key = signer_certificate.public_key()
+    if not isinstance(key, rsa.RSAPublicKey):
+        check.issues.append((NOT_ALLOWED, "the signer's key is not an RSA key"))
+        return check
+    if scheme is None:
+        return check
+    pad, hash_name = scheme
+    if hash_name != digest:
+        return check  # the digest computed does not fit the scheme: cannot be valid
+    try:
+        key.verify(signature, signed_message, pad, Prehashed(_hash(digest)))
+        check.signature_valid = True
+    except (InvalidSignature, ValueError):
+        check.issues.append(
+            (SIGNATURE_INVALID, "the signature value does not verify with the signer's key")
+        )
+    return check

@@ -1,0 +1,37 @@
+"""A public key judged by the product's key policy (:mod:`ehcert.core.keys`).
+
+``core`` knows keys only as facts (algorithm, size, curve); this module reads those facts
+from a ``cryptography`` key so that every reader (CSR, keystore, ETK, sealed message,
+JWS, linter) applies the same rule with the same sentence.
+"""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+
+from ehcert.core.keys import KeyFacts, KeyProblem, check_key, key_problem
+
+
+def key_facts(key: object) -> KeyFacts:
+    """The policy's view of ``key`` (any public or private key object)."""
+    if isinstance(key, rsa.RSAPublicKey | rsa.RSAPrivateKey):
+        return KeyFacts("RSA", key.key_size)
+    if isinstance(key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey):
+        return KeyFacts("EC", key.key_size, key.curve.name)
+    if isinstance(key, dsa.DSAPublicKey | dsa.DSAPrivateKey):
+        return KeyFacts("DSA", key.key_size)
+    if isinstance(key, ed25519.Ed25519PublicKey | ed25519.Ed25519PrivateKey):
+        return KeyFacts("Ed25519", 256)
+    if isinstance(key, ed448.Ed448PublicKey | ed448.Ed448PrivateKey):
+        return KeyFacts("Ed448", 456)
+    return KeyFacts(type(key).__name__, 0)
+
+
+def public_key_problem(key: object, what: str) -> KeyProblem | None:
+    """None when ``key`` is accepted, else the code and sentence (for verdicts)."""
+    return key_problem(key_facts(key), what)
+
+
+def check_public_key(key: object, what: str, *, field: str | None = None) -> None:
+    """Refuse ``key`` outside the policy with EhcertError(BAD_KEY), naming ``what``."""
+    check_key(key_facts(key), what, field=field)
