@@ -229,3 +229,25 @@ def test_a_signer_named_but_not_carried_opens_with_sender_cert(tmp_path: Path) -
     assert answer["report"]["data"]["valid"] is True
     assert "Alice" in answer["report"]["trust"]["sender_subject"]
     assert (tmp_path / "out").read_bytes().startswith(b"This is a secret message from Alice")
+
+
+def test_allow_sha1_opens_an_old_sha1_message_with_a_warning(tmp_path: Path) -> None:
+    fixtures = Path(__file__).parent.parent / "fixtures" / "etee"
+    password = tmp_path / "password"
+    password.write_text("test\n")
+    args = [
+        "unseal", "--keystore", str(fixtures / "bob" / "bobs_private_key_store.p12"),
+        "--password-file", str(password), "--offline",
+    ]  # fmt: skip
+    message = str(fixtures / "msg" / "openssl_outer_signed.msg")
+    refused = _ehcert(*args, message, str(tmp_path / "out"))
+    assert refused.returncode == 1
+    assert "SHA-1 is not allowed" in refused.stderr and "--allow-sha1" in refused.stderr
+    assert not (tmp_path / "out").exists()
+
+    opened = _ehcert(*args, "--allow-sha1", "--json", message, str(tmp_path / "out"))
+    assert opened.returncode == 0, opened.stderr
+    report = json.loads(opened.stdout)["report"]
+    assert report["data"]["valid"] is True
+    assert "sha1_signature" in {issue["code"] for issue in report["trust"]["issues"]}
+    assert report["trust"]["trusted"] is False

@@ -69,7 +69,12 @@ def _not_opened(issues: list[dict[str, str]]) -> EhcertError:
     codes = {issue["code"] for issue in issues}
     reasons = "; ".join(issue["detail"].rstrip(".") for issue in issues)
     kind = ErrorKind.NOT_FOUND if codes == {"no_key"} else ErrorKind.MALFORMED
-    return EhcertError(kind, f"The message was not opened: {reasons or 'it is not valid'}.")
+    hint = (
+        " (a message of the 2014 platform's format opens with --allow-sha1)"
+        if "SHA-1" in reasons
+        else ""
+    )
+    return EhcertError(kind, f"The message was not opened: {reasons or 'it is not valid'}{hint}.")
 
 
 def seal_command(
@@ -155,6 +160,13 @@ def unseal_command(
             help="The sender's certificate, when the message names it but does not carry it.",
         ),
     ] = None,
+    allow_sha1: Annotated[
+        bool,
+        typer.Option(
+            "--allow-sha1",
+            help="Accept SHA-1 signatures (the 2014 platform's messages); reported as a warning.",
+        ),
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
     """Open IN with every key of the keystore; report data and trust verdicts apart."""
@@ -174,6 +186,8 @@ def unseal_command(
                     now=runtime.clock.now(),
                     revocation=revocation,
                     sender_certificates=supplied,
+                    allow_sha1_certificates=allow_sha1,
+                    allow_sha1_signatures=allow_sha1,
                 )
         except EhcertError as error:
             if report_json is not None and error.kind is ErrorKind.MALFORMED:

@@ -167,6 +167,7 @@ def unseal_file(
     now: dt.datetime,
     revocation: RevocationChecker | None = None,
     allow_sha1_certificates: bool = False,
+    allow_sha1_signatures: bool = False,
     sender_certificates: Sequence[x509.Certificate] = (),
 ) -> Unsealed:
     """Open ``data`` with every key in the keystore; see :func:`ehcert.client.etee.unseal`."""
@@ -178,5 +179,6 @@ def unseal_file(
         at=now,
         revocation=revocation,
         allow_sha1_certificates=allow_sha1_certificates,
+        allow_sha1_signatures=allow_sha1_signatures,
         sender_certificates=sender_certificates,
     )
