@@ -13,6 +13,7 @@ from typing import Annotated, Any, get_args
 
 import typer
 
+from ehcert.cli.ceremonies import ca_app, crl_app
 from ehcert.cli.output import emit_json, exits_on_error, stderr_console, stdout_console
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import InstitutionId
@@ -25,13 +26,13 @@ institution_app = typer.Typer(no_args_is_help=True, help="Institutions in the re
 mandate_app = typer.Typer(no_args_is_help=True, help="Mandates of certificate holders.")
 eid_app = typer.Typer(no_args_is_help=True, help="Test eID credentials (acceptance).")
 audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log.")
-crl_app = typer.Typer(no_args_is_help=True, help="Certificate revocation lists.")
 admin_app.add_typer(provider_app, name="provider")
 admin_app.add_typer(institution_app, name="institution")
 admin_app.add_typer(mandate_app, name="mandate")
 admin_app.add_typer(eid_app, name="eid")
 admin_app.add_typer(audit_app, name="audit")
 admin_app.add_typer(crl_app, name="crl")
+admin_app.add_typer(ca_app, name="ca")
 
 DataDir = Annotated[
     Path, typer.Option("--data-dir", envvar="EHCERT_DATA_DIR", help="Platform data directory.")
@@ -496,27 +497,3 @@ def audit_verify(
         json_output,
         f"The audit log is intact ({result.records} records).",
     )
-
-
-@crl_app.command("publish")
-@exits_on_error
-def crl_publish(
-    out_dir: Annotated[Path | None, typer.Option(help="Default: DATA_DIR/crl.")] = None,
-    data_dir: DataDir = Path("data"),
-    db: Db = None,
-    json_output: Json = False,
-) -> None:
-    """Sign fresh CRLs now and write them as DER files."""
-    platform = _platform(data_dir, db)
-    target = out_dir or platform.settings.data_dir / "crl"
-    target.mkdir(parents=True, exist_ok=True)
-    env = platform.settings.environment
-    names = [env, f"{env}-root"] + (
-        [f"{env}-eid", f"{env}-eid-root"] if platform.hierarchy.eid_ca else []
-    )
-    written = []
-    for name in names:
-        path = target / f"{name}.crl"
-        path.write_bytes(platform.crl(name, force=True))
-        written.append(str(path))
-    _done({"crls": written}, json_output, f"Published {len(written)} CRLs in {target}.")

@@ -24,16 +24,11 @@ from cryptography import x509
 from sqlalchemy.orm import Session
 
 from ehcert.ca.authority import CertificateAuthority
-from ehcert.ca.hierarchy import (
-    CaPair,
-    Hierarchy,
-    KeyBackend,
-    PublicUrls,
-    create_hierarchy,
-    hierarchy_directory,
-    is_initialised,
-    load_hierarchy,
-)
+from ehcert.ca.ceremonies import create_hierarchy
+from ehcert.ca.credentials import CaCertificate, CaPair, PublicUrls
+from ehcert.ca.directory import CaDirectory
+from ehcert.ca.hierarchy import Hierarchy, hierarchy_directory, is_initialised, load_hierarchy
+from ehcert.ca.keys import FileKeyBackend, KeyBackend, Pkcs11KeyBackend
 from ehcert.core.clock import Clock, SystemClock
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.etkdepot.lookup import EtkAnswer, look_up, parse_queries
@@ -105,18 +100,23 @@ class Platform:
         initialise: bool = True,
         progress: Callable[[str], None] | None = None,
     ) -> Platform:
-        """Open (and on first run initialise) the data directory of ``settings``."""
+        """Open (and on first run initialise) the data directory of ``settings``.
+
+        Opening never touches a root key (``ca.hierarchy``); only the first run's
+        initialisation, the ``init`` ceremony, makes one (``ca.ceremonies``).
+        """
         clock = clock or SystemClock()
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         database = Database(settings.database_url)
         database.migrate()
         backend = key_backend(settings)
+        directory = ca_directory(settings)
         urls = PublicUrls(settings.base_url, settings.environment)
         if is_initialised(settings.data_dir, settings.environment):
-            hierarchy = load_hierarchy(backend, settings.environment, clock.now(), urls)
+            hierarchy = load_hierarchy(directory, backend, settings.environment, clock.now(), urls)
         elif initialise:
             hierarchy = create_hierarchy(
-                backend, settings.environment, urls, clock.now(), progress=progress
+                directory, backend, settings.environment, urls, clock.now(), progress=progress
             )
         else:
             raise EhcertError(
@@ -300,9 +300,12 @@ class Platform:
             raise EhcertError(ErrorKind.NOT_FOUND, f"No CA certificate named {name}.")
         return pair.certificate
 
-    def _named_cas(self) -> dict[str, CaPair]:
+    def _named_cas(self) -> dict[str, CaPair | CaCertificate]:
         env = self.settings.environment
-        pairs = {f"{env}-root": self.hierarchy.root, f"{env}-issuing": self.hierarchy.issuing}
+        pairs: dict[str, CaPair | CaCertificate] = {
+            f"{env}-root": self.hierarchy.root,
+            f"{env}-issuing": self.hierarchy.issuing,
+        }
         if self.hierarchy.eid_root is not None and self.hierarchy.eid_ca is not None:
             pairs[f"{env}-eid-root"] = self.hierarchy.eid_root
             pairs[f"{env}-eid-ca"] = self.hierarchy.eid_ca
@@ -365,9 +368,13 @@ class _RaGateway:
         return self._platform._run_ra(lambda ra: ra.qualities(identity, now))
 
 
+def ca_directory(settings: Settings) -> CaDirectory:
+    """The CA folder of ``settings``' environment (certificates, generations, root CRLs)."""
+    return CaDirectory(hierarchy_directory(settings.data_dir, settings.environment))
+
+
 def key_backend(settings: Settings) -> KeyBackend:
-    directory = hierarchy_directory(settings.data_dir, settings.environment)
-    passphrase_file = settings.data_dir / "secrets" / f"{settings.environment}-ca-passphrase"
+    """Encrypted key files beside the certificates, or a PKCS#11 token when configured."""
     if settings.pkcs11_module:
         if not settings.pkcs11_token_label or not settings.pkcs11_pin_file:
             raise EhcertError(
@@ -376,11 +383,9 @@ def key_backend(settings: Settings) -> KeyBackend:
                 field="pkcs11_module",
             )
         pin = Path(settings.pkcs11_pin_file).read_text(encoding="utf-8").strip()
-        return KeyBackend(
-            directory,
-            passphrase_file,
-            pkcs11_module=settings.pkcs11_module,
-            token_label=settings.pkcs11_token_label,
-            pin=pin,
+        return Pkcs11KeyBackend(
+            settings.environment, settings.pkcs11_module, settings.pkcs11_token_label, pin
         )
-    return KeyBackend(directory, passphrase_file)
+    directory = hierarchy_directory(settings.data_dir, settings.environment)
+    passphrase_file = settings.data_dir / "secrets" / f"{settings.environment}-ca-passphrase"
+    return FileKeyBackend(directory, passphrase_file)

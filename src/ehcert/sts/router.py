@@ -32,10 +32,10 @@ from starlette.concurrency import run_in_threadpool
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki.jws import verify_jws
-from ehcert.platform import Platform, key_backend
+from ehcert.platform import Platform
 from ehcert.registry.adapter import RegistryFacts
 from ehcert.store.audit import AuditLog
-from ehcert.sts.keys import open_sts_credential
+from ehcert.sts.keys import StsCredential
 from ehcert.sts.service import (
     ASSERTION_MEDIA_TYPE,
     IssuedToken,
@@ -61,15 +61,9 @@ class StsGateway:
             if self._service is None:
                 platform = self._platform
                 settings = platform.settings
-                credential = open_sts_credential(
-                    key_backend(settings),
-                    platform.hierarchy.issuing,
-                    platform.urls,
-                    settings.environment,
-                    platform.now(),
-                )
+                issued = platform.ca.sts_credential(platform.now())
                 self._service = SecurityTokenService(
-                    credential,
+                    StsCredential(issued.certificate, issued.signer),
                     f"{settings.base_url}/sts",
                     token_validity=dt.timedelta(hours=settings.sts_token_hours),
                     max_token_validity=dt.timedelta(hours=settings.sts_max_token_hours),
