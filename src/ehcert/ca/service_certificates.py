@@ -17,7 +17,7 @@ The services themselves only ever receive the resulting certificate and signer.
 
 The OCSP responder certificate is short-lived, so :class:`OcspResponder` renews it while
 the platform runs: checked lazily before each OCSP signature, renewed (new key, new
-generation) when it is not yet valid or fewer than 30 days remain, under the folder's
+generation) when it is not yet valid or 30 days or fewer remain, under the folder's
 lock so several API processes on one data directory make one new certificate, not one
 each, and pick up each other's renewals and an operator's rotation.
 """
@@ -218,10 +218,10 @@ class ServiceCertificates:
 
 
 def responder_usable(certificate: x509.Certificate, now: dt.datetime) -> bool:
-    """Valid at ``now`` (notBefore as well as notAfter) with 30 days or more to run."""
+    """Valid at ``now`` (notBefore as well as notAfter) with more than 30 days to run."""
     return (
         certificate.not_valid_before_utc <= now
-        and certificate.not_valid_after_utc - now >= OCSP_SIGNER_RENEW_BEFORE
+        and certificate.not_valid_after_utc - now > OCSP_SIGNER_RENEW_BEFORE
     )
 
 
