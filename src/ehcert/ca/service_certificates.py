@@ -205,6 +205,7 @@ class ServiceCertificates:
 
     def open(self, role: str, now: dt.datetime) -> CaPair:
         """The current key and certificate of ``role``, made on first use (under the lock)."""
+        _profile(role)  # a service role, not a CA's
         with self.directory.locked(exclusive=True):
             return self.current(role) or self.issue(role, now)
 
