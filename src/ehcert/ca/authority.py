@@ -1,7 +1,11 @@
 """The certificate authority: signs what the RA decided, and nothing else.
 
 One method per signed object, as Boulder's CA: an authentication certificate, a CRL, an
-OCSP response, a test eID certificate, an ETK (by the depot signer, through ``pki.etk``).
+OCSP response (by the responder, renewed when due), a test eID certificate, an ETK (by
+the depot signer, through ``pki.etk``), the STS signer's certificate. The platform's
+service certificates come from :mod:`ehcert.ca.service_certificates`, the roots' CRLs
+and rotations from the operator's ceremonies (:mod:`ehcert.ca.ceremonies`); nothing here
+holds a root key.
 Each certificate, CRL and OCSP response goes through ``pki.signing``: prepare the
 complete object, lint it with pkilint, then sign once with the CA's ``Signer``. The CA
 neither reads the registry nor stores anything; the caller records what it returns.
