@@ -63,10 +63,10 @@ def test_ca_keys_on_softhsm_issue_and_answer_ocsp(
             institution=None,
             application_id=None,
             out_dir=tmp_path / "ks",
-            password="a long password",
+            password="correct horse battery staple",
             now=clock.now(),
         )
-        leaf = read_keystore_file(keystore_path, "a long password").authentication().certificate
+        leaf = read_keystore_file(keystore_path, "correct horse battery staple").authentication().certificate
         issuing = platform.hierarchy.issuing.certificate
         leaf.verify_directly_issued_by(issuing)
         request = ocsp.OCSPRequestBuilder().add_certificate(leaf, issuing, hashes.SHA1()).build()

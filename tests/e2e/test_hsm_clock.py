@@ -148,10 +148,10 @@ def hsm_ca(
                 institution=None,
                 application_id=None,
                 out_dir=base / "keystores",
-                password="a long password",
+                password="correct horse battery staple",
                 now=INIT,
             )
-        leaf = read_keystore_file(keystore, "a long password").authentication().certificate
+        leaf = read_keystore_file(keystore, "correct horse battery staple").authentication().certificate
         hierarchy = platform.hierarchy
         yield HsmCa(
             data_dir,
