@@ -66,7 +66,11 @@ def test_ca_keys_on_softhsm_issue_and_answer_ocsp(
             password="correct horse battery staple",
             now=clock.now(),
         )
-        leaf = read_keystore_file(keystore_path, "correct horse battery staple").authentication().certificate
+        leaf = (
+            read_keystore_file(keystore_path, "correct horse battery staple")
+            .authentication()
+            .certificate
+        )
         issuing = platform.hierarchy.issuing.certificate
         leaf.verify_directly_issued_by(issuing)
         request = ocsp.OCSPRequestBuilder().add_certificate(leaf, issuing, hashes.SHA1()).build()

@@ -151,7 +151,11 @@ def hsm_ca(
                 password="correct horse battery staple",
                 now=INIT,
             )
-        leaf = read_keystore_file(keystore, "correct horse battery staple").authentication().certificate
+        leaf = (
+            read_keystore_file(keystore, "correct horse battery staple")
+            .authentication()
+            .certificate
+        )
         hierarchy = platform.hierarchy
         yield HsmCa(
             data_dir,
