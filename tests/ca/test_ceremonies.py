@@ -191,3 +191,11 @@ def test_the_root_crl_is_signed_only_by_the_root_ceremony(data_dir: Path, tmp_pa
     eid_root = x509.load_der_x509_crl((pki / "eid-root.crl").read_bytes())
     assert eid_root.is_signature_valid(_certificate(pki / "eid-root.crt").public_key())  # type: ignore[arg-type]
     assert eid_root.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number == 2
+
+
+def test_rotation_refuses_a_folder_without_a_platform(tmp_path: Path) -> None:
+    folder = tmp_path / "nothing-here"
+    code, output = _admin(folder, "ca", "rotate", "ocsp")
+    assert code == 1
+    assert "holds no ehcert platform" in output
+    assert not folder.exists()

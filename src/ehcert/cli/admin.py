@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any
 
 import typer
 
 from ehcert.cli.ceremonies import ca_app, crl_app
+from ehcert.cli.folders import require_platform_folder
 from ehcert.cli.output import emit_json, exits_on_error, stderr_console, stdout_console
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import InstitutionId
@@ -44,29 +45,10 @@ EnvOption = Annotated[
 ]
 
 
-def _require_platform_folder(data_dir: Path, db: str | None) -> None:
-    """Refuse, creating nothing, a folder that holds no platform (``admin init`` makes one).
-
-    With SQLite (no ``--db``) the database lives in the folder, so a mistyped folder
-    would otherwise silently become a new, empty platform.
-    """
-    pki = data_dir / "pki"
-    initialised = pki.is_dir() and any(
-        (pki / env / "issuing.crt").is_file() for env in get_args(Environment)
-    )
-    if db is None and not initialised:
-        raise EhcertError(
-            ErrorKind.NOT_FOUND,
-            f"{data_dir} holds no ehcert platform; name its folder with --data-dir or "
-            "EHCERT_DATA_DIR, or create one with 'ehcert admin init'.",
-            field="data_dir",
-        )
-
-
 def _platform(data_dir: Path, db: str | None, environment: str | None = None) -> Any:
     from ehcert.platform import Platform
 
-    _require_platform_folder(data_dir, None)
+    require_platform_folder(data_dir, None)
     settings = load_settings(data_dir=data_dir, db=db, environment=environment)
     return Platform.open(settings, initialise=False)
 
@@ -75,7 +57,7 @@ def _registry(data_dir: Path, db: str | None) -> Any:
     from ehcert.registry.service import RegistryService
     from ehcert.store.db import Database
 
-    _require_platform_folder(data_dir, db)
+    require_platform_folder(data_dir, db)
     settings = load_settings(data_dir=data_dir, db=db)
     database = Database(settings.database_url)
     database.migrate()
@@ -482,7 +464,7 @@ def audit_verify(
     from ehcert.store.audit import verify_audit_chain
     from ehcert.store.db import Database
 
-    _require_platform_folder(data_dir, db)
+    require_platform_folder(data_dir, db)
     settings = load_settings(data_dir=data_dir, db=db)
     database = Database(settings.database_url)
     with database.session() as session:

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from ehcert.cli.folders import require_platform_folder
 from ehcert.cli.output import emit_json, exits_on_error, stdout_console
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.settings import Environment, load_settings
@@ -58,6 +59,7 @@ def crl_publish(
     """
     from ehcert.platform import Platform, ca_directory, key_backend
 
+    require_platform_folder(data_dir, None)
     settings = load_settings(data_dir=data_dir, db=db)
     if root:
         from ehcert.ca.ceremonies import publish_root_crls
@@ -101,6 +103,7 @@ def ca_rotate(
     from ehcert.ca.hierarchy import is_initialised
     from ehcert.platform import ca_directory, key_backend
 
+    require_platform_folder(data_dir, None)
     settings = load_settings(data_dir=data_dir, environment=environment)
     if not is_initialised(settings.data_dir, settings.environment):
         raise EhcertError(
