@@ -16,6 +16,7 @@ import datetime as dt
 import secrets
 import shutil
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -25,7 +26,10 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509 import ocsp
 
 from ehcert.api.app import create_app
 from ehcert.client.eid import Pkcs12EidCredential
@@ -337,3 +341,57 @@ def actors(
 def weak_rsa_key() -> rsa.RSAPrivateKey:
     """A 1024-bit key, below the policy minimum (made once; small keys are quick)."""
     return rsa.generate_private_key(public_exponent=65537, key_size=1024)
+
+
+# --- OCSP answers checked by openssl, as a relying party does ---------------------------
+
+CENTURY_SECONDS = str(100 * 365 * 24 * 3600)
+
+
+def _pem_file(path: Path, certificate: x509.Certificate) -> Path:
+    path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    return path
+
+
+def ocsp_request(leaf: x509.Certificate, issuing: x509.Certificate) -> bytes:
+    """A DER OCSP request (SHA-1 CertID, as openssl sends) without a nonce."""
+    request = ocsp.OCSPRequestBuilder().add_certificate(leaf, issuing, hashes.SHA1()).build()
+    return request.public_bytes(serialization.Encoding.DER)
+
+
+def openssl_ocsp_check(
+    directory: Path,
+    response_der: bytes,
+    *,
+    leaf: x509.Certificate,
+    issuing: x509.Certificate,
+    root: x509.Certificate,
+    at: dt.datetime,
+    responder: x509.Certificate | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """``openssl ocsp -respin``: verify a response at ``at`` and print the leaf's status.
+
+    Without ``responder`` the responder certificate is checked up to the root
+    (``-CAfile``, with the issuing CA as ``-verify_other``), validity dates included;
+    with it, that certificate is the explicitly trusted responder (``-VAfile``).
+    ``-validity_period`` is wide because openssl checks thisUpdate/nextUpdate against
+    its own clock, which ``-attime`` does not reach.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    response_file = directory / f"response-{secrets.token_hex(3)}.der"
+    response_file.write_bytes(response_der)
+    args = [
+        "openssl", "ocsp", "-respin", str(response_file),
+        "-issuer", str(_pem_file(directory / "issuing.pem", issuing)),
+        "-cert", str(_pem_file(directory / "leaf.pem", leaf)),
+        "-attime", str(int(at.timestamp())),
+        "-validity_period", CENTURY_SECONDS, "-no_nonce",
+    ]  # fmt: skip
+    if responder is None:
+        args += [
+            "-CAfile", str(_pem_file(directory / "root.pem", root)),
+            "-verify_other", str(directory / "issuing.pem"),
+        ]  # fmt: skip
+    else:
+        args += ["-VAfile", str(_pem_file(directory / "responder.pem", responder))]
+    return subprocess.run(args, capture_output=True, text=True, check=False, timeout=60)

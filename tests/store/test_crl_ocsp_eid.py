@@ -72,6 +72,19 @@ def test_ocsp_cache_serves_fresh_responses_only(database: Database) -> None:
             cache.put("abcd", b"x", T0, T0)
 
 
+def test_ocsp_cache_never_serves_a_response_produced_in_the_future(database: Database) -> None:
+    """After a start under a clock set ahead, an answer "from tomorrow" stays unserved."""
+    tomorrow = T0 + dt.timedelta(days=1)
+    with database.session() as session:
+        OcspCache(session).put("abcd", b"from-tomorrow", tomorrow, tomorrow + dt.timedelta(days=1))
+    with database.session() as session:
+        cache = OcspCache(session)
+        assert cache.get("abcd", T0) is None
+        assert cache.get("abcd", tomorrow - dt.timedelta(seconds=1)) is None
+        served = cache.get("abcd", tomorrow)
+        assert served is not None and served.der == b"from-tomorrow"
+
+
 def test_eid_credentials_are_revoked_once(database: Database) -> None:
     with database.session() as session:
         eids = EidRepository(session)

@@ -1,4 +1,4 @@
-"""STS fixtures: the session's CA hierarchy, an STS key and certificate made on it, holder
+"""STS fixtures: the session's CA hierarchy, an STS key and certificate its CA made, holder
 certificates signed by its issuing CA, the SAML 1.1 schema and the ``xmlsec1`` tool.
 
 Everything is made once per session from the template data directory (tests/conftest.py)
@@ -24,10 +24,10 @@ from ehcert.core.clock import FixedClock
 from ehcert.core.identifiers import Holder, InstitutionId
 from ehcert.core.names import institution_subject, person_subject
 from ehcert.pki import profiles
-from ehcert.platform import Platform, key_backend
+from ehcert.platform import Platform
 from ehcert.registry.service import RegistryService
 from ehcert.settings import Settings
-from ehcert.sts.keys import StsCredential, open_sts_credential
+from ehcert.sts.keys import StsCredential
 
 T0 = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 DOCTOR = "79021802145"
@@ -69,9 +69,8 @@ def sts_pki(
     shutil.copytree(ca_template, data_dir, dirs_exist_ok=True)
     settings = Settings(data_dir=data_dir, public_url="http://127.0.0.1:1")
     platform = Platform.open(settings, FixedClock(T0), initialise=False)
-    credential = open_sts_credential(
-        key_backend(settings), platform.hierarchy.issuing, platform.urls, "acceptance", T0
-    )
+    issued = platform.ca.sts_credential(T0)
+    credential = StsCredential(issued.certificate, issued.signer)
 
     def issue(subject: x509.Name, key: rsa.RSAPrivateKey) -> x509.Certificate:
         return platform.ca.sign_authentication(

@@ -12,29 +12,33 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from ehcert.ca.hierarchy import KeyBackend
+from ehcert.ca.directory import CaDirectory
+from ehcert.ca.keys import STS_ROLE, Pkcs11KeyBackend
+from ehcert.ca.service_certificates import ServiceCertificates
 from ehcert.client.sts import verify_assertion
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import Holder
 from ehcert.pki import pkcs11
-from ehcert.platform import key_backend
+from ehcert.platform import ca_directory, key_backend
 from ehcert.registry.adapter import RegistryFacts
 from ehcert.settings import Settings
-from ehcert.sts.keys import STS_CERTIFICATE_FILE, open_sts_credential
+from ehcert.sts.keys import StsCredential
 from ehcert.sts.service import SecurityTokenService, TokenRequest
 
 from .conftest import DOCTOR, T0, StsPki, XmlsecVerify
 
+STS_CERTIFICATE_FILE = "sts.crt"
+
 
 def test_reopening_gives_the_same_key_and_certificate(sts_pki: StsPki) -> None:
     settings = Settings(data_dir=sts_pki.data_dir, public_url="http://127.0.0.1:1")
-    again = open_sts_credential(
+    again = ServiceCertificates(
+        ca_directory(settings),
         key_backend(settings),
         sts_pki.platform.hierarchy.issuing,
         sts_pki.platform.urls,
         "acceptance",
-        T0 + dt.timedelta(days=3),
-    )
+    ).open(STS_ROLE, T0 + dt.timedelta(days=3))
     assert again.certificate == sts_pki.credential.certificate
     assert again.signer.public_key() == sts_pki.credential.signer.public_key()
 
@@ -81,13 +85,13 @@ def test_a_certificate_that_does_not_match_the_key_is_refused(
     shutil.copy(directory / "ocsp.crt", directory / STS_CERTIFICATE_FILE)
     settings = Settings(data_dir=data_dir, public_url="http://127.0.0.1:1")
     with pytest.raises(EhcertError) as refused:
-        open_sts_credential(
+        ServiceCertificates(
+            ca_directory(settings),
             key_backend(settings),
             sts_pki.platform.hierarchy.issuing,
             sts_pki.platform.urls,
             "acceptance",
-            T0,
-        )
+        ).open(STS_ROLE, T0)
     assert refused.value.kind is ErrorKind.INTERNAL
     assert "does not match the STS key" in refused.value.detail
 
@@ -98,16 +102,15 @@ def test_an_sts_key_on_an_hsm_signs_verifiable_tokens(
     pkcs11.init_softhsm_token("ehcert-sts", "so-pin-1234", "sts-pin-5678", softhsm_conf_dir)
     directory = tmp_path / "acceptance"
     directory.mkdir()
-    backend = KeyBackend(
-        directory,
-        tmp_path / "unused-passphrase",
-        pkcs11_module=pkcs11.SOFTHSM2_MODULE,
-        token_label="ehcert-sts",
-        pin="sts-pin-5678",
-    )
-    credential = open_sts_credential(
-        backend, sts_pki.platform.hierarchy.issuing, sts_pki.platform.urls, "acceptance", T0
-    )
+    backend = Pkcs11KeyBackend("acceptance", pkcs11.SOFTHSM2_MODULE, "ehcert-sts", "sts-pin-5678")
+    issued = ServiceCertificates(
+        CaDirectory(directory),
+        backend,
+        sts_pki.platform.hierarchy.issuing,
+        sts_pki.platform.urls,
+        "acceptance",
+    ).open(STS_ROLE, T0)
+    credential = StsCredential(issued.certificate, issued.signer)
     assert not list(directory.glob("*.key"))  # the key is on the token only
     service = SecurityTokenService(
         credential,

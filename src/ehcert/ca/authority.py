@@ -1,7 +1,11 @@
 """The certificate authority: signs what the RA decided, and nothing else.
 
 One method per signed object, as Boulder's CA: an authentication certificate, a CRL, an
-OCSP response, a test eID certificate, an ETK (by the depot signer, through ``pki.etk``).
+OCSP response (by the responder, renewed when due), a test eID certificate, an ETK (by
+the depot signer, through ``pki.etk``), the STS signer's certificate. The platform's
+service certificates come from :mod:`ehcert.ca.service_certificates`, the roots' CRLs
+and rotations from the operator's ceremonies (:mod:`ehcert.ca.ceremonies`); nothing here
+holds a root key.
 Each certificate, CRL and OCSP response goes through ``pki.signing``: prepare the
 complete object, lint it with pkilint, then sign once with the CA's ``Signer``. The CA
 neither reads the registry nor stores anything; the caller records what it returns.
@@ -19,7 +23,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509 import ocsp
 
-from ehcert.ca.hierarchy import CaPair, Hierarchy, PublicUrls
+from ehcert.ca.credentials import CaPair, PublicUrls
+from ehcert.ca.hierarchy import Hierarchy
+from ehcert.ca.keys import STS_ROLE
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.policy import certificate_validity
 from ehcert.core.revocation import check_revocation_reason
@@ -51,6 +57,46 @@ def _reason_flag(reason: str) -> x509.ReasonFlags:
     """The CRLReason of a reason ``core.revocation`` accepts (cryptography's ReasonFlags
     values are the RFC 5280 names)."""
     return x509.ReasonFlags(check_revocation_reason(reason))
+
+
+def sign_ca_crl(
+    issuer: CaPair,
+    revoked: Iterable[RevokedEntry],
+    number: int,
+    now: dt.datetime,
+    validity: dt.timedelta,
+) -> x509.CertificateRevocationList:
+    """A complete CRL of ``issuer`` with CRL number and AKI (RFC 5280 5.2.1, 5.2.3).
+
+    The online CAs sign theirs through :meth:`CertificateAuthority.sign_crl`; the roots'
+    are signed by an operator's ceremony (``ca.ceremonies``) with a long validity.
+    """
+    this_update = now.astimezone(dt.UTC).replace(microsecond=0)
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(issuer.certificate.subject)
+        .last_update(this_update)
+        .next_update(this_update + validity)
+        .add_extension(x509.CRLNumber(number), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                issuer.certificate.public_key()  # type: ignore[arg-type]
+            ),
+            critical=False,
+        )
+    )
+    for entry in revoked:
+        revoked_builder = (
+            x509.RevokedCertificateBuilder()
+            .serial_number(int(entry.serial_hex, 16))
+            .revocation_date(entry.revoked_at.astimezone(dt.UTC).replace(microsecond=0))
+        )
+        flag = _reason_flag(entry.reason)
+        if flag is not x509.ReasonFlags.unspecified:
+            # RFC 5280 section 5.3.1: the unspecified code SHOULD be absent.
+            revoked_builder = revoked_builder.add_extension(x509.CRLReason(flag), critical=False)
+        builder = builder.add_revoked_certificate(revoked_builder.build())
+    return sign_crl(builder, issuer.signer)
 
 
 class CertificateAuthority:
@@ -157,35 +203,14 @@ class CertificateAuthority:
         number: int,
         now: dt.datetime,
     ) -> x509.CertificateRevocationList:
-        """A complete CRL of ``issuer`` with CRL number and AKI (RFC 5280 5.2.1, 5.2.3)."""
-        this_update = now.astimezone(dt.UTC).replace(microsecond=0)
-        builder = (
-            x509.CertificateRevocationListBuilder()
-            .issuer_name(issuer.certificate.subject)
-            .last_update(this_update)
-            .next_update(this_update + self.crl_validity)
-            .add_extension(x509.CRLNumber(number), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                    issuer.certificate.public_key()  # type: ignore[arg-type]
-                ),
-                critical=False,
-            )
-        )
-        for entry in revoked:
-            revoked_builder = (
-                x509.RevokedCertificateBuilder()
-                .serial_number(int(entry.serial_hex, 16))
-                .revocation_date(entry.revoked_at.astimezone(dt.UTC).replace(microsecond=0))
-            )
-            flag = _reason_flag(entry.reason)
-            if flag is not x509.ReasonFlags.unspecified:
-                # RFC 5280 section 5.3.1: the unspecified code SHOULD be absent.
-                revoked_builder = revoked_builder.add_extension(
-                    x509.CRLReason(flag), critical=False
-                )
-            builder = builder.add_revoked_certificate(revoked_builder.build())
-        return sign_crl(builder, issuer.signer)
+        """A complete CRL of an online CA (issuing, citizen), valid ``crl_validity``."""
+        return sign_ca_crl(issuer, revoked, number, now, self.crl_validity)
+
+    # -- service certificates (``ca.service_certificates``) ----------------------------
+
+    def sts_credential(self, now: dt.datetime) -> CaPair:
+        """The STS signer's key and certificate, issued here on first use."""
+        return self.hierarchy.services.open(STS_ROLE, now)
 
     # -- OCSP (RFC 6960) ---------------------------------------------------------------
 
@@ -238,7 +263,7 @@ class CertificateAuthority:
                 revocation_time=None,
                 revocation_reason=None,
             )
-        responder = self.hierarchy.ocsp
+        responder = self.hierarchy.ocsp.current(this_update)
         builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, responder.certificate)
         builder = builder.certificates([responder.certificate])
         for extension in request.extensions:

@@ -34,8 +34,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
-ETK_DEPOT_ROLE = "etk-depot"
-
 
 def etk_depot_signer_builder(
     subject: x509.Name,

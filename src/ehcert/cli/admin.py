@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any
 
 import typer
 
+from ehcert.cli.ceremonies import ca_app, crl_app
+from ehcert.cli.folders import require_platform_folder
 from ehcert.cli.output import emit_json, exits_on_error, stderr_console, stdout_console
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import InstitutionId
@@ -25,13 +27,13 @@ institution_app = typer.Typer(no_args_is_help=True, help="Institutions in the re
 mandate_app = typer.Typer(no_args_is_help=True, help="Mandates of certificate holders.")
 eid_app = typer.Typer(no_args_is_help=True, help="Test eID credentials (acceptance).")
 audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log.")
-crl_app = typer.Typer(no_args_is_help=True, help="Certificate revocation lists.")
 admin_app.add_typer(provider_app, name="provider")
 admin_app.add_typer(institution_app, name="institution")
 admin_app.add_typer(mandate_app, name="mandate")
 admin_app.add_typer(eid_app, name="eid")
 admin_app.add_typer(audit_app, name="audit")
 admin_app.add_typer(crl_app, name="crl")
+admin_app.add_typer(ca_app, name="ca")
 
 DataDir = Annotated[
     Path, typer.Option("--data-dir", envvar="EHCERT_DATA_DIR", help="Platform data directory.")
@@ -43,29 +45,10 @@ EnvOption = Annotated[
 ]
 
 
-def _require_platform_folder(data_dir: Path, db: str | None) -> None:
-    """Refuse, creating nothing, a folder that holds no platform (``admin init`` makes one).
-
-    With SQLite (no ``--db``) the database lives in the folder, so a mistyped folder
-    would otherwise silently become a new, empty platform.
-    """
-    pki = data_dir / "pki"
-    initialised = pki.is_dir() and any(
-        (pki / env / "issuing.crt").is_file() for env in get_args(Environment)
-    )
-    if db is None and not initialised:
-        raise EhcertError(
-            ErrorKind.NOT_FOUND,
-            f"{data_dir} holds no ehcert platform; name its folder with --data-dir or "
-            "EHCERT_DATA_DIR, or create one with 'ehcert admin init'.",
-            field="data_dir",
-        )
-
-
 def _platform(data_dir: Path, db: str | None, environment: str | None = None) -> Any:
     from ehcert.platform import Platform
 
-    _require_platform_folder(data_dir, None)
+    require_platform_folder(data_dir, None)
     settings = load_settings(data_dir=data_dir, db=db, environment=environment)
     return Platform.open(settings, initialise=False)
 
@@ -74,7 +57,7 @@ def _registry(data_dir: Path, db: str | None) -> Any:
     from ehcert.registry.service import RegistryService
     from ehcert.store.db import Database
 
-    _require_platform_folder(data_dir, db)
+    require_platform_folder(data_dir, db)
     settings = load_settings(data_dir=data_dir, db=db)
     database = Database(settings.database_url)
     database.migrate()
@@ -481,7 +464,7 @@ def audit_verify(
     from ehcert.store.audit import verify_audit_chain
     from ehcert.store.db import Database
 
-    _require_platform_folder(data_dir, db)
+    require_platform_folder(data_dir, db)
     settings = load_settings(data_dir=data_dir, db=db)
     database = Database(settings.database_url)
     with database.session() as session:
@@ -496,27 +479,3 @@ def audit_verify(
         json_output,
         f"The audit log is intact ({result.records} records).",
     )
-
-
-@crl_app.command("publish")
-@exits_on_error
-def crl_publish(
-    out_dir: Annotated[Path | None, typer.Option(help="Default: DATA_DIR/crl.")] = None,
-    data_dir: DataDir = Path("data"),
-    db: Db = None,
-    json_output: Json = False,
-) -> None:
-    """Sign fresh CRLs now and write them as DER files."""
-    platform = _platform(data_dir, db)
-    target = out_dir or platform.settings.data_dir / "crl"
-    target.mkdir(parents=True, exist_ok=True)
-    env = platform.settings.environment
-    names = [env, f"{env}-root"] + (
-        [f"{env}-eid", f"{env}-eid-root"] if platform.hierarchy.eid_ca else []
-    )
-    written = []
-    for name in names:
-        path = target / f"{name}.crl"
-        path.write_bytes(platform.crl(name, force=True))
-        written.append(str(path))
-    _done({"crls": written}, json_output, f"Published {len(written)} CRLs in {target}.")

@@ -172,6 +172,12 @@ class Pkcs11Token:
     def rsa_public_key(self, key_label: str) -> rsa.RSAPublicKey:
         return self._run(lambda session: _public_key(session, key_label))
 
+    def holds_private_key(self, key_label: str) -> bool:
+        """Is there a private key labelled ``key_label`` on the token (CKA_LABEL)?"""
+        _check_text(key_label, "key_label")
+        template = {Attribute.CLASS: ObjectClass.PRIVATE_KEY, Attribute.LABEL: key_label}
+        return self._run(lambda session: bool(list(session.get_objects(template))))
+
     def certificates(self) -> list[tuple[str, x509.Certificate]]:
         """Every X.509 certificate object on the token with its CKA_LABEL."""
         return self._run(_certificates)

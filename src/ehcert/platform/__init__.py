@@ -4,7 +4,7 @@ The package is the composition root, the one place that knows every context; it 
 them and connects them once, at start, and does nothing else:
 
 - :mod:`ehcert.platform.root`: :class:`Platform` (open, the services, the HTTP edge's
-  ports) and :func:`key_backend`;
+  ports), :func:`key_backend` and :func:`ca_directory`;
 - :mod:`ehcert.platform.adapters`: the store behind the edge's own ports (nonces, the
   test citizen CA's records);
 - :mod:`ehcert.platform.revocation`: CRL and OCSP serving with their caches.
@@ -12,6 +12,6 @@ them and connects them once, at start, and does nothing else:
 The names below are the package's public surface; import them from ``ehcert.platform``.
 """
 
-from ehcert.platform.root import Platform, key_backend
+from ehcert.platform.root import Platform, ca_directory, key_backend
 
-__all__ = ["Platform", "key_backend"]
+__all__ = ["Platform", "ca_directory", "key_backend"]

@@ -5,8 +5,14 @@ certificates its citizen CA issued, far more often than anyone revokes one. Both
 answers are therefore signed once and kept: a CRL in memory until its revoked set
 changes or half its validity has passed, an OCSP response in the store's cache for
 half its validity unless the request carries a nonce (RFC 6960 section 4.4.1), which
-asks for a fresh one. :class:`RevocationServer` holds that state; the composition root
+asks for a fresh one. A cached OCSP answer is served only while it was produced by the
+responder certificate now in use (renewed while running, ``ca.service_certificates``) and
+not in the future (a start under a wrong clock must not leave answers from "tomorrow").
+:class:`RevocationServer` holds that state; the composition root
 (:mod:`ehcert.platform.root`) owns one and forwards ``crl`` and ``ocsp`` to it.
+
+The roots' CRLs are the exception: their keys stay offline, so an operator's ceremony
+signs them (``ca.ceremonies``) and this module serves the stored file as it is.
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ from cryptography.x509 import ocsp
 from sqlalchemy.orm import Session
 
 from ehcert.ca.authority import CertificateAuthority, OcspStatus, RevokedEntry
-from ehcert.ca.hierarchy import CaPair, Hierarchy
+from ehcert.ca.credentials import CaPair
+from ehcert.ca.hierarchy import Hierarchy
+from ehcert.ca.keys import EID_ROOT_ROLE, ROOT_ROLE
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.store.certificates import CertificateReader
 from ehcert.store.crl_numbers import CrlNumbers
@@ -68,11 +76,11 @@ class RevocationServer:
         or halfway through its validity, and otherwise served from memory.
         """
         env = self._environment
+        if name in (f"{env}-root", f"{env}-eid-root"):
+            return self._root_crl(name)
         issuers: dict[str, CaPair | None] = {
             env: self._hierarchy.issuing,
-            f"{env}-root": self._hierarchy.root,
             f"{env}-eid": self._hierarchy.eid_ca,
-            f"{env}-eid-root": self._hierarchy.eid_root,
         }
         issuer = issuers.get(name)
         if issuer is None:
@@ -98,6 +106,21 @@ class RevocationServer:
             self.crl_cache[name] = CachedCrl(der, fingerprint, now + self._ca.crl_validity / 2)
             return der
 
+    def _root_crl(self, name: str) -> bytes:
+        """The stored CRL of a root (signed by a ceremony; see the module docstring)."""
+        env = self._environment
+        if name == f"{env}-eid-root" and self._hierarchy.eid_root is None:
+            raise EhcertError(ErrorKind.NOT_FOUND, f"No CRL named {name}.")
+        role = ROOT_ROLE if name == f"{env}-root" else EID_ROOT_ROLE
+        der = self._hierarchy.directory.read_crl(role)
+        if der is None:
+            raise EhcertError(
+                ErrorKind.NOT_FOUND,
+                f"The CRL {name} has not been signed yet; an operator signs it with "
+                "'ehcert admin crl publish --root'.",
+            )
+        return der
+
     def _revoked_entries(self, session: Session, name: str) -> list[RevokedEntry]:
         env = self._environment
         if name == env:
@@ -105,13 +128,11 @@ class RevocationServer:
                 RevokedEntry(e.serial_hex, e.revoked_at, e.reason)
                 for e in CertificateReader(session).revoked(env)
             ]
-        if name == f"{env}-eid":
-            return [
-                RevokedEntry(c.serial_hex, c.revoked_at, c.revocation_reason or "unspecified")
-                for c in EidRepository(session).revoked()
-                if c.revoked_at is not None
-            ]
-        return []  # the roots have revoked no CA
+        return [  # the test citizen CA's
+            RevokedEntry(c.serial_hex, c.revoked_at, c.revocation_reason or "unspecified")
+            for c in EidRepository(session).revoked()
+            if c.revoked_at is not None
+        ]
 
     # -- OCSP (RFC 6960) ---------------------------------------------------------------
 
@@ -131,7 +152,11 @@ class RevocationServer:
             cache = OcspCache(session)
             if not has_nonce:
                 cached = cache.get(serial_hex, now)
-                if cached is not None and now < cached.produced_at + self._ca.ocsp_validity / 2:
+                if (
+                    cached is not None
+                    and now < cached.produced_at + self._ca.ocsp_validity / 2
+                    and self._by_current_responder(cached.der, now)
+                ):
                     return cached.der
             record = CertificateReader(session).by_serial(serial_hex)
             certificate = x509.load_der_x509_certificate(record.der) if record else None
@@ -145,6 +170,19 @@ class RevocationServer:
             if record is not None and not has_nonce:
                 cache.put(serial_hex, der, now, now + self._ca.ocsp_validity)
             return der
+
+    def _by_current_responder(self, der: bytes, now: dt.datetime) -> bool:
+        """Was ``der`` signed by the responder certificate in use at ``now``?
+
+        That certificate is valid at ``now`` (``OcspResponder.current`` renews it when
+        due), so an answer signed under an expired or not-yet-valid one is never served.
+        """
+        responder = self._hierarchy.ocsp.current(now).certificate
+        try:
+            embedded = ocsp.load_der_ocsp_response(der).certificates
+        except ValueError:
+            return False
+        return len(embedded) == 1 and embedded[0] == responder
 
 
 def _ocsp_error(status: ocsp.OCSPResponseStatus) -> bytes:

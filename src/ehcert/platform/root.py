@@ -36,15 +36,11 @@ from ehcert.api.ra import RaPorts
 from ehcert.api.revocation import PublishedCas, RevocationPorts
 from ehcert.api.sts import StsPorts
 from ehcert.ca.authority import CertificateAuthority
-from ehcert.ca.hierarchy import (
-    Hierarchy,
-    KeyBackend,
-    PublicUrls,
-    create_hierarchy,
-    hierarchy_directory,
-    is_initialised,
-    load_hierarchy,
-)
+from ehcert.ca.ceremonies import create_hierarchy
+from ehcert.ca.credentials import PublicUrls
+from ehcert.ca.directory import CaDirectory
+from ehcert.ca.hierarchy import Hierarchy, hierarchy_directory, is_initialised, load_hierarchy
+from ehcert.ca.keys import FileKeyBackend, KeyBackend, Pkcs11KeyBackend
 from ehcert.core.clock import Clock, SystemClock
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.etkdepot.service import EtkDepot
@@ -56,7 +52,7 @@ from ehcert.settings import Settings
 from ehcert.store.db import Database
 from ehcert.store.unit_of_work import Transactions
 from ehcert.sts.issuance import TokenIssuance
-from ehcert.sts.keys import open_sts_credential
+from ehcert.sts.keys import StsCredential
 from ehcert.sts.service import SecurityTokenService
 
 
@@ -115,12 +111,13 @@ class Platform:
         database = Database(settings.database_url)
         database.migrate()
         backend = key_backend(settings)
+        directory = ca_directory(settings)
         urls = PublicUrls(settings.base_url, settings.environment)
         if is_initialised(settings.data_dir, settings.environment):
-            hierarchy = load_hierarchy(backend, settings.environment, clock.now(), urls)
+            hierarchy = load_hierarchy(directory, backend, settings.environment, clock.now(), urls)
         elif initialise:
             hierarchy = create_hierarchy(
-                backend, settings.environment, urls, clock.now(), progress=progress
+                directory, backend, settings.environment, urls, clock.now(), progress=progress
             )
         else:
             raise EhcertError(
@@ -137,15 +134,9 @@ class Platform:
     def _open_sts(self) -> SecurityTokenService:
         """The STS with its key and certificate (made on first use; ``sts.keys``)."""
         settings = self.settings
-        credential = open_sts_credential(
-            key_backend(settings),
-            self.hierarchy.issuing,
-            self.urls,
-            settings.environment,
-            self.now(),
-        )
+        issued = self.ca.sts_credential(self.now())  # only the CA signs (``ca``)
         return SecurityTokenService(
-            credential,
+            StsCredential(issued.certificate, issued.signer),
             f"{settings.base_url}/sts",
             token_validity=dt.timedelta(hours=settings.sts_token_hours),
             max_token_validity=dt.timedelta(hours=settings.sts_max_token_hours),
@@ -232,9 +223,13 @@ def load_eid_anchors(hierarchy: Hierarchy, extra: Sequence[Path | str]) -> list[
     return anchors
 
 
+def ca_directory(settings: Settings) -> CaDirectory:
+    """The CA folder of ``settings``' environment (certificates, generations, root CRLs)."""
+    return CaDirectory(hierarchy_directory(settings.data_dir, settings.environment))
+
+
 def key_backend(settings: Settings) -> KeyBackend:
-    directory = hierarchy_directory(settings.data_dir, settings.environment)
-    passphrase_file = settings.data_dir / "secrets" / f"{settings.environment}-ca-passphrase"
+    """Encrypted key files beside the certificates, or a PKCS#11 token when configured."""
     if settings.pkcs11_module:
         if not settings.pkcs11_token_label or not settings.pkcs11_pin_file:
             raise EhcertError(
@@ -243,11 +238,9 @@ def key_backend(settings: Settings) -> KeyBackend:
                 field="pkcs11_module",
             )
         pin = Path(settings.pkcs11_pin_file).read_text(encoding="utf-8").strip()
-        return KeyBackend(
-            directory,
-            passphrase_file,
-            pkcs11_module=settings.pkcs11_module,
-            token_label=settings.pkcs11_token_label,
-            pin=pin,
+        return Pkcs11KeyBackend(
+            settings.environment, settings.pkcs11_module, settings.pkcs11_token_label, pin
         )
-    return KeyBackend(directory, passphrase_file)
+    directory = hierarchy_directory(settings.data_dir, settings.environment)
+    passphrase_file = settings.data_dir / "secrets" / f"{settings.environment}-ca-passphrase"
+    return FileKeyBackend(directory, passphrase_file)

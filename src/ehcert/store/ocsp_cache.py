@@ -4,7 +4,9 @@ validity window instead of once per request.
 Correctness rule: the cache must never answer with a stale status. Every status change of a
 certificate calls :meth:`OcspCache.invalidate` in the *same transaction* as the change
 (``CertificateRepository.revoke`` does so itself), and :meth:`OcspCache.get` never returns
-a response whose ``nextUpdate`` (RFC 6960 section 4.2.2.1) has passed.
+a response whose ``nextUpdate`` (RFC 6960 section 4.2.2.1) has passed, nor one whose
+``producedAt`` lies after ``now``: after a start under a clock set in the future, such an
+answer would claim a status "as of tomorrow" and fail relying parties' time checks.
 """
 
 from __future__ import annotations
@@ -33,11 +35,14 @@ class OcspCache:
         self._session = session
 
     def get(self, serial_hex: str, now: dt.datetime) -> CachedOcspResponse | None:
-        """The cached response for ``serial_hex`` if it is still fresh at ``now``."""
+        """The cached response for ``serial_hex`` if it is fresh at ``now`` (produced at or
+        before ``now``, next update after it)."""
+        moment = require_aware(now, "now")
         row = self._session.scalars(
             select(OcspResponseRow).where(
                 OcspResponseRow.serial_hex == serial_hex,
-                OcspResponseRow.next_update > require_aware(now, "now"),
+                OcspResponseRow.next_update > moment,
+                OcspResponseRow.produced_at <= moment,
             )
         ).one_or_none()
         if row is None:
