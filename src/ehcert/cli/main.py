@@ -11,12 +11,11 @@ import typer
 
 import ehcert.cli.cert_more  # noqa: F401  (registers change-password, export, list, ...)
 from ehcert import __version__
-from ehcert.cli.admin import admin_app
 from ehcert.cli.cert import cert_app
 from ehcert.cli.etk import etk_app
 from ehcert.cli.manager import manager_app
 from ehcert.cli.seal import seal_command, unseal_command
-from ehcert.cli.serve import serve
+from ehcert.cli.server_commands import add_server_commands
 from ehcert.cli.sts import sts_app
 
 app = typer.Typer(
@@ -26,10 +25,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-app.command("serve")(serve)
+add_server_commands(app)  # serve, admin: the platform's, present with ehcert[server]
 app.command("seal")(seal_command)
 app.command("unseal")(unseal_command)
-app.add_typer(admin_app, name="admin", help="Operate a platform's data directory.")
 app.add_typer(cert_app, name="cert", help="Certificate Manager: request, renew, revoke, status.")
 app.add_typer(etk_app, name="etk", help="ETK depot: look up and register encryption tokens.")
 app.add_typer(sts_app, name="sts", help="Security token service: SAML session tokens.")
