@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from ehcert.ca.hierarchy import KEY_SIZES
+from ehcert.ca.keys import KEY_SIZES
 from ehcert.client.etee import seal
 from ehcert.client.keys import build_csr, generate_rsa_key
 from ehcert.core.errors import EhcertError, ErrorKind
