@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from ehcert.client.etee import seal, unseal
-from ehcert.pki.keystore import KeyEntry, Keystore
+from ehcert.pki.keystore_entries import KeyEntry, Keystore
 
 MOMENT = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 SIZES_MB = (1, 10, 50)

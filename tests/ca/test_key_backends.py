@@ -18,7 +18,7 @@ from ehcert.ca.keys import FileKeyBackend, KeyBackend, Pkcs11KeyBackend, key_nam
 from ehcert.ca.service_certificates import ServiceCertificates, next_generation
 from ehcert.core.clock import FixedClock
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.pki import pkcs11
+from ehcert.pki import pkcs11, pkcs11_sessions
 from ehcert.platform import Platform, ca_directory, key_backend
 from ehcert.settings import Settings
 
@@ -65,7 +65,7 @@ def test_pkcs11_backend(softhsm_conf_dir: Path) -> None:
     _roundtrip(backend)
     token = pkcs11.Pkcs11Token(pkcs11.SOFTHSM2_MODULE, "ehcert-keys", "key-pin-5678")
     assert token.holds_private_key("ehcert-production-ocsp-1")
-    pkcs11.close_sessions()
+    pkcs11_sessions.close_sessions()
 
 
 def test_a_data_dir_from_before_generations_opens_and_rotates_without_collision(

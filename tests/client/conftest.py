@@ -23,7 +23,8 @@ from cryptography.x509.oid import NameOID
 
 from ehcert.core.names import person_subject
 from ehcert.core.policy import certificate_validity
-from ehcert.pki.keystore import MIN_ITERATIONS, KeyEntry, Keystore, write_keystore_file
+from ehcert.pki.keystore import MIN_ITERATIONS, write_keystore_file
+from ehcert.pki.keystore_entries import KeyEntry, Keystore
 
 SSIN = "79021802145"
 ISSUED_AT = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)

@@ -10,7 +10,6 @@ import typer
 from typer.main import get_command
 from typer.testing import CliRunner, Result
 
-import ehcert.cli.cert_more  # noqa: F401  (registers the other cert commands)
 from ehcert.cli.cert import cert_app
 
 from .conftest import EidFiles, KeystoreFiles

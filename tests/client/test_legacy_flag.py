@@ -16,7 +16,6 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
-import ehcert.cli.cert_more  # noqa: F401  (registers auto-renew)
 from ehcert.cli.cert import LEGACY_WARNING, CertRuntime, cert_app
 from ehcert.client.eid import Pkcs12EidCredential
 from ehcert.client.platform import PlatformClient

@@ -22,7 +22,8 @@ from ehcert.client.platform import PlatformClient
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.manager import certificates as manager
 from ehcert.manager.certificates import Step
-from ehcert.pki.keystore import KeyEntry, Keystore, keystore_filename, read_keystore_file
+from ehcert.pki.keystore import keystore_filename, read_keystore_file
+from ehcert.pki.keystore_entries import KeyEntry, Keystore
 
 from .conftest import (
     EID_PIN,

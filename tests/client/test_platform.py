@@ -15,16 +15,11 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from ehcert.client.answers import parse_issued, parse_status, problem_to_error
 from ehcert.client.eid import Pkcs12EidCredential
 from ehcert.client.keys import EidRequestSigner, KeyEntryRequestSigner
-from ehcert.client.platform import (
-    CertificateState,
-    PlatformClient,
-    normalise_serial,
-    parse_issued,
-    parse_status,
-    problem_to_error,
-)
+from ehcert.client.platform import PlatformClient, normalise_serial
+from ehcert.client.results import CertificateState
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki.jws import create_jws, verify_jws
 from ehcert.pki.keystore import read_keystore_file

@@ -34,13 +34,14 @@ from cryptography.x509 import ocsp
 from ehcert.api.app import create_app
 from ehcert.client.eid import Pkcs12EidCredential
 from ehcert.client.keys import EidRequestSigner, build_csr
-from ehcert.client.platform import IssuedCertificate, PlatformClient
+from ehcert.client.platform import PlatformClient
+from ehcert.client.results import IssuedCertificate
 from ehcert.core.clock import FixedClock
 from ehcert.core.identifiers import InstitutionId
 from ehcert.manager.certificates import request_certificate
 from ehcert.operations import issue_test_eid
 from ehcert.pki import pkcs11
-from ehcert.pki.keystore import AUTHENTICATION_ALIAS, KeyEntry
+from ehcert.pki.keystore_entries import AUTHENTICATION_ALIAS, KeyEntry
 from ehcert.platform import Platform
 from ehcert.registry.service import RegistryService
 from ehcert.settings import Settings

@@ -42,7 +42,7 @@ from ehcert.client.platform import PlatformClient
 from ehcert.core.clock import FixedClock
 from ehcert.manager.certificates import request_certificate
 from ehcert.operations import issue_test_eid
-from ehcert.pki import pkcs11
+from ehcert.pki import pkcs11, pkcs11_sessions
 from ehcert.pki.keystore import read_keystore_file
 from ehcert.platform import Platform
 from ehcert.registry.service import RegistryService
@@ -167,7 +167,7 @@ def hsm_ca(
         )
     finally:
         platform.database.dispose()
-        pkcs11.close_sessions()
+        pkcs11_sessions.close_sessions()
 
 
 def test_restarts_at_60_days_100_days_and_3_years(
@@ -193,7 +193,7 @@ def test_restarts_at_60_days_100_days_and_3_years(
     assert at_3_years.not_valid_before_utc == INIT + dt.timedelta(days=3 * 365)
     assert hsm_ca.labels_held("ehcert-acceptance-ocsp", "ehcert-acceptance-ocsp-1")
     assert not list((data_dir / "pki" / "acceptance").glob("*.key"))
-    pkcs11.close_sessions()
+    pkcs11_sessions.close_sessions()
 
 
 @contextmanager

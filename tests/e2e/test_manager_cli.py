@@ -18,7 +18,7 @@ import typer
 from typer.testing import CliRunner, Result
 
 from ehcert.cli.cert import CertRuntime, cert_app
-from ehcert.cli.cert_more import auto_renew_command
+from ehcert.cli.keystore_commands import auto_renew_command
 from ehcert.manager.certificates import revoke_certificate
 from ehcert.manager.keystores import find_keystores
 

@@ -33,7 +33,7 @@ from ehcert.store.ocsp_cache import OcspCache
 if TYPE_CHECKING:
     from tests.e2e.conftest import Actors, RunningPlatform, TestEid
 
-    from ehcert.client.platform import IssuedCertificate
+    from ehcert.client.results import IssuedCertificate
 
 OPENSSL = "openssl"
 CENTURY_SECONDS = str(100 * 365 * 24 * 3600)

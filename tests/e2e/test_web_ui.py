@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from ehcert.client.platform import CertificateState
+from ehcert.client.results import CertificateState
 from ehcert.core.errors import EhcertError
 from ehcert.manager.keystores import find_keystores
 from ehcert.manager.web.app import ManagerSettings

@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from ehcert.core.names import person_subject
-from ehcert.pki.keystore import KeyEntry, Keystore, read_keystore_file
+from ehcert.pki.keystore import read_keystore_file
+from ehcert.pki.keystore_entries import KeyEntry, Keystore
 from ehcert.pki.profiles import (
     ehealth_authentication_builder,
     ehealth_encryption_builder,

@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.pki.etk import EtkTrust, EtkVerdict, build_etk, parse_etk, verify_etk
-from ehcert.pki.pathval import RevocationStatus, crl_revocation_checker
+from ehcert.pki.etk import EtkTrust, EtkVerdict, parse_etk, verify_etk
+from ehcert.pki.etk_build import build_etk
+from ehcert.pki.revocation import RevocationStatus, crl_revocation_checker
 from ehcert.pki.signer import PrivateKeySigner
 
 from .conftest import FIXTURES, T_OWN, OwnPki

@@ -22,7 +22,8 @@ from ehcert.core.keys import (
     key_problem,
 )
 from ehcert.pki.csr import check_csr
-from ehcert.pki.etk import build_etk, parse_etk, verify_etk
+from ehcert.pki.etk import parse_etk, verify_etk
+from ehcert.pki.etk_build import build_etk
 from ehcert.pki.profiles import ehealth_encryption_builder
 from ehcert.pki.public_keys import check_public_key, key_facts
 from ehcert.pki.signer import PrivateKeySigner

@@ -15,7 +15,7 @@ import pytest
 from ehcert.client.etee import unseal
 from ehcert.client.etee.cms import CertificatePair, read_signed_data
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.pki.pathval import RevocationStatus, crl_revocation_checker
+from ehcert.pki.revocation import RevocationStatus, crl_revocation_checker
 
 from .conftest import FIXTURES
 

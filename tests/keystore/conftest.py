@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from ehcert.pki.keystore import KeyEntry, Keystore
+from ehcert.pki.keystore_entries import KeyEntry, Keystore
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "etee"
 FIXTURE_KEYSTORES = sorted(FIXTURES.glob("*/*.p12"))

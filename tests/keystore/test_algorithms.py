@@ -22,7 +22,8 @@ from cryptography.hazmat.primitives.serialization import pkcs12 as cryptography_
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki import pkcs12_pbe
-from ehcert.pki.keystore import Keystore, dump_keystore, load_keystore
+from ehcert.pki.keystore import dump_keystore, load_keystore
+from ehcert.pki.keystore_entries import Keystore
 
 PASSWORD = "Openssl-Wrote-This"
 

@@ -13,14 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.pki.keystore import (
-    MAX_KEYSTORE_BYTES,
-    KeyEntry,
-    Keystore,
-    UnsupportedKeyEntry,
-    dump_keystore,
-    load_keystore,
-)
+from ehcert.pki.keystore import MAX_KEYSTORE_BYTES, dump_keystore, load_keystore
+from ehcert.pki.keystore_entries import KeyEntry, Keystore, UnsupportedKeyEntry
 from ehcert.pki.pkcs12_pfx import PlainBag, seal_pfx
 
 PASSWORD = "test"

@@ -14,12 +14,12 @@ import pytest
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki.keystore import (
-    Keystore,
     change_keystore_password,
     keystore_filename,
     read_keystore_file,
     write_keystore_file,
 )
+from ehcert.pki.keystore_entries import Keystore
 
 FAST = 1_000
 PASSWORD = "first password"

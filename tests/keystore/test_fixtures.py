@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, padding, rsa
 
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.pki.keystore import Keystore, load_keystore
+from ehcert.pki.keystore import load_keystore
+from ehcert.pki.keystore_entries import Keystore
 
 PASSWORD = "test"
 

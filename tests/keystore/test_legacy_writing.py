@@ -25,13 +25,13 @@ from ehcert.pki.keystore import (
     LEGACY_DEFAULT_ITERATIONS,
     LEGACY_MAX_ITERATIONS,
     LEGACY_MIN_ITERATIONS,
-    Keystore,
     change_keystore_password,
     dump_keystore,
     load_keystore,
     read_keystore_file,
     write_keystore_file,
 )
+from ehcert.pki.keystore_entries import Keystore
 
 PASSWORD = "Legacy-Reader-2026"  # ASCII: keytool refuses non-ASCII passwords for any file
 FAST = LEGACY_MIN_ITERATIONS

@@ -16,14 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.pki.keystore import (
-    DEFAULT_ITERATIONS,
-    KeyEntry,
-    Keystore,
-    UnsupportedKeyEntry,
-    dump_keystore,
-    load_keystore,
-)
+from ehcert.pki.keystore import DEFAULT_ITERATIONS, dump_keystore, load_keystore
+from ehcert.pki.keystore_entries import KeyEntry, Keystore, UnsupportedKeyEntry
 
 FAST = 1_000  # the minimum; the default count is exercised in the openssl test
 PASSWORD = "correct horse battery staple"

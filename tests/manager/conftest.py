@@ -22,13 +22,8 @@ from cryptography.x509.oid import NameOID
 from ehcert.core.identifiers import Holder
 from ehcert.core.names import institution_subject, person_subject
 from ehcert.core.policy import certificate_validity
-from ehcert.pki.keystore import (
-    MIN_ITERATIONS,
-    KeyEntry,
-    Keystore,
-    keystore_filename,
-    write_keystore_file,
-)
+from ehcert.pki.keystore import MIN_ITERATIONS, keystore_filename, write_keystore_file
+from ehcert.pki.keystore_entries import KeyEntry, Keystore
 
 SSIN = "79021802145"
 ISSUED_AT = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)

@@ -16,7 +16,7 @@ from cryptography import x509
 from typer.testing import CliRunner, Result
 
 from ehcert.cli.cert import CertRuntime, cert_app
-from ehcert.cli.cert_more import show_command  # registers the commands on cert_app
+from ehcert.cli.keystore_commands import show_command
 from ehcert.core.clock import FixedClock
 from ehcert.manager.keystores import (
     HolderKind,
@@ -243,7 +243,7 @@ def test_list_without_password_uses_file_names(app: typer.Typer, keystore_dir: P
 
 
 def test_watch_finding_for_a_revoked_certificate_is_a_warning(keystore_dir: Path) -> None:
-    from ehcert.client.platform import CertificateState, CertificateStatus
+    from ehcert.client.results import CertificateState, CertificateStatus
 
     summary = read_summary(next(keystore_dir.glob("SSIN=*")), PASSWORD, ISSUED_AT)
     view = summary.certificate

@@ -15,7 +15,6 @@ import typer
 from asn1crypto import pkcs12
 from typer.testing import CliRunner, Result
 
-import ehcert.cli.cert_more  # noqa: F401  (registers change-password)
 from ehcert.cli.cert import LEGACY_WARNING, cert_app
 from ehcert.manager.password import change_password
 from ehcert.pki.keystore import LEGACY_MIN_ITERATIONS, read_keystore_file

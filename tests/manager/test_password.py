@@ -29,7 +29,8 @@ from ehcert.manager.password import (
     leftover_temporaries,
     password_problems,
 )
-from ehcert.pki.keystore import MIN_ITERATIONS, Keystore, read_keystore_file
+from ehcert.pki.keystore import MIN_ITERATIONS, read_keystore_file
+from ehcert.pki.keystore_entries import Keystore
 
 from .conftest import FIXTURES, PASSWORD
 

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from ehcert.pki import profiles
+from ehcert.pki import eid_profiles, profiles
 
 MOMENT = dt.datetime(2030, 1, 15, 12, 0, tzinfo=dt.UTC)
 POLICY_OID = "1.3.6.1.4.1.32473.1.1"  # RFC 5612 example enterprise number
@@ -185,7 +185,7 @@ def eid_pki(keys: Keys) -> EidPki:
         ]
     )
     citizen_ca = sign(
-        profiles.eid_citizen_ca_builder(
+        eid_profiles.eid_citizen_ca_builder(
             citizen_ca_name,
             keys.rsa_3072.public_key(),
             root,
@@ -199,7 +199,7 @@ def eid_pki(keys: Keys) -> EidPki:
         keys.rsa_4096,
     )
     auth = sign(
-        profiles.eid_authentication_builder(
+        eid_profiles.eid_authentication_builder(
             SSIN,
             "Frederik Eugeen",
             "Libert",

@@ -16,13 +16,8 @@ from cryptography.x509.oid import NameOID
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki import profiles
-from ehcert.pki.pathval import (
-    KeyPurpose,
-    RevocationState,
-    RevocationStatus,
-    crl_revocation_checker,
-    validate_path,
-)
+from ehcert.pki.pathval import KeyPurpose, validate_path
+from ehcert.pki.revocation import RevocationState, RevocationStatus, crl_revocation_checker
 
 ETEE = Path(__file__).resolve().parents[1] / "fixtures" / "etee"
 

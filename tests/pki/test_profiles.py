@@ -16,7 +16,7 @@ from pkilint.pkix import extension as pkix_extension
 from pkilint.pkix import name as pkix_name
 from pkilint.validation import ValidationFindingSeverity
 
-from ehcert.pki import profiles
+from ehcert.pki import eid_profiles, profiles
 
 
 def _pem(path: Path, *certificates: x509.Certificate) -> Path:
@@ -259,7 +259,7 @@ def test_eid_citizen_ca_extensions(tmp_path, eid_pki):
 
 def test_eid_builder_validates_the_ssin(keys, eid_pki, moment):
     with pytest.raises(ValueError, match="mod-97"):
-        profiles.eid_authentication_builder(
+        eid_profiles.eid_authentication_builder(
             "76120902528",
             "Frederik",
             "Libert",

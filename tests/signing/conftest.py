@@ -25,7 +25,7 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ehcert.pki import pkcs11 as pki_pkcs11
-from ehcert.pki import signing
+from ehcert.pki import pkcs11_sessions, signing
 from ehcert.pki.lint import LintProfile
 from ehcert.pki.signer import PrivateKeySigner, Signer
 
@@ -215,7 +215,7 @@ class SoftHsmToken:
 @pytest.fixture(scope="session")
 def softhsm_conf_dir() -> Iterator[Path]:
     yield Path(os.environ["SOFTHSM2_CONF"]).parent
-    pki_pkcs11.close_sessions()
+    pkcs11_sessions.close_sessions()
     if _CREATED_CONF_DIR is not None:
         shutil.rmtree(_CREATED_CONF_DIR, ignore_errors=True)
 

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki import pkcs11 as pki_pkcs11
+from ehcert.pki import pkcs11_sessions
 
 
 def test_hsm_signer_signature_verifies(hsm_signers) -> None:
@@ -84,7 +85,7 @@ def test_labels_are_not_reused(ca_token, hsm_signers) -> None:
 
 
 def test_sessions_reopen_after_close(hsm_signers) -> None:
-    pki_pkcs11.close_sessions()
+    pkcs11_sessions.close_sessions()
     data = b"after close"
     signature = hsm_signers.ocsp.sign(data)
     hsm_signers.ocsp.public_key().verify(signature, data, padding.PKCS1v15(), hashes.SHA256())

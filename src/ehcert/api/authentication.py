@@ -35,7 +35,8 @@ from ehcert.core.identifiers import Holder, Ssin
 from ehcert.core.identity import Identity
 from ehcert.core.names import parse_ehealth_subject
 from ehcert.pki.jws import VerifiedJws, verify_jws
-from ehcert.pki.pathval import KeyPurpose, RevocationStatus, validate_path
+from ehcert.pki.pathval import KeyPurpose, validate_path
+from ehcert.pki.revocation import RevocationStatus
 from ehcert.ra.ports import CertificateFacts
 
 RevocationCheck = Callable[[x509.Certificate, x509.Certificate], RevocationStatus]

@@ -29,8 +29,8 @@ from ehcert.ca.keys import STS_ROLE
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.policy import certificate_validity
 from ehcert.core.revocation import check_revocation_reason
-from ehcert.pki import profiles
-from ehcert.pki.etk import build_etk
+from ehcert.pki import eid_profiles, profiles
+from ehcert.pki.etk_build import build_etk
 from ehcert.pki.lint import LintProfile
 from ehcert.pki.signing import sign_certificate, sign_crl, sign_ocsp_response
 
@@ -150,7 +150,7 @@ class CertificateAuthority:
         """A test eID authentication certificate (acceptance environment only)."""
         eid_ca = self._eid_ca()
         start = now.astimezone(dt.UTC).replace(microsecond=0)
-        builder = profiles.eid_authentication_builder(
+        builder = eid_profiles.eid_authentication_builder(
             ssin,
             given_names,
             surname,

@@ -55,7 +55,7 @@ from ehcert.ca.service_certificates import (
     next_generation,
 )
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.pki import profiles
+from ehcert.pki import eid_profiles, profiles
 from ehcert.pki.lint import LintProfile
 from ehcert.pki.signing import sign_certificate
 
@@ -205,7 +205,7 @@ def _new_eid_ca(
         backend,
         EID_CA_ROLE,
         FIRST_GENERATION,
-        lambda key: profiles.eid_citizen_ca_builder(
+        lambda key: eid_profiles.eid_citizen_ca_builder(
             ca_name(environment, "Test Citizen CA"),
             key,
             eid_root.certificate,

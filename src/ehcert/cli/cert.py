@@ -26,6 +26,14 @@ from typing import Annotated
 
 import typer
 
+from ehcert.cli.keystore_commands import (
+    auto_renew_command,
+    change_password_command,
+    export_command,
+    list_command,
+    show_command,
+    watch_command,
+)
 from ehcert.cli.options import (
     LEGACY_WARNING,
     CertRuntime,
@@ -46,7 +54,8 @@ from ehcert.cli.options import (
 )
 from ehcert.cli.output import emit_json, reported_errors, stdout_console
 from ehcert.client.eid import EidCredential, Pkcs11EidCredential, Pkcs12EidCredential
-from ehcert.client.platform import CertificateState, CertificateStatus, normalise_serial
+from ehcert.client.platform import normalise_serial
+from ehcert.client.results import CertificateState, CertificateStatus
 from ehcert.core.clock import Clock
 from ehcert.core.errors import EhcertError
 from ehcert.core.identifiers import InstitutionId, validate_application_id
@@ -337,8 +346,6 @@ def renew_command(
     The new keystore is written next to the old one, which is left untouched.
     """
     if auto:
-        from ehcert.cli.cert_more import auto_renew_command
-
         auto_renew_command(
             ctx,
             keystore=keystore,
@@ -444,8 +451,6 @@ def status_command(
     """Show the keystore's certificate: validity, renewal window and platform status."""
     runtime = cert_runtime(ctx)
     if platform is None:
-        from ehcert.cli.cert_more import show_command
-
         show_command(
             ctx,
             keystore=keystore,
@@ -466,3 +471,12 @@ def status_command(
         stdout_console.print(f"[bold]{'Keystore:':<13}[/bold] {report.keystore}", markup=True)
         _show_view(report.certificate, report.platform)
         _show_platform_status(report.platform)
+
+
+# The commands about keystores one holds (``cli.keystore_commands``).
+cert_app.command("show")(show_command)
+cert_app.command("change-password")(change_password_command)
+cert_app.command("export")(export_command)
+cert_app.command("list")(list_command)
+cert_app.command("watch")(watch_command)
+cert_app.command("auto-renew")(auto_renew_command)

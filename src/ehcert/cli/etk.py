@@ -33,7 +33,7 @@ from ehcert.cli.options import (
 )
 from ehcert.cli.output import emit_json, reported_errors, stdout_console
 from ehcert.cli.trust import AnchorOption, OfflineOption, revocation_checker, trust_anchors
-from ehcert.client.platform import EtkIdentifier
+from ehcert.client.results import EtkIdentifier
 from ehcert.core.identifiers import validate_application_id
 from ehcert.manager.etk import EtkView, etk_view, register_keystore_etk
 from ehcert.manager.local_etk import LocalEtkView, check_etk_file, describe_etk

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import typer
 
-import ehcert.cli.cert_more  # noqa: F401  (registers change-password, export, list, ...)
 from ehcert import __version__
 from ehcert.cli.cert import cert_app
 from ehcert.cli.etk import etk_app

@@ -26,7 +26,7 @@ from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.keys import KEY_POLICY, check_issued_key_size
 from ehcert.pki import profiles
 from ehcert.pki.jws import JwsAlgorithm
-from ehcert.pki.keystore import KeyEntry
+from ehcert.pki.keystore_entries import KeyEntry
 
 # RFC 8017 section 3.1 recommends e = 65537; it is also the only exponent pyca accepts
 # without a warning and the one every eHealth certificate carries.

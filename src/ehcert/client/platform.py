@@ -35,9 +35,6 @@ from cryptography.hazmat.primitives import serialization
 from ehcert.client.answers import (
     Answer,
     json_body,
-    parse_issued,
-    parse_status,
-    problem_to_error,
     read_application_ids,
     read_etk_challenge,
     read_etk_result,
@@ -51,44 +48,23 @@ from ehcert.client.answers import (
 from ehcert.client.keys import RequestSigner
 from ehcert.client.results import (
     ApplicationIds,
-    CertificateState,
     CertificateStatus,
     EtkChallenge,
     EtkIdentifier,
     EtkLookupResult,
-    InstitutionQuality,
     IssuedCertificate,
     PlatformCertificates,
     PublishedEtk,
     Qualities,
     RenewalCheck,
-    SelfQuality,
 )
-from ehcert.client.transport import DEFAULT_TIMEOUT_SECONDS, JOSE_JSON, PlatformHttp
+from ehcert.client.transport import DEFAULT_TIMEOUT_SECONDS, PlatformHttp
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki.jws import b64url_encode
 
 __all__ = [
-    "DEFAULT_TIMEOUT_SECONDS",
-    "JOSE_JSON",
-    "ApplicationIds",
-    "CertificateState",
-    "CertificateStatus",
-    "EtkChallenge",
-    "EtkIdentifier",
-    "EtkLookupResult",
-    "InstitutionQuality",
-    "IssuedCertificate",
-    "PlatformCertificates",
     "PlatformClient",
-    "PublishedEtk",
-    "Qualities",
-    "RenewalCheck",
-    "SelfQuality",
     "normalise_serial",
-    "parse_issued",
-    "parse_status",
-    "problem_to_error",
     "serial_of",
 ]
 

@@ -45,13 +45,8 @@ from ehcert.client.keys import (
     build_csr,
     generate_rsa_key,
 )
-from ehcert.client.platform import (
-    CertificateStatus,
-    IssuedCertificate,
-    PlatformClient,
-    normalise_serial,
-    serial_of,
-)
+from ehcert.client.platform import PlatformClient, normalise_serial, serial_of
+from ehcert.client.results import CertificateStatus, IssuedCertificate
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import Holder, InstitutionId, validate_application_id
 from ehcert.core.keys import KEY_POLICY
@@ -60,14 +55,8 @@ from ehcert.core.policy import check_renewal_window, renewal_opens
 from ehcert.core.revocation import canonical_revocation_reason
 from ehcert.manager.etk import encryption_entry, register_etk, registration_failed
 from ehcert.manager.password import check_new_password
-from ehcert.pki.keystore import (
-    AUTHENTICATION_ALIAS,
-    KeyEntry,
-    Keystore,
-    keystore_filename,
-    read_keystore_file,
-    write_keystore_file,
-)
+from ehcert.pki.keystore import keystore_filename, read_keystore_file, write_keystore_file
+from ehcert.pki.keystore_entries import AUTHENTICATION_ALIAS, KeyEntry, Keystore
 
 ENVIRONMENTS = ("acceptance", "production")
 

@@ -28,9 +28,11 @@ from ehcert.client.keys import (
     build_encryption_certificate,
     decrypt_challenge,
 )
-from ehcert.client.platform import PlatformClient, PublishedEtk
+from ehcert.client.platform import PlatformClient
+from ehcert.client.results import PublishedEtk
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.pki.keystore import KeyEntry, Keystore, read_keystore_file
+from ehcert.pki.keystore import read_keystore_file
+from ehcert.pki.keystore_entries import KeyEntry, Keystore
 
 
 def encryption_entry(authentication: KeyEntry, encryption_key: rsa.RSAPrivateKey) -> KeyEntry:

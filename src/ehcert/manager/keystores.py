@@ -33,12 +33,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from ehcert.client.platform import CertificateState, CertificateStatus
+from ehcert.client.results import CertificateState, CertificateStatus
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import INSTITUTION_TYPES, PERSON_TYPES
 from ehcert.core.names import parse_ehealth_subject
 from ehcert.manager.certificates import CertificateView, describe_certificate
-from ehcert.pki.keystore import AUTHENTICATION_ALIAS, Keystore, read_keystore_file
+from ehcert.pki.keystore import read_keystore_file
+from ehcert.pki.keystore_entries import AUTHENTICATION_ALIAS, Keystore
 
 KEYSTORE_SUFFIXES = (".acc-p12", ".p12")
 # keystore_filename(): "<holder> yyyyMMdd-HHmmss.<ext>", time in UTC.

@@ -28,11 +28,13 @@ from pathlib import Path
 from cryptography import x509
 
 from ehcert.client.etee import Unsealed, seal, unseal
-from ehcert.client.platform import CertificateState, PlatformClient, normalise_serial
+from ehcert.client.platform import PlatformClient, normalise_serial
+from ehcert.client.results import CertificateState
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.manager.local_etk import usable_etk_file
 from ehcert.pki.etk import parse_etk, verify_etk
-from ehcert.pki.keystore import Keystore, read_keystore_file
+from ehcert.pki.keystore import read_keystore_file
+from ehcert.pki.keystore_entries import Keystore
 from ehcert.pki.revocation import RevocationChecker, RevocationStatus, describe_name
 
 CIPHERS = ("aes128", "aes256")

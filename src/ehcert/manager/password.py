@@ -36,7 +36,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.pki.keystore import Keystore, dump_keystore, read_keystore_file
+from ehcert.pki.keystore import dump_keystore, read_keystore_file
+from ehcert.pki.keystore_entries import Keystore
 
 TEMPORARY_SUFFIX = ".new"
 MIN_PASSWORD_LENGTH = 12

@@ -46,9 +46,9 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki.cms_signature import OID_DATA, verify_signer_info
-from ehcert.pki.etk_build import build_etk
-from ehcert.pki.pathval import RevocationChecker, describe_name, validate_path
+from ehcert.pki.pathval import validate_path
 from ehcert.pki.public_keys import public_key_problem
+from ehcert.pki.revocation import RevocationChecker, describe_name
 
 __all__ = [
     "MAX_ETK_BYTES",
@@ -56,7 +56,6 @@ __all__ = [
     "EtkIssue",
     "EtkTrust",
     "EtkVerdict",
-    "build_etk",
     "parse_etk",
     "verify_etk",
 ]

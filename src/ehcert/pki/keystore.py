@@ -57,7 +57,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki.keystore_entries import (
-    AUTHENTICATION_ALIAS,
     KeyEntry,
     Keystore,
     UnsupportedKeyEntry,
@@ -75,16 +74,12 @@ from ehcert.pki.pkcs12_pfx import (
 
 # The entry types moved to keystore_entries; every name listed stays importable from here.
 __all__ = [
-    "AUTHENTICATION_ALIAS",
     "DEFAULT_ITERATIONS",
     "LEGACY_DEFAULT_ITERATIONS",
     "LEGACY_MAX_ITERATIONS",
     "LEGACY_MIN_ITERATIONS",
     "MAX_KEYSTORE_BYTES",
     "MIN_ITERATIONS",
-    "KeyEntry",
-    "Keystore",
-    "UnsupportedKeyEntry",
     "change_keystore_password",
     "dump_keystore",
     "keystore_filename",

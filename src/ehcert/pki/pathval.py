@@ -48,9 +48,6 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki.path_building import (
-    MAX_BUILD_STEPS,
-    MAX_CANDIDATE_PATHS,
-    MAX_PATH_CERTIFICATES,
     Candidate,
     build_candidates,
     certificate_der,
@@ -58,25 +55,15 @@ from ehcert.pki.path_building import (
 from ehcert.pki.revocation import (
     CERTIFICATE_PARSE_ERRORS,
     RevocationChecker,
-    RevocationState,
     RevocationStatus,
     certificate_extension,
     check_path_revocation,
-    crl_revocation_checker,
     describe_name,
 )
 
 __all__ = [
-    "MAX_BUILD_STEPS",
-    "MAX_CANDIDATE_PATHS",
-    "MAX_PATH_CERTIFICATES",
     "KeyPurpose",
-    "RevocationChecker",
-    "RevocationState",
-    "RevocationStatus",
     "ValidatedPath",
-    "crl_revocation_checker",
-    "describe_name",
     "validate_path",
 ]
 

@@ -44,7 +44,7 @@ from pkcs11 import exceptions as p11_errors
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.keys import KEY_POLICY
-from ehcert.pki.pkcs11_sessions import close_sessions, run_on_token
+from ehcert.pki.pkcs11_sessions import run_on_token
 
 _T = TypeVar("_T")
 
@@ -54,7 +54,6 @@ __all__ = [
     "SOFTHSM2_MODULE",
     "Pkcs11Signer",
     "Pkcs11Token",
-    "close_sessions",
     "find_certificates",
     "generate_rsa_keypair_on_token",
     "import_rsa_private_key",

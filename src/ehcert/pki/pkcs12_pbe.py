@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import TYPE_CHECKING
 
 from asn1crypto import algos, core, pkcs12
 from cryptography.exceptions import InvalidSignature
@@ -39,13 +38,6 @@ from cryptography.hazmat.decrepit.ciphers import algorithms as decrepit
 from cryptography.hazmat.primitives import hashes, hmac, padding
 from cryptography.hazmat.primitives.ciphers import BlockCipherAlgorithm, Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
-
-if TYPE_CHECKING:
-    # Explicit re-exports for type checkers; at run time __getattr__ (end of module) serves
-    # them, since importing pkcs12_pfx here would be circular.
-    from ehcert.pki.pkcs12_pfx import PlainBag as PlainBag  # noqa: PLC0414
-    from ehcert.pki.pkcs12_pfx import open_pfx as open_pfx  # noqa: PLC0414
-    from ehcert.pki.pkcs12_pfx import seal_pfx as seal_pfx  # noqa: PLC0414
 
 # Far above any real keystore (openssl writes 2048, this package 600 000), low enough that
 # a hostile file cannot make the reader spin for minutes.
@@ -473,19 +465,3 @@ def rc2_cbc_decrypt(key: bytes, effective_bits: int, iv: bytes, ciphertext: byte
         plaintext += bytes(x ^ y for x, y in zip(decrypted, previous, strict=True))
         previous = block
     return _unpad(64, bytes(plaintext))
-
-
-# ---------------------------------------------------------------------------- moved names
-
-# The PFX container (PlainBag, open_pfx, seal_pfx) moved to ehcert.pki.pkcs12_pfx, which
-# builds on this module; these names stay importable from here. A plain import would be
-# circular, so they are looked up on first use (PEP 562).
-_MOVED_TO_PKCS12_PFX = frozenset({"PlainBag", "open_pfx", "seal_pfx"})
-
-
-def __getattr__(name: str) -> object:
-    if name in _MOVED_TO_PKCS12_PFX:
-        from ehcert.pki import pkcs12_pfx
-
-        return getattr(pkcs12_pfx, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -28,13 +28,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from ehcert.pki.eid_profiles import (
-    eid_authentication_builder,
-    eid_authentication_subject,
-    eid_citizen_ca_builder,
-)
 from ehcert.pki.profile_parts import (
-    SERIAL_NUMBER_LIMIT,
     CertificatePublicKey,
     authority_information_access,
     aware_utc,
@@ -51,13 +45,8 @@ from ehcert.pki.profile_parts import (
 # names listed here stay importable from this module.
 __all__ = [
     "OCSP_SIGNER_MAX_VALIDITY",
-    "SERIAL_NUMBER_LIMIT",
-    "CertificatePublicKey",
     "ehealth_authentication_builder",
     "ehealth_encryption_builder",
-    "eid_authentication_builder",
-    "eid_authentication_subject",
-    "eid_citizen_ca_builder",
     "issuing_ca_builder",
     "ocsp_signer_builder",
     "random_serial",

@@ -33,7 +33,7 @@ from ehcert.client.etee.cms import (
 )
 from ehcert.client.etee.der import CONTEXT, UNIVERSAL, BerError, Buffer, Parts
 from ehcert.pki.cms_signature import OID_DATA
-from ehcert.pki.keystore import KeyEntry
+from ehcert.pki.keystore_entries import KeyEntry
 
 CIPHERS = {"aes128": ("aes128_cbc", 16), "aes256": ("aes256_cbc", 32)}
 """The ciphers :func:`build_enveloped_data` writes: name -> (asn1crypto name, key size)."""

@@ -31,9 +31,9 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from ehcert.client.etee.cms import PSS_SHA256, CertificatePair, build_signed_data
 from ehcert.client.etee.envelope import CIPHERS, build_enveloped_data
-from ehcert.pki.keystore import KeyEntry
-from ehcert.pki.pathval import describe_name
+from ehcert.pki.keystore_entries import KeyEntry
 from ehcert.pki.public_keys import check_public_key
+from ehcert.pki.revocation import describe_name
 
 PSS_SALT_LENGTH = 32
 

@@ -50,10 +50,15 @@ from ehcert.client.etee.report import (
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.revocation import KEY_INTACT_REASONS
 from ehcert.pki.cms_signature import OID_DATA, SignerCheck
-from ehcert.pki.keystore import KeyEntry, Keystore
-from ehcert.pki.pathval import RevocationChecker, describe_name, validate_path
+from ehcert.pki.keystore_entries import KeyEntry, Keystore
+from ehcert.pki.pathval import validate_path
 from ehcert.pki.public_keys import public_key_problem
-from ehcert.pki.revocation import RevocationState, RevocationStatus
+from ehcert.pki.revocation import (
+    RevocationChecker,
+    RevocationState,
+    RevocationStatus,
+    describe_name,
+)
 
 MAX_MESSAGE_BYTES = 1 << 31
 

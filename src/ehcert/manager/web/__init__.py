@@ -6,6 +6,7 @@ change-password flows of :mod:`ehcert.manager`. It listens on 127.0.0.1 only and
 URL carries a random secret (:mod:`ehcert.manager.web.security`).
 """
 
-from ehcert.manager.web.app import ManagerSettings, create_manager_app
+from ehcert.manager.web.app import ManagerSettings
+from ehcert.manager.web.routes import create_manager_app
 
 __all__ = ["ManagerSettings", "create_manager_app"]

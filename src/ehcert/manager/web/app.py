@@ -17,25 +17,22 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
 from cryptography import x509
-from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from ehcert.client.platform import CertificateStatus, PlatformClient
+from ehcert.client.platform import PlatformClient
+from ehcert.client.results import CertificateStatus
 from ehcert.core.clock import Clock, SystemClock
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.keys import KEY_POLICY
 from ehcert.manager import certificates as manager
 from ehcert.manager.keystores import KeystoreFile, KeystoreSummary, find_keystores, summarise
-from ehcert.manager.web import flows
 from ehcert.manager.web.i18n import LANGUAGE_NAMES, LANGUAGES, environment, negotiate, translator
 from ehcert.manager.web.jobs import JobRunner
 from ehcert.manager.web.messages import (
@@ -48,7 +45,6 @@ from ehcert.manager.web.messages import (
 from ehcert.manager.web.security import (
     LANGUAGE_COOKIE,
     SESSION_COOKIE,
-    SecretPathGate,
     Session,
     Sessions,
     same_origin,
@@ -262,38 +258,3 @@ class ManagerApp:
     def shown(self, request: Request, error: EhcertError) -> dict[str, str | None]:
         shown = shown_error(error, translator(self.language(request)))
         return {"text": shown.text, "original": shown.original}
-
-
-Handler = Callable[[ManagerApp, Request], Awaitable[Response]]
-
-
-def create_manager_app(settings: ManagerSettings) -> SecretPathGate:
-    """The ASGI application, already behind the secret-path gate."""
-    state = ManagerApp(settings)
-
-    def bind(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-        async def endpoint(request: Request) -> Response:
-            return await handler(state, request)
-
-        return endpoint
-
-    async def stylesheet(request: Request) -> Response:
-        del request
-        return FileResponse(STATIC_DIR / "style.css", media_type="text/css")
-
-    routes = [
-        Route("/", bind(flows.home), methods=["GET"]),
-        Route("/static/style.css", stylesheet, methods=["GET"]),
-        Route("/unlock", bind(flows.unlock), methods=["POST"]),
-        Route("/request", bind(flows.request_form), methods=["GET"]),
-        Route("/request", bind(flows.request_submit), methods=["POST"]),
-        Route("/renew/{key}", bind(flows.renew_form), methods=["GET"]),
-        Route("/renew/{key}", bind(flows.renew_submit), methods=["POST"]),
-        Route("/revoke/{key}", bind(flows.revoke_form), methods=["GET"]),
-        Route("/revoke/{key}", bind(flows.revoke_reason), methods=["POST"]),
-        Route("/revoke/{key}/confirm", bind(flows.revoke_confirm), methods=["POST"]),
-        Route("/password/{key}", bind(flows.password_form), methods=["GET"]),
-        Route("/password/{key}", bind(flows.password_submit), methods=["POST"]),
-        Route("/jobs/{job_id}", bind(flows.job_page), methods=["GET"]),
-    ]
-    return SecretPathGate(Starlette(routes=routes), settings.secret)

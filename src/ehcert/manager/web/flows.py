@@ -23,7 +23,8 @@ from ehcert.client.eid import (
     Pkcs11EidCredential,
     Pkcs12EidCredential,
 )
-from ehcert.client.platform import CertificateState, serial_of
+from ehcert.client.platform import serial_of
+from ehcert.client.results import CertificateState
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import InstitutionId, validate_application_id
 from ehcert.core.revocation import HOLDER_REASONS

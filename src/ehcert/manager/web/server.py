@@ -16,7 +16,8 @@ from contextlib import contextmanager
 
 import uvicorn
 
-from ehcert.manager.web.app import ManagerSettings, create_manager_app
+from ehcert.manager.web.app import ManagerSettings
+from ehcert.manager.web.routes import create_manager_app
 
 LOOPBACK = "127.0.0.1"
 

@@ -1,8 +1,8 @@
-"""More ``ehcert cert`` commands: change-password, export, list, show, watch, auto-renew.
-
-Importing this module registers the commands on :data:`ehcert.cli.cert.cert_app`. They
-follow the same contract (:mod:`ehcert.cli.output`): exit 0 done, 1 refused or failed
-(one sentence on stderr), 2 usage error; ``--json`` prints one JSON object on stdout.
+"""The ``ehcert cert`` commands about keystores one holds: show, change-password, export,
+list, watch, auto-renew (:mod:`ehcert.cli.cert` registers them in the ``cert`` group,
+beside request, renew, revoke and status, which talk to the platform's RA). They follow
+the same contract (:mod:`ehcert.cli.output`): exit 0 done, 1 refused or failed (one
+sentence on stderr), 2 usage error; ``--json`` prints one JSON object on stdout.
 Secrets come from files or a hidden prompt, never from arguments
 (:mod:`ehcert.manager.secrets`).
 
@@ -23,7 +23,6 @@ import typer
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from ehcert.cli.cert import cert_app
 from ehcert.cli.options import (
     JsonOption,
     KeystoreOption,
@@ -40,7 +39,7 @@ from ehcert.cli.output import (
     stderr_console,
     stdout_console,
 )
-from ehcert.client.platform import CertificateStatus
+from ehcert.client.results import CertificateStatus
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.manager import certificates as manager
 from ehcert.manager.keystores import (
@@ -133,7 +132,6 @@ def print_summary(summary: KeystoreSummary, status: CertificateStatus | None) ->
         stdout_console.print(f"{label + ':':<13} {value}", markup=False)
 
 
-@cert_app.command("show")
 def show_command(
     ctx: typer.Context,
     *,
@@ -153,7 +151,6 @@ def show_command(
             print_summary(summary, status)
 
 
-@cert_app.command("change-password")
 def change_password_command(
     *,
     keystore: KeystoreOption,
@@ -185,7 +182,6 @@ def _pem(certificates: list[x509.Certificate]) -> bytes:
     return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certificates)
 
 
-@cert_app.command("export")
 def export_command(
     ctx: typer.Context,
     *,
@@ -237,7 +233,6 @@ def export_command(
                 stdout_console.print(str(path), markup=False)
 
 
-@cert_app.command("list")
 def list_command(
     ctx: typer.Context,
     *,
@@ -325,7 +320,6 @@ def _print_list_row(row: dict[str, Any]) -> None:
     )
 
 
-@cert_app.command("watch")
 def watch_command(
     ctx: typer.Context,
     *,
@@ -390,7 +384,6 @@ def watch_command(
             raise typer.Exit(EXIT_FAILED)
 
 
-@cert_app.command("auto-renew")
 def auto_renew_command(
     ctx: typer.Context,
     *,

@@ -1,0 +1,53 @@
+"""The Certificate Manager's pages: which URL runs which flow, behind the secret path.
+
+:mod:`ehcert.manager.web.app` holds the application's state and the helpers every page
+uses; :mod:`ehcert.manager.web.flows` the pages themselves, written against that state.
+This module joins the two, so that neither imports the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Route
+
+from ehcert.manager.web import flows
+from ehcert.manager.web.app import STATIC_DIR, ManagerApp, ManagerSettings
+from ehcert.manager.web.security import SecretPathGate
+
+Handler = Callable[[ManagerApp, Request], Awaitable[Response]]
+
+
+def create_manager_app(settings: ManagerSettings) -> SecretPathGate:
+    """The ASGI application, already behind the secret-path gate."""
+    state = ManagerApp(settings)
+
+    def bind(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            return await handler(state, request)
+
+        return endpoint
+
+    async def stylesheet(request: Request) -> Response:
+        del request
+        return FileResponse(STATIC_DIR / "style.css", media_type="text/css")
+
+    routes = [
+        Route("/", bind(flows.home), methods=["GET"]),
+        Route("/static/style.css", stylesheet, methods=["GET"]),
+        Route("/unlock", bind(flows.unlock), methods=["POST"]),
+        Route("/request", bind(flows.request_form), methods=["GET"]),
+        Route("/request", bind(flows.request_submit), methods=["POST"]),
+        Route("/renew/{key}", bind(flows.renew_form), methods=["GET"]),
+        Route("/renew/{key}", bind(flows.renew_submit), methods=["POST"]),
+        Route("/revoke/{key}", bind(flows.revoke_form), methods=["GET"]),
+        Route("/revoke/{key}", bind(flows.revoke_reason), methods=["POST"]),
+        Route("/revoke/{key}/confirm", bind(flows.revoke_confirm), methods=["POST"]),
+        Route("/password/{key}", bind(flows.password_form), methods=["GET"]),
+        Route("/password/{key}", bind(flows.password_submit), methods=["POST"]),
+        Route("/jobs/{job_id}", bind(flows.job_page), methods=["GET"]),
+    ]
+    return SecretPathGate(Starlette(routes=routes), settings.secret)
