@@ -40,7 +40,7 @@ from ehcert.core.clock import FixedClock
 from ehcert.core.identifiers import InstitutionId
 from ehcert.manager.certificates import request_certificate
 from ehcert.operations import issue_test_eid
-from ehcert.pki import pkcs11
+from ehcert.pki import pkcs11, pkcs11_sessions
 from ehcert.pki.keystore_entries import AUTHENTICATION_ALIAS, KeyEntry
 from ehcert.platform import Platform
 from ehcert.registry.service import RegistryService
@@ -177,7 +177,7 @@ class SoftHsmTokens:
 def softhsm_tokens(softhsm_conf_dir: Path) -> Iterator[SoftHsmTokens]:
     """Token factory under the session's SOFTHSM2_CONF (set by tests/conftest.py)."""
     yield SoftHsmTokens(softhsm_conf_dir)
-    pkcs11.close_sessions()
+    pkcs11_sessions.close_sessions()
 
 
 # --- actors: registry entries, test eIDs, CSRs and certificates ---------------------------

@@ -18,7 +18,7 @@ from ehcert.ca.service_certificates import ServiceCertificates
 from ehcert.client.sts import verify_assertion
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import Holder
-from ehcert.pki import pkcs11
+from ehcert.pki import pkcs11, pkcs11_sessions
 from ehcert.platform import ca_directory, key_backend
 from ehcert.registry.adapter import RegistryFacts
 from ehcert.settings import Settings
@@ -126,4 +126,4 @@ def test_an_sts_key_on_an_hsm_signs_verifiable_tokens(
     pem.write_bytes(credential.certificate.public_bytes(serialization.Encoding.PEM))
     assert xmlsec_verify(issued.xml, pem).returncode == 0
     verify_assertion(issued.xml, credential.certificate, sts_pki.doctor, T0)
-    pkcs11.close_sessions()
+    pkcs11_sessions.close_sessions()
