@@ -1,28 +1,37 @@
-"""Extract, check and compile the UI's gettext catalogs without extra tools.
+"""Extract, check and compile the UI's gettext catalogs with Babel.
 
 ``python -m ehcert.manager.web.catalogs extract`` lists every message of the templates
 (Jinja2's own extractor) and of the Python modules (``_()`` and ``N_()`` calls, found
 with :mod:`ast`) and adds the missing ones to each ``.po`` with an empty translation;
 ``compile`` writes the ``.mo`` files; ``check`` exits 1 when a catalog lacks a
-translation or a ``.mo`` is stale. Only the subset of the PO format this project writes
-is read: ``msgid``/``msgstr`` with continuation lines, comments, no plurals or contexts.
-The MO layout is GNU gettext's ("The Format of GNU MO Files"): a header of seven 32-bit
-little-endian words, then the sorted original and translation string tables.
+translation or a ``.mo`` is stale. Reading and writing PO files and compiling them to
+GNU MO files is Babel's (``babel.messages.pofile``, ``babel.messages.mofile``), the
+tool Python projects use for this, rather than a format reader of our own. Babel is
+needed only here, when catalogs change; the running UI reads the ``.mo`` files with the
+standard library's :mod:`gettext`.
 """
 
 from __future__ import annotations
 
 import ast
-import struct
+import datetime as dt
+import io
 import sys
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po as babel_read_po
+from babel.messages.pofile import write_po as babel_write_po
 from jinja2 import Environment
 
+from ehcert import __version__
 from ehcert.manager.web.i18n import DEFAULT_LANGUAGE, DOMAIN, LANGUAGES, LOCALE_DIR, TEMPLATE_DIR
 
 PACKAGE_DIR = Path(__file__).parent
-MO_MAGIC = 0x950412DE
+CATALOG_DATE = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+"""The date written into every catalog's header: fixed, so that compiling the same
+translations always gives the same bytes and a stale ``.mo`` can be told by comparison."""
 PO_HEADER = (
     "Project-Id-Version: ehcert\n"
     "MIME-Version: 1.0\n"
@@ -32,84 +41,56 @@ PO_HEADER = (
 )
 
 
-def _unquote(text: str) -> str:
-    return str(ast.literal_eval(text))
+def _catalog(path: Path) -> Catalog:
+    with path.open("rb") as handle:
+        return babel_read_po(handle, abort_invalid=True)
 
 
 def read_po(path: Path) -> dict[str, str]:
     """The ``msgid -> msgstr`` pairs of a PO file (the header under key ``""``)."""
+    catalog = _catalog(path)
     entries: dict[str, str] = {}
-    msgid: list[str] | None = None
-    msgstr: list[str] | None = None
-    current: list[str] | None = None
-
-    def flush() -> None:
-        if msgid is not None and msgstr is not None:
-            entries["".join(msgid)] = "".join(msgstr)
-
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("msgid "):
-            flush()
-            msgid, msgstr = [_unquote(line[6:])], None
-            current = msgid
-        elif line.startswith("msgstr "):
-            msgstr = [_unquote(line[7:])]
-            current = msgstr
-        elif line.startswith('"') and current is not None:
-            current.append(_unquote(line))
-        else:
-            raise ValueError(f"{path}: unsupported PO line {raw!r}")
-    flush()
+    header = next((m for m in catalog if m.id == ""), None)
+    entries[""] = str(header.string) if header is not None else ""
+    for message in catalog:
+        if message.id:
+            entries[str(message.id)] = str(message.string or "")
     return entries
 
 
-def _quote(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
+def _language_of(path: Path) -> str:
+    return path.parent.parent.name
 
 
 def write_po(path: Path, entries: dict[str, str]) -> None:
-    """Write ``entries`` (header first, then in the given order) as a PO file."""
-    lines: list[str] = []
+    """Write ``entries`` (in the given order, header from the language) as a PO file."""
+    language = _language_of(path)
+    catalog = Catalog(
+        locale=language,
+        domain=DOMAIN,
+        header_comment=f"# Messages of the ehcert Certificate Manager's web UI ({language}).",
+        project="ehcert",
+        version=__version__,
+        copyright_holder="ehcert",
+        msgid_bugs_address="ehcert",
+        last_translator="ehcert",
+        language_team=language,
+        creation_date=CATALOG_DATE,
+        revision_date=CATALOG_DATE,
+        fuzzy=False,
+    )
     for msgid, msgstr in entries.items():
-        lines.append(f"msgid {_quote(msgid)}")
-        lines.append(f"msgstr {_quote(msgstr)}")
-        lines.append("")
-    path.write_text("\n".join(lines), encoding="utf-8")
+        if msgid:
+            catalog.add(msgid, msgstr)
+    with path.open("wb") as handle:
+        babel_write_po(handle, catalog, width=0, omit_header=False, sort_output=False)
 
 
-def mo_bytes(entries: dict[str, str]) -> bytes:
-    """A GNU MO file of the non-empty translations (header entry included)."""
-    pairs = sorted(
-        (msgid.encode("utf-8"), msgstr.encode("utf-8"))
-        for msgid, msgstr in entries.items()
-        if msgstr
-    )
-    count = len(pairs)
-    originals_at = 28
-    translations_at = originals_at + 8 * count
-    data_at = translations_at + 8 * count
-    originals = bytearray()
-    translated = bytearray()
-    table_o: list[tuple[int, int]] = []
-    table_t: list[tuple[int, int]] = []
-    for original, translation in pairs:
-        table_o.append((len(original), len(originals)))
-        originals += original + b"\0"
-        table_t.append((len(translation), len(translated)))
-        translated += translation + b"\0"
-    translated_at = data_at + len(originals)
-    out = bytearray(
-        struct.pack("<7I", MO_MAGIC, 0, count, originals_at, translations_at, 0, data_at)
-    )
-    for length, offset in table_o:
-        out += struct.pack("<2I", length, data_at + offset)
-    for length, offset in table_t:
-        out += struct.pack("<2I", length, translated_at + offset)
-    return bytes(out + originals + translated)
+def mo_bytes(po_file: Path) -> bytes:
+    """The GNU MO file of a PO file's translations (header included), compiled by Babel."""
+    buffer = io.BytesIO()
+    write_mo(buffer, _catalog(po_file))
+    return buffer.getvalue()
 
 
 def _python_messages(path: Path) -> list[str]:
@@ -168,7 +149,9 @@ def problems() -> list[str]:
             for message in wanted
             if not entries.get(message)
         ]
-        if not mo_path(language).exists() or mo_path(language).read_bytes() != mo_bytes(entries):
+        if not mo_path(language).exists() or mo_path(language).read_bytes() != mo_bytes(
+            po_path(language)
+        ):
             found.append(f"{language}: {mo_path(language)} is stale; run 'compile'")
     return found
 
@@ -192,7 +175,7 @@ def main(argv: list[str]) -> int:
         return 0
     if command == "compile":
         for language in translated_languages():
-            mo_path(language).write_bytes(mo_bytes(read_po(po_path(language))))
+            mo_path(language).write_bytes(mo_bytes(po_path(language)))
         return 0
     if command == "check":
         found = problems()
