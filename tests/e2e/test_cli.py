@@ -363,3 +363,23 @@ def test_admin_commands_refuse_a_folder_without_a_platform(
         "EHCERT_DATA_DIR, or create one with 'ehcert admin init'."
     )
     assert not folder.exists()
+
+
+def test_admin_options_given_to_the_group_apply_to_its_commands(
+    served: Served, tmp_path: Path
+) -> None:
+    verified = run("admin", "--data-dir", str(served.data_dir), "audit", "verify", "--json")
+    assert verified.returncode == 0, verified.stderr
+    assert json.loads(verified.stdout)["ok"] is True
+    folder = tmp_path / "nothing-here"
+    refused = run(
+        "admin", "--data-dir", str(folder), "provider", "withdraw", "--ssin", "92030404542"
+    )
+    assert refused.returncode == 1
+    assert refused.stderr.strip().startswith(f"{folder} holds no ehcert platform")
+    # The command's own option wins over the group's.
+    own = run(
+        "admin", "--data-dir", str(folder), "audit", "verify", "--data-dir", str(served.data_dir)
+    )
+    assert own.returncode == 0, own.stderr
+    assert not folder.exists()

@@ -22,6 +22,37 @@ from ehcert.manager.secrets import read_secret
 from ehcert.settings import Environment, load_settings
 
 admin_app = typer.Typer(no_args_is_help=True)
+
+
+@admin_app.callback()
+def admin_options(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Data directory for every admin command below."),
+    ] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Database URL for them.")] = None,
+) -> None:
+    """Operate a platform's data directory.
+
+    ``ehcert admin --data-dir DIR init`` works as ``ehcert admin init --data-dir DIR``:
+    the group's options become the defaults of every command under it (Click's
+    ``default_map``), and a command's own option still wins.
+    """
+    given = {name: value for name, value in (("data_dir", data_dir), ("db", db)) if value}
+    if given:
+        ctx.default_map = _defaults_below(ctx.command, {k: str(v) for k, v in given.items()})
+
+
+def _defaults_below(command: object, values: dict[str, str]) -> dict[str, Any]:
+    """``values`` for every command under ``command`` that takes them, as a default_map."""
+    commands: dict[str, object] | None = getattr(command, "commands", None)
+    if commands is None:
+        names = {getattr(parameter, "name", None) for parameter in getattr(command, "params", ())}
+        return {name: value for name, value in values.items() if name in names}
+    return {name: _defaults_below(sub, values) for name, sub in commands.items()}
+
+
 provider_app = typer.Typer(no_args_is_help=True, help="Care providers in the registry.")
 institution_app = typer.Typer(no_args_is_help=True, help="Institutions in the registry.")
 mandate_app = typer.Typer(no_args_is_help=True, help="Mandates of certificate holders.")
