@@ -13,6 +13,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.console import Console
+
 from ehcert.core.identifiers import InstitutionId
 from ehcert.operations import issue_test_eid
 from ehcert.platform import Platform
@@ -91,9 +93,14 @@ def seed_demo(platform: Platform) -> list[SeededPerson]:
     return seeded
 
 
-def print_walkthrough(platform: Platform, seeded: list[SeededPerson]) -> None:
-    from ehcert.cli.output import stderr_console
+def print_walkthrough(
+    platform: Platform, seeded: list[SeededPerson], stderr_console: Console
+) -> None:
+    """Tell the operator of ``serve --demo`` who was seeded and what to try next.
 
+    The console comes from the command line that started the demo, so this module
+    depends on no command-line module (``serve`` imports it, not the other way round).
+    """
     url = platform.settings.base_url
     stderr_console.print(f"\n[bold]Demo registry ready[/bold] on {url}")
     for entry in seeded:

@@ -16,7 +16,8 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
-from ehcert.cli.cert import LEGACY_WARNING, CertRuntime, cert_app
+from ehcert.cli.cert import cert_app
+from ehcert.cli.options import LEGACY_WARNING, CertRuntime
 from ehcert.client.eid import Pkcs12EidCredential
 from ehcert.client.platform import PlatformClient
 from ehcert.core.clock import FixedClock

@@ -19,7 +19,8 @@ import typer
 from asn1crypto import pkcs12
 from typer.testing import CliRunner, Result
 
-from ehcert.cli.cert import LEGACY_WARNING, CertRuntime, cert_app
+from ehcert.cli.cert import cert_app
+from ehcert.cli.options import LEGACY_WARNING, CertRuntime
 from ehcert.pki.keystore import read_keystore_file
 
 if TYPE_CHECKING:

@@ -17,8 +17,9 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
-from ehcert.cli.cert import CertRuntime, cert_app
-from ehcert.cli.keystore_commands import auto_renew_command
+from ehcert.cli.cert import cert_app
+from ehcert.cli.keystore import auto_renew_command
+from ehcert.cli.options import CertRuntime
 from ehcert.manager.certificates import revoke_certificate
 from ehcert.manager.keystores import find_keystores
 

@@ -29,7 +29,7 @@ from lxml import etree
 from sqlalchemy import delete
 from typer.testing import CliRunner
 
-from ehcert.cli.cert import CertRuntime
+from ehcert.cli.options import CertRuntime
 from ehcert.cli.sts import sts_app
 from ehcert.client.eid import Pkcs12EidCredential
 from ehcert.client.keys import EidRequestSigner, KeyEntryRequestSigner

@@ -15,8 +15,9 @@ import typer
 from cryptography import x509
 from typer.testing import CliRunner, Result
 
-from ehcert.cli.cert import CertRuntime, cert_app
-from ehcert.cli.keystore_commands import show_command
+from ehcert.cli.cert import cert_app
+from ehcert.cli.keystore import show_command
+from ehcert.cli.options import CertRuntime
 from ehcert.core.clock import FixedClock
 from ehcert.manager.keystores import (
     HolderKind,

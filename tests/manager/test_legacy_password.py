@@ -15,7 +15,8 @@ import typer
 from asn1crypto import pkcs12
 from typer.testing import CliRunner, Result
 
-from ehcert.cli.cert import LEGACY_WARNING, cert_app
+from ehcert.cli.cert import cert_app
+from ehcert.cli.options import LEGACY_WARNING
 from ehcert.manager.password import change_password
 from ehcert.pki.keystore import LEGACY_MIN_ITERATIONS, read_keystore_file
 

@@ -26,7 +26,7 @@ from typing import Annotated
 
 import typer
 
-from ehcert.cli.keystore_commands import (
+from ehcert.cli.keystore import (
     auto_renew_command,
     change_password_command,
     export_command,
@@ -35,8 +35,6 @@ from ehcert.cli.keystore_commands import (
     watch_command,
 )
 from ehcert.cli.options import (
-    LEGACY_WARNING,
-    CertRuntime,
     EidOption,
     EidPkcs11Option,
     JsonOption,
@@ -68,30 +66,6 @@ from ehcert.manager.certificates import (
     StatusReport,
 )
 from ehcert.manager.secrets import read_secret
-
-# The shared option types and helpers live in ehcert.cli.options; these names stay
-# importable from here for the commands and callers that always took them from here.
-__all__ = [
-    "LEGACY_WARNING",
-    "CertRuntime",
-    "EidOption",
-    "EidPkcs11Option",
-    "JsonOption",
-    "KeyLabelOption",
-    "KeystoreOption",
-    "LegacyCompatibleOption",
-    "PasswordFileOption",
-    "PinFileOption",
-    "PlatformOption",
-    "ReasonOption",
-    "TokenLabelOption",
-    "cert_app",
-    "renew_command",
-    "request_command",
-    "revoke_command",
-    "status_command",
-    "warn_legacy",
-]
 
 cert_app = typer.Typer(
     name="cert",
@@ -473,7 +447,7 @@ def status_command(
         _show_platform_status(report.platform)
 
 
-# The commands about keystores one holds (``cli.keystore_commands``).
+# The commands about keystores one holds (``cli.keystore``).
 cert_app.command("show")(show_command)
 cert_app.command("change-password")(change_password_command)
 cert_app.command("export")(export_command)

@@ -57,7 +57,7 @@ def serve(
             from ehcert.demo import print_walkthrough, seed_demo
 
             seeded = seed_demo(platform)
-            print_walkthrough(platform, seeded)
+            print_walkthrough(platform, seeded, stderr_console)
         stderr_console.print(
             f"ehcert platform ({settings.environment}) on {settings.base_url} "
             f"- API docs {settings.base_url}/docs"
