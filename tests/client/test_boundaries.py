@@ -2,7 +2,10 @@
 
 DESIGN.md: client/ never imports ehcert.store, registry, ra, ca or api, and the manager
 never talks to the database. Checked in a fresh interpreter, where every module the
-imports pull in, directly or not, shows up in ``sys.modules``.
+imports pull in, directly or not, shows up in ``sys.modules``. The ``ehcert`` command
+itself loads the platform's commands (``cli.serve``, ``cli.admin``) only when one of them
+is run, so starting it for ``cert``, ``seal`` or ``unseal`` loads no server module either
+(``lint-imports`` checks the same statically).
 """
 
 from __future__ import annotations
@@ -22,6 +25,13 @@ SERVER_PACKAGES = (
     "fastapi",
     "starlette",
     "alembic",
+    "psycopg",
+    "pydantic",
+    "pkilint",
+    "ehcert.cli.admin",
+    "ehcert.cli.serve",
+    "ehcert.settings",
+    "ehcert.pki.lint",
 )
 
 
@@ -30,6 +40,7 @@ def test_client_manager_and_cert_cli_load_no_server_module() -> None:
         "import json, sys\n"
         "import ehcert.client.platform, ehcert.client.keys\n"
         "import ehcert.manager.certificates, ehcert.manager.secrets, ehcert.cli.cert\n"
+        "import ehcert.manager.messages, ehcert.cli.main\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
     result = subprocess.run(
@@ -44,3 +55,4 @@ def test_client_manager_and_cert_cli_load_no_server_module() -> None:
     ]
     assert offending == []
     assert "ehcert.client.platform" in loaded
+    assert "ehcert.cli.main" in loaded

@@ -21,7 +21,7 @@ from ehcert.core.identifiers import InstitutionId
 from ehcert.manager.secrets import read_secret
 from ehcert.settings import Environment, load_settings
 
-admin_app = typer.Typer(no_args_is_help=True)
+admin_app = typer.Typer(no_args_is_help=True, add_completion=False)
 
 
 @admin_app.callback()

@@ -14,7 +14,7 @@ from ehcert.cli.cert import cert_app
 from ehcert.cli.etk import etk_app
 from ehcert.cli.manager import manager_app
 from ehcert.cli.seal import seal_command, unseal_command
-from ehcert.cli.server_commands import add_server_commands
+from ehcert.cli.server_commands import EhcertGroup
 from ehcert.cli.sts import sts_app
 
 app = typer.Typer(
@@ -23,8 +23,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=EhcertGroup,  # serve, admin: the platform's, loaded when asked for
 )
-add_server_commands(app)  # serve, admin: the platform's, present with ehcert[server]
 app.command("seal")(seal_command)
 app.command("unseal")(unseal_command)
 app.add_typer(cert_app, name="cert", help="Certificate Manager: request, renew, revoke, status.")

@@ -15,9 +15,6 @@ from typing import Annotated
 import typer
 
 from ehcert.cli.options import cert_runtime
-from ehcert.manager.web.app import ManagerSettings
-from ehcert.manager.web.security import new_secret
-from ehcert.manager.web.server import serve_ui
 
 manager_app = typer.Typer(
     name="manager",
@@ -65,6 +62,12 @@ def ui_command(
     ] = False,
 ) -> None:
     """Start the web interface on 127.0.0.1 and open it in your browser."""
+    # The web application (Starlette, Jinja2, the catalogs) loads for this command only,
+    # not for every start of ``ehcert``.
+    from ehcert.manager.web.app import ManagerSettings
+    from ehcert.manager.web.security import new_secret
+    from ehcert.manager.web.server import serve_ui
+
     runtime = cert_runtime(ctx)
     settings = ManagerSettings(
         keystore_dir=keystore_dir.expanduser(),
