@@ -1,21 +1,27 @@
-"""The client side installs and works alone: ``pip install ehcert`` without the server.
+"""The client side installs and works alone: ``pipx install ehcert`` without the server.
 
-A fresh virtual environment (no system site packages) gets this checkout installed the
-way a care provider installs it, without the ``server`` extra. There, the platform's
+This checkout is built into a wheel (what ``pip install ehcert`` fetches) and installed
+the way the README tells a care provider to: with pipx, which gives ``ehcert`` a fresh
+virtual environment of its own, without the ``server`` extra. There, the platform's
 libraries are absent (importing them fails), the platform commands say how to install
 them, and the Certificate Manager and the SDK do their work: ``cert status`` offline,
-``seal`` for a recipient whose ETK comes from a served platform, ``unseal`` of a message
-from outside.
+``etk get`` and ``seal`` for a recipient of a served platform, ``unseal`` of a message
+from outside, and ``manager ui`` serving its page from the installed templates.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
 from ehcert.cli.server_commands import INSTALL_HINT
@@ -28,9 +34,17 @@ FIXTURES = CHECKOUT / "tests" / "fixtures" / "etee"
 DOCTOR_B = "85071212390"
 
 
+@dataclass(frozen=True)
+class ClientInstall:
+    """Where pipx put ``ehcert``: the command and the interpreter of its own venv."""
+
+    ehcert: Path
+    python: Path
+
+
 @pytest.fixture(scope="module")
-def client_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A new venv holding ``ehcert`` as ``pip install ehcert`` would install it."""
+def client_install(tmp_path_factory: pytest.TempPathFactory) -> ClientInstall:
+    """``ehcert`` as a care provider installs it: a wheel of this checkout, by pipx."""
     root = tmp_path_factory.mktemp("client-install")
     source = root / "source"
     source.mkdir()
@@ -41,35 +55,47 @@ def client_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
         source / "src",
         ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
     )
-    venv = root / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--disable-pip-version-check",
+         "-w", str(root / "wheels"), str(source)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    (wheel,) = (root / "wheels").glob("ehcert-*.whl")
+    pipx_env = {
+        **os.environ,
+        "PIPX_HOME": str(root / "pipx"),
+        "PIPX_BIN_DIR": str(root / "bin"),
+        "PIPX_MAN_DIR": str(root / "man"),
+    }
     installed = subprocess.run(
-        [str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", str(source)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
+        [sys.executable, "-m", "pipx", "install", "--python", sys.executable, str(wheel)],
+        capture_output=True, text=True, timeout=900, check=False, env=pipx_env,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    return ClientInstall(
+        ehcert=root / "bin" / "ehcert", python=root / "pipx" / "venvs" / "ehcert" / "bin" / "python"
     )
-    assert installed.returncode == 0, installed.stderr
-    return venv
 
 
-def _run(venv: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _run(client: ClientInstall, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(venv / "bin" / "ehcert"), *args],
+        [str(client.ehcert), *args],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
-        cwd=venv,
+        cwd=client.ehcert.parent,
     )
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("module", ["fastapi", "sqlalchemy", "alembic", "psycopg", "pkilint"])
-def test_the_platform_libraries_are_not_installed(client_venv: Path, module: str) -> None:
+def test_the_platform_libraries_are_not_installed(
+    client_install: ClientInstall, module: str
+) -> None:
     probe = subprocess.run(
-        [str(client_venv / "bin" / "python"), "-c", f"import {module}"],
+        [str(client_install.python), "-c", f"import {module}"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -81,25 +107,25 @@ def test_the_platform_libraries_are_not_installed(client_venv: Path, module: str
 @pytest.mark.slow
 @pytest.mark.parametrize("command", [["serve", "--data-dir", "x"], ["admin", "audit", "verify"]])
 def test_platform_commands_say_how_to_install_the_server(
-    client_venv: Path, command: list[str]
+    client_install: ClientInstall, command: list[str]
 ) -> None:
-    done = _run(client_venv, *command)
+    done = _run(client_install, *command)
     assert done.returncode == 1
     assert done.stderr.strip() == INSTALL_HINT
 
 
 @pytest.mark.slow
-def test_status_and_unseal_offline(client_venv: Path, tmp_path: Path) -> None:
+def test_status_and_unseal_offline(client_install: ClientInstall, tmp_path: Path) -> None:
     password = tmp_path / "password"
     password.write_text("test\n")
     keystore = str(FIXTURES / "bob" / "bobs_private_key_store.p12")
     status = _run(
-        client_venv, "cert", "status", "--keystore", keystore, "--password-file", str(password)
+        client_install, "cert", "status", "--keystore", keystore, "--password-file", str(password)
     )
     assert status.returncode == 0, status.stderr
     assert "CN=Bob" in status.stdout
     opened = _run(
-        client_venv, "unseal", "--keystore", keystore, "--password-file", str(password),
+        client_install, "unseal", "--keystore", keystore, "--password-file", str(password),
         "--offline", str(FIXTURES / "msg" / "triple_wrapped_correct.msg"), str(tmp_path / "out"),
     )  # fmt: skip
     assert opened.returncode == 0, opened.stderr
@@ -107,20 +133,61 @@ def test_status_and_unseal_offline(client_venv: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_seal_for_a_recipient_of_a_served_platform(
-    client_venv: Path, actors: Actors, tmp_path: Path
+def test_etk_seal_and_unseal_with_a_served_platform(
+    client_install: ClientInstall, actors: Actors, tmp_path: Path
 ) -> None:
     actors.add_provider()
     actors.add_provider(DOCTOR_B, first_name="Zoë", last_name="Lefèvre")
     sender = actors.keystore(actors.eid(), folder="a")
-    actors.keystore(actors.eid(DOCTOR_B, first_name="Zoë", last_name="Lefèvre"), folder="b")
+    recipient = actors.keystore(
+        actors.eid(DOCTOR_B, first_name="Zoë", last_name="Lefèvre"), folder="b"
+    )
     password = tmp_path / "password"
     password.write_text(actors.password + "\n")
     (tmp_path / "letter.txt").write_bytes(b"discharge letter")
     sealed = _run(
-        client_venv, "seal", "--platform", actors.env.url, "--keystore", str(sender),
+        client_install, "seal", "--platform", actors.env.url, "--keystore", str(sender),
         "--password-file", str(password), "--to", f"SSIN={DOCTOR_B}",
         str(tmp_path / "letter.txt"), str(tmp_path / "letter.p7"),
     )  # fmt: skip
     assert sealed.returncode == 0, sealed.stderr
     assert (tmp_path / "letter.p7").stat().st_size > 0
+    fetched = _run(
+        client_install, "etk", "get", f"SSIN={DOCTOR_B}", "--platform", actors.env.url,
+        "--out", str(tmp_path / "doctor-b.etk"),
+    )  # fmt: skip
+    assert fetched.returncode == 0, fetched.stderr
+    assert (tmp_path / "doctor-b.etk").stat().st_size > 0
+    opened = _run(
+        client_install, "unseal", "--platform", actors.env.url, "--keystore", str(recipient),
+        "--password-file", str(password), str(tmp_path / "letter.p7"), str(tmp_path / "out.txt"),
+    )  # fmt: skip
+    assert opened.returncode == 0, opened.stderr
+    assert (tmp_path / "out.txt").read_bytes() == b"discharge letter"
+
+
+@pytest.mark.slow
+def test_the_manager_ui_serves_its_pages(client_install: ClientInstall, tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [str(client_install.ehcert), "manager", "ui", "--no-browser", "--keystore-dir",
+         str(tmp_path / "keystores")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/s/[A-Za-z0-9_-]{43}/", url), url
+        answer = None
+        for _ in range(100):
+            try:
+                answer = httpx.get(url)
+                break
+            except httpx.ConnectError:
+                time.sleep(0.05)
+        assert answer is not None and answer.status_code == 200
+        assert "Your keystores" in answer.text
+        french = httpx.get(url, headers={"Accept-Language": "fr"})
+        assert french.status_code == 200 and '<html lang="fr">' in french.text
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
