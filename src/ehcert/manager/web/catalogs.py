@@ -1,29 +1,29 @@
 """Extract, check and compile the UI's gettext catalogs with Babel.
 
 ``python -m ehcert.manager.web.catalogs extract`` lists every message of the templates
-(Jinja2's own extractor) and of the Python modules (``_()`` and ``N_()`` calls, found
-with :mod:`ast`) and adds the missing ones to each ``.po`` with an empty translation;
-``compile`` writes the ``.mo`` files; ``check`` exits 1 when a catalog lacks a
-translation or a ``.mo`` is stale. Reading and writing PO files and compiling them to
-GNU MO files is Babel's (``babel.messages.pofile``, ``babel.messages.mofile``), the
-tool Python projects use for this, rather than a format reader of our own. Babel is
-needed only here, when catalogs change; the running UI reads the ``.mo`` files with the
-standard library's :mod:`gettext`.
+and of the Python modules (``_()`` and ``N_()`` calls) and adds the missing ones to each
+``.po`` with an empty translation; ``compile`` writes the ``.mo`` files; ``check`` exits
+1 when a catalog lacks a translation or a ``.mo`` is stale. All of it is Babel's, the
+tool Python projects use for gettext catalogs: extraction (``babel.messages.extract``
+with Babel's Python extractor and Jinja2's ``babel_extract`` for the templates), reading
+and writing PO files (``babel.messages.pofile``) and compiling GNU MO files
+(``babel.messages.mofile``). Babel is needed only here, when catalogs change (it is in
+the ``dev`` extra); the installed UI reads the committed ``.mo`` files with the standard
+library's :mod:`gettext` through Jinja2's ``i18n`` extension.
 """
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import io
 import sys
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_file
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po as babel_read_po
 from babel.messages.pofile import write_po as babel_write_po
-from jinja2 import Environment
 
 from ehcert import __version__
 from ehcert.manager.web.i18n import DEFAULT_LANGUAGE, DOMAIN, LANGUAGES, LOCALE_DIR, TEMPLATE_DIR
@@ -93,36 +93,37 @@ def mo_bytes(po_file: Path) -> bytes:
     return buffer.getvalue()
 
 
-def _python_messages(path: Path) -> list[str]:
+KEYWORDS: dict[str, None] = {"_": None, "N_": None}
+"""The marking functions: ``_()`` translates (templates and Python), ``N_()`` only marks
+(:func:`ehcert.manager.web.i18n.N_`). Both take the message as their first argument."""
+TEMPLATE_OPTIONS = {
+    "extensions": "jinja2.ext.i18n",
+    "trim_blocks": "true",
+    "lstrip_blocks": "true",
+    "newstyle_gettext": "true",
+}
+"""The templates are read as :func:`ehcert.manager.web.i18n.environment` renders them."""
+
+
+def _messages_of(method: str, path: Path, options: dict[str, str]) -> list[str]:
     found: list[str] = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and node.func.id in {"_", "N_"}
-            and node.args
-            and isinstance(node.args[0], ast.Constant)
-            and isinstance(node.args[0].value, str)
-        ):
-            found.append(node.args[0].value)
+    for _line, message, _comments, _context in extract_from_file(
+        method, str(path), keywords=KEYWORDS, options=options
+    ):
+        # Keyword arguments (new-style placeholders) may make the message a tuple.
+        first = message[0] if isinstance(message, tuple) else message
+        if isinstance(first, str):
+            found.append(first)
     return found
 
 
 def extract_messages() -> list[str]:
     """Every message of the templates and Python modules, in first-seen order."""
-    # Only parsed for extraction, never rendered: autoescaping does not apply.
-    env = Environment(extensions=["jinja2.ext.i18n"], autoescape=True)
     messages: list[str] = []
     for template in sorted(TEMPLATE_DIR.glob("*.html")):
-        for _line, _function, message in env.extract_translations(  # type: ignore[attr-defined]
-            template.read_text(encoding="utf-8")
-        ):
-            # Keyword arguments (new-style placeholders) make the message a tuple.
-            first = message[0] if isinstance(message, tuple) else message
-            if isinstance(first, str):
-                messages.append(first)
+        messages += _messages_of("jinja2.ext:babel_extract", template, TEMPLATE_OPTIONS)
     for module in sorted(PACKAGE_DIR.glob("*.py")):
-        messages.extend(_python_messages(module))
+        messages += _messages_of("python", module, {})
     return list(dict.fromkeys(messages))
 
 
