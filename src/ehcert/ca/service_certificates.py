@@ -5,10 +5,9 @@ party checks what they sign against the same anchors as a care provider's certif
 (and an acceptance answer never verifies against production):
 
 - the delegated OCSP responder (``ocsp``; RFC 6960 section 4.2.2.2), 90 days;
-- the ETK depot signer (``etk-depot``; :mod:`ehcert.ca.etk_depot`), until the issuing CA
-  expires;
-- the STS signer (``sts``; :func:`ehcert.pki.profiles.service_signer_builder`), until
-  the issuing CA expires.
+- the ETK depot signer (``etk-depot``) and the STS signer (``sts``), both with the one
+  document-signer profile :func:`ehcert.pki.profiles.service_signer_builder`, until the
+  issuing CA expires.
 
 Each is made by one code path, :meth:`ServiceCertificates.issue`: a new key of the
 role's next generation from the key backend, the role's profile, lint (pkilint), one
@@ -35,7 +34,6 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ehcert.ca.credentials import CaPair, PublicUrls, ca_name, matches_key
 from ehcert.ca.directory import CaDirectory
-from ehcert.ca.etk_depot import etk_depot_signer_builder
 from ehcert.ca.keys import ETK_DEPOT_ROLE, OCSP_ROLE, STS_ROLE, KeyBackend
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki import profiles
@@ -74,32 +72,15 @@ def _ocsp(
     )
 
 
-def _etk_depot(
+def _document_signer(
     subject: x509.Name,
     key: rsa.RSAPublicKey,
     issuing: x509.Certificate,
     urls: PublicUrls,
     start: dt.datetime,
 ) -> x509.CertificateBuilder:
-    return etk_depot_signer_builder(
-        subject,
-        key,
-        issuing,
-        serial=profiles.random_serial(),
-        not_before=start,
-        not_after=issuing.not_valid_after_utc,
-        crl_url=urls.crl,
-        ca_issuers_url=urls.ca_issuers("issuing"),
-    )
-
-
-def _sts(
-    subject: x509.Name,
-    key: rsa.RSAPublicKey,
-    issuing: x509.Certificate,
-    urls: PublicUrls,
-    start: dt.datetime,
-) -> x509.CertificateBuilder:
+    """The ETK depot's and the STS's certificate: one profile (``pki.profiles``), valid
+    until the issuing CA expires, so nothing they signed outlives its signer's chain."""
     return profiles.service_signer_builder(
         subject,
         key,
@@ -114,10 +95,10 @@ def _sts(
 
 SERVICE_PROFILES: dict[str, ServiceProfile] = {
     OCSP_ROLE: ServiceProfile("OCSP Responder", LintProfile.OCSP_SIGNER, _ocsp),
-    ETK_DEPOT_ROLE: ServiceProfile("ETK Depot", LintProfile.ETK_DEPOT, _etk_depot),
-    # A service signer has the ETK depot signer's lint shape exactly: an end entity with
-    # digitalSignature only and a CRL distribution point.
-    STS_ROLE: ServiceProfile("STS", LintProfile.ETK_DEPOT, _sts),
+    # Both document signers have one shape: an end entity with digitalSignature only and
+    # a CRL distribution point (the ETK depot's lint profile).
+    ETK_DEPOT_ROLE: ServiceProfile("ETK Depot", LintProfile.ETK_DEPOT, _document_signer),
+    STS_ROLE: ServiceProfile("STS", LintProfile.ETK_DEPOT, _document_signer),
 }
 
 

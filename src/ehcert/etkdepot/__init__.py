@@ -5,5 +5,5 @@ key, eHealth's rules for the encryption certificate), ``lookup`` (GetEtk semanti
 ``ports`` (what registration needs), ``adapters`` (those ports and the lookup index over
 the store) and ``service`` (each operation in its unit of work). Building and reading
 the token itself is PKI (``pki.etk_build``, ``pki.etk``); the CA's depot signer signs it
-(``ca.authority``, profile in ``ca.etk_depot``); its tables are ``store.etks``.
+(``ca.authority``, profile ``pki.profiles.service_signer_builder``); its tables are ``store.etks``.
 """

@@ -314,16 +314,17 @@ def service_signer_builder(
     crl_url: str,
     ca_issuers_url: str,
 ) -> x509.CertificateBuilder:
-    """A platform service's document-signing certificate (the STS's SAML assertions).
+    """A platform service's document-signing certificate: the STS's SAML assertions and
+    the ETK depot's ETKs (CMS SignedData over a holder's encryption certificate).
 
     The service signs documents a relying party checks against the environment's issuing
     CA, like a care provider's certificate, but it never authenticates as a client:
 
     - basicConstraints critical cA=FALSE: an end entity (RFC 5280 section 4.2.1.9);
-    - keyUsage critical digitalSignature only: the key makes XML signatures and nothing
+    - keyUsage critical digitalSignature only: the key signs those documents and nothing
       else (RFC 5280 section 4.2.1.3; least privilege);
-    - no extendedKeyUsage: no registered purpose fits "signs SAML assertions", and RFC
-      5280 section 4.2.1.12 makes the extension optional;
+    - no extendedKeyUsage: no registered purpose fits "signs SAML assertions" or "signs
+      ETKs", and RFC 5280 section 4.2.1.12 makes the extension optional;
     - cRLDistributionPoints of the issuing CA's CRL (RFC 5280 section 4.2.1.13) and
       authorityInformationAccess caIssuers only (section 4.2.2.1): the OCSP responder
       answers for holders' certificates in the ledger and would say ``unknown``;
