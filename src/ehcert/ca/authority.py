@@ -17,9 +17,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from asn1crypto import keys as asn1_keys
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509 import ocsp
 
@@ -32,6 +30,7 @@ from ehcert.core.revocation import check_revocation_reason
 from ehcert.pki import eid_profiles, profiles
 from ehcert.pki.etk_build import build_etk
 from ehcert.pki.lint import LintProfile
+from ehcert.pki.ocsp_status import cert_id_hashes
 from ehcert.pki.signing import sign_certificate, sign_crl, sign_ocsp_response
 
 EID_VALIDITY = dt.timedelta(days=10 * 365)
@@ -278,18 +277,5 @@ class CertificateAuthority:
         value of its subjectPublicKey BIT STRING, both with the request's algorithm.
         """
         issuing = self.hierarchy.issuing.certificate
-        spki = issuing.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        key_bits = asn1_keys.PublicKeyInfo.load(spki)["public_key"].contents[1:]
-        algorithm = request.hash_algorithm
-
-        def digest(data: bytes) -> bytes:
-            hasher = hashes.Hash(algorithm)
-            hasher.update(data)
-            return hasher.finalize()
-
-        return (request.issuer_name_hash, request.issuer_key_hash) == (
-            digest(issuing.subject.public_bytes()),
-            digest(key_bits),
-        )
+        hashes_of_issuing = cert_id_hashes(issuing, request.hash_algorithm)
+        return (request.issuer_name_hash, request.issuer_key_hash) == hashes_of_issuing

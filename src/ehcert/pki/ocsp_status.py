@@ -65,10 +65,13 @@ def _digest(algorithm: hashes.HashAlgorithm, data: bytes) -> bytes:
     return hasher.finalize()
 
 
-def _issuer_hashes(
+def cert_id_hashes(
     issuer: x509.Certificate, algorithm: hashes.HashAlgorithm
 ) -> tuple[bytes, bytes]:
-    """(issuerNameHash, issuerKeyHash) of RFC 6960 section 4.1.1 under ``algorithm``."""
+    """(issuerNameHash, issuerKeyHash) of RFC 6960 section 4.1.1 under ``algorithm``: the
+    hash of the issuer's DER name and of the value of its subjectPublicKey BIT STRING.
+    Both sides of OCSP use it: the responder to recognise its CA, a relying party to
+    recognise the answer."""
     name_hash = _digest(algorithm, issuer.subject.public_bytes())
     key_bits = issuer.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -108,7 +111,7 @@ def _responder_key(
     response: ocsp.OCSPResponse, issuer: x509.Certificate, at: dt.datetime
 ) -> tuple[object | None, str]:
     """The key that may have signed ``response``, or None and why not (step 2)."""
-    issuer_key_hash = _issuer_hashes(issuer, hashes.SHA1())[1]  # noqa: S303 - a name, not a signature
+    issuer_key_hash = cert_id_hashes(issuer, hashes.SHA1())[1]  # noqa: S303 - a name, not a signature
     if response.responder_name == issuer.subject or response.responder_key_hash == (
         issuer_key_hash
     ):
@@ -117,7 +120,7 @@ def _responder_key(
         named = (
             response.responder_name == candidate.subject
             if response.responder_name is not None
-            else response.responder_key_hash == _issuer_hashes(candidate, hashes.SHA1())[1]  # noqa: S303
+            else response.responder_key_hash == cert_id_hashes(candidate, hashes.SHA1())[1]  # noqa: S303
         )
         if not named:
             continue
@@ -154,7 +157,7 @@ def status_from_ocsp_response(
             algorithm_type = _HASHES.get(single.hash_algorithm.name)
             if algorithm_type is None or single.serial_number != certificate.serial_number:
                 continue
-            if (single.issuer_name_hash, single.issuer_key_hash) != _issuer_hashes(
+            if (single.issuer_name_hash, single.issuer_key_hash) != cert_id_hashes(
                 issuer, algorithm_type()
             ):
                 continue
