@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -63,17 +63,19 @@ def _write_refusal_report(path: Path, error: EhcertError) -> None:
     write_private_file(path, json.dumps(report, indent=2).encode())
 
 
-def _not_opened(issues: list[dict[str, str]]) -> EhcertError:
-    """Why the content was withheld, in one sentence; no key of ours is its own kind
-    (NOT_FOUND: the message is sound, it was sealed for other keys), not MALFORMED."""
+def _not_opened(data: dict[str, Any]) -> EhcertError:
+    """Why the content was withheld, in one sentence, from the report's data verdict.
+
+    No key of ours is its own kind (NOT_FOUND: the message is sound, it was sealed for
+    other keys), not MALFORMED; a layer signed with SHA-1 names the flag that opens it.
+    """
+    issues: list[dict[str, str]] = data["issues"]
     codes = {issue["code"] for issue in issues}
     reasons = "; ".join(issue["detail"].rstrip(".") for issue in issues)
     kind = ErrorKind.NOT_FOUND if codes == {"no_key"} else ErrorKind.MALFORMED
-    hint = (
-        " (a message of the 2014 platform's format opens with --allow-sha1)"
-        if "SHA-1" in reasons
-        else ""
-    )
+    layers = [data.get(layer) or {} for layer in ("outer", "inner")]
+    sha1 = any(layer.get("digest_algorithm") == "sha1" for layer in layers)
+    hint = " (a message of the 2014 platform's format opens with --allow-sha1)" if sha1 else ""
     return EhcertError(kind, f"The message was not opened: {reasons or 'it is not valid'}{hint}.")
 
 
@@ -197,7 +199,7 @@ def unseal_command(
         if report_json is not None:
             write_private_file(report_json, json.dumps(report, indent=2).encode())
         if opened.content is None:
-            raise _not_opened(report["data"]["issues"])
+            raise _not_opened(report["data"])
         write_private_file(output_file, opened.content)
         if json_output:
             emit_json({"output": str(output_file), "bytes": len(opened.content), "report": report})
