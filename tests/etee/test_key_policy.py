@@ -102,18 +102,18 @@ def test_sizes_the_platform_issues_and_uses() -> None:
         check_platform_key_size(1024, "ocsp")
 
 
-def test_ec_keys_are_refused_now_and_accepted_with_one_edit() -> None:
+def test_ec_keys_on_p256_and_p384_are_accepted_and_other_curves_refused() -> None:
     p256 = ec.generate_private_key(ec.SECP256R1()).public_key()
     facts = key_facts(p256)
     assert facts == KeyFacts("EC", 256, "secp256r1")
-    problem = key_problem(facts, "test key")
-    assert problem is not None and problem.code == "key_algorithm"
-    assert problem.detail == (
-        "The test key is not an accepted key (EC (P-256)); the platform accepts only RSA "
-        "keys of at least 2048 bits."
-    )
-    with_ec = dataclasses.replace(KEY_POLICY, ec_curves=frozenset({"secp256r1", "secp384r1"}))
-    assert key_problem(facts, "test key", with_ec) is None
+    assert key_problem(facts, "test key") is None
+    assert key_problem(key_facts(ec.generate_private_key(ec.SECP384R1())), "test key") is None
     p521 = key_facts(ec.generate_private_key(ec.SECP521R1()).public_key())
-    refused = key_problem(p521, "test key", with_ec)
-    assert refused is not None and "EC keys on P-256 or P-384" in refused.detail
+    refused = key_problem(p521, "test key")
+    assert refused is not None and refused.code == "key_algorithm"
+    assert refused.detail == (
+        "The test key is not an accepted key (EC (P-521)); the platform accepts only RSA "
+        "keys of at least 2048 bits and EC keys on P-256 or P-384."
+    )
+    rsa_only = dataclasses.replace(KEY_POLICY, ec_curves=frozenset())
+    assert key_problem(facts, "test key", rsa_only) is not None

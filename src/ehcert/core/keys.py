@@ -9,8 +9,11 @@ this module, so the rule and its sentence are the same everywhere.
 - Issued and generated (what the platform certifies and the client creates): RSA of
   2048, 3072 or 4096 bits, 2048 by default.
 - Platform keys (CA, OCSP, STS, ETK depot signers): RSA of 2048, 3072 or 4096 bits.
-- EC keys: none yet. Enabling them is one edit, adding the curves (cryptography's names,
-  ``secp256r1`` for P-256, ``secp384r1`` for P-384) to ``ec_curves`` of :data:`KEY_POLICY`.
+- EC keys: P-256 and P-384 (cryptography's names ``secp256r1`` and ``secp384r1``), the
+  curves of today's Belgian eID cards (applet 1.8, P-384) and of eHealth's second
+  generation certificates; NIST SP 800-57 part 1 table 2 (128 and 192-bit security).
+  P-192 and P-224 fall short of the eHealth policy's 112-bit floor or are not used by
+  any eHealth party; P-521 is used by none and is refused.
 
 This module reads a key as three facts (algorithm, size, curve) so that ``core`` needs
 no cryptography library; ``ehcert.pki.public_keys`` reads them from a key object.
@@ -57,7 +60,7 @@ KEY_POLICY = KeyPolicy(
     rsa_issued_sizes=(2048, 3072, 4096),
     rsa_default_bits=2048,
     platform_rsa_sizes=(2048, 3072, 4096),
-    ec_curves=frozenset(),
+    ec_curves=frozenset({"secp256r1", "secp384r1"}),
 )
 
 
