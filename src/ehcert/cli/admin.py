@@ -84,15 +84,21 @@ def _platform(data_dir: Path, db: str | None, environment: str | None = None) ->
     return Platform.open(settings, initialise=False)
 
 
-def _registry(data_dir: Path, db: str | None) -> Any:
-    from ehcert.registry.service import RegistryService
+def _database(data_dir: Path, db: str | None) -> Any:
+    """The migrated database of the platform in ``data_dir`` (or ``--db``)."""
     from ehcert.store.db import Database
 
     require_platform_folder(data_dir, db)
     settings = load_settings(data_dir=data_dir, db=db)
     database = Database(settings.database_url)
     database.migrate()
-    return RegistryService(database)
+    return database
+
+
+def _registry(data_dir: Path, db: str | None) -> Any:
+    from ehcert.registry.service import RegistryService
+
+    return RegistryService(_database(data_dir, db))
 
 
 def _now() -> dt.datetime:
@@ -242,7 +248,11 @@ def provider_import(
 
     from ehcert.registry.csv_import import import_providers_csv
 
-    registry = _registry(data_dir, db)
+    if not csv_file.is_file():
+        raise EhcertError(
+            ErrorKind.NOT_FOUND, f"{csv_file} is not a readable file.", field="csv_file"
+        )
+    database = _database(data_dir, db)
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -255,7 +265,7 @@ def provider_import(
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        report = import_providers_csv(registry.database, csv_file, _now(), progress=advance)
+        report = import_providers_csv(database, csv_file, _now(), progress=advance)
     rejected = [{"line": row.line, "reason": row.reason} for row in report.rejected]
     if json_output:
         emit_json({"imported": report.imported, "updated": report.updated, "rejected": rejected})
