@@ -33,10 +33,9 @@ from dataclasses import dataclass
 import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
-from ehcert.pki.ocsp_status import ocsp_request_for, status_from_ocsp_response
+from ehcert.pki.ocsp_status import ocsp_request_for, read_ocsp_answer
 from ehcert.pki.revocation import (
     CERTIFICATE_PARSE_ERRORS,
     RevocationState,
@@ -132,7 +131,7 @@ class OnlineRevocationChecker:
             return cached.status
         reasons: list[str] = []
         for url in self._locations(ocsp_urls(certificate)):
-            answer = self._ocsp(url, certificate, issuer, at)
+            answer = self._ocsp(url, certificate, issuer, at, key)
             if answer.state is not RevocationState.UNKNOWN:
                 return answer
             reasons.append(f"OCSP at {url}: {answer.detail}")
@@ -176,7 +175,12 @@ class OnlineRevocationChecker:
         return response.content, ""
 
     def _ocsp(
-        self, url: str, certificate: x509.Certificate, issuer: x509.Certificate, at: dt.datetime
+        self,
+        url: str,
+        certificate: x509.Certificate,
+        issuer: x509.Certificate,
+        at: dt.datetime,
+        key: tuple[bytes, int],
     ) -> RevocationStatus:
         body, why = self._get(
             "POST",
@@ -186,12 +190,12 @@ class OnlineRevocationChecker:
         )
         if body is None:
             return RevocationStatus.unknown(why)
-        status = status_from_ocsp_response(body, certificate, issuer, at)
-        if status.state is not RevocationState.UNKNOWN:
-            until = _ocsp_next_update(body) or at + UNDATED_OCSP_CACHE
-            key = (issuer.fingerprint(_SHA256), certificate.serial_number)
-            self._answers[key] = _Cached(status, until)
-        return status
+        answer = read_ocsp_answer(body, certificate, issuer, at)
+        if answer.status.state is not RevocationState.UNKNOWN:
+            self._answers[key] = _Cached(
+                answer.status, answer.next_update or at + UNDATED_OCSP_CACHE
+            )
+        return answer.status
 
     def _crl(self, url: str, at: dt.datetime) -> tuple[x509.CertificateRevocationList | None, str]:
         cached = self._crls.get(url)
@@ -210,14 +214,6 @@ class OnlineRevocationChecker:
             return None, "the answer is not a CRL"
         self._crls[url] = crl
         return crl, ""
-
-
-def _ocsp_next_update(der: bytes) -> dt.datetime | None:
-    try:
-        response = ocsp.load_der_ocsp_response(der)
-        return response.next_update_utc
-    except ValueError:
-        return None
 
 
 def offline_revocation_checker(

@@ -22,6 +22,7 @@ weigh them against a signing time.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from asn1crypto import keys as asn1_keys
 from cryptography import x509
@@ -135,24 +136,47 @@ def _responder_key(
     return None, "the answer is signed by a responder that is neither the issuer nor delegated"
 
 
+@dataclass(frozen=True, slots=True)
+class OcspAnswer:
+    """What one OCSP response says of one certificate, and until when it may be reused:
+    the matched SingleResponse's nextUpdate (RFC 6960 section 4.2.2.1), None when absent."""
+
+    status: RevocationStatus
+    next_update: dt.datetime | None = None
+
+
 def status_from_ocsp_response(
     der: bytes, certificate: x509.Certificate, issuer: x509.Certificate, at: dt.datetime
 ) -> RevocationStatus:
     """The status ``der`` gives ``certificate`` at ``at``; UNKNOWN unless it is sound."""
+    return read_ocsp_answer(der, certificate, issuer, at).status
+
+
+def read_ocsp_answer(
+    der: bytes, certificate: x509.Certificate, issuer: x509.Certificate, at: dt.datetime
+) -> OcspAnswer:
+    """:func:`status_from_ocsp_response` with the matched answer's nextUpdate (a cache's
+    lifetime), from one parse of ``der``."""
     try:
         response = ocsp.load_der_ocsp_response(der)
     except ValueError:
-        return RevocationStatus.unknown("the OCSP answer is not a readable OCSP response")
+        return OcspAnswer(
+            RevocationStatus.unknown("the OCSP answer is not a readable OCSP response")
+        )
     if response.response_status is not ocsp.OCSPResponseStatus.SUCCESSFUL:
-        return RevocationStatus.unknown(
-            f"the OCSP responder answered {response.response_status.name.lower()}"
+        return OcspAnswer(
+            RevocationStatus.unknown(
+                f"the OCSP responder answered {response.response_status.name.lower()}"
+            )
         )
     try:
         key, why = _responder_key(response, issuer, at)
         if key is None:
-            return RevocationStatus.unknown(f"the OCSP answer is not trusted: {why}")
+            return OcspAnswer(RevocationStatus.unknown(f"the OCSP answer is not trusted: {why}"))
         if not _signature_valid(key, response):
-            return RevocationStatus.unknown("the OCSP answer's signature does not verify")
+            return OcspAnswer(
+                RevocationStatus.unknown("the OCSP answer's signature does not verify")
+            )
         for single in response.responses:
             algorithm_type = _HASHES.get(single.hash_algorithm.name)
             if algorithm_type is None or single.serial_number != certificate.serial_number:
@@ -161,12 +185,14 @@ def status_from_ocsp_response(
                 issuer, algorithm_type()
             ):
                 continue
-            return _current_status(single, at)
+            return OcspAnswer(_current_status(single, at), single.next_update_utc)
     except CERTIFICATE_PARSE_ERRORS:
-        return RevocationStatus.unknown("a part of the OCSP answer is damaged")
-    return RevocationStatus.unknown(
-        f"the OCSP answer says nothing about serial {certificate.serial_number:x} of "
-        f"{describe_name(issuer.subject)}"
+        return OcspAnswer(RevocationStatus.unknown("a part of the OCSP answer is damaged"))
+    return OcspAnswer(
+        RevocationStatus.unknown(
+            f"the OCSP answer says nothing about serial {certificate.serial_number:x} of "
+            f"{describe_name(issuer.subject)}"
+        )
     )
 
 
