@@ -35,8 +35,15 @@ pytest: system-deps $(VENV)/.installed
 
 test: system-deps lint typecheck pytest
 
-bench: $(VENV)/.installed
-	for script in bench/bench_*.py; do EHCERT_TEST_PG_URL="$$(scripts/ensure-postgres.sh)" $(BIN)/python "$$script" || exit 1; done
+$(VENV)/.bench-installed: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	touch $@
+
+# Every benchmark, then its record (bench/results/<date>.json and .png, docs/benchmarks.md).
+bench: system-deps $(VENV)/.bench-installed
+	rm -f bench/results/.figures.jsonl
+	for script in bench/bench_*.py; do EHCERT_BENCH_OUT=bench/results/.figures.jsonl EHCERT_TEST_PG_URL="$$(scripts/ensure-postgres.sh)" $(BIN)/python "$$script" || exit 1; done
+	$(BIN)/python bench/report.py bench/results/.figures.jsonl
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
