@@ -148,22 +148,30 @@ class EidCard:
     @property
     def holder_name(self) -> str | None:
         """Given names and surname from the authentication certificate."""
-        if self.certificate is None:
-            return None
-        subject = self.certificate.subject
-        given = _attribute(subject, NameOID.GIVEN_NAME)
-        surname = _attribute(subject, NameOID.SURNAME)
-        if given and surname:
-            return f"{given} {surname}"
-        common = _attribute(subject, NameOID.COMMON_NAME)
-        return common.removesuffix("(Authentication)").strip() if common else None
+        return certificate_holder(self.certificate)[0] if self.certificate else None
 
     @property
     def ssin(self) -> str | None:
         """The holder's national number (``serialNumber`` of the subject)."""
-        if self.certificate is None:
-            return None
-        return _attribute(self.certificate.subject, NameOID.SERIAL_NUMBER)
+        return certificate_holder(self.certificate)[1] if self.certificate else None
+
+
+def certificate_holder(certificate: x509.Certificate) -> tuple[str | None, str | None]:
+    """``(name, SSIN)`` of an eID authentication certificate's holder.
+
+    The name is the given names and surname (``GN``, ``SN``), else the common name
+    without its ``(Authentication)`` suffix; the SSIN is ``serialNumber``.
+    """
+    subject = certificate.subject
+    given = _attribute(subject, NameOID.GIVEN_NAME)
+    surname = _attribute(subject, NameOID.SURNAME)
+    name: str | None
+    if given and surname:
+        name = f"{given} {surname}"
+    else:
+        common = _attribute(subject, NameOID.COMMON_NAME)
+        name = common.removesuffix("(Authentication)").strip() if common else None
+    return name, _attribute(subject, NameOID.SERIAL_NUMBER)
 
 
 def _attribute(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
