@@ -223,7 +223,10 @@ def _credential(
         label = fields["token_label"].strip()
         key_label = fields.get("key_label", "").strip() or BELGIAN_EID_AUTHENTICATION_LABEL
     else:
-        found = find_eid_module(app.settings.eid_module)
+        try:
+            found = find_eid_module(app.settings.eid_module)
+        except EhcertError as error:
+            raise _EidProblem("source", error) from None
         if found is None:
             raise _EidProblem(
                 "source",

@@ -1,0 +1,62 @@
+"""The eID step served for real, spoken to over HTTP: detection problems are sentences.
+
+A misnamed module (``EHCERT_EID_PKCS11`` pointing nowhere) is said on the page, naming
+the variable, and a form sent anyway is refused next to the field, never a server error.
+The footer shows the keystore folder with the home folder as ``~``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ehcert.manager.eid_middleware import EID_MODULE_VARIABLE
+from ehcert.manager.web.app import ManagerSettings
+from ehcert.manager.web.security import new_secret
+from ehcert.manager.web.server import bind_loopback, running_ui
+
+
+@pytest.fixture
+def ui(tmp_path: Path) -> Iterator[str]:
+    settings = ManagerSettings(
+        keystore_dir=tmp_path / "keystores",
+        platform_url="http://127.0.0.1:9",
+        secret=new_secret(),
+    )
+    with running_ui(settings, bind_loopback(0)) as url:
+        yield url
+
+
+def test_a_module_named_where_there_is_none_is_said_on_the_page(
+    ui: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "libbeidpkcs11.so"
+    monkeypatch.setenv(EID_MODULE_VARIABLE, str(missing))
+    with httpx.Client() as client:
+        page = client.get(ui + "eid/request")
+        assert page.status_code == 200
+        assert f"The eID PKCS#11 module {missing} named by {EID_MODULE_VARIABLE}" in page.text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf is not None
+        form = {"csrf": csrf.group(1), "source": "card:BELPIC", "pin": "1234"}
+        origin = ui.split("/s/", maxsplit=1)[0]
+        answer = client.post(ui + "eid/request", data=form, headers={"Origin": origin})
+    assert answer.status_code == 400
+    assert 'id="source-error"' in answer.text
+    assert str(missing) in answer.text
+
+
+def test_the_footer_writes_the_home_folder_as_a_tilde(tmp_path: Path) -> None:
+    def shown(folder: Path, label: str | None = None) -> str:
+        settings = ManagerSettings(
+            keystore_dir=folder, platform_url=None, secret="s", keystore_dir_label=label
+        )
+        return settings.shown_keystore_dir
+
+    assert shown(Path.home() / "ehealth" / "keystore") == "~/ehealth/keystore"
+    assert shown(tmp_path) == str(tmp_path) or tmp_path.is_relative_to(Path.home())
+    assert shown(tmp_path, "~/ehealth/keystore") == "~/ehealth/keystore"
