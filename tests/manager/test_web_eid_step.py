@@ -2,21 +2,31 @@
 
 A misnamed module (``EHCERT_EID_PKCS11`` pointing nowhere) is said on the page, naming
 the variable, and a form sent anyway is refused next to the field, never a server error.
-The footer shows the keystore folder with the home folder as ``~``.
+The footer shows the keystore folder with the home folder as ``~``. An opened eID is
+kept for its own flow only, and not beyond its time.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 
+from ehcert.client.eid import Pkcs12EidCredential
 from ehcert.manager.eid_middleware import EID_MODULE_VARIABLE
+from ehcert.manager.web import eid_step
 from ehcert.manager.web.app import ManagerSettings
-from ehcert.manager.web.security import new_secret
+from ehcert.manager.web.eid_step import OpenEid, current_eid, keep_eid
+from ehcert.manager.web.security import Session, new_secret
 from ehcert.manager.web.server import bind_loopback, running_ui
 
 
@@ -60,3 +70,30 @@ def test_the_footer_writes_the_home_folder_as_a_tilde(tmp_path: Path) -> None:
     assert shown(Path.home() / "ehealth" / "keystore") == "~/ehealth/keystore"
     assert shown(tmp_path) == str(tmp_path) or tmp_path.is_relative_to(Path.home())
     assert shown(tmp_path, "~/ehealth/keystore") == "~/ehealth/keystore"
+
+
+def test_an_open_eid_is_dropped_after_its_time_even_if_nobody_comes_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.SERIAL_NUMBER, "79021802145")])
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    opened = OpenEid("request", Pkcs12EidCredential(key, certificate), None, "79021802145", None)
+    session = Session("id", "csrf")
+    monkeypatch.setattr(eid_step, "EID_KEPT_SECONDS", 0.2)
+    keep_eid(session, opened)
+    assert current_eid(session, "request") is opened
+    assert current_eid(session, "revoke") is None  # opened for another flow
+    time.sleep(0.6)
+    assert "eid" not in session.pending
+    assert current_eid(session, "request") is None

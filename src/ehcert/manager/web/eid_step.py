@@ -24,6 +24,7 @@ soon as the flow ends, when another eID is opened, when the person cancels, or a
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,6 +97,22 @@ def current_eid(session: Session, purpose: str) -> OpenEid | None:
         forget_eid(session)
         return None
     return opened if opened.purpose == purpose else None
+
+
+def keep_eid(session: Session, opened: OpenEid) -> None:
+    """Keep ``opened`` for the session's next page, and drop it after
+    :data:`EID_KEPT_SECONDS` even if the browser never comes back."""
+    forget_eid(session)
+    session.pending[_SESSION_KEY] = opened
+
+    def expire() -> None:
+        if session.pending.get(_SESSION_KEY) is opened:  # not taken by a job meanwhile
+            session.pending.pop(_SESSION_KEY, None)
+            opened.close()
+
+    timer = threading.Timer(EID_KEPT_SECONDS, expire)
+    timer.daemon = True
+    timer.start()
 
 
 def take_eid(session: Session) -> None:
@@ -312,8 +329,7 @@ async def eid_submit(app: ManagerApp, request: Request) -> Response:
             card = fields.get("source", "") != "file"
             errors[problem.field_name] = _problem_text(app, request, problem, card)
         else:
-            forget_eid(session)
-            session.pending[_SESSION_KEY] = opened
+            keep_eid(session, opened)
             return app.redirect(request, NEXT_PAGE[purpose])
     detected = await run_in_threadpool(detect, app.settings.eid_module)
     return _page(app, request, session, purpose, detected, values=kept, errors=errors)
