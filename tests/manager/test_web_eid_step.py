@@ -97,3 +97,13 @@ def test_an_open_eid_is_dropped_after_its_time_even_if_nobody_comes_back(
     time.sleep(0.6)
     assert "eid" not in session.pending
     assert current_eid(session, "request") is None
+
+
+def test_the_eid_step_speaks_dutch_and_french(ui: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(EID_MODULE_VARIABLE, raising=False)
+    dutch = httpx.get(ui + "eid/revoke", headers={"Accept-Language": "nl-BE"}).text
+    assert "Een certificaat intrekken met uw eID" in dutch
+    assert "Stap 1 van 2: uw eID" in dutch and "Pincode" in dutch
+    french = httpx.get(ui + "eid/request", headers={"Accept-Language": "fr-BE"}).text
+    assert "Étape 1 sur 2 : votre eID" in french
+    assert "Le logiciel eID (middleware) est introuvable" in french
