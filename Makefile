@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= data
 
-.PHONY: run test lint format typecheck pytest bench clean system-deps
+.PHONY: run test lint format typecheck pytest bench clean system-deps screenshots
 
 $(BIN)/python:
 	python3 -m venv $(VENV)
@@ -44,6 +44,11 @@ bench: system-deps $(VENV)/.bench-installed
 	rm -f bench/results/.figures.jsonl
 	for script in bench/bench_*.py; do EHCERT_BENCH_OUT=bench/results/.figures.jsonl EHCERT_TEST_PG_URL="$$(scripts/ensure-postgres.sh)" $(BIN)/python "$$script" || exit 1; done
 	$(BIN)/python bench/report.py bench/results/.figures.jsonl
+
+# The user guide's images, from the real UI in chromium (tests/e2e/browser.py `shot`).
+screenshots: system-deps $(VENV)/.installed
+	EHCERT_SCREENSHOTS=docs/images EHCERT_TEST_PG_URL="$$(scripts/ensure-postgres.sh)" \
+		$(BIN)/pytest -q tests/e2e/test_web_ui.py tests/e2e/test_web_eid.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -46,7 +46,6 @@ def _one_sentence(text: str) -> str:
         (["request", "--eid", "a.p12"], "--out-dir"),
         (["request", "--out-dir", "."], "--eid-pkcs11"),
         (["request", "--out-dir", ".", "--eid", "a.p12", "--eid-pkcs11", "m.so"], "not both"),
-        (["request", "--out-dir", ".", "--eid-pkcs11", "m.so"], "--token-label"),
         (
             ["request", "--out-dir", ".", "--eid", "a.p12", "--application", "APP"],
             "needs --institution",

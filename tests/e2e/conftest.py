@@ -396,3 +396,8 @@ def openssl_ocsp_check(
     else:
         args += ["-VAfile", str(_pem_file(directory / "responder.pem", responder))]
     return subprocess.run(args, capture_output=True, text=True, check=False, timeout=60)
+
+
+# --- the web UI in chromium (tests/e2e/browser.py) -----------------------------------------
+
+from tests.e2e.browser import browser, english, french, ui  # noqa: E402, F401

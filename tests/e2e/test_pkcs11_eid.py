@@ -8,12 +8,19 @@ leaves it) and gets the doctor's certificate over HTTP.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
+import pytest
+import typer
 from cryptography.hazmat.primitives.asymmetric import rsa
+from typer.testing import CliRunner
 
+from ehcert.cli.cert import cert_app
+from ehcert.cli.options import CertRuntime
 from ehcert.client.eid import Pkcs11EidCredential
 from ehcert.manager.certificates import request_certificate
+from ehcert.manager.eid_middleware import EID_MODULE_VARIABLE
 from ehcert.operations import issue_test_eid
 from ehcert.pki.keystore import read_keystore_file
 
@@ -64,3 +71,39 @@ def test_doctor_requests_with_an_eid_on_a_pkcs11_token(
     )
     issued = [r for r in actors.audit_records() if r.action == "issued"]
     assert [r.actor for r in issued] == ["eid:SSIN=79021802145"]
+
+
+def test_the_command_line_finds_the_card_and_revokes_with_it(
+    actors: Actors, softhsm_tokens: SoftHsmTokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--eid-pkcs11`` without a module: the middleware named by EHCERT_EID_PKCS11."""
+    actors.add_provider()
+    token = softhsm_tokens.new("eid-cli")
+    issue_test_eid(
+        actors.env.platform, actors.doctor, token.pin, pkcs11_module=MODULE, token_label=token.label
+    )
+    monkeypatch.setenv(EID_MODULE_VARIABLE, MODULE)
+    pin_file = actors.directory / "pin.txt"
+    pin_file.write_text(token.pin + "\n")
+    password_file = actors.directory / "password.txt"
+    password_file.write_text(actors.password + "\n")
+    root = typer.Typer()
+    root.add_typer(cert_app, name="cert")
+    runner = CliRunner(env={"EHCERT_PLATFORM": actors.env.url})
+    runtime = CertRuntime(clock=actors.env.clock)
+    card = ["--eid-pkcs11", "--token-label", token.label, "--pin-file", str(pin_file)]
+    requested = runner.invoke(
+        root,
+        ["cert", "request", "--out-dir", str(actors.directory / "ks"), *card,
+         "--password-file", str(password_file), "--json"],
+        obj=runtime,
+    )  # fmt: skip
+    assert requested.exit_code == 0, requested.output
+    serial = json.loads(requested.stdout)["certificate"]["serial"]
+    revoked = runner.invoke(
+        root,
+        ["cert", "revoke", *card, "--serial", serial, "--reason", "keyCompromise", "--json"],
+        obj=runtime,
+    )
+    assert revoked.exit_code == 0, revoked.output
+    assert json.loads(revoked.stdout)["status"] == "revoked"

@@ -201,3 +201,33 @@ def test_the_ui_command_prints_its_secret_url_first_and_binds_loopback(keystore_
     finally:
         process.terminate()
         process.communicate(timeout=10)
+
+
+def test_the_eid_form_with_a_file_keeps_every_check_and_never_echoes_the_pin(ui: str) -> None:
+    files = {"eid_file": ("eid.p12", b"\x30\x82 not really a keystore", "application/x-pkcs12")}
+    with httpx.Client() as client:
+        csrf = _csrf(client.get(ui + "eid/request").text)
+        form = {"csrf": csrf, "source": "file", "pin": "8642-secret-pin"}
+        origin = {"Origin": _origin(ui)}
+        answer = client.post(ui + "eid/request", data=form, files=files, headers=origin)
+        # Read as a form (the token matched); refused for want of a platform, not forged.
+        assert answer.status_code == 400
+        assert "No platform address was given" in answer.text
+        assert "8642-secret-pin" not in answer.text
+        forged = {**form, "csrf": "guessed"}
+        assert (
+            client.post(ui + "eid/request", data=forged, files=files, headers=origin).status_code
+            == 403
+        )
+        foreign = {"Origin": "http://evil.example"}
+        assert (
+            client.post(ui + "eid/request", data=form, files=files, headers=foreign).status_code
+            == 403
+        )
+        large = {"eid_file": ("eid.p12", b"\x00" * (300 * 1024), "application/x-pkcs12")}
+        assert (
+            client.post(ui + "eid/request", data=form, files=large, headers=origin).status_code
+            == 403
+        )
+        # Elsewhere a multipart body is not accepted at all.
+        assert client.post(ui + "unlock", data=form, files=files, headers=origin).status_code == 403

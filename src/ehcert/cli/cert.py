@@ -35,12 +35,14 @@ from ehcert.cli.keystore import (
     watch_command,
 )
 from ehcert.cli.options import (
+    DETECTED_MODULE,
     EidOption,
     EidPkcs11Option,
     JsonOption,
     KeyLabelOption,
     KeystoreOption,
     LegacyCompatibleOption,
+    OptionalModuleCommand,
     PasswordFileOption,
     PinFileOption,
     PlatformOption,
@@ -51,7 +53,7 @@ from ehcert.cli.options import (
     warn_legacy,
 )
 from ehcert.cli.output import emit_json, reported_errors, stdout_console
-from ehcert.client.eid import EidCredential, Pkcs11EidCredential, Pkcs12EidCredential
+from ehcert.client.eid import EidCredential, Pkcs12EidCredential
 from ehcert.client.platform import normalise_serial
 from ehcert.client.results import CertificateState, CertificateStatus
 from ehcert.core.clock import Clock
@@ -65,6 +67,7 @@ from ehcert.manager.certificates import (
     CertificateView,
     StatusReport,
 )
+from ehcert.manager.eid_middleware import choose_card, list_eid_cards, open_card, require_eid_module
 from ehcert.manager.secrets import read_secret
 
 cert_app = typer.Typer(
@@ -135,27 +138,28 @@ ReasonOption = Annotated[
 ]
 
 
-def _require_one_eid(eid: Path | None, eid_pkcs11: Path | None, token_label: str | None) -> None:
+def _require_one_eid(eid: Path | None, eid_pkcs11: str | None) -> None:
     if eid is not None and eid_pkcs11 is not None:
         raise typer.BadParameter(
             "give either --eid or --eid-pkcs11, not both", param_hint="'--eid' / '--eid-pkcs11'"
         )
-    if eid_pkcs11 is not None and not token_label:
-        raise typer.BadParameter("--eid-pkcs11 needs --token-label", param_hint="'--token-label'")
 
 
 def _load_eid(
     eid: Path | None,
-    eid_pkcs11: Path | None,
+    eid_pkcs11: str | None,
     token_label: str | None,
     key_label: str,
     pin_file: Path | None,
 ) -> EidCredential:
+    """The eID: a PKCS#12 file, or the card in a reader (module and card found by
+    themselves unless ``--eid-pkcs11 MODULE`` / ``--token-label`` name them)."""
     if eid is not None:
         return Pkcs12EidCredential.from_file(eid, read_secret(pin_file, "eID PIN"))
     assert eid_pkcs11 is not None
-    assert token_label is not None
-    return Pkcs11EidCredential(eid_pkcs11, token_label, read_secret(pin_file, "eID PIN"), key_label)
+    module = require_eid_module(None if eid_pkcs11 == DETECTED_MODULE else eid_pkcs11)
+    card = choose_card(list_eid_cards(module), token_label)
+    return open_card(module, card.token_label, read_secret(pin_file, "eID PIN"), key_label)
 
 
 # --- output --------------------------------------------------------------------------------
@@ -218,7 +222,7 @@ def _written(
 # --- commands ------------------------------------------------------------------------------
 
 
-@cert_app.command("request")
+@cert_app.command("request", cls=OptionalModuleCommand)
 def request_command(
     ctx: typer.Context,
     *,
@@ -267,10 +271,11 @@ def request_command(
     json_output: JsonOption = False,
 ) -> None:
     """Request a new certificate, proving who you are with your eID."""
-    _require_one_eid(eid, eid_pkcs11, token_label)
+    _require_one_eid(eid, eid_pkcs11)
     if eid is None and eid_pkcs11 is None:
         raise typer.BadParameter(
-            "give --eid FILE.p12 or --eid-pkcs11 MODULE", param_hint="'--eid' / '--eid-pkcs11'"
+            "give --eid FILE.p12, or --eid-pkcs11 for the eID card in a reader",
+            param_hint="'--eid' / '--eid-pkcs11'",
         )
     if application is not None and institution is None:
         raise typer.BadParameter(
@@ -344,7 +349,7 @@ def renew_command(
         _written(runtime.clock, path, password, json_output, "Renewed", legacy_compatible)
 
 
-@cert_app.command("revoke")
+@cert_app.command("revoke", cls=OptionalModuleCommand)
 def revoke_command(
     ctx: typer.Context,
     *,
@@ -372,7 +377,7 @@ def revoke_command(
     json_output: JsonOption = False,
 ) -> None:
     """Revoke a certificate, with its keystore or, if that is lost, with your eID."""
-    _require_one_eid(eid, eid_pkcs11, token_label)
+    _require_one_eid(eid, eid_pkcs11)
     with_eid = eid is not None or eid_pkcs11 is not None
     if (keystore is None) == (not with_eid):
         raise typer.BadParameter(

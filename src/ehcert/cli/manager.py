@@ -57,6 +57,15 @@ def ui_command(
         int,
         typer.Option("--port", callback=_port, help="Port on 127.0.0.1 (0: any free port)."),
     ] = 0,
+    eid_pkcs11: Annotated[
+        str | None,
+        typer.Option(
+            "--eid-pkcs11",
+            metavar="MODULE",
+            help="PKCS#11 module of the eID middleware, when it is not in a standard place "
+            "(or EHCERT_EID_PKCS11); found by itself otherwise.",
+        ),
+    ] = None,
     no_browser: Annotated[
         bool, typer.Option("--no-browser", help="Only print the URL; do not open a browser.")
     ] = False,
@@ -75,6 +84,7 @@ def ui_command(
         secret=new_secret(),
         clock=runtime.clock,
         transport=runtime.transport,
+        eid_module=eid_pkcs11,
     )
 
     def announce(url: str) -> None:

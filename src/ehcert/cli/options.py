@@ -20,10 +20,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import httpx
 import typer
+from typer.core import TyperCommand
 
 from ehcert.cli.output import stderr_console
 from ehcert.client.platform import PlatformClient
@@ -112,15 +113,44 @@ EidOption = Annotated[
     ),
 ]
 EidPkcs11Option = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--eid-pkcs11",
-        metavar="MODULE",
-        help="PKCS#11 module of the eID middleware (e.g. libbeidpkcs11.so).",
+        metavar="[MODULE]",
+        help="Use the eID card in a reader. Alone, the eID middleware is found by itself "
+        "(standard locations, or EHCERT_EID_PKCS11); or name its PKCS#11 module "
+        "(e.g. libbeidpkcs11.so).",
     ),
 ]
+DETECTED_MODULE = "auto"
+"""The value a bare ``--eid-pkcs11`` stands for: find the eID middleware by itself."""
+
+
+class OptionalModuleCommand(TyperCommand):
+    """A command whose ``--eid-pkcs11`` may be given without a value.
+
+    Typer options always take their value, so a bare ``--eid-pkcs11`` (last, or followed
+    by another option) is read as ``--eid-pkcs11=auto`` before parsing.
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # a Click context
+        spelled: list[str] = []
+        for index, arg in enumerate(args):
+            following = args[index + 1] if index + 1 < len(args) else None
+            if arg == "--eid-pkcs11" and (following is None or following.startswith("-")):
+                spelled.append(f"--eid-pkcs11={DETECTED_MODULE}")
+            else:
+                spelled.append(arg)
+        return super().parse_args(ctx, spelled)
+
+
 TokenLabelOption = Annotated[
-    str | None, typer.Option("--token-label", metavar="LABEL", help="PKCS#11 token label.")
+    str | None,
+    typer.Option(
+        "--token-label",
+        metavar="LABEL",
+        help="Label of the card (PKCS#11 token); only needed when several cards are in readers.",
+    ),
 ]
 KeyLabelOption = Annotated[
     str,

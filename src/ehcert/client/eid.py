@@ -137,24 +137,34 @@ class Pkcs12EidCredential:
             raise EhcertError(
                 ErrorKind.NOT_FOUND, f"PKCS#12 file {source} does not exist.", field="path"
             ) from exc
+        return cls.from_bytes(data, pin, name=f"PKCS#12 file {source}")
+
+    @classmethod
+    def from_bytes(
+        cls, data: bytes, pin: str, *, name: str = "The PKCS#12 file"
+    ) -> Pkcs12EidCredential:
+        """Load key, certificate and chain from the file's content (an upload, say);
+        ``name`` starts the sentences that say what is wrong with it."""
+        if not isinstance(data, bytes):
+            raise TypeError("data must be bytes")
+        if not isinstance(pin, str):
+            raise TypeError("pin must be a str")
         try:
             key, certificate, others = pkcs12.load_key_and_certificates(data, pin.encode())
         except ValueError as exc:
             raise EhcertError(
                 ErrorKind.UNAUTHORIZED,
-                f"PKCS#12 file {source} cannot be opened: the PIN is wrong or the file is damaged.",
+                f"{name} cannot be opened: the PIN is wrong or the file is damaged.",
                 field="pin",
             ) from exc
         if certificate is None or key is None:
             raise EhcertError(
                 ErrorKind.MALFORMED,
-                f"PKCS#12 file {source} does not hold both a private key and its certificate.",
+                f"{name} does not hold both a private key and its certificate.",
                 field="path",
             )
         if not isinstance(key, rsa.RSAPrivateKey):
-            raise EhcertError(
-                ErrorKind.BAD_KEY, f"PKCS#12 file {source} holds a non-RSA key.", field="path"
-            )
+            raise EhcertError(ErrorKind.BAD_KEY, f"{name} holds a non-RSA key.", field="path")
         issuers = order_chain(certificate, list(others))
         rest = tuple(c for c in others if c not in issuers and c != certificate)
         return cls(key, certificate, issuers + rest)

@@ -31,6 +31,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -39,12 +40,20 @@ from asn1crypto import core as asn1_core
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from pkcs11 import Attribute, CertificateType, KeyType, Mechanism, MechanismFlag, ObjectClass
+from pkcs11 import (
+    Attribute,
+    CertificateType,
+    KeyType,
+    Mechanism,
+    MechanismFlag,
+    ObjectClass,
+    TokenFlag,
+)
 from pkcs11 import exceptions as p11_errors
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.keys import KEY_POLICY
-from ehcert.pki.pkcs11_sessions import run_on_token
+from ehcert.pki.pkcs11_sessions import run_on_module, run_on_token
 
 _T = TypeVar("_T")
 
@@ -54,10 +63,12 @@ __all__ = [
     "SOFTHSM2_MODULE",
     "Pkcs11Signer",
     "Pkcs11Token",
+    "PresentToken",
     "find_certificates",
     "generate_rsa_keypair_on_token",
     "import_rsa_private_key",
     "init_softhsm_token",
+    "present_tokens",
 ]
 
 
@@ -317,6 +328,46 @@ def find_certificates(
 ) -> list[tuple[str, x509.Certificate]]:
     """Every X.509 certificate on the token as (CKA_LABEL, certificate)."""
     return Pkcs11Token(module, token_label, pin).certificates()
+
+
+@dataclass(frozen=True)
+class PresentToken:
+    """A token in a slot (a card in a reader), as read without logging in."""
+
+    slot_description: str
+    token_label: str
+    certificates: tuple[tuple[str, x509.Certificate], ...]
+
+
+def present_tokens(module: str | Path) -> list[PresentToken]:
+    """Every token present in the module's slots with its public certificates.
+
+    Reading needs no PIN: certificates are public objects (CKA_PRIVATE false, PKCS#11
+    section 4.4), which is how an eID card shows its holder before the PIN is asked.
+    The public sessions opened here are closed again; closing a session that never
+    logged in does not log out the process's other sessions.
+    """
+    module_path = str(Path(module))
+
+    def operation(library: Any) -> list[PresentToken]:
+        found: list[PresentToken] = []
+        for slot in library.get_slots(token_present=True):
+            try:
+                token = slot.get_token()
+            except (p11_errors.TokenNotPresent, p11_errors.TokenNotRecognised):
+                continue  # removed while listing, or not a card the module reads
+            if not token.flags & TokenFlag.TOKEN_INITIALIZED:
+                continue  # a blank token (SoftHSM2's free slot): nothing to read
+            session = token.open()
+            try:
+                certificates = tuple(_certificates(session))
+            finally:
+                session.close()
+            description = str(slot.slot_description).strip()
+            found.append(PresentToken(description, str(token.label).strip(), certificates))
+        return found
+
+    return run_on_module(module_path, operation)
 
 
 def _softhsm_util() -> str:

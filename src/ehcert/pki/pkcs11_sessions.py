@@ -166,12 +166,55 @@ def run_on_token(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def run_on_module(module_path: str, operation: Callable[[Any], _T]) -> _T:
+    """Run ``operation`` on the loaded module itself (slot listing, public sessions).
+
+    Card readers and cards come and go while the process runs, and many modules only
+    enumerate slots at C_Initialize (PKCS#11 section 5.5, C_GetSlotList), so the module
+    is initialised afresh first, unless a logged-in session of this process is open on
+    it: C_Finalize would drop that login.
+    """
+    with _module_lock(module_path):
+        library = _library(module_path)
+        if not any(key[0] == module_path for key in _sessions):
+            try:
+                library.reinitialize()
+            except p11_errors.PKCS11Error as exc:
+                raise EhcertError(
+                    ErrorKind.UNAVAILABLE,
+                    f"PKCS#11 module {module_path} cannot be initialised ({exc!r}).",
+                    field="module",
+                ) from exc
+        try:
+            return operation(library)
+        except p11_errors.PKCS11Error as exc:
+            raise EhcertError(
+                ErrorKind.UNAVAILABLE,
+                f"PKCS#11 module {module_path} failed to list its readers ({type(exc).__name__}).",
+                field="module",
+            ) from exc
+
+
 def _unavailable(token_label: str, exc: Exception) -> EhcertError:
     return EhcertError(
         ErrorKind.UNAVAILABLE,
         f"PKCS#11 token '{token_label}' failed the operation ({type(exc).__name__}).",
         field="token_label",
     )
+
+
+def close_session(module_path: str, token_label: str) -> None:
+    """Log out of one token and close its shared session, if one is open.
+
+    The Certificate Manager calls this when a flow that used an eID card ends, so the
+    card does not stay logged in for the rest of the process.
+    """
+    path = str(Path(module_path))
+    with _module_lock(path):
+        shared = _sessions.pop((path, token_label), None)
+        if shared is not None:
+            with contextlib.suppress(p11_errors.PKCS11Error):  # card already removed
+                shared.session.close()
 
 
 def close_sessions() -> None:

@@ -49,6 +49,7 @@ from ehcert.manager.web.security import (
     Sessions,
     same_origin,
 )
+from ehcert.manager.web.uploads import MAX_UPLOAD_BYTES, Upload, UploadRefused, parse_multipart
 from ehcert.pki.keystore import read_keystore_file
 
 MAX_FORM_BYTES = 64 * 1024
@@ -66,6 +67,18 @@ class ManagerSettings:
     transport: httpx.BaseTransport | None = None
     key_size: int = KEY_POLICY.rsa_default_bits
     status_timeout_seconds: float = 5.0
+    eid_module: str | None = None  # the eID middleware's PKCS#11 module; found if None
+    keystore_dir_label: str | None = None  # how the folder is shown; its path if None
+
+    @property
+    def shown_keystore_dir(self) -> str:
+        """The folder as the footer shows it: the home folder written as ``~``."""
+        if self.keystore_dir_label is not None:
+            return self.keystore_dir_label
+        try:
+            return "~/" + str(self.keystore_dir.relative_to(Path.home()))
+        except (ValueError, RuntimeError):  # not under the home folder, or no home
+            return str(self.keystore_dir)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,7 +183,7 @@ class ManagerApp:
                 csrf=session.csrf,
                 flashes=flashes,
                 platform_url=self.settings.platform_url,
-                keystore_dir=self.settings.keystore_dir,
+                keystore_dir=self.settings.shown_keystore_dir,
                 step_labels=STEP_LABELS,
                 reason_labels=REASON_LABELS,
                 holder_kinds=HOLDER_KINDS,
@@ -219,6 +232,16 @@ class ManagerApp:
 
     async def form(self, request: Request) -> tuple[Session, dict[str, str]] | Response:
         """The POSTed form after the session, CSRF and origin checks (or the refusal)."""
+        checked = await self.upload_form(request, files_allowed=False)
+        if isinstance(checked, Response):
+            return checked
+        session, fields, _files = checked
+        return session, fields
+
+    async def upload_form(
+        self, request: Request, *, files_allowed: bool = True
+    ) -> tuple[Session, dict[str, str], dict[str, Upload]] | Response:
+        """:meth:`form` for a form that may carry a file (``multipart/form-data``)."""
         _ = translator(self.language(request))
         session = self.session_of(request)
         if session is None:
@@ -227,30 +250,40 @@ class ManagerApp:
                 None,
                 _("Your session has ended. Open the address the manager printed again."),
             )
-        content_type = request.headers.get("content-type", "").split(";")[0].strip()
+        content_header = request.headers.get("content-type", "")
+        content_type = content_header.split(";")[0].strip()
         body = await request.body()
         host = request.headers.get("host", "")
+        multipart = files_allowed and content_type == "multipart/form-data"
+        not_ours = self.refused(
+            request, session, _("This form did not come from the Certificate Manager page.")
+        )
         if (
-            content_type != "application/x-www-form-urlencoded"
-            or len(body) > MAX_FORM_BYTES
+            (content_type != "application/x-www-form-urlencoded" and not multipart)
+            or len(body) > (MAX_UPLOAD_BYTES if multipart else MAX_FORM_BYTES)
             or not same_origin(request.headers.get("origin"), request.headers.get("referer"), host)
         ):
-            return self.refused(
-                request, session, _("This form did not come from the Certificate Manager page.")
-            )
-        fields = {
-            name: values[0]
-            for name, values in parse_qs(
-                body.decode("utf-8", "replace"), keep_blank_values=True
-            ).items()
-        }
+            return not_ours
+        files: dict[str, Upload] = {}
+        if multipart:
+            try:
+                fields, files = parse_multipart(content_header, body)
+            except UploadRefused:
+                return not_ours
+        else:
+            fields = {
+                name: values[0]
+                for name, values in parse_qs(
+                    body.decode("utf-8", "replace"), keep_blank_values=True
+                ).items()
+            }
         if not session.csrf_matches(fields.get("csrf")):
             return self.refused(
                 request,
                 session,
                 _("This form has expired or did not come from this page; please fill it in again."),
             )
-        return session, fields
+        return session, fields, files
 
     def session_for_page(self, request: Request) -> Session:
         return self.session_of(request) or self.sessions.create()

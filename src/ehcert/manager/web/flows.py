@@ -17,30 +17,22 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ehcert.client.eid import (
-    BELGIAN_EID_AUTHENTICATION_LABEL,
-    EidCredential,
-    Pkcs11EidCredential,
-    Pkcs12EidCredential,
-)
 from ehcert.client.platform import serial_of
 from ehcert.client.results import CertificateState
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.core.identifiers import InstitutionId, validate_application_id
 from ehcert.core.revocation import HOLDER_REASONS
 from ehcert.manager import certificates as manager
 from ehcert.manager.keystores import KeystoreFile, KeystoreSummary
-from ehcert.manager.password import ChangeStep, change_password, password_problems
+from ehcert.manager.password import ChangeStep, change_password
+from ehcert.manager.web.eid_flows import new_password_errors
 from ehcert.manager.web.i18n import Translate, readable_identifier, translator
 from ehcert.manager.web.jobs import StepReporter
-from ehcert.manager.web.messages import password_problem_text
 from ehcert.pki.keystore import read_keystore_file
 
 if TYPE_CHECKING:
     from ehcert.manager.web.app import ManagerApp
     from ehcert.manager.web.security import Session
 
-REQUEST_STEPS = ("checking", "generating-key", "requesting", "writing-keystore")
 RENEW_STEPS = ("generating-key", "requesting", "writing-keystore")
 PASSWORD_STEPS = ("reading", "re-encrypting", "verifying")
 _NEXT_PAGE = re.compile(r"^/(?:revoke|renew|password)/[0-9a-f]{16}$")
@@ -148,138 +140,6 @@ async def unlock(app: ManagerApp, request: Request) -> Response:
     holder = readable_identifier(summary.holder, app.language(request))
     app.flash(session, "ok", _("Unlocked %(holder)s.", holder=holder))
     return app.redirect(request, target)
-
-
-# --- request ----------------------------------------------------------------------------------
-
-
-def _request_page(
-    app: ManagerApp, request: Request, session: Any, values: dict[str, str], errors: dict[str, str]
-) -> Response:
-    return app.render(
-        request,
-        session,
-        "request.html",
-        status=400 if errors else 200,
-        values=values,
-        errors=errors,
-        default_key_label=BELGIAN_EID_AUTHENTICATION_LABEL,
-    )
-
-
-async def request_form(app: ManagerApp, request: Request) -> Response:
-    session = app.session_for_page(request)
-    values = {"holder_kind": "individual", "eid_source": "pkcs12"}
-    return _request_page(app, request, session, values, {})
-
-
-def _new_password_errors(fields: dict[str, str], _: Translate, errors: dict[str, str]) -> None:
-    password = fields.get("new_password", "")
-    problems = password_problems(password)
-    if problems:
-        errors["new_password"] = password_problem_text(problems[0], _)
-    elif password != fields.get("new_password_confirm", ""):
-        errors["new_password_confirm"] = _("The two new passwords are not the same.")
-
-
-def _request_errors(fields: dict[str, str], _: Translate) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    if fields.get("holder_kind") == "institution":
-        try:
-            InstitutionId.parse(fields.get("institution", "").strip())
-        except ValueError:
-            errors["institution"] = _(
-                "Give the institution as TYPE=NUMBER, for example NIHII-HOSPITAL=71000436."
-            )
-        application = fields.get("application", "").strip()
-        if application:
-            try:
-                validate_application_id(application)
-            except ValueError:
-                errors["application"] = _(
-                    "An application id has 1 to 30 capital letters, digits, - or _."
-                )
-    if fields.get("eid_source") == "pkcs11":
-        if not Path(fields.get("pkcs11_module", "")).is_file():
-            errors["pkcs11_module"] = _("No PKCS#11 module exists at this path.")
-        if not fields.get("token_label", "").strip():
-            errors["token_label"] = _("Give the label of the card or token.")
-    elif not Path(fields.get("eid_file", "")).is_file():
-        errors["eid_file"] = _("No file exists at this path.")
-    if not fields.get("pin"):
-        errors["pin"] = _("Give the PIN of your eID (or the password of the eID file).")
-    _new_password_errors(fields, _, errors)
-    return errors
-
-
-def _load_credential(fields: dict[str, str]) -> EidCredential:
-    if fields.get("eid_source") == "pkcs11":
-        return Pkcs11EidCredential(
-            fields["pkcs11_module"],
-            fields["token_label"].strip(),
-            fields["pin"],
-            fields.get("key_label", "").strip() or BELGIAN_EID_AUTHENTICATION_LABEL,
-        )
-    return Pkcs12EidCredential.from_file(fields["eid_file"], fields["pin"])
-
-
-async def request_submit(app: ManagerApp, request: Request) -> Response:
-    checked = await app.form(request)
-    if isinstance(checked, Response):
-        return checked
-    session, fields = checked
-    _ = _t(app, request)
-    kept = {
-        k: v
-        for k, v in fields.items()
-        if k not in {"pin", "new_password", "new_password_confirm", "csrf"}
-    }
-    errors = _request_errors(fields, _)
-    if app.settings.platform_url is None:
-        errors["platform"] = _(
-            "No platform address was given; start the manager with --platform URL."
-        )
-    if errors:
-        return _request_page(app, request, session, kept, errors)
-    try:
-        credential = await run_in_threadpool(_load_credential, fields)
-    except EhcertError as error:
-        if error.kind is ErrorKind.UNAUTHORIZED:
-            field = "pin"
-        elif fields.get("eid_source") == "pkcs11":
-            field = "token_label"
-        else:
-            field = "eid_file"
-        return _request_page(
-            app, request, session, kept, {field: app.shown(request, error)["text"] or ""}
-        )
-    institution = (
-        fields.get("institution", "").strip()
-        if fields.get("holder_kind") == "institution"
-        else None
-    )
-    application = (fields.get("application", "").strip() or None) if institution else None
-    password = fields["new_password"]
-
-    def work(report: StepReporter) -> dict[str, Any]:
-        report("checking")
-        with app.client() as client:
-            path = manager.request_certificate(
-                client,
-                credential,
-                institution=institution,
-                application_id=application,
-                out_dir=app.settings.keystore_dir,
-                password=password,
-                now=app.now(),
-                progress=lambda step: report(step.value),
-                key_size=app.settings.key_size,
-            )
-        summary = app.remember(session, path, password)
-        return {"path": path, "summary": summary}
-
-    job = app.jobs.start(session.session_id, "request", REQUEST_STEPS, work)
-    return app.redirect(request, f"/jobs/{job.job_id}")
 
 
 # --- renew ------------------------------------------------------------------------------------
@@ -431,7 +291,7 @@ async def password_submit(app: ManagerApp, request: Request) -> Response:
     errors: dict[str, str] = {}
     if not fields.get("old_password"):
         errors["old_password"] = _("Give the current password.")
-    _new_password_errors(fields, _, errors)
+    new_password_errors(fields, _, errors)
     if not errors and fields["new_password"] == fields["old_password"]:
         errors["new_password"] = _("The new password is the same as the old one.")
     if errors:

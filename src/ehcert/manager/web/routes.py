@@ -2,7 +2,9 @@
 
 :mod:`ehcert.manager.web.app` holds the application's state and the helpers every page
 uses; :mod:`ehcert.manager.web.flows` the pages themselves, written against that state.
-This module joins the two, so that neither imports the other.
+The eID step and the flows that follow it (request, revoking with the eID) are in
+:mod:`.eid_step` and :mod:`.eid_flows`. This module joins them, so that none imports
+the application's routing.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from ehcert.manager.web import flows
+from ehcert.manager.web import eid_flows, eid_step, flows
 from ehcert.manager.web.app import STATIC_DIR, ManagerApp, ManagerSettings
 from ehcert.manager.web.security import SecretPathGate
 
@@ -39,8 +41,14 @@ def create_manager_app(settings: ManagerSettings) -> SecretPathGate:
         Route("/", bind(flows.home), methods=["GET"]),
         Route("/static/style.css", stylesheet, methods=["GET"]),
         Route("/unlock", bind(flows.unlock), methods=["POST"]),
-        Route("/request", bind(flows.request_form), methods=["GET"]),
-        Route("/request", bind(flows.request_submit), methods=["POST"]),
+        Route("/eid/forget", bind(eid_step.eid_forget), methods=["POST"]),
+        Route("/eid/{purpose}", bind(eid_step.eid_form), methods=["GET"]),
+        Route("/eid/{purpose}", bind(eid_step.eid_submit), methods=["POST"]),
+        Route("/request", bind(eid_flows.request_form), methods=["GET"]),
+        Route("/request", bind(eid_flows.request_submit), methods=["POST"]),
+        Route("/revoke-eid", bind(eid_flows.revoke_eid_form), methods=["GET"]),
+        Route("/revoke-eid", bind(eid_flows.revoke_eid_reason), methods=["POST"]),
+        Route("/revoke-eid/confirm", bind(eid_flows.revoke_eid_confirm), methods=["POST"]),
         Route("/renew/{key}", bind(flows.renew_form), methods=["GET"]),
         Route("/renew/{key}", bind(flows.renew_submit), methods=["POST"]),
         Route("/revoke/{key}", bind(flows.revoke_form), methods=["GET"]),

@@ -20,7 +20,10 @@ user's browser opens; each could try to drive it. The defences, in request order
   Referer, while same-origin POSTs keep a real ``Origin``), ``Cache-Control: no-store``.
 
 Passwords are never kept: each form that needs one asks for it and the value lives
-only for that request (or the job it starts).
+only for that request (or the job it starts). The one exception is the eID between the
+two pages of a flow that starts with it (:mod:`ehcert.manager.web.eid_step`): the opened
+credential, never the PIN text, stays in this process's memory for that session, for
+ten minutes at most, and is dropped (the card logged out) when the flow ends.
 """
 
 from __future__ import annotations
