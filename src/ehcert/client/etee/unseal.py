@@ -52,7 +52,11 @@ from ehcert.core.revocation import KEY_INTACT_REASONS
 from ehcert.pki.cms_signature import OID_DATA, SignerCheck
 from ehcert.pki.keystore_entries import KeyEntry, Keystore
 from ehcert.pki.pathval import validate_path
-from ehcert.pki.public_keys import public_key_problem
+from ehcert.pki.public_keys import (
+    allows_encryption,
+    encryption_usage_name,
+    public_key_problem,
+)
 from ehcert.pki.revocation import (
     RevocationChecker,
     RevocationState,
@@ -219,7 +223,8 @@ def _as_of_signing(
 def _recipient_trust(
     entry: KeyEntry, signing_time: dt.datetime | None, at: dt.datetime
 ) -> list[Issue]:
-    """The encryption certificate that opened the message: time, key usage, key size."""
+    """The encryption certificate that opened the message: time, key usage (key
+    encipherment for RSA, key agreement for EC), key size or curve."""
     certificate = entry.certificate
     label = "recipient encryption certificate"
     moments = (
@@ -227,14 +232,13 @@ def _recipient_trust(
     )
     issues = _time_issues(certificate, "recipient", label, moments)
     issues += _key_issues(certificate, "recipient", label)
-    usage = _key_usage(certificate)
-    if usage is None or not usage.key_encipherment:
+    if not allows_encryption(certificate.public_key(), _key_usage(certificate)):
         issues.append(
             Issue(
                 "key_usage",
                 "recipient",
                 f"The key usage of the {label} of {describe_name(certificate.subject)} does "
-                "not allow key encipherment.",
+                f"not allow {encryption_usage_name(certificate.public_key())}.",
             )
         )
     return issues
@@ -416,8 +420,15 @@ def _unseal(
         )
     else:
         entries = [entry for keystore in keystores for entry in keystore.entries]
-        opened = decrypt(envelope, entries)
-        if opened is None:
+        decryption = decrypt(envelope, entries)
+        if decryption.plaintext is not None and decryption.entry is not None:
+            opened = decryption.plaintext, decryption.entry
+        elif decryption.refusals:
+            data_issues += [
+                Issue("key_agreement_refused", "envelope", sentence)
+                for sentence in decryption.refusals
+            ]
+        else:
             data_issues.append(
                 Issue("no_key", "envelope", "None of the keys given can decrypt this message.")
             )
