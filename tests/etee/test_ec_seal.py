@@ -51,13 +51,18 @@ def test_ec_sender_and_recipients_round_trip(own_pki, ec_pki) -> None:
         [erin.encryption.certificate],
         include_sender_encryption=dave.encryption.certificate,
     )
-    for reader in (erin, dave):
+    for reader, curve, kdf in ((erin, "secp256r1", "sha256"), (dave, "secp384r1", "sha384")):
         result = _open(message, reader, own_pki)
         assert result.content == CONTENT
         report = result.report
         assert report.data.valid and report.trust.trusted, report
         assert report.trust.non_repudiation and report.trust.same_signer
         assert report.data.opened_with == reader.encryption.alias
+        assert report.data.opened_with_key == f"EC {curve}"
+        assert report.data.key_encryption == (
+            f"dhSinglePass-stdDH-{kdf}kdf-scheme with aes128_wrap"
+        )
+        assert report.to_dict()["data"]["opened_with_key"] == f"EC {curve}"
         for layer in (report.data.outer, report.data.inner):
             assert layer is not None
             assert (layer.digest_algorithm, layer.signature_algorithm) == (
@@ -83,10 +88,18 @@ def test_rsa_and_ec_recipients_mix_in_one_message(own_pki, ec_pki) -> None:
     ]
     for sender in (own_pki.alice.authentication, ec_pki.dave.authentication):
         message = _message(sender, recipients)
-        for reader in (own_pki.bob, ec_pki.dave, ec_pki.erin):
+        for reader, key, how in (
+            (own_pki.bob, "RSA 2048", "rsaes_pkcs1v15"),
+            (ec_pki.dave, "EC secp384r1", "dhSinglePass-stdDH-sha384kdf-scheme with aes128_wrap"),
+            (ec_pki.erin, "EC secp256r1", "dhSinglePass-stdDH-sha256kdf-scheme with aes128_wrap"),
+        ):
             result = _open(message, reader, own_pki)
             assert result.content == CONTENT, result.report
             assert result.report.trust.trusted, result.report
+            assert (result.report.data.opened_with_key, result.report.data.key_encryption) == (
+                key,
+                how,
+            )
         outsider = _open(message, own_pki.carol, own_pki)
         assert outsider.content is None
         assert {i.code for i in outsider.report.data.issues} == {"no_key"}

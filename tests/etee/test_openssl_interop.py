@@ -12,14 +12,20 @@ Times are fixed with ``-attime``.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from typer.testing import CliRunner
 
+from ehcert.cli.main import app as cli_app
+from ehcert.cli.options import CertRuntime
 from ehcert.client.etee import seal, unseal
+from ehcert.core.clock import FixedClock
 from ehcert.pki.etk import parse_etk
+from ehcert.pki.keystore import write_keystore_file
 
 from .conftest import FIXTURES, T_OWN
 
@@ -255,11 +261,18 @@ def test_sealed_for_ec_recipient_opens_and_verifies_with_openssl(
 
 
 def _openssl_triple_wrap(
-    signer, recipients: list[tuple[object, str | None]], cipher: str, digest: str, work: Path
+    signer,
+    recipients: list[tuple[object, str | None]],
+    cipher: str,
+    digest: str,
+    work: Path,
+    *,
+    by_key_id: bool = False,
 ) -> bytes:
     """Sign, encrypt, sign with the openssl CLI alone: inner without certificates, outer
     with the signer's certificate. ``recipients``: (certificate, KDF digest or None for
-    openssl's default)."""
+    openssl's default); ``by_key_id`` names recipients by subjectKeyIdentifier (rKeyId in
+    a KeyAgreeRecipientInfo, RFC 5652 6.2.2) instead of issuer and serial."""
     (work / "content").write_bytes(CONTENT)
     (work / "signer.pem").write_bytes(_pem(signer.authentication.certificate))
     _key_pem(signer.authentication, work / "signer.key")
@@ -267,6 +280,7 @@ def _openssl_triple_wrap(
     sign += ["-signer", str(work / "signer.pem"), "-inkey", str(work / "signer.key")]
     _run(*sign, "-nocerts", "-in", str(work / "content"), "-out", str(work / "inner.der"))
     encrypt = ["cms", "-encrypt", "-binary", f"-{cipher}", "-inform", "DER", "-outform", "DER"]
+    encrypt += ["-keyid"] if by_key_id else []
     for index, (certificate, kdf) in enumerate(recipients):
         path = work / f"recipient{index}.pem"
         path.write_bytes(_pem(certificate))
@@ -279,11 +293,16 @@ def _openssl_triple_wrap(
 
 
 @pytest.mark.parametrize(
-    ("sender", "digest", "cipher"),
-    [("dave", "sha384", "aes256"), ("erin", "sha256", "aes128"), ("alice", "sha256", "aes256")],
+    ("sender", "digest", "cipher", "by_key_id"),
+    [
+        ("dave", "sha384", "aes256", False),
+        ("erin", "sha256", "aes128", False),
+        ("alice", "sha256", "aes256", False),
+        ("dave", "sha384", "aes128", True),
+    ],
 )
 def test_openssl_triple_wrap_for_ec_recipients_opens_with_unseal(
-    sender, digest, cipher, own_pki, ec_pki, tmp_path
+    sender, digest, cipher, by_key_id, own_pki, ec_pki, tmp_path
 ) -> None:
     """What ``openssl cms`` makes for EC recipients (sha384kdf for P-384, sha256kdf for
     P-256) and an RSA one in the same envelope opens with the SDK for each of them."""
@@ -298,7 +317,10 @@ def test_openssl_triple_wrap_for_ec_recipients_opens_with_unseal(
         cipher,
         digest,
         tmp_path,
+        by_key_id=by_key_id,
     )
+    if by_key_id:
+        assert ec_pki.dave.encryption.certificate.serial_number.to_bytes(20, "big") not in message
     for reader in (ec_pki.dave, ec_pki.erin, own_pki.bob):
         result = unseal(message, [reader.keystore], anchors=[own_pki.root], at=T_OWN)
         assert result.content == CONTENT, result.report
@@ -319,3 +341,48 @@ def test_openssl_default_sha1_kdf_is_refused_in_one_sentence(own_pki, ec_pki, tm
     [issue] = result.report.data.issues
     assert issue.code == "key_agreement_refused"
     assert "dhSinglePass-stdDH-sha1kdf-scheme (SHA-1) is not allowed" in issue.detail
+
+
+def test_ehcert_unseal_opens_openssl_message_from_an_ec_sender(own_pki, ec_pki, tmp_path) -> None:
+    """The command line: ``ehcert unseal`` opens what ``openssl cms`` signed with an EC
+    P-384 key and encrypted for an EC and an RSA recipient, with the RSA recipient's
+    keystore; both ECDSA layers verify."""
+    message = _openssl_triple_wrap(
+        ec_pki.dave,
+        [
+            (ec_pki.erin.encryption.certificate, "sha256"),
+            (own_pki.bob.encryption.certificate, None),
+        ],
+        "aes256",
+        "sha384",
+        tmp_path,
+    )
+    (tmp_path / "msg.p7").write_bytes(message)
+    keystore = tmp_path / "bob.p12"
+    write_keystore_file(keystore, own_pki.bob.keystore, "secret-pass", iterations=1000)
+    (tmp_path / "password").write_text("secret-pass\n")
+    (tmp_path / "root.pem").write_bytes(_pem(own_pki.root))
+    result = CliRunner().invoke(
+        cli_app,
+        [
+            "unseal",
+            "--keystore",
+            str(keystore),
+            "--password-file",
+            str(tmp_path / "password"),
+            "--anchor",
+            str(tmp_path / "root.pem"),
+            "--offline",
+            "--json",
+            str(tmp_path / "msg.p7"),
+            str(tmp_path / "out.txt"),
+        ],
+        obj=CertRuntime(clock=FixedClock(T_OWN)),
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out.txt").read_bytes() == CONTENT
+    data = json.loads(result.stdout)["report"]["data"]
+    assert data["valid"] is True and data["opened_with_key"] == "RSA 2048"
+    for layer in ("outer", "inner"):
+        assert data[layer]["signature_algorithm"] == "sha384_ecdsa"
+        assert data[layer]["signature_valid"] is True

@@ -28,6 +28,14 @@ def key_facts(key: object) -> KeyFacts:
     return KeyFacts(type(key).__name__, 0)
 
 
+def describe_key(key: object) -> str:
+    """``RSA 2048``, ``EC secp384r1``: the kind of a key, for reports and ``--json``."""
+    facts = key_facts(key)
+    if facts.algorithm == "EC" and facts.curve is not None:
+        return f"EC {facts.curve}"
+    return f"{facts.algorithm} {facts.bits}"
+
+
 def public_key_problem(key: object, what: str) -> KeyProblem | None:
     """None when ``key`` is accepted, else the code and sentence (for verdicts)."""
     return key_problem(key_facts(key), what)

@@ -206,6 +206,10 @@ class Decryption:
     plaintext: memoryview | None
     entry: KeyEntry | None
     refusals: tuple[str, ...] = ()
+    key_encryption: str | None = None
+    """How the content key reached the entry: ``rsaes_pkcs1v15``, ``rsaes_oaep`` or the
+    key agreement scheme with its wrap (``dhSinglePass-stdDH-sha384kdf-scheme with
+    aes256_wrap``)."""
 
 
 @dataclass(frozen=True)
@@ -265,5 +269,12 @@ def decrypt(view: EnvelopedView, entries: Sequence[KeyEntry]) -> Decryption:
             continue
         plaintext = _decrypt_content(view, key)
         if plaintext is not None:
-            return Decryption(plaintext, attempt.entry)
+            how = (
+                attempt.agreement.describe()
+                if attempt.agreement is not None
+                else str(attempt.transport["key_encryption_algorithm"]["algorithm"].native)
+                if attempt.transport is not None
+                else None
+            )
+            return Decryption(plaintext, attempt.entry, key_encryption=how)
     return Decryption(None, None, tuple(dict.fromkeys(refusals)))

@@ -55,6 +55,15 @@ KDF_SCHEMES: dict[str, type[hashes.HashAlgorithm]] = {
 }
 """The key agreement schemes read (RFC 5753 section 7.1.4) and their KDF hash."""
 
+SCHEME_NAMES = {
+    "1.3.132.1.11.1": "dhSinglePass-stdDH-sha256kdf-scheme",
+    "1.3.132.1.11.2": "dhSinglePass-stdDH-sha384kdf-scheme",
+    "1.3.132.1.11.3": "dhSinglePass-stdDH-sha512kdf-scheme",
+    "1.3.132.1.14.1": "dhSinglePass-cofactorDH-sha256kdf-scheme",
+    "1.3.132.1.14.2": "dhSinglePass-cofactorDH-sha384kdf-scheme",
+    "1.3.132.1.14.3": "dhSinglePass-cofactorDH-sha512kdf-scheme",
+}
+
 KNOWN_REFUSED_SCHEMES = {
     "1.3.133.16.840.63.0.2": "dhSinglePass-stdDH-sha1kdf-scheme (SHA-1)",
     "1.3.133.16.840.63.0.3": "dhSinglePass-cofactorDH-sha1kdf-scheme (SHA-1)",
@@ -190,6 +199,15 @@ class KeyAgreement:
         info = _KeyAgreeRecipientInfo.load(b"\x30" + recipient_info_der[1:])
         _ = info.native  # asn1crypto parses lazily: surface damage here
         return cls(info)
+
+    def describe(self) -> str:
+        """``dhSinglePass-stdDH-sha384kdf-scheme with aes256_wrap``, for the report (call
+        after a successful :meth:`unwrap`, which has checked both)."""
+        algorithm = self.info["key_encryption_algorithm"]
+        scheme = algorithm["algorithm"].dotted
+        wrap = _wrap_algorithm(algorithm["parameters"].dump())
+        wrap_name = "?" if wrap is None else WRAPS[wrap["algorithm"].dotted][0]
+        return f"{SCHEME_NAMES.get(scheme, scheme)} with {wrap_name}"
 
     def recipients(self) -> list[tuple[int, asn1_cms.KeyAgreementRecipientIdentifier]]:
         return [

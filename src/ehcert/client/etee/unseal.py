@@ -38,7 +38,13 @@ from ehcert.client.etee.cms import (
     check_signer,
     read_signed_data,
 )
-from ehcert.client.etee.envelope import ALLOWED_CONTENT_CIPHERS, decrypt, read_enveloped_data
+from ehcert.client.etee.envelope import (
+    ALLOWED_CONTENT_CIPHERS,
+    Decryption,
+    EnvelopedView,
+    decrypt,
+    read_enveloped_data,
+)
 from ehcert.client.etee.report import (
     DataVerdict,
     Issue,
@@ -54,6 +60,7 @@ from ehcert.pki.keystore_entries import KeyEntry, Keystore
 from ehcert.pki.pathval import validate_path
 from ehcert.pki.public_keys import (
     allows_encryption,
+    describe_key,
     encryption_usage_name,
     public_key_problem,
 )
@@ -316,6 +323,31 @@ def _sha1_issues(check: SignerCheck | None, where: str) -> list[Issue]:
     ]
 
 
+def _open_envelope(
+    envelope: EnvelopedView, keystores: Sequence[Keystore], issues: list[Issue]
+) -> Decryption:
+    """Step 3: decrypt with every key given; appends why not to ``issues``."""
+    if envelope.algorithm not in ALLOWED_CONTENT_CIPHERS:
+        issues.append(
+            Issue(
+                "algorithm_not_allowed",
+                "envelope",
+                f"The content is encrypted with {envelope.algorithm}; only AES-CBC is allowed.",
+            )
+        )
+        return Decryption(None, None)
+    decryption = decrypt(envelope, [entry for keystore in keystores for entry in keystore.entries])
+    if decryption.plaintext is None and decryption.refusals:
+        issues += [
+            Issue("key_agreement_refused", "envelope", sentence) for sentence in decryption.refusals
+        ]
+    elif decryption.plaintext is None:
+        issues.append(
+            Issue("no_key", "envelope", "None of the keys given can decrypt this message.")
+        )
+    return decryption
+
+
 def unseal(
     data: bytes,
     keystores: Sequence[Keystore],
@@ -409,29 +441,12 @@ def _unseal(
     data_issues += _layer_issues(outer_check, "outer")
     envelope = read_enveloped_data(memoryview(outer.content), "encrypted part of the message")
 
-    opened: tuple[memoryview, KeyEntry] | None = None
-    if envelope.algorithm not in ALLOWED_CONTENT_CIPHERS:
-        data_issues.append(
-            Issue(
-                "algorithm_not_allowed",
-                "envelope",
-                f"The content is encrypted with {envelope.algorithm}; only AES-CBC is allowed.",
-            )
-        )
-    else:
-        entries = [entry for keystore in keystores for entry in keystore.entries]
-        decryption = decrypt(envelope, entries)
-        if decryption.plaintext is not None and decryption.entry is not None:
-            opened = decryption.plaintext, decryption.entry
-        elif decryption.refusals:
-            data_issues += [
-                Issue("key_agreement_refused", "envelope", sentence)
-                for sentence in decryption.refusals
-            ]
-        else:
-            data_issues.append(
-                Issue("no_key", "envelope", "None of the keys given can decrypt this message.")
-            )
+    decryption = _open_envelope(envelope, keystores, data_issues)
+    opened = (
+        None
+        if decryption.plaintext is None or decryption.entry is None
+        else (decryption.plaintext, decryption.entry)
+    )
 
     inner_check: SignerCheck | None = None
     inner_signer: CertificatePair | None = None
@@ -488,6 +503,10 @@ def _unseal(
             inner=inner_facts,
             content_encryption=envelope.algorithm,
             opened_with=None if opened is None else opened[1].alias,
+            opened_with_key=None
+            if opened is None
+            else describe_key(opened[1].certificate.public_key()),
+            key_encryption=decryption.key_encryption,
         ),
         TrustVerdict(
             trusted=not trust_issues,
