@@ -6,10 +6,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from asn1crypto import cms
+from asn1crypto import cms, core
+from asn1crypto import cms as asn1_cms
+from asn1crypto import keys as asn1_keys
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.kdf.x963kdf import X963KDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,7 +20,14 @@ from hypothesis import strategies as st
 from ehcert.client.etee import seal, unseal
 from ehcert.client.etee.cms import PSS_SHA256, CertificatePair, build_signed_data
 from ehcert.client.etee.envelope import build_enveloped_data
-from ehcert.client.etee.key_agreement import _AlgorithmIdentifier, _KeyAgreeRecipientInfo
+from ehcert.client.etee.key_agreement import (
+    KeyAgreement,
+    KeyAgreementRefused,
+    _AlgorithmIdentifier,
+    _kek,
+    _KeyAgreeRecipientInfo,
+    build_key_agreement,
+)
 from ehcert.client.etee.seal import _signing
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki.keystore_entries import KeyEntry
@@ -440,3 +450,82 @@ def test_fuzzed_ec_messages_never_raise_anything_but_malformed(
         assert outcome.kind is ErrorKind.MALFORMED and outcome.detail.endswith(".")
     elif outcome.content is not None:
         assert outcome.report.data.valid
+
+
+# ---------------------------------------------------------------------------- the parts
+
+
+def _kari_with_originator_parameters(ec_pki, parameters) -> tuple[KeyAgreement, bytes]:
+    """A key agreement for Dave whose ephemeral key's AlgorithmIdentifier carries
+    ``parameters`` (an asn1crypto ECDomainParameters value, or None for absent), and the
+    content key it wraps."""
+    content_key = bytes(range(16))
+    built = build_key_agreement(
+        CertificatePair.from_certificate(ec_pki.dave.encryption.certificate), content_key
+    )
+    info = _KeyAgreeRecipientInfo.load(b"\x30" + built[1:])
+    spki = info["originator"].chosen
+    algorithm: dict[str, object] = {"algorithm": "ec"}
+    if parameters is not None:
+        algorithm["parameters"] = parameters
+    originator = asn1_cms.OriginatorIdentifierOrKey(
+        name="originator_key",
+        value=asn1_keys.PublicKeyInfo(
+            {
+                "algorithm": asn1_keys.PublicKeyAlgorithm(algorithm),
+                "public_key": spki["public_key"].native,
+            }
+        ),
+    )
+    changed = _KeyAgreeRecipientInfo(
+        {
+            "version": "v3",
+            "originator": originator,
+            "key_encryption_algorithm": info["key_encryption_algorithm"],
+            "recipient_encrypted_keys": info["recipient_encrypted_keys"],
+        }
+    )
+    return KeyAgreement.load(b"\xa1" + changed.dump()[1:]), content_key
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        None,
+        asn1_keys.ECDomainParameters(name="implicit_ca", value=core.Null()),
+        asn1_keys.ECDomainParameters(name="named", value="secp384r1"),
+    ],
+    ids=["absent", "NULL", "named P-384"],
+)
+def test_originator_parameters_absent_null_or_the_recipient_curve(ec_pki, parameters) -> None:
+    """RFC 5753 3.1.1: absent, NULL (older writers) or the named curve itself."""
+    agreement, content_key = _kari_with_originator_parameters(ec_pki, parameters)
+    assert agreement.unwrap(0, ec_pki.dave.encryption.private_key, 16) == content_key
+
+
+def test_originator_parameters_of_another_curve_are_refused(ec_pki) -> None:
+    agreement, _ = _kari_with_originator_parameters(
+        ec_pki, asn1_keys.ECDomainParameters(name="named", value="secp256r1")
+    )
+    with pytest.raises(KeyAgreementRefused, match="is on secp256r1, not on the recipient"):
+        agreement.unwrap(0, ec_pki.dave.encryption.private_key, 16)
+
+
+def test_shared_info_layout_is_rfc_5753_section_7_2() -> None:
+    """ECC-CMS-SharedInfo: keyInfo (the wrap algorithm, parameters absent), entityUInfo
+    [0] EXPLICIT only with a ukm, suppPubInfo [2] EXPLICIT = KEK length in bits (32-bit
+    big-endian); the KEK is X9.63 over it."""
+    wrap = bytes.fromhex("300b0609608648016503040105")  # aes128-wrap
+    z = bytes(range(48))
+    expected = bytes.fromhex("3015") + wrap + bytes.fromhex("a2060404") + (128).to_bytes(4, "big")
+    assert _kek(z, hashes.SHA384, wrap, None) == X963KDF(hashes.SHA384(), 16, expected).derive(z)
+    ukm = b"\x01" * 8
+    with_ukm = (
+        bytes.fromhex("3021")
+        + wrap
+        + bytes.fromhex("a00a0408")
+        + ukm
+        + bytes.fromhex("a2060404")
+        + (128).to_bytes(4, "big")
+    )
+    assert _kek(z, hashes.SHA384, wrap, ukm) == X963KDF(hashes.SHA384(), 16, with_ukm).derive(z)

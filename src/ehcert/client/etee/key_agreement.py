@@ -83,8 +83,7 @@ WRAPS = {
 }
 """AES key wrap (RFC 3394) by OID: asn1crypto name and KEK size in bytes."""
 
-WRAP_FOR_KEY_SIZE = {16: "2.16.840.1.101.3.4.1.5", 24: "2.16.840.1.101.3.4.1.25"}
-WRAP_FOR_KEY_SIZE[32] = "2.16.840.1.101.3.4.1.45"
+WRAP_FOR_KEY_SIZE = {size: oid for oid, (_, size) in WRAPS.items()}
 """The wrap that matches the content cipher: a KEK as strong as the key it protects."""
 
 _EC_PUBLIC_KEY = "1.2.840.10045.2.1"
@@ -269,14 +268,19 @@ class KeyAgreement:
         algorithm = spki["algorithm"]
         if algorithm["algorithm"].dotted != _EC_PUBLIC_KEY:
             raise KeyAgreementRefused("the sender's ephemeral key is not an EC key")
+        # RFC 5753 3.1.1: parameters absent, NULL (implicitCA, for older writers) or the
+        # recipient's named curve; explicit curve parameters are never accepted.
         parameters = algorithm["parameters"]
-        if not isinstance(parameters, core.Void | core.Null):
-            named = parameters.chosen if parameters.name == "named" else None
-            wanted = {"P-256": "secp256r1", "P-384": "secp384r1"}.get(label, curve.name)
-            if named is None or named.native != wanted:
+        if not isinstance(parameters, core.Void) and parameters.name != "implicit_ca":
+            if parameters.name != "named":
                 raise KeyAgreementRefused(
-                    f"the sender's ephemeral key names other curve parameters than the "
-                    f"recipient key's {label}"
+                    "the sender's ephemeral key has explicit curve parameters, which are "
+                    "not accepted (RFC 5480 section 2.1.1)"
+                )
+            if parameters.chosen.native != curve.name:
+                raise KeyAgreementRefused(
+                    f"the sender's ephemeral key is on {parameters.chosen.native}, not on "
+                    f"the recipient key's curve {label}"
                 )
         point = bytes(spki["public_key"].native)
         try:
