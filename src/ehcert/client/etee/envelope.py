@@ -43,8 +43,9 @@ from ehcert.client.etee.key_agreement import (
     build_key_agreement,
     matches_recipient,
 )
+from ehcert.client.etee.report import Issue
 from ehcert.pki.cms_signature import OID_DATA
-from ehcert.pki.keystore_entries import KeyEntry
+from ehcert.pki.keystore_entries import KeyEntry, Keystore
 from ehcert.pki.revocation import describe_name
 
 CIPHERS = {"aes128": ("aes128_cbc", 16), "aes256": ("aes256_cbc", 32)}
@@ -278,3 +279,29 @@ def decrypt(view: EnvelopedView, entries: Sequence[KeyEntry]) -> Decryption:
             )
             return Decryption(plaintext, attempt.entry, key_encryption=how)
     return Decryption(None, None, tuple(dict.fromkeys(refusals)))
+
+
+def open_envelope(
+    envelope: EnvelopedView, keystores: Sequence[Keystore], issues: list[Issue]
+) -> Decryption:
+    """Decrypt with every key of ``keystores`` (unseal's step 3); appends why not to
+    ``issues``: a cipher other than AES-CBC, refused key agreements, or no key."""
+    if envelope.algorithm not in ALLOWED_CONTENT_CIPHERS:
+        issues.append(
+            Issue(
+                "algorithm_not_allowed",
+                "envelope",
+                f"The content is encrypted with {envelope.algorithm}; only AES-CBC is allowed.",
+            )
+        )
+        return Decryption(None, None)
+    decryption = decrypt(envelope, [entry for keystore in keystores for entry in keystore.entries])
+    if decryption.plaintext is None and decryption.refusals:
+        issues += [
+            Issue("key_agreement_refused", "envelope", sentence) for sentence in decryption.refusals
+        ]
+    elif decryption.plaintext is None:
+        issues.append(
+            Issue("no_key", "envelope", "None of the keys given can decrypt this message.")
+        )
+    return decryption

@@ -4,14 +4,18 @@ Order of work (each step named in the report when it fails):
 
 1. the outer SignedData: exactly one SignerInfo whose certificate is in the message
    (the eHealth profile; otherwise the sender cannot be known: MALFORMED);
-2. the outer signature over the EnvelopedData (RFC 5652 5.6);
+2. the outer signature over the EnvelopedData (RFC 5652 5.6), RSA or ECDSA;
 3. the EnvelopedData, decrypted with every private key of every keystore given (the
-   keystore keeps every encryption key ever held, so old messages still open);
+   keystore keeps every encryption key ever held, so old messages still open): RSA keys
+   by key transport, EC keys by ECDH key agreement (RFC 5753); a key agreement for one
+   of our keys that cannot be used is reported as ``key_agreement_refused``, in one
+   sentence naming the scheme, the wrap or the point;
 4. the inner SignedData (one SignerInfo, certificates optional: the signer is looked up
    among the outer certificates) and its signature over the content;
 5. trust: sender path to ``anchors`` at the signing time (the leaf's own validity is
-   also checked now), revocation through the caller's checker, key usage and size,
-   same inner and outer signer, recipient certificate fitness; non-repudiation.
+   also checked now), revocation through the caller's checker, key usage and the key
+   policy (RSA size, EC curve), same inner and outer signer, recipient certificate
+   fitness (keyEncipherment for RSA, keyAgreement for EC); non-repudiation.
 
 Structure problems raise ``EhcertError(MALFORMED)``; everything else goes in the report.
 Unsigned attributes (e.g. signature timestamps of long-term variants) are not evaluated.
@@ -38,13 +42,7 @@ from ehcert.client.etee.cms import (
     check_signer,
     read_signed_data,
 )
-from ehcert.client.etee.envelope import (
-    ALLOWED_CONTENT_CIPHERS,
-    Decryption,
-    EnvelopedView,
-    decrypt,
-    read_enveloped_data,
-)
+from ehcert.client.etee.envelope import open_envelope, read_enveloped_data
 from ehcert.client.etee.report import (
     DataVerdict,
     Issue,
@@ -323,31 +321,6 @@ def _sha1_issues(check: SignerCheck | None, where: str) -> list[Issue]:
     ]
 
 
-def _open_envelope(
-    envelope: EnvelopedView, keystores: Sequence[Keystore], issues: list[Issue]
-) -> Decryption:
-    """Step 3: decrypt with every key given; appends why not to ``issues``."""
-    if envelope.algorithm not in ALLOWED_CONTENT_CIPHERS:
-        issues.append(
-            Issue(
-                "algorithm_not_allowed",
-                "envelope",
-                f"The content is encrypted with {envelope.algorithm}; only AES-CBC is allowed.",
-            )
-        )
-        return Decryption(None, None)
-    decryption = decrypt(envelope, [entry for keystore in keystores for entry in keystore.entries])
-    if decryption.plaintext is None and decryption.refusals:
-        issues += [
-            Issue("key_agreement_refused", "envelope", sentence) for sentence in decryption.refusals
-        ]
-    elif decryption.plaintext is None:
-        issues.append(
-            Issue("no_key", "envelope", "None of the keys given can decrypt this message.")
-        )
-    return decryption
-
-
 def unseal(
     data: bytes,
     keystores: Sequence[Keystore],
@@ -441,7 +414,7 @@ def _unseal(
     data_issues += _layer_issues(outer_check, "outer")
     envelope = read_enveloped_data(memoryview(outer.content), "encrypted part of the message")
 
-    decryption = _open_envelope(envelope, keystores, data_issues)
+    decryption = open_envelope(envelope, keystores, data_issues)
     opened = (
         None
         if decryption.plaintext is None or decryption.entry is None
