@@ -35,6 +35,18 @@ from ehcert.pki.keystore import read_keystore_file
 from ehcert.pki.keystore_entries import KeyEntry, Keystore
 
 
+def _rsa_key(entry: KeyEntry, role: str) -> rsa.RSAPrivateKey:
+    """The entry's key when it is RSA: certifying and registering encryption keys are
+    RSA steps here (the key transport challenge of the depot)."""
+    if not isinstance(entry.private_key, rsa.RSAPrivateKey):
+        raise EhcertError(
+            ErrorKind.BAD_KEY,
+            f"The {role} key of the keystore is an EC key; this step needs an RSA key.",
+            field="keystore",
+        )
+    return entry.private_key
+
+
 def encryption_entry(authentication: KeyEntry, encryption_key: rsa.RSAPrivateKey) -> KeyEntry:
     """A keystore entry for ``encryption_key``, certified by ``authentication``'s key.
 
@@ -42,7 +54,7 @@ def encryption_entry(authentication: KeyEntry, encryption_key: rsa.RSAPrivateKey
     layout); chain: the authentication certificate, then its own chain.
     """
     certificate = build_encryption_certificate(
-        authentication.private_key, authentication.certificate, encryption_key
+        _rsa_key(authentication, "authentication"), authentication.certificate, encryption_key
     )
     chain = (authentication.certificate, *authentication.chain)
     return KeyEntry(str(certificate.serial_number), encryption_key, certificate, chain)
@@ -59,7 +71,7 @@ def register_etk(
     """
     signer = KeyEntryRequestSigner(authentication)
     challenge = client.etk_challenge(signer, encryption.certificate)
-    answer = decrypt_challenge(encryption.private_key, challenge.encrypted)
+    answer = decrypt_challenge(_rsa_key(encryption, "encryption"), challenge.encrypted)
     published = client.register_etk(signer, challenge.id, answer)
     if published.encryption_serial != str(encryption.certificate.serial_number):
         raise EhcertError(

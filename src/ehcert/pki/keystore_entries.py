@@ -12,7 +12,7 @@ import typing
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from ehcert.core.errors import EhcertError, ErrorKind
@@ -39,20 +39,21 @@ def _check_alias_and_chain(alias: object, chain: object) -> None:
 
 @dataclass(frozen=True)
 class KeyEntry:
-    """A private RSA key with its certificate and the certificate's issuers.
+    """A private key (RSA, or EC for the P-256/P-384 keys of today's eID cards and
+    eHealth's second-generation certificates) with its certificate and its issuers.
 
     ``chain`` holds the issuers of ``certificate`` (leaf excluded), nearest first.
     """
 
     alias: str
-    private_key: rsa.RSAPrivateKey
+    private_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
     certificate: x509.Certificate
     chain: tuple[x509.Certificate, ...] = ()
 
     def __post_init__(self) -> None:
         _check_alias_and_chain(self.alias, self.chain)
-        if not isinstance(self.private_key, rsa.RSAPrivateKey):
-            raise TypeError("private_key must be an RSAPrivateKey")
+        if not isinstance(self.private_key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+            raise TypeError("private_key must be an RSAPrivateKey or EllipticCurvePrivateKey")
         if not isinstance(self.certificate, x509.Certificate):
             raise TypeError("certificate must be an x509.Certificate")
         if public_key_der(self.private_key.public_key()) != public_key_der(

@@ -7,6 +7,7 @@ JWS, linter) applies the same rule with the same sentence.
 
 from __future__ import annotations
 
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
 from ehcert.core.keys import KeyFacts, KeyProblem, check_key, key_problem
@@ -27,6 +28,14 @@ def key_facts(key: object) -> KeyFacts:
     return KeyFacts(type(key).__name__, 0)
 
 
+def describe_key(key: object) -> str:
+    """``RSA 2048``, ``EC secp384r1``: the kind of a key, for reports and ``--json``."""
+    facts = key_facts(key)
+    if facts.algorithm == "EC" and facts.curve is not None:
+        return f"EC {facts.curve}"
+    return f"{facts.algorithm} {facts.bits}"
+
+
 def public_key_problem(key: object, what: str) -> KeyProblem | None:
     """None when ``key`` is accepted, else the code and sentence (for verdicts)."""
     return key_problem(key_facts(key), what)
@@ -35,3 +44,21 @@ def public_key_problem(key: object, what: str) -> KeyProblem | None:
 def check_public_key(key: object, what: str, *, field: str | None = None) -> None:
     """Refuse ``key`` outside the policy with EhcertError(BAD_KEY), naming ``what``."""
     check_key(key_facts(key), what, field=field)
+
+
+def encryption_usage_name(key: object) -> str:
+    """The keyUsage bit an encryption certificate with ``key`` must assert, in words:
+    ``key encipherment`` for RSA key transport (RFC 5280 section 4.2.1.3, RFC 3370
+    section 4.2), ``key agreement`` for an EC key, which only agrees keys by ECDH
+    (RFC 5480 section 3, RFC 5753)."""
+    return "key agreement" if isinstance(key, ec.EllipticCurvePublicKey) else "key encipherment"
+
+
+def allows_encryption(key: object, usage: x509.KeyUsage | None) -> bool:
+    """Whether ``usage`` lets a certificate holding ``key`` receive sealed messages
+    (:func:`encryption_usage_name`)."""
+    if usage is None:
+        return False
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return usage.key_agreement
+    return usage.key_encipherment
