@@ -376,3 +376,28 @@ def test_trust_commands_refuse_in_one_sentence(own: OwnPlatform, tmp_path: Path)
     shown = _trust(own, store_dir, "show", at=T0)
     assert shown.exit_code == 1
     assert "holds no trust list" in shown.stderr
+
+
+def test_sts_token_takes_the_sts_certificate_from_the_refreshed_trust_list(
+    own: OwnPlatform, tmp_path: Path, session_rsa_keys: list[rsa.RSAPrivateKey]
+) -> None:
+    store_dir = tmp_path / "trust"
+    _first_update(own, store_dir)
+    actors = Actors(own.env, tmp_path, session_rsa_keys)
+    actors.add_provider()
+    keystore = actors.keystore(actors.eid())
+    password = tmp_path / "password.txt"
+    password.write_text(actors.password + "\n")
+    sts_certificate = own.env.platform.ca.sts_credential(T0).certificate  # made on first use
+
+    got = CliRunner().invoke(
+        app,
+        ["sts", "token", "--platform", own.url, "--keystore", str(keystore),
+         "--password-file", str(password), "--out", str(tmp_path / "token.xml"), "--json"],
+        obj=CertRuntime(clock=FixedClock(T0)), env={"EHCERT_TRUST_STORE": str(store_dir)},
+    )  # fmt: skip
+    assert got.exit_code == 0, got.output
+    held = TrustStore(store_dir).current()
+    assert held is not None
+    assert held.sequence == 2  # refreshed by the command: the list that names the STS
+    assert held.of_role("sts")[0].certificate == sts_certificate
