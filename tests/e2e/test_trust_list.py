@@ -401,3 +401,18 @@ def test_sts_token_takes_the_sts_certificate_from_the_refreshed_trust_list(
     assert held is not None
     assert held.sequence == 2  # refreshed by the command: the list that names the STS
     assert held.of_role("sts")[0].certificate == sts_certificate
+
+
+def test_a_data_directory_made_before_trust_lists_gets_its_signer_and_first_list(
+    own: OwnPlatform,
+) -> None:
+    folder = own.env.platform.hierarchy.directory.path
+    for name in ("trust-list.crt", "trust-list.key"):
+        (folder / name).unlink()
+    shutil.rmtree(folder / "trust-lists")
+    document = own.newest()
+    listed = read_trust_list(etree.fromstring(document))
+    assert listed.sequence == 1
+    assert (folder / "trust-list.crt").exists()
+    assert xades.signing_certificate(document) == listed.signers[0]
+    listed.signers[0].verify_directly_issued_by(own.env.platform.hierarchy.issuing.certificate)
