@@ -111,13 +111,13 @@ def test_rotating_the_issuing_ca_recertifies_the_services(
     code, output = _admin(data_dir, "ca", "rotate", "issuing", "--json")
     assert code == 0, output
     rotated = {item["role"]: item["generation"] for item in json.loads(output)["rotated"]}
-    assert rotated == {"issuing": 1, "ocsp": 1, "etk-depot": 1}
+    assert rotated == {"issuing": 1, "ocsp": 1, "etk-depot": 1, "trust-list": 1}
     issuing = _certificate(pki / "issuing-1.crt")
     assert issuing.subject == old_issuing.subject
     assert issuing.public_key() != old_issuing.public_key()
     assert (pki / "issuing.key").exists() and (pki / "issuing-1.key").exists()
     assert "OK" in _openssl_verify([root], issuing, tmp_path)
-    for role in ("ocsp", "etk-depot"):
+    for role in ("ocsp", "etk-depot", "trust-list"):
         service = _certificate(pki / f"{role}-1.crt")
         assert ": OK" in _openssl_verify([root, issuing], service, tmp_path), role
 

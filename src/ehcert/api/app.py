@@ -9,7 +9,8 @@ authenticated by ``api.authentication`` before any service sees them; errors bec
 - ``api.ra``: certificates (request, renew, revoke, status) and the certra queries;
 - ``api.etk``: the ETK depot's registration and lookup;
 - ``api.revocation``: CA certificates, CRLs and OCSP;
-- ``api.sts``: the security token service.
+- ``api.sts``: the security token service;
+- ``api.trust_list``: the signed trust list (ETSI TS 119 612).
 
 The wiring (``platform.root``) builds :class:`EdgePorts` once, at start; no router
 receives more than its own part of it.
@@ -30,6 +31,7 @@ from ehcert.api.protocol import ProtocolPorts, nonce_router, service_router
 from ehcert.api.ra import RaPorts, ra_router
 from ehcert.api.revocation import RevocationPorts, revocation_router
 from ehcert.api.sts import StsPorts, sts_router
+from ehcert.api.trust_list import TrustListPorts, trust_list_router
 from ehcert.core.errors import EhcertError
 
 
@@ -43,6 +45,7 @@ class EdgePorts:
     etk: EtkPorts
     revocation: RevocationPorts
     sts: StsPorts
+    trust_list: TrustListPorts
 
 
 def create_app(ports: EdgePorts) -> FastAPI:
@@ -62,4 +65,5 @@ def create_app(ports: EdgePorts) -> FastAPI:
     app.include_router(revocation_router(ports.revocation))
     app.include_router(service_router(ports.protocol))
     app.include_router(sts_router(ports.sts))
+    app.include_router(trust_list_router(ports.trust_list))
     return app

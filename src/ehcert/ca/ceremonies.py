@@ -46,14 +46,17 @@ from ehcert.ca.keys import (
     ISSUING_ROLE,
     OCSP_ROLE,
     ROOT_ROLE,
+    TRUST_LIST_ROLE,
     KeyBackend,
 )
 from ehcert.ca.service_certificates import (
     SERVICE_ROLES,
     OcspResponder,
     ServiceCertificates,
+    current_service_certificate,
     next_generation,
 )
+from ehcert.ca.trust_list import TrustListPublisher
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki import eid_profiles, profiles
 from ehcert.pki.lint import LintProfile
@@ -182,10 +185,14 @@ def create_hierarchy(
         ocsp = services.issue(OCSP_ROLE, start)
         say("Generating the ETK depot signer key")
         etk_depot = services.issue(ETK_DEPOT_ROLE, start)
+        say("Generating the trust-list signer key")
+        services.issue(TRUST_LIST_ROLE, start)
         say("Signing the root CRLs")
         _sign_root_crls(directory, [(ROOT_ROLE, root), (EID_ROOT_ROLE, eid_root)], start)
         # Written last: its presence is what "initialised" means.
         directory.record(ISSUING_ROLE, FIRST_GENERATION, issuing.certificate)
+        say("Signing the first trust list")
+        TrustListPublisher(directory, backend, environment, urls.base).publish(start)
     return Hierarchy(
         environment,
         CaCertificate(root.certificate),
@@ -285,6 +292,10 @@ def rotate(
     certificates it answers for, RFC 6960 section 4.2.2.2). Rotating a service role opens
     the issuing key. Running API processes pick up a new OCSP responder by themselves;
     restart them after any other rotation.
+
+    The rotation ends with a new trust list (:mod:`ehcert.ca.trust_list`). When the
+    trust-list signer was re-keyed, that list is signed by the previous signer and names
+    the new one: clients that trusted the previous list follow it without a manual step.
     """
     if role not in ROTATABLE_ROLES:
         raise EhcertError(
@@ -307,8 +318,12 @@ def rotate(
         else:
             issuing = open_ca_pair(directory, backend, ISSUING_ROLE)
             dependants = [role]
+        previous_signer = current_service_certificate(directory, backend, TRUST_LIST_ROLE)
         services = ServiceCertificates(directory, backend, issuing, urls, environment)
         for service in dependants:
             pair = services.issue(service, start)
             made.append(Rotated(service, directory.generation(service), pair.certificate))
+        if directory.has_certificate(TRUST_LIST_ROLE):
+            publisher = TrustListPublisher(directory, backend, environment, urls.base)
+            publisher.publish(start, previous_signer)
     return made

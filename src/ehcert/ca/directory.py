@@ -5,7 +5,9 @@
 - ``<role>.crt``: the current certificate, always (what operators and relying parties
   copy, and what data directories have always had);
 - ``<role>-<generation>.crt`` for every generation after the first, kept after a
-  rotation so the history stays readable;
+  rotation so the history stays readable, and ``<role>-0.crt``, the first generation's,
+  copied there by the first rotation (the trust list names every issuing CA
+  generation still valid: :mod:`ehcert.ca.trust_list`);
 - ``generations.json``: the current key generation of each role, e.g.
   ``{"ocsp": 3, "sts": 1}``; a role it does not name is at generation 0, so data
   directories made before generations existed open unchanged.
@@ -115,6 +117,30 @@ class CaDirectory:
                 ErrorKind.NOT_FOUND, f"The {role} certificate {path} is missing."
             ) from error
 
+    def history_path(self, role: str, generation: int) -> Path:
+        """Where generation ``generation`` of ``role`` is kept once a newer one exists:
+        ``<role>-0.crt`` for the first (copied at the first rotation), else as
+        :meth:`certificate_path`."""
+        if generation == FIRST_GENERATION:
+            return self.path / f"{role}-0.crt"
+        return self.certificate_path(role, generation)
+
+    def generations_of(self, role: str) -> list[tuple[x509.Certificate, int]]:
+        """Every certificate of ``role`` still on file, oldest generation first.
+
+        A generation number that was stepped over, or generation 0 of a folder rotated
+        before it was kept, is simply absent.
+        """
+        current = self.generation(role)
+        found = []
+        for generation in range(FIRST_GENERATION, current + 1):
+            path = self.history_path(role, generation)
+            if generation == current and generation == FIRST_GENERATION:
+                path = self.certificate_path(role)
+            if path.exists():
+                found.append((x509.load_pem_x509_certificate(path.read_bytes()), generation))
+        return found
+
     def record(self, role: str, generation: int, certificate: x509.Certificate) -> None:
         """Make ``certificate`` (of a key of ``generation``) the current one of ``role``.
 
@@ -123,6 +149,10 @@ class CaDirectory:
         """
         pem = certificate.public_bytes(serialization.Encoding.PEM)
         if generation != FIRST_GENERATION:
+            first = self.certificate_path(role)
+            kept = self.history_path(role, FIRST_GENERATION)
+            if self.generation(role) == FIRST_GENERATION and first.exists() and not kept.exists():
+                _write(kept, first.read_bytes())  # generation 0's, before <role>.crt moves on
             _write(self.certificate_path(role, generation), pem)
             generations = self._generations()
             generations[role] = generation

@@ -2,10 +2,11 @@
 
 The CA never handles key material; it asks a :class:`KeyBackend` for a
 :class:`~ehcert.pki.signer.Signer` of one *role* (``root``, ``issuing``, ``ocsp``,
-``sts``, ``etk-depot``, ``eid-root``, ``eid-ca``) and one *generation*. A generation is
-the number of a key of that role: ``init`` makes generation 0, and every re-key (the
-OCSP responder's renewal, ``ehcert admin ca rotate``) makes the next one under a name of
-its own, so a new key never collides with one a token or folder already holds:
+``sts``, ``etk-depot``, ``trust-list``, ``eid-root``, ``eid-ca``) and one
+*generation*. A generation is the number of a key of that role: ``init`` makes
+generation 0, and every re-key (the OCSP responder's renewal, ``ehcert admin ca
+rotate``) makes the next one under a name of its own, so a new key never collides with
+one a token or folder already holds:
 
 - files: ``<role>.key`` for generation 0 (the name data directories have always used),
   ``<role>-<generation>.key`` after, encrypted PKCS#8 (:mod:`ehcert.pki.keyfile`);
@@ -37,6 +38,7 @@ ISSUING_ROLE = "issuing"
 OCSP_ROLE = "ocsp"
 STS_ROLE = "sts"
 ETK_DEPOT_ROLE = "etk-depot"
+TRUST_LIST_ROLE = "trust-list"
 EID_ROOT_ROLE = "eid-root"
 EID_CA_ROLE = "eid-ca"
 
@@ -48,6 +50,7 @@ KEY_SIZES = {
     EID_ROOT_ROLE: 4096,
     EID_CA_ROLE: 3072,
     STS_ROLE: 2048,  # the security token service's signing key (ehcert.sts)
+    TRUST_LIST_ROLE: 2048,  # signs the environment's trust list (ca.trust_list)
 }
 for _role, _bits in KEY_SIZES.items():  # each role's size within the one key policy
     check_platform_key_size(_bits, _role)

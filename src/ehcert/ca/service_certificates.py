@@ -5,7 +5,8 @@ party checks what they sign against the same anchors as a care provider's certif
 (and an acceptance answer never verifies against production):
 
 - the delegated OCSP responder (``ocsp``; RFC 6960 section 4.2.2.2), 90 days;
-- the ETK depot signer (``etk-depot``) and the STS signer (``sts``), both with the one
+- the ETK depot signer (``etk-depot``), the STS signer (``sts``) and the trust-list
+  signer (``trust-list``, :mod:`ehcert.ca.trust_list`), all with the one
   document-signer profile :func:`ehcert.pki.profiles.service_signer_builder`, until the
   issuing CA expires.
 
@@ -34,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ehcert.ca.credentials import CaPair, PublicUrls, ca_name, matches_key
 from ehcert.ca.directory import CaDirectory
-from ehcert.ca.keys import ETK_DEPOT_ROLE, OCSP_ROLE, STS_ROLE, KeyBackend
+from ehcert.ca.keys import ETK_DEPOT_ROLE, OCSP_ROLE, STS_ROLE, TRUST_LIST_ROLE, KeyBackend
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki import profiles
 from ehcert.pki.lint import LintProfile
@@ -42,7 +43,7 @@ from ehcert.pki.signing import sign_certificate
 
 OCSP_SIGNER_DAYS = 90
 OCSP_SIGNER_RENEW_BEFORE = dt.timedelta(days=30)
-SERVICE_ROLES = (OCSP_ROLE, STS_ROLE, ETK_DEPOT_ROLE)
+SERVICE_ROLES = (OCSP_ROLE, STS_ROLE, ETK_DEPOT_ROLE, TRUST_LIST_ROLE)
 
 Build = Callable[
     [x509.Name, rsa.RSAPublicKey, x509.Certificate, PublicUrls, dt.datetime],
@@ -99,6 +100,8 @@ SERVICE_PROFILES: dict[str, ServiceProfile] = {
     # a CRL distribution point (the ETK depot's lint profile).
     ETK_DEPOT_ROLE: ServiceProfile("ETK Depot", LintProfile.ETK_DEPOT, _document_signer),
     STS_ROLE: ServiceProfile("STS", LintProfile.ETK_DEPOT, _document_signer),
+    # The trust list's XAdES signer (ca.trust_list): a document signer too.
+    TRUST_LIST_ROLE: ServiceProfile("Trust List Signer", LintProfile.ETK_DEPOT, _document_signer),
 }
 
 

@@ -158,7 +158,7 @@ def init(
 @provider_app.command("add")
 @exits_on_error
 def provider_add(
-    ssin: Annotated[str, typer.Option(help="National register number (11 digits).")],
+    ssin: Annotated[str, typer.Option(help="National register or BIS number (11 digits).")],
     profession: Annotated[str, typer.Option(help="doctor, nurse, pharmacist, ...")],
     first_name: Annotated[str, typer.Option()],
     last_name: Annotated[str, typer.Option()],

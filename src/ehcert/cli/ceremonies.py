@@ -2,7 +2,8 @@
 
 These are the commands that may open a root key (``ca.ceremonies``): re-signing the root
 CRLs (``crl publish --root``) and re-keying the issuing CA (``ca rotate issuing``).
-Rotating a service role (``ocsp``, ``sts``, ``etk-depot``) needs only the issuing key.
+Rotating a service role (``ocsp``, ``sts``, ``etk-depot``, ``trust-list``) needs only the
+issuing key. Every rotation ends with a new signed trust list (``ca.trust_list``).
 ``ehcert admin init``, the first ceremony, lives with the other admin commands.
 """
 
@@ -87,7 +88,7 @@ def crl_publish(
 @ca_app.command("rotate")
 @exits_on_error
 def ca_rotate(
-    role: Annotated[str, typer.Argument(help="issuing, ocsp, sts or etk-depot.")],
+    role: Annotated[str, typer.Argument(help="issuing, ocsp, sts, etk-depot or trust-list.")],
     data_dir: DataDir = Path("data"),
     environment: EnvOption = None,
     json_output: Json = False,

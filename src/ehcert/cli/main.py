@@ -16,6 +16,7 @@ from ehcert.cli.manager import manager_app
 from ehcert.cli.seal import seal_command, unseal_command
 from ehcert.cli.server_commands import EhcertGroup
 from ehcert.cli.sts import sts_app
+from ehcert.cli.trust_list import trust_app
 
 app = typer.Typer(
     name="ehcert",
@@ -31,6 +32,7 @@ app.add_typer(cert_app, name="cert", help="Certificate Manager: request, renew, 
 app.add_typer(etk_app, name="etk", help="ETK depot: look up and register encryption tokens.")
 app.add_typer(sts_app, name="sts", help="Security token service: SAML session tokens.")
 app.add_typer(manager_app, name="manager", help="Certificate Manager web interface.")
+app.add_typer(trust_app, name="trust", help="The platform's signed trust list: update, show.")
 
 
 @app.command("version")

@@ -3,9 +3,10 @@
 Signs the request with the keystore's authentication key (the key never leaves the
 machine), verifies the assertion the STS returns (:func:`ehcert.client.sts.verify_assertion`)
 and writes it to ``--out``, readable by the owner only: a holder-of-key token is useless
-without the key, but it still names the holder and their attributes. Exit codes and
-``--json`` follow :mod:`ehcert.cli.output`; ``--json`` lists the attributes granted and
-the validity.
+without the key, but it still names the holder and their attributes. The STS certificate
+comes from the trust store's list when it holds one
+(:func:`ehcert.cli.trust.held_trust_list`). Exit codes and ``--json`` follow
+:mod:`ehcert.cli.output`; ``--json`` lists the attributes granted and the validity.
 
 The clock and the HTTP transport come from a :class:`~ehcert.cli.options.CertRuntime` in the
 Click context when a caller provides one, as for ``ehcert cert``.
@@ -26,6 +27,7 @@ from ehcert.cli.options import (
     cert_runtime,
 )
 from ehcert.cli.output import emit_json, reported_errors, stdout_console
+from ehcert.cli.trust import held_trust_list
 from ehcert.client.keys import KeyEntryRequestSigner
 from ehcert.client.sts import SamlToken, StsClient
 from ehcert.manager.secrets import read_secret
@@ -94,8 +96,16 @@ def token(
         password = read_secret(password_file, "Keystore password")
         entry = read_keystore_file(keystore, password).authentication()
         signer = KeyEntryRequestSigner(entry)
+        # The STS certificate from the trust list when the trust store holds one (it
+        # follows an STS or issuing CA rotation); otherwise checked against the keystore.
+        listed = held_trust_list(ctx, None, platform)
+        listed_sts = listed.of_role("sts") if listed is not None else ()
         with StsClient(
-            platform, signer, clock=runtime.clock, transport=runtime.transport
+            platform,
+            signer,
+            clock=runtime.clock,
+            transport=runtime.transport,
+            sts_certificate=listed_sts[0].certificate if listed_sts else None,
         ) as client:
             issued = client.request_token(attribute or (), validity_hours)
         write_private_file(out, issued.xml)

@@ -258,3 +258,10 @@ class PlatformClient(PlatformHttp):
         """The environment's CA, OCSP and eID anchor certificates (``GET /v1/ca``)."""
         what = "a CA query"
         return read_platform_certificates(self._get_json("/v1/ca", what), what)
+
+    def trust_list(self, sequence: int | None = None) -> bytes:
+        """The newest signed trust list (``GET /v1/trust-list.xml``), or list number
+        ``sequence`` (``GET /v1/trust-lists/{n}.xml``); verified by
+        :mod:`ehcert.client.trust_store`, not here."""
+        path = "/v1/trust-list.xml" if sequence is None else f"/v1/trust-lists/{sequence}.xml"
+        return self._checked(self._send("GET", path)).content

@@ -3,7 +3,13 @@
 - SSIN (INSZ/NISS, the national register or BIS number): 11 digits ``YYMMDDnnncc``; the
   check ``cc`` is ``97 - (YYMMDDnnn mod 97)`` for births before 2000 and
   ``97 - (2YYMMDDnnn mod 97)`` for births from 2000 (Royal Decree of 8 February 1991
-  and the national register's published algorithm).
+  and the national register's published algorithm). ``MM`` is the birth month (``00``
+  when unknown) for a national register number; a BIS number, given by the Crossroads
+  Bank for Social Security to people the national register does not hold (foreign care
+  providers among them), has the same form and check with the month increased by 20
+  when the sex is unknown and by 40 when it is known (:class:`SsinKind`). The check is
+  computed over the digits as written, month offset included. Any other month, or a
+  day above 31, is refused.
 - NIHII (RIZIV/INAMI) number of a care provider: 11 digits.
 - CBE (KBO/BCE enterprise number): 10 digits starting with 0 or 1, the last two being
   ``97 - (first eight mod 97)``.
@@ -43,16 +49,71 @@ def cbe_check_is_valid(value: str) -> bool:
     return int(value[8:]) == 97 - int(value[:8]) % 97
 
 
+class SsinKind(StrEnum):
+    """Which register gave the number, told by the offset of its month field."""
+
+    NATIONAL_REGISTER = "national-register"  # month 00-12
+    BIS_SEX_UNKNOWN = "bis-sex-unknown"  # month + 20: 20-32
+    BIS_SEX_KNOWN = "bis-sex-known"  # month + 40: 40-52
+
+
+BIS_MONTH_OFFSETS = {
+    SsinKind.NATIONAL_REGISTER: 0,
+    SsinKind.BIS_SEX_UNKNOWN: 20,
+    SsinKind.BIS_SEX_KNOWN: 40,
+}
+
+
+def ssin_kind(value: str) -> SsinKind:
+    """The kind of an 11-digit number by its month field; ValueError for any other month."""
+    month = int(value[2:4])
+    for kind, offset in BIS_MONTH_OFFSETS.items():
+        if offset <= month <= offset + 12:
+            return kind
+    raise ValueError(
+        f"SSIN {value} has month {value[2:4]}, which is neither a birth month (00-12) nor "
+        "one of a BIS number (20-32, sex unknown; 40-52, sex known)"
+    )
+
+
+def ssin_born_from_2000(value: str) -> bool:
+    """Which check rule the number passes: the 2000+ one (``2YYMMDDnnn``) or not."""
+    base, check = int(value[:9]), int(value[9:])
+    return check == 97 - (2_000_000_000 + base) % 97  # 2e9 mod 97 != 0: never both rules
+
+
 @dataclass(frozen=True, slots=True)
 class Ssin:
-    """A national register (or BIS) number of a natural person."""
+    """A national register or BIS number of a natural person (see the module docstring).
+
+    Both are accepted wherever a person is named (registry, certificate DN, STS
+    attributes, ETK lookup): they are one identifier space, told apart by :attr:`kind`.
+    """
 
     value: str
 
     def __post_init__(self) -> None:
         _require_digits("SSIN", self.value, 11)
+        ssin_kind(self.value)
+        if int(self.value[4:6]) > 31:
+            raise ValueError(f"SSIN {self.value} has day {self.value[4:6]}, above 31")
         if not ssin_check_is_valid(self.value):
             raise ValueError(f"SSIN {self.value} fails the mod-97 check")
+
+    @property
+    def kind(self) -> SsinKind:
+        return ssin_kind(self.value)
+
+    @property
+    def is_bis(self) -> bool:
+        """A BIS number (Crossroads Bank for Social Security), not a national register one."""
+        return self.kind is not SsinKind.NATIONAL_REGISTER
+
+    @property
+    def birth_month(self) -> int | None:
+        """The birth month the number encodes, offset removed; ``None`` when unknown (00)."""
+        month = int(self.value[2:4]) - BIS_MONTH_OFFSETS[self.kind]
+        return month or None
 
     def __str__(self) -> str:
         return self.value

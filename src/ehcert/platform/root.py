@@ -35,12 +35,14 @@ from ehcert.api.protocol import ProtocolPorts
 from ehcert.api.ra import RaPorts
 from ehcert.api.revocation import PublishedCas, RevocationPorts
 from ehcert.api.sts import StsPorts
+from ehcert.api.trust_list import TrustListPorts
 from ehcert.ca.authority import CertificateAuthority
 from ehcert.ca.ceremonies import create_hierarchy
 from ehcert.ca.credentials import PublicUrls
 from ehcert.ca.directory import CaDirectory
 from ehcert.ca.hierarchy import Hierarchy, hierarchy_directory, is_initialised, load_hierarchy
 from ehcert.ca.keys import FileKeyBackend, KeyBackend, Pkcs11KeyBackend
+from ehcert.ca.trust_list import TrustListPublisher
 from ehcert.core.clock import Clock, SystemClock
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.etkdepot.service import EtkDepot
@@ -60,7 +62,12 @@ class Platform:
     """Everything ``ehcert serve`` runs, wired from :class:`Settings`."""
 
     def __init__(
-        self, settings: Settings, clock: Clock, database: Database, hierarchy: Hierarchy
+        self,
+        settings: Settings,
+        clock: Clock,
+        database: Database,
+        hierarchy: Hierarchy,
+        backend: KeyBackend,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -88,6 +95,9 @@ class Platform:
             eid_issuers=[*self._eid_ca_certificates(), *self.eid_anchors],
             environment=settings.environment,
             max_validity_hours=settings.sts_max_token_hours,
+        )
+        self.trust_lists = TrustListPublisher(
+            hierarchy.directory, backend, settings.environment, settings.base_url
         )
         self.nonces = StoredNonces(
             self.transactions, self.now, dt.timedelta(seconds=settings.nonce_ttl_seconds)
@@ -125,7 +135,7 @@ class Platform:
                 f"{settings.data_dir} holds no {settings.environment} CA hierarchy; run "
                 "'ehcert admin init' first.",
             )
-        return cls(settings, clock, database, hierarchy)
+        return cls(settings, clock, database, hierarchy, backend)
 
     def _eid_ca_certificates(self) -> list[x509.Certificate]:
         pairs = (self.hierarchy.eid_root, self.hierarchy.eid_ca)
@@ -183,6 +193,7 @@ class Platform:
             etk=EtkPorts(self.etk_depot, signed, new_nonce, now),
             revocation=RevocationPorts(self._revocation, published),
             sts=StsPorts(self.sts, signed, new_nonce, now),
+            trust_list=TrustListPorts(self.trust_list, self.trust_lists.read),
         )
 
     # -- for the operator's console and tests ---------------------------------------------
@@ -194,6 +205,10 @@ class Platform:
     def unit_of_work(self) -> Iterator[Session]:
         with self.transactions.session() as session:
             yield session
+
+    def trust_list(self) -> bytes:
+        """The newest signed trust list, made first when due (``ca.trust_list``)."""
+        return self.trust_lists.current(self.now(), self.hierarchy.services)
 
     def crl(self, name: str, *, force: bool = False) -> bytes:
         """The current CRL named ``<env>``, ``<env>-root``, ``<env>-eid``, ``<env>-eid-root``."""

@@ -69,10 +69,21 @@ def reset_tables(database: Database) -> None:
 def example_ssin(index: int) -> str:
     """A valid SSIN, different for every ``index`` below 10**8 (tests and benchmarks).
 
-    The nine-digit base counts up from 600000000; the check digits follow the pre-2000
-    rule of :func:`ehcert.core.identifiers.ssin_check_is_valid`.
+    Below 32000 the nine-digit base is ``600000000 + index`` (month 00, day 00-31: birth
+    date unknown), as it always was. Above, ``index`` is spelled out as a serial
+    (001-997), a day (01-28), a month (01-12, so never one of the first kind), a year
+    (from 60, round the century) and, past the first 33 million, a BIS month offset (+20,
+    +40), so every number has the form :class:`ehcert.core.identifiers.Ssin` requires.
+    The check digits follow the pre-2000 rule.
     """
     if not 0 <= index < 10**8:
         raise ValueError("index must be between 0 and 10**8 - 1")
-    base = 600_000_000 + index
+    if index < 32_000:
+        base = 600_000_000 + index
+        return f"{base:09d}{97 - base % 97:02d}"
+    rest, serial = divmod(index, 997)
+    rest, day = divmod(rest, 28)
+    rest, month = divmod(rest, 12)
+    offset, year = divmod(rest, 100)
+    base = int(f"{(60 + year) % 100:02d}{month + 1 + 20 * offset:02d}{day + 1:02d}{serial + 1:03d}")
     return f"{base:09d}{97 - base % 97:02d}"
