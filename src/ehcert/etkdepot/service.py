@@ -4,25 +4,29 @@ Registration runs in the units of work ``etkdepot.registration`` describes: the
 challenge in one transaction; the answer in two, the challenge consumed in the first so
 that a wrong answer spends it too, the ETK signed, published and audited in the second.
 Refusals are audited after their transaction rolls back (``store.unit_of_work``).
-Lookups are read-only: two index probes per identifier (``store.etks``).
+Lookups are read-only: two index probes per identifier (``store.etks``), made once per
+audit head and kept (``etkdepot.prepared``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from ehcert.core.identity import Identity
 from ehcert.etkdepot.adapters import StoredEtkChallenges, StoredEtkIndex, StoredEtkPublisher
 from ehcert.etkdepot.lookup import EtkAnswer, look_up, parse_queries
 from ehcert.etkdepot.ports import EtkPublication, EtkSigner
+from ehcert.etkdepot.prepared import PreparedAnswers
 from ehcert.etkdepot.registration import EtkRegistrar, IssuedChallenge
 from ehcert.ra.adapters import Ledger
 from ehcert.registry.adapter import RegistryFacts
+from ehcert.store.audit import audit_head
 from ehcert.store.unit_of_work import Transactions
 
 T = TypeVar("T")
+P = TypeVar("P")
 
 
 class EtkDepot:
@@ -31,6 +35,7 @@ class EtkDepot:
     def __init__(self, transactions: Transactions, signer: EtkSigner) -> None:
         self._transactions = transactions
         self._signer = signer
+        self._prepared: PreparedAnswers[object] = PreparedAnswers()
 
     def _run(self, operation: Callable[[EtkRegistrar], T]) -> T:
         return self._transactions.audited(
@@ -65,3 +70,27 @@ class EtkDepot:
         with self._transactions.session() as session:
             registry = RegistryFacts(session)
             return look_up(StoredEtkIndex(session), queries, now, registry.ssin_for_nihii)
+
+    def prepared_lookup(
+        self,
+        identifiers: Sequence[str],
+        now: dt.datetime,
+        prepare: Callable[[list[EtkAnswer]], P],
+    ) -> P:
+        """:meth:`lookup` rendered by ``prepare``, kept until the audit head moves or a
+        served ETK ends (``etkdepot.prepared``). The head is read before the answers, so
+        an answer is never kept under a head newer than the state it was built from.
+        """
+        key = (prepare, tuple(identifiers))  # what is kept is what this ``prepare`` made
+        with self._transactions.session() as session:
+            head = audit_head(session)
+            kept = self._prepared.get(key, head, now)
+            if kept is not None:
+                return cast(P, kept)
+            queries = parse_queries(identifiers)
+            registry = RegistryFacts(session)
+            answers = look_up(StoredEtkIndex(session), queries, now, registry.ssin_for_nihii)
+        value = prepare(answers)
+        ends = [answer.served_until for answer in answers if answer.served_until is not None]
+        self._prepared.put(key, head, now, value, ends)
+        return value

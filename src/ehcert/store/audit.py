@@ -182,6 +182,21 @@ class AuditLog:
         return verify_audit_chain(self._session)
 
 
+def audit_head(session: Session) -> tuple[int, str]:
+    """The last audit record's sequence number and hash (``(0, GENESIS_HASH)`` if none).
+
+    Every decision the platform records moves the head, in the transaction that makes
+    the decision, so it is the store's cheapest signal, across processes, that something
+    may have changed: one primary-key read. The hash, unlike the number alone, also tells
+    apart two histories of the same length (a database restored from a backup).
+    ``etkdepot.service`` uses it to know when prepared GetEtk answers must be made again.
+    """
+    head = session.execute(
+        select(AuditHeadRow.last_seq, AuditHeadRow.last_hash).where(AuditHeadRow.id == 1)
+    ).one_or_none()
+    return (0, GENESIS_HASH) if head is None else (int(head[0]), str(head[1]))
+
+
 def verify_audit_chain(session: Session) -> AuditVerification:
     """Walk the whole chain in ``seq`` order and check every link and the head."""
     columns = (
