@@ -4,16 +4,16 @@ ETKs are looked up far more often than they change, and a lookup costs two index
 queries per identifier plus rendering. So the depot keeps each request's rendered answer
 (body and ETag, prepared by the HTTP edge) with the two things that end it:
 
-- the audit head it was made under (``store.audit.audit_head``): every decision that can
+- the change token it was made under (``store.change_signal``): every decision that can
   change an answer (an ETK published, a certificate revoked or renewed, a NIHII number
-  moved in the registry) is recorded and moves the head, in any process, so one
-  primary-key read per request tells whether a kept answer still holds;
+  moved in the registry) is recorded in the audit log, which moves the token in every
+  process, so a kept answer is served only while nothing has been decided since;
 - ``until``: the earliest moment time alone ends it (a served ETK or its certificate
   expiring), and at most :data:`LIFETIME` after it was made, which bounds the one change
   no decision announces (an ETK published with a later start becoming valid).
 
 Answers are never re-verified per request: what is kept was built from the store's
-answer for that head. The cache is per process and bounded (least recently used out).
+answer under that token. The cache is per process and bounded (least recently used out).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class _Kept(Generic[P]):
 
 
 class PreparedAnswers(Generic[P]):
-    """A bounded map from a request to its prepared answer, valid for one audit head."""
+    """A bounded map from a request to its prepared answer, valid for one change token."""
 
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
         if max_entries < 1:

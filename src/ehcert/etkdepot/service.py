@@ -4,14 +4,14 @@ Registration runs in the units of work ``etkdepot.registration`` describes: the
 challenge in one transaction; the answer in two, the challenge consumed in the first so
 that a wrong answer spends it too, the ETK signed, published and audited in the second.
 Refusals are audited after their transaction rolls back (``store.unit_of_work``).
-Lookups are read-only: two index probes per identifier (``store.etks``), made once per
-audit head and kept (``etkdepot.prepared``).
+Lookups are read-only: two index probes per identifier (``store.etks``), made once and
+kept until a decision is recorded (``etkdepot.prepared``, ``store.change_signal``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import TypeVar, cast
 
 from ehcert.core.identity import Identity
@@ -22,7 +22,6 @@ from ehcert.etkdepot.prepared import PreparedAnswers
 from ehcert.etkdepot.registration import EtkRegistrar, IssuedChallenge
 from ehcert.ra.adapters import Ledger
 from ehcert.registry.adapter import RegistryFacts
-from ehcert.store.audit import audit_head
 from ehcert.store.unit_of_work import Transactions
 
 T = TypeVar("T")
@@ -32,9 +31,15 @@ P = TypeVar("P")
 class EtkDepot:
     """ETK registration (challenge, answer) and GetEtk lookups."""
 
-    def __init__(self, transactions: Transactions, signer: EtkSigner) -> None:
+    def __init__(
+        self,
+        transactions: Transactions,
+        signer: EtkSigner,
+        changes: Callable[[], Hashable],
+    ) -> None:
         self._transactions = transactions
         self._signer = signer
+        self._changes = changes
         self._prepared: PreparedAnswers[object] = PreparedAnswers()
 
     def _run(self, operation: Callable[[EtkRegistrar], T]) -> T:
@@ -77,16 +82,17 @@ class EtkDepot:
         now: dt.datetime,
         prepare: Callable[[list[EtkAnswer]], P],
     ) -> P:
-        """:meth:`lookup` rendered by ``prepare``, kept until the audit head moves or a
-        served ETK ends (``etkdepot.prepared``). The head is read before the answers, so
-        an answer is never kept under a head newer than the state it was built from.
+        """:meth:`lookup` rendered by ``prepare``, kept until a decision is recorded or a
+        served ETK ends (``etkdepot.prepared``). The change token (``changes``, the
+        store's ``ChangeSignal``) is taken before the answers are read, so an answer is
+        never kept under a token newer than the state it was built from.
         """
         key = (prepare, tuple(identifiers))  # what is kept is what this ``prepare`` made
+        head = self._changes()
+        kept = self._prepared.get(key, head, now)
+        if kept is not None:
+            return cast(P, kept)
         with self._transactions.session() as session:
-            head = audit_head(session)
-            kept = self._prepared.get(key, head, now)
-            if kept is not None:
-                return cast(P, kept)
             queries = parse_queries(identifiers)
             registry = RegistryFacts(session)
             answers = look_up(StoredEtkIndex(session), queries, now, registry.ssin_for_nihii)

@@ -49,6 +49,7 @@ from ehcert.platform.revocation import CachedCrl, RevocationServer
 from ehcert.ra.application import CertificateService
 from ehcert.registry.adapter import AuditedRegistryReads
 from ehcert.settings import Settings
+from ehcert.store.change_signal import ChangeSignal
 from ehcert.store.db import Database
 from ehcert.store.unit_of_work import Transactions
 from ehcert.sts.issuance import TokenIssuance
@@ -79,8 +80,9 @@ class Platform:
             settings.environment, hierarchy, self.ca, database, self.now
         )
         self.transactions = Transactions(database)
+        self.changes = ChangeSignal(database)
         self.ra = CertificateService(self.transactions, self.ca, settings.environment)
-        self.etk_depot = EtkDepot(self.transactions, self.ca)
+        self.etk_depot = EtkDepot(self.transactions, self.ca, self.changes.token)
         self.sts = TokenIssuance(
             self._open_sts,
             AuditedRegistryReads(self.transactions),

@@ -31,11 +31,12 @@ from dataclasses import dataclass
 from typing import TypeAlias
 
 from sqlalchemy import Row, insert, select, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.store.columns import require_aware
-from ehcert.store.db import affected_rows, lock_for_write
+from ehcert.store.db import DECIDED, DECISION_CHANNEL, affected_rows, lock_for_write
 from ehcert.store.models import GENESIS_HASH, AuditHeadRow, AuditRecordRow
 
 JsonValue: TypeAlias = str | int | float | bool | list["JsonValue"] | dict[str, "JsonValue"] | None
@@ -119,6 +120,10 @@ class AuditLog:
         detail_text = canonical_json(detail_object)
 
         lock_for_write(self._session)
+        self._session.info[DECIDED] = True
+        if self._session.get_bind().dialect.name == "postgresql":
+            # Delivered to every listener when (and only if) this transaction commits.
+            self._session.execute(sql_text(f"NOTIFY {DECISION_CHANNEL}"))
         last_seq, last_hash = self._session.execute(
             select(AuditHeadRow.last_seq, AuditHeadRow.last_hash)
             .where(AuditHeadRow.id == 1)
@@ -180,21 +185,6 @@ class AuditLog:
 
     def verify(self) -> AuditVerification:
         return verify_audit_chain(self._session)
-
-
-def audit_head(session: Session) -> tuple[int, str]:
-    """The last audit record's sequence number and hash (``(0, GENESIS_HASH)`` if none).
-
-    Every decision the platform records moves the head, in the transaction that makes
-    the decision, so it is the store's cheapest signal, across processes, that something
-    may have changed: one primary-key read. The hash, unlike the number alone, also tells
-    apart two histories of the same length (a database restored from a backup).
-    ``etkdepot.service`` uses it to know when prepared GetEtk answers must be made again.
-    """
-    head = session.execute(
-        select(AuditHeadRow.last_seq, AuditHeadRow.last_hash).where(AuditHeadRow.id == 1)
-    ).one_or_none()
-    return (0, GENESIS_HASH) if head is None else (int(head[0]), str(head[1]))
 
 
 def verify_audit_chain(session: Session) -> AuditVerification:
