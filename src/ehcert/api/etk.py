@@ -52,6 +52,13 @@ class EtkOperations(Protocol):
         prepare: Callable[[list[EtkAnswer]], RenderedLookup],
     ) -> RenderedLookup: ...
 
+    def kept_lookup(
+        self,
+        identifiers: Sequence[str],
+        now: dt.datetime,
+        prepare: Callable[[list[EtkAnswer]], RenderedLookup],
+    ) -> RenderedLookup | None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class EtkPorts:

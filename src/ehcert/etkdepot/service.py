@@ -87,16 +87,28 @@ class EtkDepot:
         store's ``ChangeSignal``) is taken before the answers are read, so an answer is
         never kept under a token newer than the state it was built from.
         """
-        key = (prepare, tuple(identifiers))  # what is kept is what this ``prepare`` made
-        head = self._changes()
-        kept = self._prepared.get(key, head, now)
+        kept = self.kept_lookup(identifiers, now, prepare)
         if kept is not None:
-            return cast(P, kept)
+            return kept
+        key = (prepare, tuple(identifiers))  # what is kept is what this ``prepare`` made
+        queries = parse_queries(identifiers)
+        head = self._changes()
         with self._transactions.session() as session:
-            queries = parse_queries(identifiers)
             registry = RegistryFacts(session)
             answers = look_up(StoredEtkIndex(session), queries, now, registry.ssin_for_nihii)
         value = prepare(answers)
         ends = [answer.served_until for answer in answers if answer.served_until is not None]
         self._prepared.put(key, head, now, value, ends)
         return value
+
+    def kept_lookup(
+        self,
+        identifiers: Sequence[str],
+        now: dt.datetime,
+        prepare: Callable[[list[EtkAnswer]], P],
+    ) -> P | None:
+        """The answer :meth:`prepared_lookup` kept for these identifiers, if it still
+        holds; None otherwise. Nothing is read but the change token (a few microseconds,
+        ``store.change_signal``), so the HTTP edge may call it on its event loop."""
+        kept = self._prepared.get((prepare, tuple(identifiers)), self._changes(), now)
+        return None if kept is None else cast(P, kept)
