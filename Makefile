@@ -40,7 +40,8 @@ $(VENV)/.bench-installed: pyproject.toml $(VENV)/.installed
 	touch $@
 
 # Every benchmark, then its record (bench/results/<date>.json and .png, docs/benchmarks.md).
-bench: system-deps $(VENV)/.bench-installed
+bench: $(VENV)/.bench-installed
+	scripts/install-system-deps.sh --bench
 	rm -f bench/results/.figures.jsonl
 	for script in bench/bench_*.py; do EHCERT_BENCH_OUT=bench/results/.figures.jsonl EHCERT_TEST_PG_URL="$$(scripts/ensure-postgres.sh)" $(BIN)/python "$$script" || exit 1; done
 	$(BIN)/python bench/report.py bench/results/.figures.jsonl

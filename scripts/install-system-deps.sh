@@ -18,6 +18,8 @@ command -v psql >/dev/null || need+=(postgresql-client)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 command -v chromium >/dev/null || need+=(chromium)
 command -v msgfmt >/dev/null || need+=(gettext)
+# make bench (scripts/install-system-deps.sh --bench): wrk, the HTTP load generator.
+if [ "${1:-}" = "--bench" ]; then command -v wrk >/dev/null || need+=(wrk); fi
 
 if [ ${#need[@]} -eq 0 ]; then
     exit 0

@@ -44,6 +44,13 @@ class Settings(BaseSettings):
         default=None, description="Base URL put in certificates (CRL, OCSP, CA issuers)."
     )
     environment: Environment = "acceptance"
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="API processes (ehcert serve): 1 on SQLite, about one per core on "
+        "PostgreSQL (docs/operator-guide.md).",
+    )
     policy_oid_acceptance: str = DEFAULT_POLICY_OIDS["acceptance"]
     policy_oid_production: str = DEFAULT_POLICY_OIDS["production"]
     nonce_ttl_seconds: int = Field(default=600, ge=10, le=3600)

@@ -20,6 +20,7 @@ import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from sqlalchemy import event
 
 from ehcert.client.keys import KeyEntryRequestSigner, decrypt_challenge
 from ehcert.core.errors import EhcertError, ErrorKind
@@ -206,6 +207,37 @@ def test_answers_carry_an_etag_and_revocation_withdraws_the_etk_at_once(actors: 
     changed = httpx.get(url, headers={"If-None-Match": etag})
     assert changed.status_code == 200
     assert changed.headers["ETag"] != etag
+
+
+def test_a_kept_answer_costs_no_query_and_ends_with_its_certificate(actors: Actors) -> None:
+    actors.add_provider()
+    actors.keystore(actors.eid())
+    url = f"{actors.env.url}/v1/etk?id=SSIN={actors.doctor}"
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    engine = actors.env.platform.database.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        first = httpx.get(url)
+        made = len(statements)
+        statements.clear()
+        again = httpx.get(url)
+        kept = len(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert first.status_code == again.status_code == 200
+    assert again.content == first.content and again.headers["ETag"] == first.headers["ETag"]
+    assert made == 1  # the ETK query
+    assert kept == 0, statements  # nothing: no decision since
+
+    (result,) = first.json()["results"]
+    not_after = dt.datetime.fromisoformat(result["etk"]["not_after"])
+    actors.env.clock.set(not_after + dt.timedelta(seconds=1))
+    (expired,) = _lookup(actors, f"SSIN={actors.doctor}")
+    assert expired["etk"] is None
 
 
 def test_renewal_keeps_old_encryption_keys_and_the_depot_serves_the_new_etk(

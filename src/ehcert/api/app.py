@@ -24,10 +24,11 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
 from ehcert import __version__
-from ehcert.api.etk import EtkPorts, etk_router
+from ehcert.api.etk import EtkPorts, etk_router, render_lookup
+from ehcert.api.lean_paths import LeanPaths, LeanPorts
 from ehcert.api.limits import BodySizeLimit
 from ehcert.api.problems import ehcert_error_handler, validation_error_handler
-from ehcert.api.protocol import ProtocolPorts, nonce_router, service_router
+from ehcert.api.protocol import ProtocolPorts, health_answer, nonce_router, service_router
 from ehcert.api.ra import RaPorts, ra_router
 from ehcert.api.revocation import RevocationPorts, revocation_router
 from ehcert.api.sts import StsPorts, sts_router
@@ -66,4 +67,14 @@ def create_app(ports: EdgePorts) -> FastAPI:
     app.include_router(service_router(ports.protocol))
     app.include_router(sts_router(ports.sts))
     app.include_router(trust_list_router(ports.trust_list))
+    etk = ports.etk
+    # Outermost: kept answers leave before routing (api.lean_paths); the rest goes on.
+    app.add_middleware(
+        LeanPaths,
+        ports=LeanPorts(
+            health=bytes(health_answer(ports.protocol.environment).body),
+            kept_ocsp=ports.revocation.answers.kept_ocsp,
+            kept_etk=lambda ids: etk.depot.kept_lookup(ids, etk.now(), render_lookup),
+        ),
+    )
     return app

@@ -45,6 +45,20 @@ class EtkOperations(Protocol):
 
     def lookup(self, identifiers: Sequence[str], now: dt.datetime) -> list[EtkAnswer]: ...
 
+    def prepared_lookup(
+        self,
+        identifiers: Sequence[str],
+        now: dt.datetime,
+        prepare: Callable[[list[EtkAnswer]], RenderedLookup],
+    ) -> RenderedLookup: ...
+
+    def kept_lookup(
+        self,
+        identifiers: Sequence[str],
+        now: dt.datetime,
+        prepare: Callable[[list[EtkAnswer]], RenderedLookup],
+    ) -> RenderedLookup | None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class EtkPorts:
@@ -52,6 +66,22 @@ class EtkPorts:
     signed: SignedRequests
     new_nonce: NonceIssuer
     now: Callable[[], dt.datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedLookup:
+    """A GetEtk answer ready to send: its JSON body and strong ETag."""
+
+    body: bytes
+    etag: str
+
+
+def render_lookup(answers: list[EtkAnswer]) -> RenderedLookup:
+    """The JSON body of ``answers`` and its ETag (a SHA-256 prefix: the same answer always
+    gets the same tag, in every process)."""
+    answer = etk_lookup_answer(answers)
+    body = json.dumps(answer.model_dump(mode="json"), separators=(",", ":")).encode()
+    return RenderedLookup(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:
@@ -105,13 +135,13 @@ def etk_router(ports: EtkPorts) -> APIRouter:
 
         Public and cacheable: a strong ETag over the answer; ``If-None-Match`` gives 304.
         ``no-cache`` makes caches revalidate every time, so a revocation shows at once.
+        The depot keeps each rendered answer until a recorded decision or time changes it
+        (``etkdepot.prepared``): a repeated lookup, or its 304, costs one database read.
         """
-        answer = etk_lookup_answer(depot.lookup(identifiers, ports.now()))
-        body = json.dumps(answer.model_dump(mode="json"), separators=(",", ":")).encode()
-        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-        headers = {"ETag": etag, "Cache-Control": "public, no-cache", "Vary": "Accept"}
-        if etag_matches(request.headers.get("If-None-Match"), etag):
+        rendered = depot.prepared_lookup(identifiers, ports.now(), render_lookup)
+        headers = {"ETag": rendered.etag, "Cache-Control": "public, no-cache", "Vary": "Accept"}
+        if etag_matches(request.headers.get("If-None-Match"), rendered.etag):
             return Response(status_code=304, headers=headers)
-        return Response(body, media_type="application/json", headers=headers)
+        return Response(rendered.body, media_type="application/json", headers=headers)
 
     return router

@@ -24,6 +24,11 @@ def nonce_headers(new_nonce: NonceIssuer) -> dict[str, str]:
     return {"Replay-Nonce": new_nonce(), "Cache-Control": "no-store"}
 
 
+def health_answer(environment: str) -> JSONResponse:
+    """``GET /health``: always the same bytes (``api.lean_paths`` sends them unrouted)."""
+    return JSONResponse({"status": "ok", "environment": environment, "version": __version__})
+
+
 @dataclass(frozen=True, slots=True)
 class ProtocolPorts:
     new_nonce: NonceIssuer
@@ -48,9 +53,7 @@ def service_router(ports: ProtocolPorts) -> APIRouter:
 
     @router.get("/health", tags=["protocol"])
     def health() -> JSONResponse:
-        return JSONResponse(
-            {"status": "ok", "environment": ports.environment, "version": __version__}
-        )
+        return health_answer(ports.environment)
 
     @router.get("/", include_in_schema=False)
     def index() -> JSONResponse:

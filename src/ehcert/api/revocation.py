@@ -17,6 +17,7 @@ from typing import Protocol
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from ehcert.api.schemas import CaCertificates, pem_text
 from ehcert.core.errors import EhcertError, ErrorKind
@@ -34,6 +35,11 @@ class RevocationAnswers(Protocol):
 
     def ocsp(self, request_der: bytes) -> bytes:
         """A DER OCSP response to a DER request (RFC 6960), unsuccessful ones included."""
+        ...
+
+    def kept_ocsp(self, request_der: bytes) -> bytes | None:
+        """The answer kept for these exact request bytes, if it still holds (no signing,
+        no query: ``platform.kept_ocsp``); None otherwise."""
         ...
 
 
@@ -107,7 +113,9 @@ def revocation_router(ports: RevocationPorts) -> APIRouter:
     @router.post("/ocsp", tags=["pki"])
     async def ocsp_post(request: Request) -> Response:
         """OCSP over HTTP POST (RFC 6960 appendix A.1)."""
-        return Response(ports.answers.ocsp(await request.body()), media_type=OCSP_RESPONSE)
+        body = await request.body()
+        answer = await run_in_threadpool(ports.answers.ocsp, body)  # signs, reads the store
+        return Response(answer, media_type=OCSP_RESPONSE)
 
     @router.get("/ocsp/{encoded:path}", tags=["pki"])
     def ocsp_get(encoded: str) -> Response:

@@ -228,6 +228,17 @@ class OcspResponder:
         """The responder certificate in use (as last checked)."""
         return self._pair.certificate
 
+    def unchanged(self, now: dt.datetime) -> x509.Certificate | None:
+        """The certificate in use if nothing is due at ``now`` (no renewal, no rotation
+        recorded by another process), else None; never renews, so it may run anywhere."""
+        pair = self._pair
+        if (
+            responder_usable(pair.certificate, now)
+            and self._services.directory.generations_stamp() == self._stamp
+        ):
+            return pair.certificate
+        return None
+
     def current(self, now: dt.datetime) -> CaPair:
         """The pair to sign with at ``now``, renewed or reloaded first when due."""
         directory = self._services.directory

@@ -4,11 +4,21 @@ The listening socket is bound before anything else happens (opening the CA, seed
 demo), and handed to uvicorn as it is: a busy port is refused at once in one sentence
 that names the option to change (exit 1), instead of after the demo has printed lines
 to try, and no other process can take the port in between.
+
+``--workers N`` runs N API processes on that one socket (uvicorn's supervisor; the
+kernel spreads connections over them). The first process initialises the data directory
+and seeds the demo, then the workers each open the platform from the same settings
+(``platform.asgi``). The default is 1: CA signatures and pkilint are CPU work that one
+process does one at a time, so more processes help on more cores, but SQLite lets only
+one writer in at a time and every worker holds its own keys, sessions and caches. On
+PostgreSQL, about one worker per core (see docs/operator-guide.md). Kept answers stay
+right across workers through the store's change signal (``store.change_signal``).
 """
 
 from __future__ import annotations
 
 import errno
+import os
 import socket
 from pathlib import Path
 from typing import Annotated
@@ -17,7 +27,7 @@ import typer
 
 from ehcert.cli.output import reported_errors, stderr_console
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.settings import Environment, load_settings
+from ehcert.settings import Environment, Settings, load_settings
 
 
 def serve(
@@ -34,6 +44,10 @@ def serve(
         Environment | None, typer.Option(help="acceptance or production.")
     ] = None,
     demo: Annotated[bool, typer.Option(help="Seed a demo registry and test eIDs.")] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="API processes on the one port (default 1)."),
+    ] = None,
 ) -> None:
     """Serve the platform (HTTP API, CRL, OCSP); initialise DIR on first run."""
     import uvicorn
@@ -49,6 +63,7 @@ def serve(
             port=port,
             public_url=public_url,
             environment=environment,
+            workers=workers,
         )
         listener = _listen(settings.host, settings.port)
         with stderr_console.status("Opening the platform") as status:
@@ -62,8 +77,35 @@ def serve(
             f"ehcert platform ({settings.environment}) on {settings.base_url} "
             f"- API docs {settings.base_url}/docs"
         )
-    server = uvicorn.Server(uvicorn.Config(create_app(platform.edge), log_level="info"))
-    server.run(sockets=[listener])
+    if settings.workers == 1:
+        server = uvicorn.Server(uvicorn.Config(create_app(platform.edge), log_level="info"))
+        server.run(sockets=[listener])
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    platform.database.dispose()  # each worker opens its own (platform.asgi)
+    os.environ.update(_environment_of(settings))
+    config = uvicorn.Config(
+        "ehcert.platform.asgi:serving_app",
+        factory=True,
+        workers=settings.workers,
+        log_level="info",
+    )
+    Multiprocess(config, sockets=[listener]).run()
+
+
+def _environment_of(settings: Settings) -> dict[str, str]:
+    """The settings this command resolved, as the variables a worker reads them from."""
+    values = {
+        "EHCERT_DATA_DIR": str(settings.data_dir.resolve()),
+        "EHCERT_HOST": settings.host,
+        "EHCERT_PORT": str(settings.port),
+        "EHCERT_PUBLIC_URL": settings.base_url,
+        "EHCERT_ENVIRONMENT": settings.environment,
+    }
+    if settings.db:
+        values["EHCERT_DB"] = settings.db
+    return values
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -102,6 +102,7 @@ def _served(record: EtkRecord) -> ServedEtk:
         not_after=record.not_after,
         published_at=record.published_at,
         encryption_certificate_sha256=record.encryption_certificate_sha256,
+        served_until=record.served_until,
     )
 
 

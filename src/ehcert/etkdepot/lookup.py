@@ -105,6 +105,8 @@ class ServedEtk:
     not_after: dt.datetime
     published_at: dt.datetime
     encryption_certificate_sha256: str
+    # When the depot stops serving it by time alone (its end or its certificate's).
+    served_until: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,14 @@ class EtkAnswer:
     etk: ServedEtk | None
     matching: tuple[EtkQuery, ...]
     error: str | None
+
+    @property
+    def served_until(self) -> dt.datetime | None:
+        """When time alone ends this answer: the served ETK's end. None for "matching" and
+        "error" answers, which change with a recorded decision (or, rarely, when an ETK
+        published with a later start becomes valid: the lookup cache's lifetime bounds
+        that)."""
+        return self.etk.served_until if self.etk is not None else None
 
 
 class EtkIndex(Protocol):

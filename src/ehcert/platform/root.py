@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
@@ -47,15 +48,27 @@ from ehcert.core.clock import Clock, SystemClock
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.etkdepot.service import EtkDepot
 from ehcert.platform.adapters import CitizenRecords, StoredNonces
+from ehcert.platform.kept_ocsp import KeptOcspAnswers
 from ehcert.platform.revocation import CachedCrl, RevocationServer
 from ehcert.ra.application import CertificateService
 from ehcert.registry.adapter import AuditedRegistryReads
 from ehcert.settings import Settings
+from ehcert.store.change_signal import ChangeSignal
 from ehcert.store.db import Database
 from ehcert.store.unit_of_work import Transactions
 from ehcert.sts.issuance import TokenIssuance
 from ehcert.sts.keys import StsCredential
 from ehcert.sts.service import SecurityTokenService
+
+
+@dataclass(frozen=True, slots=True)
+class RevocationAnswerSources:
+    """``api.revocation.RevocationAnswers``: CRLs from the revocation server, OCSP through
+    the answers kept in memory (``platform.kept_ocsp``)."""
+
+    crl: Callable[[str], bytes]
+    ocsp: Callable[[bytes], bytes]
+    kept_ocsp: Callable[[bytes], bytes | None]
 
 
 class Platform:
@@ -86,8 +99,15 @@ class Platform:
             settings.environment, hierarchy, self.ca, database, self.now
         )
         self.transactions = Transactions(database)
+        self.changes = ChangeSignal(database)
         self.ra = CertificateService(self.transactions, self.ca, settings.environment)
-        self.etk_depot = EtkDepot(self.transactions, self.ca)
+        self.etk_depot = EtkDepot(self.transactions, self.ca, self.changes.token)
+        self._kept_ocsp = KeptOcspAnswers(
+            self._revocation.ocsp,
+            self.changes.token,
+            hierarchy.ocsp.unchanged,
+            self.now,
+        )
         self.sts = TokenIssuance(
             self._open_sts,
             AuditedRegistryReads(self.transactions),
@@ -191,7 +211,12 @@ class Platform:
             protocol=ProtocolPorts(new_nonce, environment),
             ra=RaPorts(self.ra, signed, new_nonce, now, hierarchy.chain, environment),
             etk=EtkPorts(self.etk_depot, signed, new_nonce, now),
-            revocation=RevocationPorts(self._revocation, published),
+            revocation=RevocationPorts(
+                RevocationAnswerSources(
+                    self._revocation.crl, self._kept_ocsp.answer, self._kept_ocsp.kept
+                ),
+                published,
+            ),
             sts=StsPorts(self.sts, signed, new_nonce, now),
             trust_list=TrustListPorts(self.trust_list, self.trust_lists.read),
         )
@@ -216,7 +241,7 @@ class Platform:
 
     def ocsp(self, request_der: bytes) -> bytes:
         """An OCSP response (RFC 6960) for a DER request."""
-        return self._revocation.ocsp(request_der)
+        return self._kept_ocsp.answer(request_der)
 
     @property
     def _crl_cache(self) -> dict[str, CachedCrl]:

@@ -31,11 +31,12 @@ from dataclasses import dataclass
 from typing import TypeAlias
 
 from sqlalchemy import Row, insert, select, update
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.store.columns import require_aware
-from ehcert.store.db import affected_rows, lock_for_write
+from ehcert.store.db import DECIDED, DECISION_CHANNEL, affected_rows, lock_for_write
 from ehcert.store.models import GENESIS_HASH, AuditHeadRow, AuditRecordRow
 
 JsonValue: TypeAlias = str | int | float | bool | list["JsonValue"] | dict[str, "JsonValue"] | None
@@ -119,6 +120,10 @@ class AuditLog:
         detail_text = canonical_json(detail_object)
 
         lock_for_write(self._session)
+        self._session.info[DECIDED] = True
+        if self._session.get_bind().dialect.name == "postgresql":
+            # Delivered to every listener when (and only if) this transaction commits.
+            self._session.execute(sql_text(f"NOTIFY {DECISION_CHANNEL}"))
         last_seq, last_hash = self._session.execute(
             select(AuditHeadRow.last_seq, AuditHeadRow.last_hash)
             .where(AuditHeadRow.id == 1)

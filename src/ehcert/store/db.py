@@ -18,7 +18,7 @@ migration scripts are what the tests exercise.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,12 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # Key of the PostgreSQL advisory lock that serialises migrations ("ehcert" in ASCII).
 MIGRATION_LOCK_KEY = 0x656863657274
+
+
+# Set in a session's ``info`` by an audit append: the transaction records a decision.
+DECIDED = "ehcert.decided"
+# PostgreSQL notification channel of committed decisions (``store.change_signal``).
+DECISION_CHANNEL = "ehcert_decisions"
 
 
 def sqlite_url(path: Path) -> str:
@@ -79,6 +85,13 @@ class Database:
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._decision_listeners: list[Callable[[], None]] = []
+        self._on_dispose: list[Callable[[], None]] = []
+
+    def on_decision(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every commit of a transaction that recorded a decision
+        (``store.audit`` marks it with :data:`DECIDED`; ``store.change_signal``)."""
+        self._decision_listeners.append(listener)
 
     @property
     def dialect(self) -> str:
@@ -97,6 +110,9 @@ class Database:
             raise
         finally:
             session.close()
+        if session.info.pop(DECIDED, False):
+            for listener in self._decision_listeners:
+                listener()
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision (``upgrade head``).
@@ -118,8 +134,16 @@ class Database:
             command.upgrade(config, "head")
 
     def dispose(self) -> None:
-        """Close every pooled connection (tests, shutdown)."""
+        """Close every pooled connection (tests, shutdown), and what was opened beside
+        them (``store.change_signal``)."""
+        for close in self._on_dispose:
+            close()
+        self._on_dispose.clear()
         self.engine.dispose()
+
+    def on_dispose(self, close: Callable[[], None]) -> None:
+        """Call ``close`` when the database is disposed of."""
+        self._on_dispose.append(close)
 
 
 def alembic_config(url: str) -> Config:

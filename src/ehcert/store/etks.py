@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Select, and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -181,9 +180,15 @@ class EtkRecord:
     not_before: dt.datetime
     not_after: dt.datetime
     published_at: dt.datetime
+    # When this ETK stops being served unless something changes first: its own end or its
+    # authentication certificate's, the earlier (set by the "served" queries only).
+    served_until: dt.datetime | None = None
 
     @classmethod
-    def from_row(cls, row: EtkRow) -> EtkRecord:
+    def from_row(cls, row: EtkRow, certificate_not_after: dt.datetime | None = None) -> EtkRecord:
+        served_until = None
+        if certificate_not_after is not None:
+            served_until = min(row.not_after, certificate_not_after)
         return cls(
             row.holder_type,
             row.holder_value,
@@ -196,6 +201,7 @@ class EtkRecord:
             row.not_before,
             row.not_after,
             row.published_at,
+            served_until,
         )
 
 
@@ -205,7 +211,7 @@ class EtkReader:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def _served(self, now: dt.datetime) -> Select[Any]:
+    def _served(self, now: dt.datetime) -> Select[EtkRow, dt.datetime]:
         moment = require_aware(now, "now")
         successor = aliased(CertificateRow)
         superseded = (
@@ -214,7 +220,7 @@ class EtkReader:
             .exists()
         )
         return (
-            select(EtkRow)
+            select(EtkRow, CertificateRow.not_after)
             .join(
                 CertificateRow,
                 and_(
@@ -242,10 +248,12 @@ class EtkReader:
             if application_id is None
             else EtkRow.application_id == application_id,
         )
-        rows = self._session.scalars(
+        rows = self._session.execute(
             statement.order_by(EtkRow.published_at.desc(), EtkRow.id.desc())
         )
-        return [EtkRecord.from_row(row) for row in rows]
+        return [
+            EtkRecord.from_row(row, certificate_not_after) for row, certificate_not_after in rows
+        ]
 
     def served_application_ids(
         self, holder_type: str, holder_value: str, now: dt.datetime

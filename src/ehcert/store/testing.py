@@ -18,10 +18,10 @@ from contextlib import contextmanager
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, text
 from sqlalchemy.engine import make_url
 
-from ehcert.store.db import Database
+from ehcert.store.db import DECIDED, DECISION_CHANNEL, Database
 from ehcert.store.models import GENESIS_HASH, AuditHeadRow, Base
 
 DEFAULT_TEST_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -59,8 +59,15 @@ def temporary_postgresql_database(base_url: str | None = None) -> Iterator[str]:
 
 
 def reset_tables(database: Database) -> None:
-    """Delete every row (children first) and put the audit chain back at its genesis."""
+    """Delete every row (children first) and put the audit chain back at its genesis.
+
+    Counted as a decision (``store.change_signal``): every answer kept from before is
+    dropped, as after any change it could not see.
+    """
     with database.session() as session:
+        session.info[DECIDED] = True
+        if database.dialect == "postgresql":
+            session.execute(text(f"NOTIFY {DECISION_CHANNEL}"))
         for table in reversed(Base.metadata.sorted_tables):
             session.execute(delete(table))
         session.execute(insert(AuditHeadRow).values(id=1, last_seq=0, last_hash=GENESIS_HASH))

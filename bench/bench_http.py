@@ -1,0 +1,324 @@
+"""The platform over HTTP under load: OCSP and ETK lookups against same-run baselines.
+
+A platform is populated in-process (50 providers with certificates and ETKs, 10 of them
+revoked), then served by ``ehcert serve`` as a real process and loaded with ``wrk`` on
+127.0.0.1 (``bench/loadgen.py``). Baselines measured in the same run:
+
+- the same server's raw ceiling: ``GET /health``, a fixed answer;
+- ``openssl ocsp -index -port`` answering for the same CA and the same serials (good,
+  revoked and unknown), signing with an RSA-2048 key as the platform's responder does.
+
+    .venv/bin/python bench/bench_http.py [--seconds 5] [--connections 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509 import ocsp
+from cryptography.x509.oid import NameOID
+from sqlalchemy import select
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import Figure, machine, record
+from loadgen import Load, wrk
+
+from ehcert.api.app import create_app
+from ehcert.client.eid import Pkcs12EidCredential
+from ehcert.client.platform import PlatformClient
+from ehcert.manager.certificates import request_certificate, revoke_certificate
+from ehcert.operations import issue_test_eid
+from ehcert.pki.ocsp_status import cert_id_hashes
+from ehcert.platform import Platform
+from ehcert.registry.service import RegistryService
+from ehcert.settings import Settings
+from ehcert.store.db import Database, sqlite_url
+from ehcert.store.models import CertificateRow
+from ehcert.store.testing import example_ssin
+
+PASSWORD = "Bench-keystore-2026!"
+HOLDERS, REVOKED = 50, 10
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def populate(data_dir: Path, port: int) -> list[str]:
+    """Providers with certificates and ETKs, some revoked; their SSINs."""
+    settings = Settings(data_dir=data_dir, public_url=f"http://127.0.0.1:{port}")
+    platform = Platform.open(settings)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(platform.edge), port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    ssins = [example_ssin(7000 + index) for index in range(HOLDERS)]
+    registry = RegistryService(platform.database)
+    try:
+        with PlatformClient(settings.base_url) as client:
+            for index, ssin in enumerate(ssins):
+                registry.add_provider(
+                    ssin, None, "doctor", "Bench", f"Holder{index}", now=platform.now()
+                )
+                eid_file = data_dir / f"eid-{ssin}.p12"
+                issue_test_eid(platform, ssin, "1234", out=eid_file)
+                keystore = request_certificate(
+                    client,
+                    Pkcs12EidCredential.from_file(eid_file, "1234"),
+                    institution=None,
+                    application_id=None,
+                    out_dir=data_dir / "keystores",
+                    password=PASSWORD,
+                    now=platform.now(),
+                )
+                if index < REVOKED:
+                    revoke_certificate(client, keystore, PASSWORD, "keyCompromise")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        platform.database.dispose()
+    return ssins
+
+
+@contextmanager
+def served(data_dir: Path, port: int) -> Iterator[str]:
+    """``ehcert serve`` on ``port`` as a real process."""
+    url = f"http://127.0.0.1:{port}"
+    log = (data_dir / "serve.log").open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ehcert.cli.main",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((data_dir / "serve.log").read_text())
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+def issued(data_dir: Path) -> list[CertificateRow]:
+    """Every certificate the platform in ``data_dir`` issued (its SQLite database)."""
+    database = Database(sqlite_url(data_dir / "ehcert.db"))
+    try:
+        with database.session() as session:
+            rows = list(session.scalars(select(CertificateRow)))
+            session.expunge_all()
+            return rows
+    finally:
+        database.dispose()
+
+
+def ocsp_requests(issuer: x509.Certificate, serials: list[int]) -> list[bytes]:
+    """One DER OCSP request (SHA-1 CertID, no nonce) per serial."""
+    name_hash, key_hash = cert_id_hashes(issuer, hashes.SHA1())
+    return [
+        ocsp.OCSPRequestBuilder()
+        .add_certificate_by_hash(name_hash, key_hash, serial, hashes.SHA1())
+        .build()
+        .public_bytes(serialization.Encoding.DER)
+        for serial in serials
+    ]
+
+
+def with_nonce(issuer: x509.Certificate, serial: int) -> bytes:
+    name_hash, key_hash = cert_id_hashes(issuer, hashes.SHA1())
+    return (
+        ocsp.OCSPRequestBuilder()
+        .add_certificate_by_hash(name_hash, key_hash, serial, hashes.SHA1())
+        .add_extension(x509.OCSPNonce(os.urandom(16)), critical=False)
+        .build()
+        .public_bytes(serialization.Encoding.DER)
+    )
+
+
+@contextmanager
+def openssl_responder(
+    directory: Path, issuer: x509.Certificate, data_dir: Path, port: int
+) -> Iterator[str]:
+    """``openssl ocsp -index -port`` for the platform's issuing CA and serials."""
+    lines = []
+    for row in issued(data_dir):
+        expiry = row.not_after.strftime("%y%m%d%H%M%SZ")
+        serial = row.serial_hex.upper()
+        serial = serial if len(serial) % 2 == 0 else "0" + serial
+        if row.status == "revoked" and row.revoked_at is not None:
+            revoked = row.revoked_at.strftime("%y%m%d%H%M%SZ") + ",keyCompromise"
+            lines.append(f"R\t{expiry}\t{revoked}\t{serial}\tunknown\t/CN=x")
+        else:
+            lines.append(f"V\t{expiry}\t\t{serial}\tunknown\t/CN=x")
+    (directory / "index.txt").write_text("\n".join(lines) + "\n")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "openssl bench responder")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    (directory / "responder.key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    (directory / "responder.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (directory / "issuing.pem").write_bytes(issuer.public_bytes(serialization.Encoding.PEM))
+    process = subprocess.Popen(
+        [
+            "openssl",
+            "ocsp",
+            "-index",
+            str(directory / "index.txt"),
+            "-port",
+            str(port),
+            "-rsigner",
+            str(directory / "responder.pem"),
+            "-rkey",
+            str(directory / "responder.key"),
+            "-CA",
+            str(directory / "issuing.pem"),
+            "-nmin",
+            "60",
+            "-ignore_err",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(1.0)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=16)
+    arguments = parser.parse_args()
+    print(machine())
+    load = {"seconds": arguments.seconds, "connections": arguments.connections}
+    with tempfile.TemporaryDirectory(prefix="ehcert-bench-http-") as temporary:
+        directory = Path(temporary)
+        data_dir = directory / "platform"
+        port = free_port()
+        print("populating the platform ...", flush=True)
+        ssins = populate(data_dir, port)
+        issuer = x509.load_pem_x509_certificate(
+            (data_dir / "pki" / "acceptance" / "issuing.crt").read_bytes()
+        )
+        records = issued(data_dir)
+        good = [int(r.serial_hex, 16) for r in records if r.status == "valid"][:5]
+        revoked = [int(r.serial_hex, 16) for r in records if r.status == "revoked"][:5]
+        mix = ocsp_requests(issuer, [*good, *revoked, 0x7E57AB1E])
+        with served(data_dir, port) as url:
+            ceiling = wrk(f"{url}/health", **load)
+            print(f"raw ceiling: {ceiling}")
+            one = wrk(f"{url}/v1/etk?id={quote('SSIN=' + ssins[-1])}", **load)
+            fifty = wrk(
+                f"{url}/v1/etk?" + "&".join(f"id={quote('SSIN=' + s)}" for s in ssins), **load
+            )
+            cached = wrk(f"{url}/ocsp", bodies=mix, content_type="application/ocsp-request", **load)
+            nonced = wrk(
+                f"{url}/ocsp",
+                bodies=[with_nonce(issuer, serial) for serial in good * 20],
+                content_type="application/ocsp-request",
+                **load,
+            )
+        with openssl_responder(directory, issuer, data_dir, free_port()) as openssl_url:
+            openssl = wrk(openssl_url, bodies=mix, content_type="application/ocsp-request", **load)
+        _report(ceiling, one, fifty, cached, nonced, openssl)
+
+
+def _report(
+    ceiling: Load, one: Load, fifty: Load, cached: Load, nonced: Load, openssl: Load
+) -> None:
+    def figure(
+        name: str, measured: Load, baseline_name: str, baseline: Load, target: float | None
+    ) -> None:
+        record(
+            Figure(
+                "http",
+                name,
+                measured.rate,
+                "/s",
+                baseline_name,
+                baseline.rate,
+                target=target,
+                note=f"p50 {measured.p50_ms:.2f} ms, p99 "
+                f"{measured.p99_ms:.2f} ms, non-2xx {measured.non_2xx}",
+            )
+        )
+
+    figure("ETK lookup, 1 id", one, "raw ceiling (/health)", ceiling, 0.5)
+    figure("ETK lookup, 50 ids", fifty, "raw ceiling (/health)", ceiling, 0.5)
+    figure("OCSP POST, cached, no nonce", cached, "openssl ocsp -index -port", openssl, 5.0)
+    figure("OCSP POST, cached, no nonce (ceiling)", cached, "raw ceiling (/health)", ceiling, 0.8)
+    figure("OCSP POST with nonce (signed each)", nonced, "openssl ocsp -index -port", openssl, None)
+    for name, load in (
+        ("ceiling", ceiling),
+        ("1 id", one),
+        ("50 ids", fifty),
+        ("OCSP cached", cached),
+        ("OCSP nonce", nonced),
+        ("openssl", openssl),
+    ):
+        print(
+            f"  {name:12} {load.rate:9.0f}/s  p50 {load.p50_ms:6.2f} ms  "
+            f"p99 {load.p99_ms:6.2f} ms  non-2xx {load.non_2xx}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""The load generator of the HTTP benchmarks: ``wrk`` (Debian), on 127.0.0.1 only.
+
+``wrk`` is written in C and keeps its connections alive, so on a 2-core machine it
+costs the server far less CPU than a Python client would; a request body (OCSP POST) is
+given to it through a small Lua script. Its ``--latency`` report gives the percentiles.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+_RATE = re.compile(r"Requests/sec:\s+([\d.]+)")
+_PERCENTILE = re.compile(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+_SCALE = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+@dataclass(frozen=True, slots=True)
+class Load:
+    """What one ``wrk`` run measured: requests per second and latency percentiles (ms)."""
+
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+
+
+def _lua_posts(bodies: list[bytes], content_type: str) -> str:
+    """A wrk script that POSTs ``bodies`` in turn (a mix of requests on every connection)."""
+    literals = ", ".join('"' + "".join(f"\\{byte}" for byte in body) + '"' for body in bodies)
+    return (
+        f"bodies = {{{literals}}}\n"
+        "i = 0\n"
+        "request = function()\n"
+        "  i = i % #bodies + 1\n"
+        f'  return wrk.format("POST", nil, {{["Content-Type"] = "{content_type}"}}, bodies[i])\n'
+        "end\n"
+    )
+
+
+def wrk(
+    url: str,
+    *,
+    seconds: int = 5,
+    connections: int = 16,
+    threads: int = 1,
+    bodies: list[bytes] | None = None,
+    content_type: str = "application/octet-stream",
+    headers: dict[str, str] | None = None,
+) -> Load:
+    """Load ``url`` (on 127.0.0.1) for ``seconds`` with ``connections`` kept-alive clients;
+    with ``bodies``, POST them in turn."""
+    if not url.startswith(("http://127.0.0.1:", "http://localhost:")):
+        raise ValueError("benchmarks load only 127.0.0.1")
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+    ]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    with tempfile.TemporaryDirectory() as temporary:
+        if bodies:
+            script = Path(temporary) / "post.lua"
+            script.write_text(_lua_posts(bodies, content_type))
+            command += ["-s", str(script)]
+        output = subprocess.run(
+            [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 30
+        ).stdout
+    rate = _RATE.search(output)
+    if rate is None:
+        raise RuntimeError(f"wrk printed no rate:\n{output}")
+    percentiles = {m[1]: float(m[2]) * _SCALE[m[3]] for m in _PERCENTILE.finditer(output)}
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    return Load(
+        float(rate[1]),
+        percentiles.get("50", 0.0),
+        percentiles.get("99", 0.0),
+        int(non_2xx[1]) if non_2xx else 0,
+    )

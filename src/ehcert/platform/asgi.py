@@ -1,0 +1,19 @@
+"""The ASGI application of one API worker of ``ehcert serve --workers N``.
+
+uvicorn's supervisor starts each worker as a fresh process that imports this factory;
+the settings come from the ``EHCERT_*`` variables ``ehcert serve`` resolved and exported,
+and the data directory was initialised by ``serve`` before the workers started.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from ehcert.api.app import create_app
+from ehcert.platform.root import Platform
+from ehcert.settings import load_settings
+
+
+def serving_app() -> FastAPI:
+    """Open the platform of the exported settings and give its HTTP edge."""
+    return create_app(Platform.open(load_settings(), initialise=False).edge)

@@ -1,0 +1,80 @@
+"""The change signal moves with every committed decision, in this process and others."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from ehcert.store.audit import AuditLog
+from ehcert.store.change_signal import ChangeSignal
+from ehcert.store.db import Database
+
+T0 = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
+
+
+def _decide(database: Database, subject: str) -> None:
+    with database.session() as session:
+        AuditLog(session).append(T0, "registry", "test", subject, {"op": "test"})
+
+
+def _settled(signal: ChangeSignal) -> object:
+    """The token once it holds still (on PostgreSQL: once the listener listens)."""
+    deadline = time.monotonic() + 10
+    token = signal.token()
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        again = signal.token()
+        if again == token:
+            return token
+        token = again
+    raise AssertionError("the change signal never settled")
+
+
+def _changes_within(signal: ChangeSignal, before: object, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if signal.token() != before:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_a_read_moves_nothing_and_a_decision_moves_the_token(database: Database) -> None:
+    signal = ChangeSignal(database)
+    try:
+        before = _settled(signal)
+        with database.session() as session:
+            AuditLog(session).records(limit=1)
+        assert signal.token() == before
+        _decide(database, "in-process")
+        assert signal.token() != before  # at once, in the process that decided
+    finally:
+        signal.close()
+
+
+def test_a_decision_in_another_process_moves_the_token(database: Database) -> None:
+    signal = ChangeSignal(database)
+    other = Database(database.url)  # as another API process would open it
+    try:
+        before = _settled(signal)
+        _decide(other, "elsewhere")
+        assert _changes_within(signal, before)
+    finally:
+        other.dispose()
+        signal.close()
+
+
+def test_a_rolled_back_decision_moves_nothing(database: Database) -> None:
+    signal = ChangeSignal(database)
+    try:
+        before = _settled(signal)
+        try:
+            with database.session() as session:
+                AuditLog(session).append(T0, "registry", "test", "undone", {"op": "test"})
+                raise RuntimeError("abandon")
+        except RuntimeError:
+            pass
+        time.sleep(0.3)
+        assert signal.token() == before
+    finally:
+        signal.close()
