@@ -21,11 +21,18 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
 
 from ehcert import __version__
 from ehcert.api.etk import EtkPorts, etk_router
 from ehcert.api.limits import BodySizeLimit
-from ehcert.api.problems import ehcert_error_handler, validation_error_handler
+from ehcert.api.problems import (
+    RefusalAudit,
+    UnexpectedErrors,
+    ehcert_error_handler,
+    http_error_handler,
+    validation_error_handler,
+)
 from ehcert.api.protocol import ProtocolPorts, nonce_router, service_router
 from ehcert.api.ra import RaPorts, ra_router
 from ehcert.api.revocation import RevocationPorts, revocation_router
@@ -35,9 +42,11 @@ from ehcert.core.errors import EhcertError
 
 @dataclass(frozen=True, slots=True)
 class EdgePorts:
-    """Per router, the narrow interface it uses; and the request body limit."""
+    """Per router, the narrow interface it uses; the request body limit; and where the
+    edge records the refusals no service saw (``api.problems``)."""
 
     max_body_bytes: int
+    audit_refusal: RefusalAudit
     protocol: ProtocolPorts
     ra: RaPorts
     etk: EtkPorts
@@ -53,9 +62,12 @@ def create_app(ports: EdgePorts) -> FastAPI:
     )
     # A bad-nonce problem carries a fresh nonce for the retry (api.problems).
     app.state.new_nonce = ports.protocol.new_nonce
+    app.state.audit_refusal = ports.audit_refusal
     app.add_middleware(BodySizeLimit, limit=ports.max_body_bytes)
+    app.add_middleware(UnexpectedErrors)  # added last: the outermost, around everything
     app.add_exception_handler(EhcertError, ehcert_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(HTTPException, http_error_handler)
     app.include_router(nonce_router(ports.protocol))
     app.include_router(ra_router(ports.ra))
     app.include_router(etk_router(ports.etk))

@@ -17,7 +17,7 @@ from typing import Annotated, Protocol
 from fastapi import APIRouter, Query, Request, Response
 
 from ehcert.api.authentication import SignedRequests
-from ehcert.api.fields import b64url, b64url_field, text_field
+from ehcert.api.fields import b64url, b64url_field, only_fields, text_field
 from ehcert.api.protocol import NonceIssuer, nonce_headers
 from ehcert.api.schemas import (
     EtkChallengeAnswer,
@@ -74,6 +74,7 @@ def etk_router(ports: EtkPorts) -> APIRouter:
     async def etk_challenge(request: Request, response: Response) -> EtkChallengeAnswer:
         """ETK registration, step 1: a challenge encrypted to the encryption certificate."""
         identity, payload = await ports.signed(request)
+        only_fields(payload, "encryption_certificate")
         encryption = b64url_field(payload, "encryption_certificate")
         issued = depot.challenge(identity, encryption, ports.now())
         response.headers.update(nonce_headers(ports.new_nonce))
@@ -87,6 +88,7 @@ def etk_router(ports: EtkPorts) -> APIRouter:
     async def etk_register(request: Request, response: Response) -> EtkDescription:
         """ETK registration, step 2: the decrypted challenge; publishes the ETK."""
         identity, payload = await ports.signed(request)
+        only_fields(payload, "challenge_id", "answer")
         publication = depot.answer(
             identity,
             text_field(payload, "challenge_id") or "",

@@ -16,7 +16,7 @@ from cryptography import x509
 from fastapi import APIRouter, Request, Response
 
 from ehcert.api.authentication import SignedRequests
-from ehcert.api.fields import b64url_field, text_field
+from ehcert.api.fields import b64url_field, only_fields, serial_field, serial_hex, text_field
 from ehcert.api.protocol import NonceIssuer, nonce_headers
 from ehcert.api.schemas import (
     ApplicationIdsAnswer,
@@ -87,6 +87,7 @@ def ra_router(ports: RaPorts) -> APIRouter:
     async def request_certificate(request: Request, response: Response) -> IssuedAnswer:
         """Request a first certificate, signed with an eID (certra generateCertificate)."""
         identity, payload = await ports.signed(request)
+        only_fields(payload, "csr", "institution", "application_id")
         facts = certificates.request(
             identity,
             b64url_field(payload, "csr"),
@@ -103,10 +104,11 @@ def ra_router(ports: RaPorts) -> APIRouter:
     async def renew_certificate(request: Request, response: Response) -> IssuedAnswer:
         """Renew inside the 90-day window (certra generateCertificateForRenewal)."""
         identity, payload = await ports.signed(request)
+        only_fields(payload, "csr", "serial")
         facts = certificates.renew(
             identity,
             b64url_field(payload, "csr"),
-            text_field(payload, "serial") or "",
+            serial_field(payload),
             ports.now(),
         )
         response.headers.update(nonce_headers(ports.new_nonce))
@@ -116,28 +118,29 @@ def ra_router(ports: RaPorts) -> APIRouter:
     async def revoke_certificate(request: Request, response: Response) -> StatusAnswer:
         """Revoke with an RFC 5280 reason; OCSP and the CRL show it at once."""
         identity, payload = await ports.signed(request)
+        only_fields(payload, "serial", "reason")
         reason = text_field(payload, "reason", required=False) or "unspecified"
-        facts = certificates.revoke(
-            identity, text_field(payload, "serial") or "", reason, ports.now()
-        )
+        facts = certificates.revoke(identity, serial_field(payload), reason, ports.now())
         response.headers.update(nonce_headers(ports.new_nonce))
         return status_answer(facts, ports.now())
 
     @router.get("/v1/certificates/{serial}", response_model=StatusAnswer, tags=["ra"])
     def certificate_status(serial: str) -> StatusAnswer:
         """Status of one certificate issued here."""
-        return status_answer(certificates.status(serial), ports.now())
+        return status_answer(certificates.status(serial_hex(serial)), ports.now())
 
     @router.post("/v1/qualities", response_model=QualitiesAnswer, tags=["certra"])
     async def qualities(request: Request) -> QualitiesAnswer:
         """What the signer may request for (certra getActorQualities)."""
-        identity, _ = await ports.signed(request)
+        identity, payload = await ports.signed(request)
+        only_fields(payload)
         return QualitiesAnswer.model_validate(certificates.qualities(identity, ports.now()))
 
     @router.post("/v1/application-ids", response_model=ApplicationIdsAnswer, tags=["certra"])
     async def application_ids(request: Request) -> ApplicationIdsAnswer:
         """Application ids in use by an institution (certra getExistingApplicationIds)."""
         identity, payload = await ports.signed(request)
+        only_fields(payload, "holder")
         holder = text_field(payload, "holder") or ""
         ids = certificates.application_ids(identity, holder, ports.now())
         return ApplicationIdsAnswer(holder=holder, application_ids=ids)
@@ -145,7 +148,8 @@ def ra_router(ports: RaPorts) -> APIRouter:
     @router.post("/v1/revocable", response_model=RevocableAnswer, tags=["certra"])
     async def revocable(request: Request) -> RevocableAnswer:
         """Certificates the signer may revoke (certra getRevocableCertificates)."""
-        identity, _ = await ports.signed(request)
+        identity, payload = await ports.signed(request)
+        only_fields(payload)
         now = ports.now()
         found = certificates.revocable(identity, now)
         return RevocableAnswer(certificates=[status_answer(f, now) for f in found])
@@ -154,8 +158,9 @@ def ra_router(ports: RaPorts) -> APIRouter:
     async def renewal_check(request: Request) -> RenewalCheckAnswer:
         """Would a renewal be accepted now (certra validateRenew)?"""
         identity, payload = await ports.signed(request)
+        only_fields(payload, "serial")
         now = ports.now()
-        serial = text_field(payload, "serial") or ""
+        serial = serial_field(payload)
         current, refusal = certificates.renewal_check(identity, serial, now)
         return RenewalCheckAnswer.build(current, refusal, now)
 

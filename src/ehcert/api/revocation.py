@@ -84,6 +84,21 @@ def ca_certificates_answer(published: PublishedCas) -> CaCertificates:
     )
 
 
+def ocsp_get_request(encoded: str) -> bytes:
+    """The DER request of an OCSP GET path, or ``b""`` (answered ``malformedRequest``).
+
+    Standard base64 with its padding (RFC 6960 appendix A.1), URL-decoded already by the
+    router; the URL-safe alphabet some clients use is accepted too. Anything else in the
+    path (spaces, junk, missing padding) is not silently dropped but makes the request
+    malformed.
+    """
+    text = encoded.replace("-", "+").replace("_", "/")
+    try:
+        return base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        return b""
+
+
 def revocation_router(ports: RevocationPorts) -> APIRouter:
     router = APIRouter()
 
@@ -112,10 +127,6 @@ def revocation_router(ports: RevocationPorts) -> APIRouter:
     @router.get("/ocsp/{encoded:path}", tags=["pki"])
     def ocsp_get(encoded: str) -> Response:
         """OCSP over HTTP GET: the DER request, base64 then URL-encoded (RFC 6960 A.1)."""
-        try:
-            der = base64.b64decode(encoded.replace("-", "+").replace("_", "/"), validate=False)
-        except (binascii.Error, ValueError):
-            der = b""
-        return Response(ports.answers.ocsp(der), media_type=OCSP_RESPONSE)
+        return Response(ports.answers.ocsp(ocsp_get_request(encoded)), media_type=OCSP_RESPONSE)
 
     return router

@@ -178,6 +178,9 @@ class Platform:
         )
         return EdgePorts(
             max_body_bytes=self.settings.max_body_bytes,
+            audit_refusal=lambda actor, subject, detail: self.transactions.record_refusal(
+                actor, subject, detail, self.now()
+            ),
             protocol=ProtocolPorts(new_nonce, environment),
             ra=RaPorts(self.ra, signed, new_nonce, now, hierarchy.chain, environment),
             etk=EtkPorts(self.etk_depot, signed, new_nonce, now),
