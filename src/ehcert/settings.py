@@ -47,6 +47,18 @@ class Settings(BaseSettings):
     policy_oid_acceptance: str = DEFAULT_POLICY_OIDS["acceptance"]
     policy_oid_production: str = DEFAULT_POLICY_OIDS["production"]
     nonce_ttl_seconds: int = Field(default=600, ge=10, le=3600)
+    nonce_rate_per_second: float = Field(
+        default=20.0, gt=0, le=10_000, description="Nonces one client address may ask a second."
+    )
+    nonce_burst: int = Field(
+        default=50, ge=1, le=100_000, description="Nonces one client may ask at once."
+    )
+    max_outstanding_nonces: int = Field(
+        default=50_000,
+        ge=100,
+        le=10_000_000,
+        description="Nonces kept at most; past it the oldest are forgotten.",
+    )
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     ocsp_validity_hours: int = Field(default=24, ge=1, le=168)
     crl_validity_hours: int = Field(default=24, ge=1, le=168)

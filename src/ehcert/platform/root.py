@@ -31,6 +31,7 @@ from ehcert.api.authentication import (
     SignedRequests,
 )
 from ehcert.api.etk import EtkPorts
+from ehcert.api.limits import TokenBuckets
 from ehcert.api.protocol import ProtocolPorts
 from ehcert.api.ra import RaPorts
 from ehcert.api.revocation import PublishedCas, RevocationPorts
@@ -90,7 +91,10 @@ class Platform:
             max_validity_hours=settings.sts_max_token_hours,
         )
         self.nonces = StoredNonces(
-            self.transactions, self.now, dt.timedelta(seconds=settings.nonce_ttl_seconds)
+            self.transactions,
+            self.now,
+            dt.timedelta(seconds=settings.nonce_ttl_seconds),
+            settings.max_outstanding_nonces,
         )
         self.edge = self._edge()
 
@@ -181,7 +185,11 @@ class Platform:
             audit_refusal=lambda actor, subject, detail: self.transactions.record_refusal(
                 actor, subject, detail, self.now()
             ),
-            protocol=ProtocolPorts(new_nonce, environment),
+            protocol=ProtocolPorts(
+                new_nonce,
+                environment,
+                TokenBuckets(self.settings.nonce_rate_per_second, self.settings.nonce_burst),
+            ),
             ra=RaPorts(self.ra, signed, new_nonce, now, hierarchy.chain, environment),
             etk=EtkPorts(self.etk_depot, signed, new_nonce, now),
             revocation=RevocationPorts(self._revocation, published),
