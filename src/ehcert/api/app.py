@@ -21,9 +21,13 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from ehcert import __version__
+from ehcert.api import openapi
 from ehcert.api.etk import EtkPorts, etk_router
 from ehcert.api.limits import BodySizeLimit
 from ehcert.api.problems import (
@@ -54,12 +58,48 @@ class EdgePorts:
     sts: StsPorts
 
 
+SWAGGER_STATIC = "/docs/static"
+
+
+def serve_docs(app: FastAPI) -> None:
+    """``/docs``: Swagger UI from the files of the ``swagger-ui-bundle`` package.
+
+    The platform's own pages must work without the internet (and must not make an
+    operator's browser fetch scripts from a third party), so the scripts and styles are
+    served from here, never from a CDN. ReDoc ships in no Python or Debian package, so
+    ``/redoc`` is not offered.
+    """
+    import swagger_ui_bundle  # type: ignore[import-untyped]
+
+    app.mount(
+        SWAGGER_STATIC,
+        StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
+        name="swagger-ui",
+    )
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - API",
+            swagger_js_url=f"{SWAGGER_STATIC}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER_STATIC}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER_STATIC}/favicon-32x32.png",
+            # No badge from the public validator service: nothing leaves the platform.
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+
 def create_app(ports: EdgePorts) -> FastAPI:
     app = FastAPI(
         title="ehcert platform",
         version=__version__,
         description="eHealth certificates for care providers and institutions.",
+        docs_url=None,
+        redoc_url=None,
     )
+    serve_docs(app)
+    openapi.install(app)
     # A bad-nonce problem carries a fresh nonce for the retry (api.problems).
     app.state.new_nonce = ports.protocol.new_nonce
     app.state.audit_refusal = ports.audit_refusal

@@ -15,6 +15,8 @@ object itself; nothing reachable over HTTP does.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import shutil
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,6 +57,8 @@ from ehcert.store.unit_of_work import Transactions
 from ehcert.sts.issuance import TokenIssuance
 from ehcert.sts.keys import StsCredential
 from ehcert.sts.service import SecurityTokenService
+
+_log = logging.getLogger(__name__)
 
 
 class Platform:
@@ -253,5 +257,40 @@ def key_backend(settings: Settings) -> KeyBackend:
             settings.environment, settings.pkcs11_module, settings.pkcs11_token_label, pin
         )
     directory = hierarchy_directory(settings.data_dir, settings.environment)
-    passphrase_file = settings.data_dir / "secrets" / f"{settings.environment}-ca-passphrase"
-    return FileKeyBackend(directory, passphrase_file)
+    return FileKeyBackend(directory, ca_passphrase_file(settings))
+
+
+def ca_passphrase_file(settings: Settings) -> Path:
+    """The CA key passphrase file, moved out of an old data directory on first use.
+
+    Older data directories kept it in ``<data dir>/secrets/``, beside the encrypted keys
+    (``Settings.legacy_passphrase_path``). When the configured place holds nothing and
+    the old one does, the file is moved there (folder 0700, file 0600) with a warning; if
+    it cannot be moved (a read-only data directory, say) it is read where it is, with a
+    warning, so an old data directory keeps opening either way.
+    """
+    target = settings.passphrase_path
+    legacy = settings.legacy_passphrase_path
+    if target.exists() or not legacy.exists():
+        return target
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        shutil.copy2(legacy, target)
+        target.chmod(0o600)
+        legacy.unlink()
+    except OSError as error:
+        _log.warning(
+            "the CA key passphrase stays in %s, beside the keys (it could not be moved to "
+            "%s: %s); set ca_passphrase_file or move it by hand",
+            legacy,
+            target,
+            error,
+        )
+        return legacy
+    _log.warning(
+        "moved the CA key passphrase from %s (beside the keys) to %s; back it up apart "
+        "from the data directory",
+        legacy,
+        target,
+    )
+    return target
