@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select
 
+from ehcert.client.platform import PlatformClient
 from ehcert.core.clock import FixedClock
 from ehcert.platform import Platform
 from ehcert.settings import Settings
@@ -54,5 +55,11 @@ def test_a_client_asking_too_many_nonces_gets_429_with_retry_after(
             assert rows == len(granted)
             time.sleep(int(first.headers["Retry-After"]))
             assert client.get("/v1/nonce").status_code == 200
+            statuses = [client.get("/v1/nonce").status_code for _ in range(10)]
+            assert 429 in statuses  # drained again
+            # The SDK waits as Retry-After says, once, instead of failing at the limit.
+            with PlatformClient(url) as sdk:
+                nonces = [sdk.nonce() for _ in range(3)]
+            assert len(set(nonces)) == 3
     finally:
         platform.database.dispose()
