@@ -36,6 +36,13 @@ if "SOFTHSM2_CONF" not in os.environ:
     _softhsm_dir = Path(tempfile.mkdtemp(prefix="ehcert-softhsm-"))
     os.environ["SOFTHSM2_CONF"] = str(_softhsm_dir / "softhsm2.conf")
 
+# The CA key passphrase lives outside the data directory (``Settings.passphrase_path``).
+# Tests copy one template data directory many times; one passphrase file for the whole
+# session lets every copy, and every ``ehcert`` process a test starts, open its keys.
+if "EHCERT_CA_PASSPHRASE_FILE" not in os.environ:
+    _secrets_dir = Path(tempfile.mkdtemp(prefix="ehcert-secrets-"))
+    os.environ["EHCERT_CA_PASSPHRASE_FILE"] = str(_secrets_dir / "ca-passphrase")
+
 
 @pytest.fixture(scope="session")
 def softhsm_conf_dir() -> Path:

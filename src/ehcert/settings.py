@@ -54,6 +54,18 @@ class Settings(BaseSettings):
     policy_oid_acceptance: str = DEFAULT_POLICY_OIDS["acceptance"]
     policy_oid_production: str = DEFAULT_POLICY_OIDS["production"]
     nonce_ttl_seconds: int = Field(default=600, ge=10, le=3600)
+    nonce_rate_per_second: float = Field(
+        default=20.0, gt=0, le=10_000, description="Nonces one client address may ask a second."
+    )
+    nonce_burst: int = Field(
+        default=50, ge=1, le=100_000, description="Nonces one client may ask at once."
+    )
+    max_outstanding_nonces: int = Field(
+        default=50_000,
+        ge=100,
+        le=10_000_000,
+        description="Nonces kept at most; past it the oldest are forgotten.",
+    )
     max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
     ocsp_validity_hours: int = Field(default=24, ge=1, le=168)
     crl_validity_hours: int = Field(default=24, ge=1, le=168)
@@ -62,6 +74,13 @@ class Settings(BaseSettings):
     )
     sts_max_token_hours: int = Field(
         default=24, ge=1, le=168, description="Longest STS token validity a holder may ask."
+    )
+    ca_passphrase_file: Path | None = Field(
+        default=None,
+        description=(
+            "The passphrase of the CA key files; default <data dir>-secrets/<env>-ca-passphrase, "
+            "outside the data directory."
+        ),
     )
     pkcs11_module: str | None = Field(
         default=None, description="PKCS#11 module for CA keys; file keys when unset."
@@ -82,6 +101,23 @@ class Settings(BaseSettings):
         if self.db:
             return self.db
         return f"sqlite:///{(self.data_dir / 'ehcert.db').resolve()}"
+
+    @property
+    def passphrase_path(self) -> Path:
+        """Where the CA key passphrase lives: the setting, else beside the data directory.
+
+        Never inside it: a copy or backup of the data directory (keys, database) must
+        not carry what opens the keys. ``<data dir>-secrets/`` is a sibling folder.
+        """
+        if self.ca_passphrase_file is not None:
+            return self.ca_passphrase_file
+        data_dir = self.data_dir.resolve()
+        return data_dir.with_name(data_dir.name + "-secrets") / f"{self.environment}-ca-passphrase"
+
+    @property
+    def legacy_passphrase_path(self) -> Path:
+        """Where versions before 0.2 kept it: ``<data dir>/secrets/``, beside the keys."""
+        return self.data_dir / "secrets" / f"{self.environment}-ca-passphrase"
 
     @property
     def base_url(self) -> str:

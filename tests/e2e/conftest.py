@@ -122,7 +122,16 @@ def running(
     clock = FixedClock(T0)
 
     def start(db_url: str | None) -> Iterator[RunningPlatform]:
-        settings = Settings(data_dir=data_dir, db=db_url, public_url=url)
+        # One client address (the tests') asks for every nonce of the session, in bursts
+        # far beyond what one real client does; the limit itself is tested on a platform
+        # of its own (test_nonce_limit.py).
+        settings = Settings(
+            data_dir=data_dir,
+            db=db_url,
+            public_url=url,
+            nonce_rate_per_second=10_000.0,
+            nonce_burst=100_000,
+        )
         platform = Platform.open(settings, clock, initialise=False)
         server, thread = _serve(platform, sock)
         try:

@@ -99,3 +99,19 @@ def test_concurrent_consumers_exactly_one_wins(database: Database, racers: int) 
             select(func.count()).select_from(NonceRow).where(NonceRow.used_at.is_not(None))
         )
     assert used == 5
+
+
+def test_outstanding_nonces_are_capped_and_the_oldest_forgotten(database: Database) -> None:
+    for index in range(12):
+        with database.session() as session:
+            NonceRepository(session).create(
+                f"capped-nonce-{index:04d}",
+                T0 + dt.timedelta(seconds=index),
+                TTL,
+                max_outstanding=5,
+            )
+    with database.session() as session:
+        kept = sorted(session.scalars(select(NonceRow.value)))
+    assert kept == [f"capped-nonce-{index:04d}" for index in range(7, 12)]
+    assert not _consume(database, "capped-nonce-0000", T0 + dt.timedelta(seconds=20))
+    assert _consume(database, "capped-nonce-0011", T0 + dt.timedelta(seconds=20))

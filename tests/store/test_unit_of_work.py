@@ -69,3 +69,24 @@ def test_a_refusal_rolls_the_work_back_and_is_audited_in_its_own_transaction(
     ]
     with database.session() as session:
         assert AuditLog(session).verify().ok
+
+
+def test_a_refusal_naming_a_lone_surrogate_is_still_audited(database: Database) -> None:
+    """JSON's ``\\ud800`` is no Unicode text; neither database stores it as it is, and a
+    refusal record holding it must be written all the same (with a replacement)."""
+    transactions = Transactions(database)
+
+    def work(session: Session, audit: AuditSink) -> None:
+        error = EhcertError(ErrorKind.MALFORMED, "Field serial is \ud800.", field="serial")
+        audit.record(REFUSED, "SSIN \ud800", "serial=\ud800", refusal_detail("revoke", error), T0)
+        raise error
+
+    with pytest.raises(EhcertError):
+        transactions.audited(work)
+    transactions.record_refusal("anonymous", "POST /v1/x", {"reason": "bad \ud800"}, T0)
+
+    records = audit_actions(database)
+    assert [action for action, _, _ in records] == [REFUSED, REFUSED]
+    assert records[0][1] == "SSIN ?"
+    assert records[0][2]["reason"] == "Field serial is ?."
+    assert records[1][2] == {"reason": "bad ?"}

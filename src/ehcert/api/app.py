@@ -22,12 +22,23 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from ehcert import __version__
+from ehcert.api import openapi
 from ehcert.api.etk import EtkPorts, etk_router, render_lookup
 from ehcert.api.lean_paths import LeanPaths, LeanPorts
 from ehcert.api.limits import BodySizeLimit
-from ehcert.api.problems import ehcert_error_handler, validation_error_handler
+from ehcert.api.problems import (
+    RefusalAudit,
+    UnexpectedErrors,
+    ehcert_error_handler,
+    http_error_handler,
+    validation_error_handler,
+)
 from ehcert.api.protocol import ProtocolPorts, health_answer, nonce_router, service_router
 from ehcert.api.ra import RaPorts, ra_router
 from ehcert.api.revocation import RevocationPorts, revocation_router
@@ -38,9 +49,11 @@ from ehcert.core.errors import EhcertError
 
 @dataclass(frozen=True, slots=True)
 class EdgePorts:
-    """Per router, the narrow interface it uses; and the request body limit."""
+    """Per router, the narrow interface it uses; the request body limit; and where the
+    edge records the refusals no service saw (``api.problems``)."""
 
     max_body_bytes: int
+    audit_refusal: RefusalAudit
     protocol: ProtocolPorts
     ra: RaPorts
     etk: EtkPorts
@@ -49,26 +62,54 @@ class EdgePorts:
     trust_list: TrustListPorts
 
 
+SWAGGER_STATIC = "/docs/static"
+
+
+def serve_docs(app: FastAPI) -> None:
+    """``/docs``: Swagger UI from the files of the ``swagger-ui-bundle`` package.
+
+    The platform's own pages must work without the internet (and must not make an
+    operator's browser fetch scripts from a third party), so the scripts and styles are
+    served from here, never from a CDN. ReDoc ships in no Python or Debian package, so
+    ``/redoc`` is not offered.
+    """
+    import swagger_ui_bundle  # type: ignore[import-untyped]
+
+    app.mount(
+        SWAGGER_STATIC,
+        StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
+        name="swagger-ui",
+    )
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - API",
+            swagger_js_url=f"{SWAGGER_STATIC}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER_STATIC}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER_STATIC}/favicon-32x32.png",
+            # No badge from the public validator service: nothing leaves the platform.
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+
 def create_app(ports: EdgePorts) -> FastAPI:
     app = FastAPI(
         title="ehcert platform",
         version=__version__,
         description="eHealth certificates for care providers and institutions.",
+        docs_url=None,
+        redoc_url=None,
     )
+    serve_docs(app)
+    openapi.install(app)
     # A bad-nonce problem carries a fresh nonce for the retry (api.problems).
     app.state.new_nonce = ports.protocol.new_nonce
+    app.state.audit_refusal = ports.audit_refusal
     app.add_middleware(BodySizeLimit, limit=ports.max_body_bytes)
-    app.add_exception_handler(EhcertError, ehcert_error_handler)
-    app.add_exception_handler(RequestValidationError, validation_error_handler)
-    app.include_router(nonce_router(ports.protocol))
-    app.include_router(ra_router(ports.ra))
-    app.include_router(etk_router(ports.etk))
-    app.include_router(revocation_router(ports.revocation))
-    app.include_router(service_router(ports.protocol))
-    app.include_router(sts_router(ports.sts))
-    app.include_router(trust_list_router(ports.trust_list))
     etk = ports.etk
-    # Outermost: kept answers leave before routing (api.lean_paths); the rest goes on.
+    # Kept answers leave before routing (api.lean_paths); the rest goes on.
     app.add_middleware(
         LeanPaths,
         ports=LeanPorts(
@@ -77,4 +118,15 @@ def create_app(ports: EdgePorts) -> FastAPI:
             kept_etk=lambda ids: etk.depot.kept_lookup(ids, etk.now(), render_lookup),
         ),
     )
+    app.add_middleware(UnexpectedErrors)  # added last: the outermost, around everything
+    app.add_exception_handler(EhcertError, ehcert_error_handler)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_exception_handler(HTTPException, http_error_handler)
+    app.include_router(nonce_router(ports.protocol))
+    app.include_router(ra_router(ports.ra))
+    app.include_router(etk_router(ports.etk))
+    app.include_router(revocation_router(ports.revocation))
+    app.include_router(service_router(ports.protocol))
+    app.include_router(sts_router(ports.sts))
+    app.include_router(trust_list_router(ports.trust_list))
     return app

@@ -235,17 +235,58 @@ class SignedRequests:
                 "The request's nonce is unknown, expired or already used; fetch a new one.",
             )
         identity = self._authenticators.authenticate(verified.chain, self._now())
-        try:
-            payload = json.loads(verified.payload or b"{}")
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise EhcertError(ErrorKind.MALFORMED, "The signed payload is not JSON.") from error
-        if not isinstance(payload, dict):
-            raise EhcertError(ErrorKind.MALFORMED, "The signed payload must be a JSON object.")
-        return identity, payload
+        return identity, signed_payload(verified.payload)
 
     def authenticate(self, body: bytes, path: str) -> tuple[Identity, dict[str, Any]]:
         return self.identify(self.verify(body, path))
 
     async def __call__(self, request: Request) -> tuple[Identity, dict[str, Any]]:
-        """The identity and payload of an HTTP request (the body is the JWS)."""
-        return self.authenticate(await request.body(), request.url.path)
+        """The identity and payload of an HTTP request (the body is the JWS).
+
+        The identity's actor is kept on the request, so a refusal of what follows (a
+        wrong field) is audited under the name of who sent it (``api.problems``).
+        """
+        verified = self.verify(await request.body(), request.url.path)
+        identity, payload = self.identify(verified)
+        request.state.actor = identity.actor
+        return identity, payload
+
+
+class _DuplicateMember(ValueError):
+    pass
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    members: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in members:
+            raise _DuplicateMember(name)
+        members[name] = value
+    return members
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def signed_payload(data: bytes) -> dict[str, Any]:
+    """The signed payload as a JSON object (RFC 8259): UTF-8, each member named once.
+
+    Nesting deeper than the parser's recursion limit (a payload 2,000 arrays deep) is
+    refused like any other malformed JSON, as are NaN and Infinity, which are no JSON.
+    """
+    try:
+        payload = json.loads(
+            (data or b"{}").decode("utf-8"),
+            object_pairs_hook=_unique_members,
+            parse_constant=_no_constant,
+        )
+    except _DuplicateMember as duplicate:
+        raise EhcertError(
+            ErrorKind.MALFORMED, f"The signed payload names the member {duplicate} twice."
+        ) from None
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise EhcertError(ErrorKind.MALFORMED, "The signed payload is not JSON.") from None
+    if not isinstance(payload, dict):
+        raise EhcertError(ErrorKind.MALFORMED, "The signed payload must be a JSON object.")
+    return payload

@@ -17,7 +17,8 @@ from typing import Annotated, Protocol
 from fastapi import APIRouter, Query, Request, Response
 
 from ehcert.api.authentication import SignedRequests
-from ehcert.api.fields import b64url, b64url_field, text_field
+from ehcert.api.fields import b64url, b64url_field, only_fields, text_field
+from ehcert.api.openapi import SIGNED_BODY
 from ehcert.api.protocol import NonceIssuer, nonce_headers
 from ehcert.api.schemas import (
     EtkChallengeAnswer,
@@ -99,11 +100,19 @@ def etk_router(ports: EtkPorts) -> APIRouter:
     depot = ports.depot
 
     @router.post(
-        "/v1/etk/challenges", status_code=201, response_model=EtkChallengeAnswer, tags=["etk"]
+        "/v1/etk/challenges",
+        status_code=201,
+        response_model=EtkChallengeAnswer,
+        tags=["etk"],
+        openapi_extra=SIGNED_BODY,
     )
     async def etk_challenge(request: Request, response: Response) -> EtkChallengeAnswer:
-        """ETK registration, step 1: a challenge encrypted to the encryption certificate."""
+        """ETK registration, step 1: a challenge encrypted to the encryption certificate.
+
+        Payload: ``encryption_certificate`` (base64url DER).
+        """
         identity, payload = await ports.signed(request)
+        only_fields(payload, "encryption_certificate")
         encryption = b64url_field(payload, "encryption_certificate")
         issued = depot.challenge(identity, encryption, ports.now())
         response.headers.update(nonce_headers(ports.new_nonce))
@@ -113,10 +122,20 @@ def etk_router(ports: EtkPorts) -> APIRouter:
             expires_at=issued.expires_at,
         )
 
-    @router.post("/v1/etk", status_code=201, response_model=EtkDescription, tags=["etk"])
+    @router.post(
+        "/v1/etk",
+        status_code=201,
+        response_model=EtkDescription,
+        tags=["etk"],
+        openapi_extra=SIGNED_BODY,
+    )
     async def etk_register(request: Request, response: Response) -> EtkDescription:
-        """ETK registration, step 2: the decrypted challenge; publishes the ETK."""
+        """ETK registration, step 2: the decrypted challenge; publishes the ETK.
+
+        Payload: ``challenge_id`` and ``answer`` (base64url of the decrypted challenge).
+        """
         identity, payload = await ports.signed(request)
+        only_fields(payload, "challenge_id", "answer")
         publication = depot.answer(
             identity,
             text_field(payload, "challenge_id") or "",

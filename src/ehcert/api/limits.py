@@ -1,13 +1,19 @@
-"""Request body size limit, enforced before a route reads the body.
+"""Limits at the edge: the request body size, and the rate of nonces per client.
 
-A pure ASGI middleware: a declared ``Content-Length`` over the limit is refused at once;
-a chunked body is counted as it streams and cut off when it passes the limit. The answer
-is a 413 problem document (RFC 9110 section 15.5.14, RFC 9457).
+:class:`BodySizeLimit` is a pure ASGI middleware: a declared ``Content-Length`` over the
+limit is refused at once; a chunked body is counted as it streams and cut off when it
+passes the limit. The answer is a 413 problem document (RFC 9110 section 15.5.14,
+RFC 9457). :class:`TokenBuckets` limits how fast one client may ask for nonces, the one
+unauthenticated request that writes to the database (``api.protocol``).
 """
 
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -66,3 +72,47 @@ class BodySizeLimit:
 
 class _BodyTooLarge(Exception):
     pass
+
+
+class TokenBuckets:
+    """A token bucket per client (peer address): ``rate`` tokens a second, ``burst`` at most.
+
+    Each request takes one token; an empty bucket means "retry in n seconds", which the
+    route answers as 429 with ``Retry-After`` (RFC 6585 section 4, RFC 9110 section
+    10.2.3). Buckets live in memory, per process, for at most ``max_clients`` peers: the
+    least recently seen are forgotten first, so a flood of addresses cannot grow it. Time
+    is the monotonic clock, not the platform's clock: a limit is about real seconds.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        *,
+        max_clients: int = 10_000,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError("a token bucket needs a positive rate and a burst of at least 1")
+        self.rate = rate
+        self.burst = burst
+        self._max_clients = max_clients
+        self._monotonic = monotonic
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, client: str) -> float:
+        """Take a token for ``client``: 0.0 when granted, else the seconds to wait."""
+        now = self._monotonic()
+        with self._lock:
+            tokens, since = self._buckets.pop(client, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - since) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[client] = (tokens - 1.0, now)
+                wait = 0.0
+            else:
+                self._buckets[client] = (tokens, now)
+                wait = (1.0 - tokens) / self.rate
+            while len(self._buckets) > self._max_clients:
+                self._buckets.popitem(last=False)
+        return wait

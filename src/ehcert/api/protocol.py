@@ -7,14 +7,18 @@ A nonce is issued here and spent by the signed request that carries it
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from ehcert import __version__
+from ehcert.api.limits import TokenBuckets
+from ehcert.api.problems import problem_response
 from ehcert.api.schemas import NonceAnswer
+from ehcert.core.errors import ErrorKind
 
 NonceIssuer = Callable[[], str]
 
@@ -33,14 +37,34 @@ def health_answer(environment: str) -> JSONResponse:
 class ProtocolPorts:
     new_nonce: NonceIssuer
     environment: str
+    nonce_limit: TokenBuckets | None = None  # per client; None: no limit
 
 
 def nonce_router(ports: ProtocolPorts) -> APIRouter:
     router = APIRouter()
 
-    @router.get("/v1/nonce", response_model=NonceAnswer, tags=["protocol"])
-    def get_nonce(response: Response) -> NonceAnswer:
-        """A fresh single-use nonce (RFC 8555 section 7.2), also in ``Replay-Nonce``."""
+    @router.get(
+        "/v1/nonce",
+        response_model=NonceAnswer,
+        tags=["protocol"],
+        responses={429: {"description": "Too many nonces asked by this client."}},
+    )
+    def get_nonce(request: Request, response: Response) -> Response | NonceAnswer:
+        """A fresh single-use nonce (RFC 8555 section 7.2), also in ``Replay-Nonce``.
+
+        Limited per client address (:class:`~ehcert.api.limits.TokenBuckets`): a client
+        asking faster than the limit gets 429 with ``Retry-After`` and no nonce, so it
+        cannot fill the nonce table and slow everyone's signed requests.
+        """
+        if ports.nonce_limit is not None:
+            client = request.client.host if request.client else "unknown"
+            wait = ports.nonce_limit.take(client)
+            if wait > 0:
+                return problem_response(
+                    ErrorKind.RATE_LIMITED,
+                    f"Too many nonces asked from {client}; retry in {math.ceil(wait)} s.",
+                    headers={"Retry-After": str(math.ceil(wait)), "Cache-Control": "no-store"},
+                )
         headers = nonce_headers(ports.new_nonce)
         response.headers.update(headers)
         return NonceAnswer(nonce=headers["Replay-Nonce"])

@@ -16,7 +16,8 @@ from cryptography import x509
 from fastapi import APIRouter, Request, Response
 
 from ehcert.api.authentication import SignedRequests
-from ehcert.api.fields import b64url_field, text_field
+from ehcert.api.fields import b64url_field, only_fields, serial_field, serial_hex, text_field
+from ehcert.api.openapi import SIGNED_BODY
 from ehcert.api.protocol import NonceIssuer, nonce_headers
 from ehcert.api.schemas import (
     ApplicationIdsAnswer,
@@ -83,10 +84,20 @@ def ra_router(ports: RaPorts) -> APIRouter:
     def issued(facts: CertificateFacts) -> IssuedAnswer:
         return issued_answer(facts, ports.chain, ports.environment)
 
-    @router.post("/v1/certificates", status_code=201, response_model=IssuedAnswer, tags=["ra"])
+    @router.post(
+        "/v1/certificates",
+        status_code=201,
+        response_model=IssuedAnswer,
+        tags=["ra"],
+        openapi_extra=SIGNED_BODY,
+    )
     async def request_certificate(request: Request, response: Response) -> IssuedAnswer:
-        """Request a first certificate, signed with an eID (certra generateCertificate)."""
+        """Request a first certificate, signed with an eID (certra generateCertificate).
+
+        Payload: ``csr`` (base64url DER), optional ``institution`` and ``application_id``.
+        """
         identity, payload = await ports.signed(request)
+        only_fields(payload, "csr", "institution", "application_id")
         facts = certificates.request(
             identity,
             b64url_field(payload, "csr"),
@@ -98,64 +109,106 @@ def ra_router(ports: RaPorts) -> APIRouter:
         return issued(facts)
 
     @router.post(
-        "/v1/certificates/renew", status_code=201, response_model=IssuedAnswer, tags=["ra"]
+        "/v1/certificates/renew",
+        status_code=201,
+        response_model=IssuedAnswer,
+        tags=["ra"],
+        openapi_extra=SIGNED_BODY,
     )
     async def renew_certificate(request: Request, response: Response) -> IssuedAnswer:
-        """Renew inside the 90-day window (certra generateCertificateForRenewal)."""
+        """Renew inside the 90-day window (certra generateCertificateForRenewal).
+
+        Payload: ``csr`` (base64url DER) and ``serial`` (hex) of the current certificate.
+        """
         identity, payload = await ports.signed(request)
+        only_fields(payload, "csr", "serial")
         facts = certificates.renew(
             identity,
             b64url_field(payload, "csr"),
-            text_field(payload, "serial") or "",
+            serial_field(payload),
             ports.now(),
         )
         response.headers.update(nonce_headers(ports.new_nonce))
         return issued(facts)
 
-    @router.post("/v1/certificates/revoke", response_model=StatusAnswer, tags=["ra"])
+    @router.post(
+        "/v1/certificates/revoke",
+        response_model=StatusAnswer,
+        tags=["ra"],
+        openapi_extra=SIGNED_BODY,
+    )
     async def revoke_certificate(request: Request, response: Response) -> StatusAnswer:
-        """Revoke with an RFC 5280 reason; OCSP and the CRL show it at once."""
+        """Revoke with an RFC 5280 reason; OCSP and the CRL show it at once.
+
+        Payload: ``serial`` (hex) and an optional ``reason``.
+        """
         identity, payload = await ports.signed(request)
+        only_fields(payload, "serial", "reason")
         reason = text_field(payload, "reason", required=False) or "unspecified"
-        facts = certificates.revoke(
-            identity, text_field(payload, "serial") or "", reason, ports.now()
-        )
+        facts = certificates.revoke(identity, serial_field(payload), reason, ports.now())
         response.headers.update(nonce_headers(ports.new_nonce))
         return status_answer(facts, ports.now())
 
     @router.get("/v1/certificates/{serial}", response_model=StatusAnswer, tags=["ra"])
     def certificate_status(serial: str) -> StatusAnswer:
         """Status of one certificate issued here."""
-        return status_answer(certificates.status(serial), ports.now())
+        return status_answer(certificates.status(serial_hex(serial)), ports.now())
 
-    @router.post("/v1/qualities", response_model=QualitiesAnswer, tags=["certra"])
+    @router.post(
+        "/v1/qualities",
+        response_model=QualitiesAnswer,
+        tags=["certra"],
+        openapi_extra=SIGNED_BODY,
+    )
     async def qualities(request: Request) -> QualitiesAnswer:
-        """What the signer may request for (certra getActorQualities)."""
-        identity, _ = await ports.signed(request)
+        """What the signer may request for (certra getActorQualities). Payload: ``{}``."""
+        identity, payload = await ports.signed(request)
+        only_fields(payload)
         return QualitiesAnswer.model_validate(certificates.qualities(identity, ports.now()))
 
-    @router.post("/v1/application-ids", response_model=ApplicationIdsAnswer, tags=["certra"])
+    @router.post(
+        "/v1/application-ids",
+        response_model=ApplicationIdsAnswer,
+        tags=["certra"],
+        openapi_extra=SIGNED_BODY,
+    )
     async def application_ids(request: Request) -> ApplicationIdsAnswer:
-        """Application ids in use by an institution (certra getExistingApplicationIds)."""
+        """Application ids in use by an institution (certra getExistingApplicationIds).
+
+        Payload: ``holder``, the institution id.
+        """
         identity, payload = await ports.signed(request)
+        only_fields(payload, "holder")
         holder = text_field(payload, "holder") or ""
         ids = certificates.application_ids(identity, holder, ports.now())
         return ApplicationIdsAnswer(holder=holder, application_ids=ids)
 
-    @router.post("/v1/revocable", response_model=RevocableAnswer, tags=["certra"])
+    @router.post(
+        "/v1/revocable",
+        response_model=RevocableAnswer,
+        tags=["certra"],
+        openapi_extra=SIGNED_BODY,
+    )
     async def revocable(request: Request) -> RevocableAnswer:
-        """Certificates the signer may revoke (certra getRevocableCertificates)."""
-        identity, _ = await ports.signed(request)
+        """Certificates the signer may revoke (certra getRevocableCertificates). Payload: ``{}``."""
+        identity, payload = await ports.signed(request)
+        only_fields(payload)
         now = ports.now()
         found = certificates.revocable(identity, now)
         return RevocableAnswer(certificates=[status_answer(f, now) for f in found])
 
-    @router.post("/v1/renewal-check", response_model=RenewalCheckAnswer, tags=["certra"])
+    @router.post(
+        "/v1/renewal-check",
+        response_model=RenewalCheckAnswer,
+        tags=["certra"],
+        openapi_extra=SIGNED_BODY,
+    )
     async def renewal_check(request: Request) -> RenewalCheckAnswer:
-        """Would a renewal be accepted now (certra validateRenew)?"""
+        """Would a renewal be accepted now (certra validateRenew)? Payload: ``serial`` (hex)."""
         identity, payload = await ports.signed(request)
+        only_fields(payload, "serial")
         now = ports.now()
-        serial = text_field(payload, "serial") or ""
+        serial = serial_field(payload)
         current, refusal = certificates.renewal_check(identity, serial, now)
         return RenewalCheckAnswer.build(current, refusal, now)
 

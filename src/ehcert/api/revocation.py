@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from ehcert.api.openapi import binary_answer, binary_body
 from ehcert.api.schemas import CaCertificates, pem_text
 from ehcert.core.errors import EhcertError, ErrorKind
 
@@ -90,6 +91,21 @@ def ca_certificates_answer(published: PublishedCas) -> CaCertificates:
     )
 
 
+def ocsp_get_request(encoded: str) -> bytes:
+    """The DER request of an OCSP GET path, or ``b""`` (answered ``malformedRequest``).
+
+    Standard base64 with its padding (RFC 6960 appendix A.1), URL-decoded already by the
+    router; the URL-safe alphabet some clients use is accepted too. Anything else in the
+    path (spaces, junk, missing padding) is not silently dropped but makes the request
+    malformed.
+    """
+    text = encoded.replace("-", "+").replace("_", "/")
+    try:
+        return base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        return b""
+
+
 def revocation_router(ports: RevocationPorts) -> APIRouter:
     router = APIRouter()
 
@@ -98,32 +114,49 @@ def revocation_router(ports: RevocationPorts) -> APIRouter:
         """The CA certificates of this environment, PEM."""
         return ca_certificates_answer(ports.certificates)
 
-    @router.get("/ca/{name}.crt", tags=["pki"])
+    @router.get(
+        "/ca/{name}.crt",
+        tags=["pki"],
+        response_class=Response,
+        responses=binary_answer(PKIX_CERT, "The CA certificate, DER."),
+    )
     def ca_certificate(name: str) -> Response:
         """A CA certificate in DER, as the AIA caIssuers URL promises (RFC 5280 4.2.2.1)."""
         cert = ports.certificates.named(name)
         return Response(cert.public_bytes(serialization.Encoding.DER), media_type=PKIX_CERT)
 
-    @router.get("/crl/{name}.crl", tags=["pki"])
+    @router.get(
+        "/crl/{name}.crl",
+        tags=["pki"],
+        response_class=Response,
+        responses=binary_answer(PKIX_CRL, "The CRL, DER."),
+    )
     def crl(name: str) -> Response:
         """The current CRL (RFC 5280 section 5), regenerated on every revocation."""
         der = ports.answers.crl(name)
         return Response(der, media_type=PKIX_CRL, headers={"Cache-Control": "max-age=60"})
 
-    @router.post("/ocsp", tags=["pki"])
+    @router.post(
+        "/ocsp",
+        tags=["pki"],
+        response_class=Response,
+        responses=binary_answer(OCSP_RESPONSE, "An OCSPResponse, successful or not."),
+        openapi_extra=binary_body(OCSP_REQUEST, "A DER OCSPRequest (RFC 6960 4.1.1)."),
+    )
     async def ocsp_post(request: Request) -> Response:
         """OCSP over HTTP POST (RFC 6960 appendix A.1)."""
         body = await request.body()
         answer = await run_in_threadpool(ports.answers.ocsp, body)  # signs, reads the store
         return Response(answer, media_type=OCSP_RESPONSE)
 
-    @router.get("/ocsp/{encoded:path}", tags=["pki"])
+    @router.get(
+        "/ocsp/{encoded:path}",
+        tags=["pki"],
+        response_class=Response,
+        responses=binary_answer(OCSP_RESPONSE, "An OCSPResponse, successful or not."),
+    )
     def ocsp_get(encoded: str) -> Response:
         """OCSP over HTTP GET: the DER request, base64 then URL-encoded (RFC 6960 A.1)."""
-        try:
-            der = base64.b64decode(encoded.replace("-", "+").replace("_", "/"), validate=False)
-        except (binascii.Error, ValueError):
-            der = b""
-        return Response(ports.answers.ocsp(der), media_type=OCSP_RESPONSE)
+        return Response(ports.answers.ocsp(ocsp_get_request(encoded)), media_type=OCSP_RESPONSE)
 
     return router

@@ -22,6 +22,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from ehcert.api.authentication import SignedRequests
+from ehcert.api.openapi import SIGNED_BODY, binary_answer
 from ehcert.api.protocol import NonceIssuer
 from ehcert.core.identity import Identity
 from ehcert.sts.service import ASSERTION_MEDIA_TYPE, IssuedToken
@@ -62,14 +63,26 @@ def sts_router(ports: StsPorts) -> APIRouter:
         identity, payload = ports.signed.identify(verified)
         return ports.tokens.issue(identity, verified.chain[0], payload, ports.now())
 
-    @router.get("/certificate")
+    @router.get(
+        "/certificate",
+        response_class=Response,
+        responses=binary_answer(PEM_MEDIA_TYPE, "The STS signing certificate, PEM."),
+    )
     def sts_certificate() -> Response:
         """The STS signing certificate, PEM: what relying parties verify tokens with."""
         return Response(ports.tokens.certificate_pem(), media_type=PEM_MEDIA_TYPE)
 
-    @router.post("/token")
+    @router.post(
+        "/token",
+        response_class=Response,
+        responses=binary_answer(ASSERTION_MEDIA_TYPE, "A signed SAML 1.1 assertion."),
+        openapi_extra=SIGNED_BODY,
+    )
     async def sts_token(request: Request) -> Response:
-        """A SAML 1.1 holder-of-key assertion for the signer of the JWS request."""
+        """A SAML 1.1 holder-of-key assertion for the signer of the JWS request.
+
+        Payload: optional ``attributes`` (designators) and ``validity_hours``.
+        """
         body = await request.body()
         issued = await run_in_threadpool(token, body, request.url.path)
         headers = {"Cache-Control": "no-store", "Replay-Nonce": ports.new_nonce()}

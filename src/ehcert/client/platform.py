@@ -123,7 +123,7 @@ class PlatformClient(PlatformHttp):
 
     def nonce(self) -> str:
         """A fresh single-use nonce (``GET /v1/nonce``; RFC 8555 section 7.2)."""
-        response = self._checked(self._send("GET", "/v1/nonce"))
+        response = self._checked(self._nonce_response())
         header = response.headers.get("Replay-Nonce")
         if isinstance(header, str) and header:
             return header

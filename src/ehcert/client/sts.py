@@ -366,7 +366,7 @@ class StsClient(PlatformHttp):
 
     def _nonce(self) -> str:
         """A fresh nonce; unlike the platform client's, only ever from ``Replay-Nonce``."""
-        response = self._checked(self._send("GET", "/v1/nonce"))
+        response = self._checked(self._nonce_response())
         nonce = response.headers.get("Replay-Nonce")
         if not nonce:
             raise EhcertError(ErrorKind.INTERNAL, "The platform sent no Replay-Nonce header.")

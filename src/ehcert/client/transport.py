@@ -20,6 +20,7 @@ works without the server installed.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
@@ -32,6 +33,8 @@ from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki.jws import create_jws
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
+MAX_RETRY_AFTER_SECONDS = 5
+"""Longest ``Retry-After`` a nonce request waits for before it gives up."""
 # RFC 7515 section 4.1.9 does not register a media type for flattened JSON; ACME's
 # application/jose+json (RFC 8555 section 6.2) is the one servers expect.
 JOSE_JSON = "application/jose+json"
@@ -84,6 +87,22 @@ class PlatformHttp:
                 ErrorKind.UNAVAILABLE,
                 f"The platform at {self.base_url} cannot be reached: {reason}.",
             ) from None
+
+    def _nonce_response(self) -> httpx.Response:
+        """``GET /v1/nonce``, waiting once as a 429 answer's ``Retry-After`` asks.
+
+        The platform limits nonces per client (RFC 6585 section 4); a client that asks
+        in a burst waits the few seconds it is told (at most
+        :data:`MAX_RETRY_AFTER_SECONDS`) and tries once more instead of failing.
+        """
+        response = self._send("GET", "/v1/nonce")
+        if response.status_code != 429:
+            return response
+        wait = response.headers.get("Retry-After", "")
+        if not wait.isdigit() or int(wait) > MAX_RETRY_AFTER_SECONDS:
+            return response
+        time.sleep(int(wait))
+        return self._send("GET", "/v1/nonce")
 
     def _checked(self, response: httpx.Response) -> httpx.Response:
         """``response`` when it is a success, otherwise the platform's error raised."""

@@ -25,5 +25,9 @@ class AuditSink(Protocol):
 
 
 def refusal_detail(action: str, error: EhcertError) -> dict[str, object]:
-    """The detail of a refusal record: what was refused, the error kind, the sentence."""
+    """The detail of a refusal record: what was refused, the error kind, the sentence.
+
+    Marks ``error`` as recorded: the edge audits only the refusals no service recorded.
+    """
+    error.recorded = True
     return {"action": action, "kind": error.kind.value, "reason": error.detail}

@@ -31,6 +31,8 @@ class ErrorKind(StrEnum):
     REVOKED = "revoked"
     UNTRUSTED = "untrusted"  # a certificate does not chain to a configured anchor
     PAYLOAD_TOO_LARGE = "payload-too-large"
+    METHOD_NOT_ALLOWED = "method-not-allowed"  # the path exists, the HTTP method does not
+    RATE_LIMITED = "rate-limited"  # too many requests from one client; retry later
     UNAVAILABLE = "unavailable"  # a dependency (platform, token) cannot be reached
     INTERNAL = "internal"
 
@@ -49,6 +51,9 @@ class EhcertError(Exception):
         self.kind = kind
         self.detail = detail
         self.field = field
+        # Set once the refusal is in the audit log (``core.audit.refusal_detail``), so the
+        # edge, which audits the refusals no service saw, does not record it twice.
+        self.recorded = False
 
     def __repr__(self) -> str:
         return f"EhcertError({self.kind.value!r}, {self.detail!r}, field={self.field!r})"

@@ -265,8 +265,27 @@ def _chain(header: Mapping[str, object]) -> tuple[x509.Certificate, ...]:
             raise _malformed(
                 f"Item {position} of the JWS header member 'x5c' is not a base64 DER certificate."
             ) from None
+        _check_readable(certificate, position)
         certificates.append(certificate)
     return tuple(certificates)
+
+
+def _check_readable(certificate: x509.Certificate, position: int) -> None:
+    """Refuse a certificate whose names or extensions cannot be decoded.
+
+    The certificate parser reads them lazily; a name holding bytes that are not valid for
+    its string type (RFC 5280 section 4.1.2.4) or a duplicated extension would otherwise
+    fail later, deep inside whatever first looks at it, instead of as a refusal here.
+    """
+    try:
+        certificate.subject.rfc4514_string()
+        certificate.issuer.rfc4514_string()
+        for extension in certificate.extensions:
+            _ = extension.value
+    except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as error:
+        raise _malformed(
+            f"Item {position} of the JWS header member 'x5c' cannot be read: {error}."
+        ) from None
 
 
 def _signer_key(certificate: x509.Certificate) -> rsa.RSAPublicKey:

@@ -23,16 +23,23 @@ class StoredNonces:
     """Single-use nonces (RFC 8555 section 6.5): issued with a lifetime, spent at most once."""
 
     def __init__(
-        self, transactions: Transactions, now: Callable[[], dt.datetime], ttl: dt.timedelta
+        self,
+        transactions: Transactions,
+        now: Callable[[], dt.datetime],
+        ttl: dt.timedelta,
+        max_outstanding: int | None = None,
     ) -> None:
         self._transactions = transactions
         self._now = now
         self._ttl = ttl
+        self._max_outstanding = max_outstanding
 
     def issue(self) -> str:
         value = secrets.token_urlsafe(NONCE_BYTES)
         with self._transactions.session() as session:
-            NonceRepository(session).create(value, self._now(), self._ttl)
+            NonceRepository(session).create(
+                value, self._now(), self._ttl, max_outstanding=self._max_outstanding
+            )
         return value
 
     def consume(self, value: str) -> bool:

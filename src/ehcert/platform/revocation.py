@@ -18,12 +18,14 @@ signs them (``ca.ceremonies``) and this module serves the stored file as it is.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from sqlalchemy.orm import Session
 
@@ -37,6 +39,14 @@ from ehcert.store.crl_numbers import CrlNumbers
 from ehcert.store.db import Database
 from ehcert.store.eid import EidRepository
 from ehcert.store.ocsp_cache import OcspCache
+
+_log = logging.getLogger(__name__)
+
+MAX_SERIAL_BITS = 20 * 8 - 1
+"""A serial number is at most 20 octets of DER INTEGER, sign bit included (RFC 5280
+section 4.1.2.2)."""
+CERT_ID_HASHES = (hashes.SHA1, hashes.SHA256, hashes.SHA384, hashes.SHA512)
+"""CertID hashes this responder matches: SHA-1 (RFC 5019) and SHA-2."""
 
 
 @dataclass
@@ -137,14 +147,25 @@ class RevocationServer:
     # -- OCSP (RFC 6960) ---------------------------------------------------------------
 
     def ocsp(self, request_der: bytes) -> bytes:
-        """A DER OCSP response to a DER request; malformed or foreign requests get the
-        unsuccessful statuses of RFC 6960 section 2.3."""
-        try:
-            request = ocsp.load_der_ocsp_request(request_der)
-        except ValueError:
-            return _ocsp_error(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
-        if not self._ca.matches_issuer(request):
+        """A DER OCSP response to a DER request, whatever the request holds.
+
+        An OCSP client reads only OCSPResponses, so no request ever gets anything else:
+        what cannot be parsed is ``malformedRequest``, a CertID this responder cannot be
+        authoritative for is ``unauthorized`` and a failure of the responder itself is
+        ``internalError`` (RFC 6960 section 2.3), logged in one line.
+        """
+        checked = checked_ocsp_request(request_der)
+        if isinstance(checked, ocsp.OCSPResponseStatus):
+            return _ocsp_error(checked)
+        if not self._ca.matches_issuer(checked):
             return _ocsp_error(ocsp.OCSPResponseStatus.UNAUTHORIZED)
+        try:
+            return self._answer(checked)
+        except Exception as error:  # an OCSP client understands no HTTP error page
+            _log.error("OCSP answer failed: %s: %s", type(error).__name__, error)
+            return _ocsp_error(ocsp.OCSPResponseStatus.INTERNAL_ERROR)
+
+    def _answer(self, request: x509.ocsp.OCSPRequest) -> bytes:
         serial_hex = format(request.serial_number, "x")
         has_nonce = any(isinstance(e.value, x509.OCSPNonce) for e in request.extensions)
         now = self._now()
@@ -183,6 +204,32 @@ class RevocationServer:
         except ValueError:
             return False
         return len(embedded) == 1 and embedded[0] == responder
+
+
+def checked_ocsp_request(der: bytes) -> ocsp.OCSPRequest | ocsp.OCSPResponseStatus:
+    """The request when this responder can answer it, else the unsuccessful status to send.
+
+    One request entry only (RFC 5019 section 2.1.1, the lightweight profile): none or
+    several, duplicated extensions, a serial that is not positive or longer than the 20
+    octets of RFC 5280 section 4.1.2.2, are ``malformedRequest``. A CertID hashed with an
+    algorithm outside SHA-1 and SHA-2 (MD5, SHA-3, an unknown OID) cannot be matched to
+    the issuing CA, so the answer is ``unauthorized``.
+    """
+    try:
+        request = ocsp.load_der_ocsp_request(der)
+        request.extensions  # noqa: B018  (parsed lazily: a duplicate raises here)
+    except (ValueError, NotImplementedError, x509.DuplicateExtension):
+        return ocsp.OCSPResponseStatus.MALFORMED_REQUEST
+    serial = request.serial_number
+    if serial <= 0 or serial.bit_length() > MAX_SERIAL_BITS:
+        return ocsp.OCSPResponseStatus.MALFORMED_REQUEST
+    try:
+        algorithm = request.hash_algorithm
+    except UnsupportedAlgorithm:
+        return ocsp.OCSPResponseStatus.UNAUTHORIZED
+    if not isinstance(algorithm, CERT_ID_HASHES):
+        return ocsp.OCSPResponseStatus.UNAUTHORIZED
+    return request
 
 
 def _ocsp_error(status: ocsp.OCSPResponseStatus) -> bytes:

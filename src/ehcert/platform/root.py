@@ -15,6 +15,8 @@ object itself; nothing reachable over HTTP does.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import shutil
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +34,7 @@ from ehcert.api.authentication import (
     SignedRequests,
 )
 from ehcert.api.etk import EtkPorts
+from ehcert.api.limits import TokenBuckets
 from ehcert.api.protocol import ProtocolPorts
 from ehcert.api.ra import RaPorts
 from ehcert.api.revocation import PublishedCas, RevocationPorts
@@ -59,6 +62,8 @@ from ehcert.store.unit_of_work import Transactions
 from ehcert.sts.issuance import TokenIssuance
 from ehcert.sts.keys import StsCredential
 from ehcert.sts.service import SecurityTokenService
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +125,10 @@ class Platform:
             hierarchy.directory, backend, settings.environment, settings.base_url
         )
         self.nonces = StoredNonces(
-            self.transactions, self.now, dt.timedelta(seconds=settings.nonce_ttl_seconds)
+            self.transactions,
+            self.now,
+            dt.timedelta(seconds=settings.nonce_ttl_seconds),
+            settings.max_outstanding_nonces,
         )
         self.edge = self._edge()
 
@@ -208,7 +216,14 @@ class Platform:
         )
         return EdgePorts(
             max_body_bytes=self.settings.max_body_bytes,
-            protocol=ProtocolPorts(new_nonce, environment),
+            audit_refusal=lambda actor, subject, detail: self.transactions.record_refusal(
+                actor, subject, detail, self.now()
+            ),
+            protocol=ProtocolPorts(
+                new_nonce,
+                environment,
+                TokenBuckets(self.settings.nonce_rate_per_second, self.settings.nonce_burst),
+            ),
             ra=RaPorts(self.ra, signed, new_nonce, now, hierarchy.chain, environment),
             etk=EtkPorts(self.etk_depot, signed, new_nonce, now),
             revocation=RevocationPorts(
@@ -282,5 +297,40 @@ def key_backend(settings: Settings) -> KeyBackend:
             settings.environment, settings.pkcs11_module, settings.pkcs11_token_label, pin
         )
     directory = hierarchy_directory(settings.data_dir, settings.environment)
-    passphrase_file = settings.data_dir / "secrets" / f"{settings.environment}-ca-passphrase"
-    return FileKeyBackend(directory, passphrase_file)
+    return FileKeyBackend(directory, ca_passphrase_file(settings))
+
+
+def ca_passphrase_file(settings: Settings) -> Path:
+    """The CA key passphrase file, moved out of an old data directory on first use.
+
+    Older data directories kept it in ``<data dir>/secrets/``, beside the encrypted keys
+    (``Settings.legacy_passphrase_path``). When the configured place holds nothing and
+    the old one does, the file is moved there (folder 0700, file 0600) with a warning; if
+    it cannot be moved (a read-only data directory, say) it is read where it is, with a
+    warning, so an old data directory keeps opening either way.
+    """
+    target = settings.passphrase_path
+    legacy = settings.legacy_passphrase_path
+    if target.exists() or not legacy.exists():
+        return target
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        shutil.copy2(legacy, target)
+        target.chmod(0o600)
+        legacy.unlink()
+    except OSError as error:
+        _log.warning(
+            "the CA key passphrase stays in %s, beside the keys (it could not be moved to "
+            "%s: %s); set ca_passphrase_file or move it by hand",
+            legacy,
+            target,
+            error,
+        )
+        return legacy
+    _log.warning(
+        "moved the CA key passphrase from %s (beside the keys) to %s; back it up apart "
+        "from the data directory",
+        legacy,
+        target,
+    )
+    return target

@@ -98,12 +98,7 @@ class RegistrationAuthority:
             raise EhcertError(
                 ErrorKind.NOT_IN_REGISTRY, f"{institution} is not in the registry of institutions."
             )
-        if ssin is None or not self._registry.mandate_active(institution, ssin, now):
-            who = f"SSIN {ssin}" if ssin else "This requester"
-            raise EhcertError(
-                ErrorKind.NO_MANDATE,
-                f"{who} holds no active mandate as certificate holder for {institution}.",
-            )
+        self._check_mandate(institution, ssin, now)
         if facts.security_norms_date is None or facts.security_norms_date > now.date():
             raise EhcertError(
                 ErrorKind.ATTESTATION_MISSING,
@@ -216,14 +211,29 @@ class RegistrationAuthority:
                 f"Certificate {current.serial_hex} belongs to {holder}, not to SSIN "
                 f"{identity.ssin}.",
             )
-        institution = InstitutionId(holder.type, holder.value)
-        if identity.ssin is None or not self._registry.mandate_active(
-            institution, identity.ssin, now
-        ):
+        self._check_mandate(InstitutionId(holder.type, holder.value), identity.ssin, now)
+
+    def _check_mandate(
+        self, institution: InstitutionId, ssin: str | None, now: dt.datetime
+    ) -> None:
+        """``ssin`` may act for ``institution``: an active mandate, and not withdrawn.
+
+        A mandate holder need not be a care provider; but one the registry lists as
+        withdrawn has lost every right the platform gives (README, policy decisions),
+        acting for an institution included, even while the mandate is on record.
+        """
+        if ssin is None or not self._registry.mandate_active(institution, ssin, now):
+            who = f"SSIN {ssin}" if ssin else "This requester"
             raise EhcertError(
                 ErrorKind.NO_MANDATE,
-                f"SSIN {identity.ssin} holds no active mandate as certificate holder for "
-                f"{institution}.",
+                f"{who} holds no active mandate as certificate holder for {institution}.",
+            )
+        provider = self._registry.provider(ssin)
+        if provider is not None and provider.status == "withdrawn":
+            raise EhcertError(
+                ErrorKind.WITHDRAWN,
+                f"SSIN {ssin} has been withdrawn from the registry of care providers and "
+                f"can no longer act for {institution}.",
             )
 
     def _check_renewable(
@@ -332,15 +342,8 @@ class RegistrationAuthority:
             institution = InstitutionId.parse(holder)
         except ValueError as error:
             raise EhcertError(ErrorKind.MALFORMED, f"{error}.", field="holder") from error
-        if identity.method != "admin" and (
-            identity.ssin is None
-            or not self._registry.mandate_active(institution, identity.ssin, now)
-        ):
-            raise EhcertError(
-                ErrorKind.NO_MANDATE,
-                f"SSIN {identity.ssin} holds no active mandate as certificate holder for "
-                f"{institution}.",
-            )
+        if identity.method != "admin":
+            self._check_mandate(institution, identity.ssin, now)
         ids = {
             facts.holder.application_id
             for facts in self._ledger.for_holder(institution.type, institution.value)

@@ -17,7 +17,9 @@ migration scripts are what the tests exercise.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,7 +27,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
@@ -65,6 +67,33 @@ def _configure_sqlite_connection(
         cursor.close()
 
 
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIRECTORY_MODE = 0o700
+
+
+def private_sqlite_files(url: str) -> None:
+    """Make the SQLite database file, and the side files it has, readable by its owner only.
+
+    The registry and the ledger are personal data: with the usual umask a new file is
+    0644 and, in a 0755 directory, every local user could read them. The file is made
+    0600 before SQLite opens it (and its directory 0700 when made here); SQLite gives its
+    write-ahead log, shared-memory and journal files the mode of the database file. A
+    file left by an older version with a wider mode is narrowed when it is opened.
+    """
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=PRIVATE_DIRECTORY_MODE)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE))
+    for file in (path, *(path.with_name(path.name + side) for side in SQLITE_SIDE_FILES)):
+        if file.exists() and stat.S_IMODE(file.stat().st_mode) & 0o077:
+            file.chmod(PRIVATE_FILE_MODE)
+
+
 class Database:
     """One database (URL), its engine and a session factory.
 
@@ -78,6 +107,7 @@ class Database:
             raise TypeError("database url must be a string")
         self.url = url
         if url.startswith("sqlite"):
+            private_sqlite_files(url)
             self.engine: Engine = create_engine(
                 url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
             )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,8 +34,21 @@ class NonceRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def create(self, value: str, now: dt.datetime, ttl: dt.timedelta) -> dt.datetime:
-        """Record a fresh nonce valid for ``ttl``; return when it expires."""
+    def create(
+        self,
+        value: str,
+        now: dt.datetime,
+        ttl: dt.timedelta,
+        *,
+        max_outstanding: int | None = None,
+    ) -> dt.datetime:
+        """Record a fresh nonce valid for ``ttl``; return when it expires.
+
+        With ``max_outstanding`` the table never holds more nonces than that: the ones
+        closest to expiry are forgotten first (a client holding one gets ``badNonce`` and
+        a fresh nonce with it, RFC 8555 section 6.5), so a flood of nonce requests costs
+        bounded storage and never slows the signed requests that spend them.
+        """
         if not isinstance(value, str) or not 16 <= len(value) <= MAX_NONCE_LENGTH:
             raise ValueError(f"a nonce must be a string of 16 to {MAX_NONCE_LENGTH} characters")
         if ttl <= dt.timedelta(0):
@@ -43,6 +56,8 @@ class NonceRepository:
         created = require_aware(now, "now")
         expires = created + ttl
         self.purge_expired(created)
+        if max_outstanding is not None:
+            self._evict_beyond(max_outstanding - 1)
         try:
             self._session.connection().execute(
                 insert(NonceRow).values(
@@ -89,6 +104,24 @@ class NonceRepository:
         result = self._session.execute(
             delete(NonceRow)
             .where(NonceRow.value.in_(expired))
+            .execution_options(synchronize_session=False)
+        )
+        return affected_rows(result)
+
+    def _evict_beyond(self, keep: int) -> int:
+        """Delete the nonces closest to expiry until at most ``keep`` remain."""
+        excess = int(self._session.scalar(select(func.count()).select_from(NonceRow)) or 0) - keep
+        if excess <= 0:
+            return 0
+        oldest = (
+            select(NonceRow.value)
+            .order_by(NonceRow.expires_at)
+            .limit(excess)
+            .with_for_update(skip_locked=True)
+        )
+        result = self._session.execute(
+            delete(NonceRow)
+            .where(NonceRow.value.in_(oldest))
             .execution_options(synchronize_session=False)
         )
         return affected_rows(result)

@@ -30,14 +30,27 @@ HeldRecord = tuple[str, str, str, dict[str, object], dt.datetime]
 _MAX_NAME = 200
 
 
+def storable_text(text: str) -> str:
+    """``text`` with what UTF-8 cannot hold (a lone surrogate from JSON's ``\\ud800``)
+    replaced, so a record naming bad input can still be written, on either database."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def json_safe(detail: dict[str, object]) -> dict[str, Any]:
     """``detail`` as the JSON the audit log stores; what JSON cannot hold becomes a string."""
-    return json.loads(json.dumps(detail, default=str))  # type: ignore[no-any-return]
+    text = storable_text(json.dumps(detail, default=str, ensure_ascii=False))
+    return json.loads(text)  # type: ignore[no-any-return]
 
 
 def _append(log: AuditLog, record: HeldRecord) -> None:
     action, actor, subject, detail, at = record
-    log.append(at, action, actor[:_MAX_NAME], subject[:_MAX_NAME], json_safe(detail))
+    log.append(
+        at,
+        action,
+        storable_text(actor[:_MAX_NAME]),
+        storable_text(subject[:_MAX_NAME]),
+        json_safe(detail),
+    )
 
 
 class HeldBackAudit:
@@ -82,3 +95,11 @@ class Transactions:
                     log = AuditLog(session)
                     for record in audit.refusals:
                         _append(log, record)
+
+    def record_refusal(
+        self, actor: str, subject: str, detail: dict[str, object], at: dt.datetime
+    ) -> None:
+        """Write one refusal record in a transaction of its own: a refusal decided before
+        any service's unit of work began (the HTTP edge's, ``api.problems``)."""
+        with self._database.session() as session:
+            _append(AuditLog(session), (REFUSED, actor, subject, detail, at))
