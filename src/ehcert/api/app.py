@@ -9,7 +9,8 @@ authenticated by ``api.authentication`` before any service sees them; errors bec
 - ``api.ra``: certificates (request, renew, revoke, status) and the certra queries;
 - ``api.etk``: the ETK depot's registration and lookup;
 - ``api.revocation``: CA certificates, CRLs and OCSP;
-- ``api.sts``: the security token service.
+- ``api.sts``: the security token service;
+- ``api.ehbox``: the eHealthBox (its sends stream past the body limit, up to their own).
 
 The wiring (``platform.root``) builds :class:`EdgePorts` once, at start; no router
 receives more than its own part of it.
@@ -23,6 +24,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 
 from ehcert import __version__
+from ehcert.api.ehbox import SEND_PATH, EhboxPorts, ehbox_router
 from ehcert.api.etk import EtkPorts, etk_router
 from ehcert.api.limits import BodySizeLimit
 from ehcert.api.problems import ehcert_error_handler, validation_error_handler
@@ -43,6 +45,7 @@ class EdgePorts:
     etk: EtkPorts
     revocation: RevocationPorts
     sts: StsPorts
+    ehbox: EhboxPorts
 
 
 def create_app(ports: EdgePorts) -> FastAPI:
@@ -53,7 +56,11 @@ def create_app(ports: EdgePorts) -> FastAPI:
     )
     # A bad-nonce problem carries a fresh nonce for the retry (api.problems).
     app.state.new_nonce = ports.protocol.new_nonce
-    app.add_middleware(BodySizeLimit, limit=ports.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        limit=ports.max_body_bytes,
+        larger={SEND_PATH: ports.ehbox.max_message_bytes + 2 * 1024 * 1024},
+    )
     app.add_exception_handler(EhcertError, ehcert_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.include_router(nonce_router(ports.protocol))
@@ -62,4 +69,5 @@ def create_app(ports: EdgePorts) -> FastAPI:
     app.include_router(revocation_router(ports.revocation))
     app.include_router(service_router(ports.protocol))
     app.include_router(sts_router(ports.sts))
+    app.include_router(ehbox_router(ports.ehbox))
     return app

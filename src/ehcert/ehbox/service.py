@@ -8,8 +8,9 @@ sender declared. Any refusal rolls everything back, so nothing of a refused send
 stored, and is audited afterwards in its own transaction. A crash mid-send leaves no
 trace either: the transaction never committed.
 
-Reads mark the receipts (received when a recipient's list first shows the message, read
-when it gets the full message) once, for the receipts the sender asked for. Every
+Reads record when a recipient's list first showed the message (received) and when it
+first got the full message (read), once each; the acknowledgment status shows the
+sender those of the three receipts (publication, received, read) it asked for. Every
 decision is audited with ids, boxes and sizes, never with content.
 """
 
@@ -48,6 +49,16 @@ from ehcert.ehbox.model import (
     new_message_id,
 )
 from ehcert.ehbox.ports import EtkAvailable
+from ehcert.ehbox.records import (
+    BoxInfo,
+    CopyView,
+    FullMessage,
+    Listing,
+    MessageView,
+    PartView,
+    RecipientView,
+    SentMessage,
+)
 from ehcert.store.ehbox import (
     CHUNK_BYTES,
     EhboxStore,
@@ -83,46 +94,40 @@ class EhboxLimits:
     retention: dt.timedelta = dt.timedelta(days=365)
 
 
-@dataclass(frozen=True, slots=True)
-class SentMessage:
-    message_id: str
-    publication_id: str
-    sender: BoxId
-    recipients: tuple[BoxId, ...]
-    size: int
-    published_at: dt.datetime
-    expires_at: dt.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Listing:
-    folder: Folder
-    total: int
-    page: Page
-    copies: tuple[StoredCopy, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class FullMessage:
-    copy: StoredCopy
-    parts: tuple[StoredPart, ...]
-    recipients: tuple[StoredRecipient, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class BoxInfo:
-    box: BoxId
-    current_size: int
-    max_size: int
-    waiting: int
-
-
 def _absence(stored: StoredAbsence) -> Absence:
     return Absence(
         stored.id,
         stored.start_date,
         stored.end_date,
         tuple(BoxId.parse(s, "substitutes") for s in stored.substitutes),
+    )
+
+
+def _copy_view(stored: StoredCopy) -> CopyView:
+    m = stored.message
+    message = MessageView(
+        m.message_id,
+        m.publication_id,
+        m.sender_box,
+        m.sender_name,
+        m.title,
+        m.content_type,
+        m.important,
+        m.metadata,
+        m.size,
+        m.published_at,
+        m.expires_at,
+    )
+    return CopyView(stored.box, stored.side, stored.folder, message)
+
+
+def _part_view(stored: StoredPart) -> PartView:
+    return PartView(stored.pk, stored.name, stored.size, stored.sha256, stored.chunks)
+
+
+def _recipient_view(stored: StoredRecipient) -> RecipientView:
+    return RecipientView(
+        stored.box, stored.is_copy, stored.published_at, stored.received_at, stored.read_at
     )
 
 
@@ -210,7 +215,7 @@ class EhboxService:
                     expires_at=expires,
                 )
             )
-            published = now if publication.specification.publication_receipt else None
+            published = now
             for ordinal, recipient in enumerate(recipients):
                 store.add_recipient(
                     message_pk,
@@ -321,13 +326,9 @@ class EhboxService:
             copies = store.page(names, folder.value, page.offset, page.limit)
             total = store.count(names, folder.value)
             for box in names:
-                asked = [
-                    c.message.pk
-                    for c in copies
-                    if c.box == box and c.side == "received" and _spec(c).get("received_receipt")
-                ]
-                store.mark(asked, box, "received", now)
-            return Listing(folder, total, page, tuple(copies))
+                listed = [c.message.pk for c in copies if c.box == box and c.side == "received"]
+                store.mark(listed, box, "received", now)
+            return Listing(folder, total, page, tuple(_copy_view(c) for c in copies))
 
         with self._transactions.session() as session:
             return work(EhboxStore(session), RegistryBoxDirectory(session))
@@ -347,19 +348,19 @@ class EhboxService:
             box = self._box(identity, requested, directory, now)
             copy = self._copy(store, box, folder, message_id)
             if copy.side == "received":
-                if _spec(copy).get("read_receipt"):
-                    store.mark([copy.message.pk], str(box), "read", now)
-                if _spec(copy).get("received_receipt"):
-                    store.mark([copy.message.pk], str(box), "received", now)
+                store.mark([copy.message.pk], str(box), "received", now)
+                store.mark([copy.message.pk], str(box), "read", now)
             return FullMessage(
-                copy, tuple(store.parts(copy.message.pk)), tuple(store.recipients(copy.message.pk))
+                _copy_view(copy),
+                tuple(_part_view(p) for p in store.parts(copy.message.pk)),
+                tuple(_recipient_view(r) for r in store.recipients(copy.message.pk)),
             )
 
-    def part_chunks(self, part: StoredPart) -> Iterator[bytes]:
+    def part_chunks(self, part: PartView) -> Iterator[bytes]:
         """The stored bytes of one part, one chunk (and one short read) at a time."""
         for seq in range(part.chunks):
             with self._transactions.session() as session:
-                data = EhboxStore(session).chunk(part.pk, seq)
+                data = EhboxStore(session).chunk(part.handle, seq)
             if data is None:
                 return
             yield data
@@ -399,12 +400,12 @@ class EhboxService:
         message_id: str,
         page: Page,
         now: dt.datetime,
-    ) -> tuple[int, list[StoredRecipient]]:
+    ) -> tuple[int, list[RecipientView]]:
         """``getMessageAcknowledgmentsStatus``: one row per recipient of a sent message."""
 
         def work(
             store: EhboxStore, directory: RegistryBoxDirectory
-        ) -> tuple[int, list[StoredRecipient]]:
+        ) -> tuple[int, list[RecipientView]]:
             box = self._box(identity, requested, directory, now)
             copy = store.copy(str(box), message_id, "sent")
             if copy is None:
@@ -414,7 +415,18 @@ class EhboxService:
                     field="message_id",
                 )
             everyone = store.recipients(copy.message.pk)
-            return len(everyone), everyone[page.offset : page.offset + page.limit]
+            rows = everyone[page.offset : page.offset + page.limit]
+            spec = _spec(copy)
+            return len(everyone), [
+                RecipientView(
+                    r.box,
+                    r.is_copy,
+                    r.published_at if spec.get("publication_receipt") else None,
+                    r.received_at if spec.get("received_receipt") else None,
+                    r.read_at if spec.get("read_receipt") else None,
+                )
+                for r in rows
+            ]
 
         return self._read(work)
 

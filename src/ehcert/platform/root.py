@@ -30,6 +30,7 @@ from ehcert.api.authentication import (
     EidAuthenticator,
     SignedRequests,
 )
+from ehcert.api.ehbox import EhboxPorts
 from ehcert.api.etk import EtkPorts
 from ehcert.api.protocol import ProtocolPorts
 from ehcert.api.ra import RaPorts
@@ -43,6 +44,8 @@ from ehcert.ca.hierarchy import Hierarchy, hierarchy_directory, is_initialised, 
 from ehcert.ca.keys import FileKeyBackend, KeyBackend, Pkcs11KeyBackend
 from ehcert.core.clock import Clock, SystemClock
 from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.ehbox.model import BoxId
+from ehcert.ehbox.service import EhboxLimits, EhboxService
 from ehcert.etkdepot.service import EtkDepot
 from ehcert.platform.adapters import CitizenRecords, StoredNonces
 from ehcert.platform.revocation import CachedCrl, RevocationServer
@@ -88,6 +91,16 @@ class Platform:
             eid_issuers=[*self._eid_ca_certificates(), *self.eid_anchors],
             environment=settings.environment,
             max_validity_hours=settings.sts_max_token_hours,
+        )
+        self.ehbox = EhboxService(
+            self.transactions,
+            self._etk_available,
+            EhboxLimits(
+                max_recipients=settings.ehbox_max_recipients,
+                max_message_bytes=settings.ehbox_max_message_bytes,
+                max_box_bytes=settings.ehbox_max_box_bytes,
+                retention=dt.timedelta(days=settings.ehbox_retention_days),
+            ),
         )
         self.nonces = StoredNonces(
             self.transactions, self.now, dt.timedelta(seconds=settings.nonce_ttl_seconds)
@@ -142,6 +155,12 @@ class Platform:
             max_token_validity=dt.timedelta(hours=settings.sts_max_token_hours),
         )
 
+    def _etk_available(self, box: BoxId, now: dt.datetime) -> bool:
+        """The depot serves a valid ETK for the box's holder (the mailbox's one question
+        to the depot, asked through its lookup, never its tables)."""
+        (found,) = self.etk_depot.lookup([f"{box.type}={box.value}"], now)
+        return found.etk is not None
+
     def _signed_requests(self) -> SignedRequests:
         hierarchy = self.hierarchy
         eid_root, eid_ca = hierarchy.eid_root, hierarchy.eid_ca
@@ -183,6 +202,16 @@ class Platform:
             etk=EtkPorts(self.etk_depot, signed, new_nonce, now),
             revocation=RevocationPorts(self._revocation, published),
             sts=StsPorts(self.sts, signed, new_nonce, now),
+            ehbox=EhboxPorts(
+                self.ehbox,
+                signed,
+                new_nonce,
+                now,
+                sts_certificate=lambda: self.sts.service().credential.certificate,
+                sts_issuer=f"{self.settings.base_url}/sts",
+                max_recipients=self.settings.ehbox_max_recipients,
+                max_message_bytes=self.settings.ehbox_max_message_bytes,
+            ),
         )
 
     # -- for the operator's console and tests ---------------------------------------------
