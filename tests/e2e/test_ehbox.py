@@ -25,7 +25,10 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select, update
+from typer.testing import CliRunner
 
+from ehcert.cli.main import app
+from ehcert.cli.options import CertRuntime
 from ehcert.client.ehbox import EhboxClient, RecipientsOutOfOffice
 from ehcert.client.ehbox_messages import Annex, Draft
 from ehcert.client.keys import KeyEntryRequestSigner
@@ -463,3 +466,59 @@ def test_expired_messages_are_purged_and_audited(mail: Mail) -> None:
     assert b.messages("INBOX")["total"] == 0
     expired = [r for r in mail.actors.audit_records() if r.action == "ehbox-expired"]
     assert [r.subject for r in expired] == [sent["message_id"]]
+
+
+def test_the_cli_sends_lists_reads_and_tracks_a_message(mail: Mail, tmp_path: Path) -> None:
+    runtime = CertRuntime(clock=mail.env.clock)
+    password = tmp_path / "password"
+    password.write_text(mail.actors.password + "\n")
+
+    def run(who: str, *arguments: str, code: int = 0) -> Any:
+        common = ["--platform", mail.env.url, "--keystore", str(mail.paths[who])]
+        common += ["--password-file", str(password)]
+        result = CliRunner().invoke(app, ["ehbox", *arguments, *common], obj=runtime)
+        assert result.exit_code == code, result.output
+        return json.loads(result.stdout) if "--json" in arguments and code == 0 else result
+
+    letter = tmp_path / "letter.txt"
+    letter.write_text("Dear colleague, see the scan.")
+    scan = tmp_path / "scan.png"
+    scan.write_bytes(b"\x89PNG scan")
+    sent = run(
+        "a", "send", str(letter), "--to", f"SSIN={DOCTOR_B}", "--cc", HOSPITAL,
+        "--title", "Referral", "--annex", str(scan), "--receipt", "read",
+        "--important", "--json",
+    )  # fmt: skip
+    listing = run("b", "list", "--folder", "INBOX", "--json")
+    assert [m["message_id"] for m in listing["messages"]] == [sent["message_id"]]
+    assert listing["messages"][0]["content_specification"]["important"] is True
+    assert "Referral" in run("b", "list").stdout
+
+    out = tmp_path / "out"
+    got = run("b", "get", sent["message_id"], "--out", str(out), "--json")
+    assert got["sender"]["box"] == BOX_A
+    assert all(p["data_valid"] and p["trusted"] for p in got["parts"])
+    assert (out / "letter.txt").read_text() == "Dear colleague, see the scan."
+    assert (out / "scan.png").read_bytes() == b"\x89PNG scan"
+    status = run("a", "ack-status", sent["message_id"], "--json")
+    rows = {r["recipient"]: r for r in status["rows"]}
+    assert rows[BOX_B]["read"] == mail.env.clock.now().isoformat()
+    assert rows[HOSPITAL]["read"] is None
+
+    info = run("b", "info", "--json")
+    assert info["box"] == BOX_B
+    assert info["messages_waiting"] == 0
+    period = run("b", "ooo", "set", "--from", "2026-03-01", "--until", "2026-03-31", "--json")
+    refused = run("a", "send", str(letter), "--to", BOX_B, "--title", "Again", code=1)
+    assert "out of office" in refused.output
+    assert "--ooo-acknowledged" in refused.output
+    run("a", "send", str(letter), "--to", BOX_B, "--title", "Again", "--ooo-acknowledged")
+    assert run("b", "ooo", "list", "--json")["ooo"][0]["ooo_id"] == period["ooo_id"]
+    run("b", "ooo", "clear", period["ooo_id"])
+    run("b", "delete", sent["message_id"], "--folder", "INBOX")
+    run("b", "move", sent["message_id"], "--from", "BININBOX", "--to", "INBOX")
+    missing = run("b", "get", "Z" * 13, "--out", str(out), code=1)
+    assert "no message" in missing.output
+    run("b", "list", "--folder", "TRASH", code=1)
+    run("a", "send", str(letter), "--title", "Nobody", code=2)
+    run("a", "send", str(letter), "--to", BOX_B, "--title", "x", "--receipt", "never", code=2)
