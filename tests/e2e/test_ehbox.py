@@ -522,3 +522,46 @@ def test_the_cli_sends_lists_reads_and_tracks_a_message(mail: Mail, tmp_path: Pa
     run("b", "list", "--folder", "TRASH", code=1)
     run("a", "send", str(letter), "--title", "Nobody", code=2)
     run("a", "send", str(letter), "--to", BOX_B, "--title", "x", "--receipt", "never", code=2)
+
+
+def test_the_box_refuses_a_send_naming_every_recipient_and_part_at_fault(mail: Mail) -> None:
+    a, b = mail.client("a"), mail.client("b")
+    prepared = a.prepare(_letter(BOX_B))
+    unknown = dict(prepared.publication)
+    unknown["destinations"] = [
+        {"box": BOX_B},
+        {"box": f"SSIN={example_ssin(99)}"},
+        {"box": "NIHII-HOSPITAL=71000999"},
+        {"box": f"SSIN={DOCTOR_A}:nurse"},
+    ]
+    with pytest.raises(EhcertError) as caught:
+        a.publish(replace(prepared, publication=unknown))
+    detail = caught.value.detail
+    assert caught.value.field == "destinations"
+    assert f"SSIN={example_ssin(99)} is not a care provider" in detail
+    assert "NIHII-HOSPITAL=71000999 is not an institution" in detail
+    assert "has no box as nurse" in detail
+    assert BOX_B + " " not in detail  # the valid recipient is not blamed
+
+    parts = [dict(p) for p in prepared.publication["parts"]]
+    parts[1]["sha256"] = "0" * 64
+    with pytest.raises(EhcertError) as caught:
+        a.publish(replace(prepared, publication={**prepared.publication, "parts": parts}))
+    assert caught.value.field == "parts[1].sha256"
+    assert parts[1]["name"] in caught.value.detail
+    parts = [dict(p) for p in prepared.publication["parts"]]
+    parts[0]["size"] += 1
+    with pytest.raises(EhcertError) as caught:
+        a.publish(replace(prepared, publication={**prepared.publication, "parts": parts}))
+    assert caught.value.kind is ErrorKind.MALFORMED
+    too_long = {
+        **prepared.publication,
+        "document": {**prepared.publication["document"], "title": "t" * 401},
+    }
+    with pytest.raises(EhcertError) as caught:
+        a.publish(replace(prepared, publication=too_long))
+    assert caught.value.field == "document.title"
+    assert b.messages("INBOX")["total"] == 0
+    assert a.messages("SENTBOX")["total"] == 0
+    a.publish(prepared)  # the untouched message still goes through
+    assert b.messages("INBOX")["total"] == 1
