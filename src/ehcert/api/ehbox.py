@@ -23,7 +23,6 @@ absent recipient, the period and the substitutes: nothing was sent.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -33,6 +32,7 @@ from cryptography import x509
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from ehcert.api.authentication import SignedRequests
 from ehcert.api.ehbox_answers import (
@@ -42,9 +42,10 @@ from ehcert.api.ehbox_answers import (
     recipient_row,
     sent_answer,
 )
+from ehcert.api.ehbox_framing import PARTS_MEDIA_TYPE, StreamedBody, framed
 from ehcert.api.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_PREFIX
 from ehcert.api.protocol import NonceIssuer, nonce_headers
-from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.core.errors import EhcertError
 from ehcert.core.identity import Identity
 from ehcert.ehbox.access import check_assertion, decode_assertion
 from ehcert.ehbox.mailbox import Absence, RecipientsOutOfOffice
@@ -59,12 +60,9 @@ from ehcert.ehbox.model import (
     parse_publication,
 )
 from ehcert.ehbox.records import BoxInfo, FullMessage, Listing, PartView, RecipientView, SentMessage
-from ehcert.pki.jws import MAX_DOCUMENT_SIZE
 
-PARTS_MEDIA_TYPE = "application/vnd.ehcert.ehbox-parts"
 PREFIX = "/ehbox/v3"
 SEND_PATH = f"{PREFIX}/messages"
-_MAX_HEAD_DIGITS = 8
 
 
 class PartSource(Protocol):
@@ -176,66 +174,6 @@ class EhboxPorts:
     max_message_bytes: int
 
 
-class StreamedBody:
-    """The request body, read from the worker thread in pieces as the route needs them."""
-
-    def __init__(self, pull: Callable[[], bytes]) -> None:
-        self._pull = pull
-        self._buffer = bytearray()
-        self._ended = False
-
-    def _fill(self) -> bool:
-        if self._ended:
-            return False
-        data = self._pull()
-        if not data:
-            self._ended = True
-            return False
-        self._buffer += data
-        return True
-
-    def read(self, size: int) -> bytes:
-        while len(self._buffer) < size and self._fill():
-            pass
-        taken = bytes(self._buffer[:size])
-        del self._buffer[:size]
-        return taken
-
-    def read_head(self) -> bytes:
-        """The JSON before the parts: its length in digits, a line feed, then the JSON."""
-        digits = bytearray()
-        while True:
-            byte = self.read(1)
-            if byte == b"\n":
-                break
-            if not byte.isdigit() or len(digits) >= _MAX_HEAD_DIGITS:
-                raise malformed(
-                    "body",
-                    f"A {PARTS_MEDIA_TYPE} body starts with the JSON's length in digits and a "
-                    "line feed.",
-                )
-            digits += byte
-        length = int(digits or b"0")
-        if not 0 < length <= MAX_DOCUMENT_SIZE:
-            raise EhcertError(
-                ErrorKind.PAYLOAD_TOO_LARGE,
-                f"The signed request before the parts must be 1 to {MAX_DOCUMENT_SIZE} bytes.",
-                field="body",
-            )
-        head = self.read(length)
-        if len(head) != length:
-            raise malformed("body", "The body ends inside its signed request.")
-        return head
-
-    def drain(self, limit: int) -> None:
-        """Read what the client still sends (up to ``limit``), so it gets the answer."""
-        received = 0
-        self._buffer.clear()
-        while received <= limit and self._fill():
-            received += len(self._buffer)
-            self._buffer.clear()
-
-
 def _box(payload: dict[str, Any]) -> BoxId | None:
     value = payload.get("box")
     return None if value is None else BoxId.parse(value, "box")
@@ -261,15 +199,6 @@ def out_of_office_response(error: RecipientsOutOfOffice, nonce: str) -> JSONResp
     return JSONResponse(
         body, status_code=409, media_type=PROBLEM_MEDIA_TYPE, headers={"Replay-Nonce": nonce}
     )
-
-
-def framed(
-    head: dict[str, Any], parts: Sequence[PartView], chunks: Callable[[PartView], Iterator[bytes]]
-) -> Iterator[bytes]:
-    document = json.dumps(head, separators=(",", ":")).encode("utf-8")
-    yield str(len(document)).encode("ascii") + b"\n" + document
-    for part in parts:
-        yield from chunks(part)
 
 
 class _Edge:
@@ -326,7 +255,8 @@ def _publication_routes(router: APIRouter, edge: _Edge) -> None:
         def pull() -> bytes:
             try:
                 return anyio.from_thread.run(next_piece)
-            except StopAsyncIteration:
+            except (StopAsyncIteration, ClientDisconnect):
+                # A body cut short is refused by the send (a part ends early): rolled back.
                 return b""
 
         body = StreamedBody(pull)

@@ -17,10 +17,9 @@ decision is audited with ids, boxes and sizes, never with content.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -49,24 +48,21 @@ from ehcert.ehbox.model import (
     new_message_id,
 )
 from ehcert.ehbox.ports import EtkAvailable
+from ehcert.ehbox.publishing import PartSource, store_message
 from ehcert.ehbox.records import (
     BoxInfo,
-    CopyView,
     FullMessage,
     Listing,
-    MessageView,
     PartView,
     RecipientView,
     SentMessage,
 )
+from ehcert.ehbox.views import as_absence, copy_view, part_view, recipient_view, specification
 from ehcert.store.ehbox import (
-    CHUNK_BYTES,
     EhboxStore,
     NewMessage,
     StoredAbsence,
     StoredCopy,
-    StoredPart,
-    StoredRecipient,
 )
 from ehcert.store.unit_of_work import Transactions
 
@@ -80,69 +76,12 @@ OOO_INSERTED = "ehbox-ooo-inserted"
 OOO_DELETED = "ehbox-ooo-deleted"
 
 
-class PartSource(Protocol):
-    """The sealed parts as they arrive: ``read(n)`` gives up to ``n`` bytes, b"" at the end."""
-
-    def read(self, size: int) -> bytes: ...
-
-
 @dataclass(frozen=True, slots=True)
 class EhboxLimits:
     max_recipients: int = 100
     max_message_bytes: int = 128 * 1024 * 1024
     max_box_bytes: int = 1024 * 1024 * 1024
     retention: dt.timedelta = dt.timedelta(days=365)
-
-
-def _absence(stored: StoredAbsence) -> Absence:
-    return Absence(
-        stored.id,
-        stored.start_date,
-        stored.end_date,
-        tuple(BoxId.parse(s, "substitutes") for s in stored.substitutes),
-    )
-
-
-def _copy_view(stored: StoredCopy) -> CopyView:
-    m = stored.message
-    message = MessageView(
-        m.message_id,
-        m.publication_id,
-        m.sender_box,
-        m.sender_name,
-        m.title,
-        m.content_type,
-        m.important,
-        m.metadata,
-        m.size,
-        m.published_at,
-        m.expires_at,
-    )
-    return CopyView(stored.box, stored.side, stored.folder, message)
-
-
-def _part_view(stored: StoredPart) -> PartView:
-    return PartView(stored.pk, stored.name, stored.size, stored.sha256, stored.chunks)
-
-
-def _recipient_view(stored: StoredRecipient) -> RecipientView:
-    return RecipientView(
-        stored.box, stored.is_copy, stored.published_at, stored.received_at, stored.read_at
-    )
-
-
-def _read_exactly(source: PartSource, size: int, name: str, sink: Callable[[bytes], None]) -> str:
-    """Stream ``size`` bytes of part ``name`` to ``sink`` in chunks; return its SHA-256."""
-    digest = hashlib.sha256()
-    left = size
-    while left:
-        data = source.read(min(CHUNK_BYTES, left))
-        if not data:
-            raise malformed("parts", f"Part {name} ended after {size - left} of its {size} bytes.")
-        digest.update(data)
-        sink(data)
-        left -= len(data)
-    return digest.hexdigest()
 
 
 class EhboxService:
@@ -182,7 +121,7 @@ class EhboxService:
             sizes = {str(box): store.box_size(str(box)) for box in boxes}
             check_quotas(recipients, sender, sizes, publication.size, limits.max_box_bytes)
             absences = {
-                str(r.box): [_absence(a) for a in store.absences(str(r.box))] for r in recipients
+                str(r.box): [as_absence(a) for a in store.absences(str(r.box))] for r in recipients
             }
             absent = absent_recipients(recipients, absences, now.date())
             if absent:
@@ -198,11 +137,12 @@ class EhboxService:
             metadata["destinations"] = [
                 {"box": str(r.box), "name": r.name, "copy": r.copy} for r in recipients
             ]
-            message_id = new_message_id()
             expires = now + limits.retention
-            message_pk = store.add_message(
+            message_id = store_message(
+                store,
+                publication,
                 NewMessage(
-                    message_id=message_id,
+                    message_id=new_message_id(),
                     publication_id=publication.publication_id,
                     sender_box=str(sender),
                     sender_name=sender_name[:250],
@@ -213,37 +153,10 @@ class EhboxService:
                     size=publication.size,
                     published_at=now,
                     expires_at=expires,
-                )
+                ),
+                recipients,
+                source,
             )
-            published = now
-            for ordinal, recipient in enumerate(recipients):
-                store.add_recipient(
-                    message_pk,
-                    ordinal,
-                    str(recipient.box),
-                    is_copy=recipient.copy,
-                    published_at=published,
-                )
-                store.add_copy(message_pk, str(recipient.box), "received", Folder.INBOX.value)
-            store.add_copy(message_pk, str(sender), "sent", Folder.SENTBOX.value)
-            for ordinal, part in enumerate(publication.parts):
-                part_pk = store.add_part(message_pk, ordinal, part.name, part.size, part.sha256)
-                seq = 0
-
-                def keep(data: bytes, part_pk: int = part_pk) -> None:
-                    nonlocal seq
-                    store.add_chunk(part_pk, seq, data)
-                    seq += 1
-
-                digest = _read_exactly(source, part.size, part.name, keep)
-                if digest != part.sha256:
-                    raise malformed(
-                        f"parts[{ordinal}].sha256",
-                        f"Part {part.name} does not match its declared SHA-256 digest; it was "
-                        "changed on the way or declared wrongly.",
-                    )
-            if source.read(1):
-                raise malformed("parts", "The request carries more bytes than its parts declare.")
             sent = SentMessage(
                 message_id,
                 publication.publication_id,
@@ -328,7 +241,7 @@ class EhboxService:
             for box in names:
                 listed = [c.message.pk for c in copies if c.box == box and c.side == "received"]
                 store.mark(listed, box, "received", now)
-            return Listing(folder, total, page, tuple(_copy_view(c) for c in copies))
+            return Listing(folder, total, page, tuple(copy_view(c) for c in copies))
 
         with self._transactions.session() as session:
             return work(EhboxStore(session), RegistryBoxDirectory(session))
@@ -351,9 +264,9 @@ class EhboxService:
                 store.mark([copy.message.pk], str(box), "received", now)
                 store.mark([copy.message.pk], str(box), "read", now)
             return FullMessage(
-                _copy_view(copy),
-                tuple(_part_view(p) for p in store.parts(copy.message.pk)),
-                tuple(_recipient_view(r) for r in store.recipients(copy.message.pk)),
+                copy_view(copy),
+                tuple(part_view(p) for p in store.parts(copy.message.pk)),
+                tuple(recipient_view(r) for r in store.recipients(copy.message.pk)),
             )
 
     def part_chunks(self, part: PartView) -> Iterator[bytes]:
@@ -416,7 +329,7 @@ class EhboxService:
                 )
             everyone = store.recipients(copy.message.pk)
             rows = everyone[page.offset : page.offset + page.limit]
-            spec = _spec(copy)
+            spec = specification(copy)
             return len(everyone), [
                 RecipientView(
                     r.box,
@@ -559,7 +472,7 @@ class EhboxService:
                 {"ooo_id": absence.id, "start": start.isoformat(), "end": end.isoformat()},
                 now,
             )
-            return _absence(absence)
+            return as_absence(absence)
 
         return self._audited_at(OOO_INSERTED, identity, now, work)
 
@@ -568,7 +481,7 @@ class EhboxService:
     ) -> list[Absence]:
         def work(store: EhboxStore, directory: RegistryBoxDirectory) -> list[Absence]:
             box = self._box(identity, requested, directory, now)
-            return [_absence(a) for a in store.absences(str(box))]
+            return [as_absence(a) for a in store.absences(str(box))]
 
         return self._read(work)
 
@@ -604,8 +517,3 @@ class EhboxService:
             return len(expired)
 
         return self._transactions.audited(work)
-
-
-def _spec(copy: StoredCopy) -> dict[str, object]:
-    spec = copy.message.metadata.get("content_specification")
-    return spec if isinstance(spec, dict) else {}
