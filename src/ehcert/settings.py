@@ -82,6 +82,21 @@ class Settings(BaseSettings):
             "outside the data directory."
         ),
     )
+    ehbox_max_recipients: int = Field(
+        default=100, ge=1, le=10_000, description="Most recipients of one eHealthBox message."
+    )
+    ehbox_max_message_bytes: int = Field(
+        default=128 * 1024 * 1024,
+        ge=1024,
+        le=4 * 1024 * 1024 * 1024,
+        description="Largest eHealthBox message (all sealed parts together).",
+    )
+    ehbox_max_box_bytes: int = Field(
+        default=1024 * 1024 * 1024, ge=1024, description="Quota of one eHealthBox."
+    )
+    ehbox_retention_days: int = Field(
+        default=365, ge=1, le=36_500, description="Days a message stays before it expires."
+    )
     pkcs11_module: str | None = Field(
         default=None, description="PKCS#11 module for CA keys; file keys when unset."
     )

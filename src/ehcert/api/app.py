@@ -11,6 +11,7 @@ authenticated by ``api.authentication`` before any service sees them; errors bec
 - ``api.revocation``: CA certificates, CRLs and OCSP;
 - ``api.sts``: the security token service;
 - ``api.trust_list``: the signed trust list (ETSI TS 119 612).
+- ``api.ehbox``: the eHealthBox (its sends stream past the body limit, up to their own).
 
 The wiring (``platform.root``) builds :class:`EdgePorts` once, at start; no router
 receives more than its own part of it.
@@ -29,6 +30,7 @@ from starlette.exceptions import HTTPException
 
 from ehcert import __version__
 from ehcert.api import openapi
+from ehcert.api.ehbox import SEND_PATH, EhboxPorts, ehbox_router
 from ehcert.api.etk import EtkPorts, etk_router, render_lookup
 from ehcert.api.lean_paths import LeanPaths, LeanPorts
 from ehcert.api.limits import BodySizeLimit
@@ -60,6 +62,7 @@ class EdgePorts:
     revocation: RevocationPorts
     sts: StsPorts
     trust_list: TrustListPorts
+    ehbox: EhboxPorts
 
 
 SWAGGER_STATIC = "/docs/static"
@@ -107,7 +110,11 @@ def create_app(ports: EdgePorts) -> FastAPI:
     # A bad-nonce problem carries a fresh nonce for the retry (api.problems).
     app.state.new_nonce = ports.protocol.new_nonce
     app.state.audit_refusal = ports.audit_refusal
-    app.add_middleware(BodySizeLimit, limit=ports.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        limit=ports.max_body_bytes,
+        larger={SEND_PATH: ports.ehbox.max_message_bytes + 2 * 1024 * 1024},
+    )
     etk = ports.etk
     # Kept answers leave before routing (api.lean_paths); the rest goes on.
     app.add_middleware(
@@ -129,4 +136,5 @@ def create_app(ports: EdgePorts) -> FastAPI:
     app.include_router(service_router(ports.protocol))
     app.include_router(sts_router(ports.sts))
     app.include_router(trust_list_router(ports.trust_list))
+    app.include_router(ehbox_router(ports.ehbox))
     return app

@@ -1,5 +1,5 @@
 """The one command, ``ehcert``: ``serve``, ``admin ...``, ``cert ...``, ``etk ...``,
-``seal``, ``unseal``.
+``seal``, ``unseal``, ``ehbox ...``.
 
 Exit codes (a contract other tools rely on): 0 done, 1 refused or failed (one sentence
 on stderr naming the cause), 2 usage error. ``--json`` prints one JSON object on stdout.
@@ -11,6 +11,7 @@ import typer
 
 from ehcert import __version__
 from ehcert.cli.cert import cert_app
+from ehcert.cli.ehbox import ehbox_app
 from ehcert.cli.etk import etk_app
 from ehcert.cli.manager import manager_app
 from ehcert.cli.seal import seal_command, unseal_command
@@ -33,6 +34,7 @@ app.add_typer(etk_app, name="etk", help="ETK depot: look up and register encrypt
 app.add_typer(sts_app, name="sts", help="Security token service: SAML session tokens.")
 app.add_typer(manager_app, name="manager", help="Certificate Manager web interface.")
 app.add_typer(trust_app, name="trust", help="The platform's signed trust list: update, show.")
+app.add_typer(ehbox_app, name="ehbox", help="eHealthBox: send, list and read sealed messages.")
 
 
 @app.command("version")

@@ -33,6 +33,7 @@ from ehcert.api.authentication import (
     EidAuthenticator,
     SignedRequests,
 )
+from ehcert.api.ehbox import EhboxPorts
 from ehcert.api.etk import EtkPorts
 from ehcert.api.limits import TokenBuckets
 from ehcert.api.protocol import ProtocolPorts
@@ -49,6 +50,8 @@ from ehcert.ca.keys import FileKeyBackend, KeyBackend, Pkcs11KeyBackend
 from ehcert.ca.trust_list import TrustListPublisher
 from ehcert.core.clock import Clock, SystemClock
 from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.ehbox.model import BoxId
+from ehcert.ehbox.service import EhboxLimits, EhboxService
 from ehcert.etkdepot.service import EtkDepot
 from ehcert.platform.adapters import CitizenRecords, StoredNonces
 from ehcert.platform.kept_ocsp import KeptOcspAnswers
@@ -124,6 +127,16 @@ class Platform:
         self.trust_lists = TrustListPublisher(
             hierarchy.directory, backend, settings.environment, settings.base_url
         )
+        self.ehbox = EhboxService(
+            self.transactions,
+            self._etk_available,
+            EhboxLimits(
+                max_recipients=settings.ehbox_max_recipients,
+                max_message_bytes=settings.ehbox_max_message_bytes,
+                max_box_bytes=settings.ehbox_max_box_bytes,
+                retention=dt.timedelta(days=settings.ehbox_retention_days),
+            ),
+        )
         self.nonces = StoredNonces(
             self.transactions,
             self.now,
@@ -180,6 +193,12 @@ class Platform:
             max_token_validity=dt.timedelta(hours=settings.sts_max_token_hours),
         )
 
+    def _etk_available(self, box: BoxId, now: dt.datetime) -> bool:
+        """The depot serves a valid ETK for the box's holder (the mailbox's one question
+        to the depot, asked through its lookup, never its tables)."""
+        (found,) = self.etk_depot.lookup([f"{box.type}={box.value}"], now)
+        return found.etk is not None
+
     def _signed_requests(self) -> SignedRequests:
         hierarchy = self.hierarchy
         eid_root, eid_ca = hierarchy.eid_root, hierarchy.eid_ca
@@ -234,6 +253,16 @@ class Platform:
             ),
             sts=StsPorts(self.sts, signed, new_nonce, now),
             trust_list=TrustListPorts(self.trust_list, self.trust_lists.read),
+            ehbox=EhboxPorts(
+                self.ehbox,
+                signed,
+                new_nonce,
+                now,
+                sts_certificate=lambda: self.sts.service().credential.certificate,
+                sts_issuer=f"{self.settings.base_url}/sts",
+                max_recipients=self.settings.ehbox_max_recipients,
+                max_message_bytes=self.settings.ehbox_max_message_bytes,
+            ),
         )
 
     # -- for the operator's console and tests ---------------------------------------------

@@ -339,3 +339,113 @@ class EtkRow(Base):
     not_before: Mapped[dt.datetime]
     not_after: Mapped[dt.datetime]
     published_at: Mapped[dt.datetime]
+
+
+# --- the eHealthBox (``store.ehbox``) -----------------------------------------------------
+
+EHBOX_FOLDERS = ("INBOX", "SENTBOX", "BININBOX", "BINSENTBOX")
+EHBOX_SIDES = ("received", "sent")
+
+
+class EhboxMessageRow(Base):
+    """One published message: what the box keeps in clear (never an encryptable part)."""
+
+    __tablename__ = "ehbox_messages"
+    __table_args__ = (
+        CheckConstraint("length(message_id) = 13", name="message_id_length"),
+        CheckConstraint("size >= 0", name="size_not_negative"),
+        CheckConstraint("expires_at > published_at", name="expiry_order"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(13), unique=True)
+    publication_id: Mapped[str] = mapped_column(String(13))
+    sender_box: Mapped[str] = mapped_column(String(60))
+    sender_name: Mapped[str] = mapped_column(String(250))
+    title: Mapped[str] = mapped_column(String(400))
+    content_type: Mapped[str] = mapped_column(String(20))
+    important: Mapped[bool] = mapped_column()
+    metadata_json: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    published_at: Mapped[dt.datetime] = mapped_column()
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class EhboxPartRow(Base):
+    """One sealed part of a message: its name, size and the digest the sender declared."""
+
+    __tablename__ = "ehbox_parts"
+    __table_args__ = (
+        UniqueConstraint("message_pk", "ordinal"),
+        CheckConstraint("length(sha256) = 64", name="sha256_length"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("ehbox_messages.id", ondelete="CASCADE"))
+    ordinal: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+class EhboxChunkRow(Base):
+    """A piece of a sealed part, so that no operation holds a whole part in memory."""
+
+    __tablename__ = "ehbox_chunks"
+
+    part_pk: Mapped[int] = mapped_column(
+        ForeignKey("ehbox_parts.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class EhboxRecipientRow(Base):
+    """A recipient of a message and its receipts, each recorded once with its time."""
+
+    __tablename__ = "ehbox_recipients"
+    __table_args__ = (UniqueConstraint("message_pk", "box"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("ehbox_messages.id", ondelete="CASCADE"))
+    ordinal: Mapped[int] = mapped_column(Integer)
+    box: Mapped[str] = mapped_column(String(60))
+    is_copy: Mapped[bool] = mapped_column()
+    published_at: Mapped[dt.datetime | None] = mapped_column()
+    received_at: Mapped[dt.datetime | None] = mapped_column()
+    read_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class EhboxCopyRow(Base):
+    """Where a message is, for one box: the recipient's inbox or the sender's sent box,
+    or their bins."""
+
+    __tablename__ = "ehbox_copies"
+    __table_args__ = (
+        UniqueConstraint("message_pk", "box", "side"),
+        Index("ix_ehbox_copies_box_folder", "box", "folder", "message_pk"),
+        CheckConstraint(_in("folder", EHBOX_FOLDERS), name="folder"),
+        CheckConstraint(_in("side", EHBOX_SIDES), name="side"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_pk: Mapped[int] = mapped_column(
+        ForeignKey("ehbox_messages.id", ondelete="CASCADE"), index=True
+    )
+    box: Mapped[str] = mapped_column(String(60))
+    side: Mapped[str] = mapped_column(String(10))
+    folder: Mapped[str] = mapped_column(String(10))
+
+
+class EhboxOutOfOfficeRow(Base):
+    """An out-of-office period of a box (``insertOoO``) and its substitutes."""
+
+    __tablename__ = "ehbox_out_of_office"
+    __table_args__ = (CheckConstraint("end_date >= start_date", name="period_order"),)
+
+    id: Mapped[str] = mapped_column(String(13), primary_key=True)
+    box: Mapped[str] = mapped_column(String(60), index=True)
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date] = mapped_column(Date)
+    substitutes_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column()
