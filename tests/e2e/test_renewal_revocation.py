@@ -97,6 +97,26 @@ def test_renewal_with_the_same_key_is_refused(actors: Actors) -> None:
     assert accepted.days_before_expiration == 46
 
 
+def test_a_certificate_is_renewed_once(actors: Actors) -> None:
+    """The second renewal of one certificate is refused: its successor replaced it."""
+    actors.add_provider()
+    issued = actors.request(actors.eid(), 0)
+    actors.env.clock.set(RENEWAL_MOMENT)
+    signer = KeyEntryRequestSigner(actors.entry(issued, 0))
+    with actors.env.client() as client:
+        first = client.renew(signer, actors.csr(1), issued.serial)
+        error = _refusal(lambda: client.renew(signer, actors.csr(2), issued.serial))
+    assert error.kind is ErrorKind.CONFLICT
+    assert error.field == "serial"
+    assert error.detail == (
+        f"Certificate {issued.serial} has already been renewed; renew its successor, "
+        "or make a new request with your eID."
+    )
+    assert actors.certificate_record(first.serial).predecessor_serial_hex == issued.serial
+    refusals = [json.loads(r.detail) for r in actors.audit_records() if r.action == "refused"]
+    assert [r["action"] for r in refusals] == ["renew"]
+
+
 # --- revocation ---------------------------------------------------------------------------
 
 

@@ -350,6 +350,13 @@ def _refusal_for(error: IntegrityError, certificate: NewCertificate) -> EhcertEr
             f"A certificate with serial number {certificate.serial_hex} already exists.",
             field="serial",
         )
+    if "predecessor" in violated and ("unique" in violated or violated.startswith("ix_")):
+        return EhcertError(
+            ErrorKind.CONFLICT,
+            f"Certificate {certificate.predecessor_serial_hex} has already been renewed; "
+            "renew its successor, or make a new request with your eID.",
+            field="serial",
+        )
     if "predecessor" in violated or "foreign key" in violated:
         return EhcertError(
             ErrorKind.NOT_FOUND,
