@@ -25,7 +25,7 @@ from ehcert.store.testing import temporary_postgresql_database
 
 # make test: a few rounds of a few dozen operations; make crash: EHCERT_CRASH_ROUNDS=10 ...
 ROUNDS = int(os.environ.get("EHCERT_CRASH_ROUNDS", "3"))
-OPERATIONS = int(os.environ.get("EHCERT_CRASH_OPERATIONS", "60"))
+OPERATIONS = int(os.environ.get("EHCERT_CRASH_OPERATIONS", "40"))
 SEED = int(os.environ.get("EHCERT_CRASH_SEED", "20261206"))
 
 
