@@ -19,12 +19,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from ehcert import __version__
 from ehcert.api.etk import EtkPorts, etk_router
 from ehcert.api.limits import BodySizeLimit
+from ehcert.api.metrics import PlatformMetrics
+from ehcert.api.observability import RequestObservation
 from ehcert.api.problems import ehcert_error_handler, validation_error_handler
 from ehcert.api.protocol import ProtocolPorts, nonce_router, service_router
 from ehcert.api.ra import RaPorts, ra_router
@@ -35,7 +37,7 @@ from ehcert.core.errors import EhcertError
 
 @dataclass(frozen=True, slots=True)
 class EdgePorts:
-    """Per router, the narrow interface it uses; and the request body limit."""
+    """Per router, the narrow interface it uses; the request body limit; the metrics."""
 
     max_body_bytes: int
     protocol: ProtocolPorts
@@ -43,6 +45,7 @@ class EdgePorts:
     etk: EtkPorts
     revocation: RevocationPorts
     sts: StsPorts
+    metrics: PlatformMetrics
 
 
 def create_app(ports: EdgePorts) -> FastAPI:
@@ -62,4 +65,17 @@ def create_app(ports: EdgePorts) -> FastAPI:
     app.include_router(revocation_router(ports.revocation))
     app.include_router(service_router(ports.protocol))
     app.include_router(sts_router(ports.sts))
+    _observe(app, ports.metrics)
     return app
+
+
+def _observe(app: FastAPI, metrics: PlatformMetrics) -> None:
+    """Request ids, latency and refusals around everything (added last: outermost of the
+    application's middleware), and ``GET /metrics`` (``api.metrics``)."""
+    app.add_middleware(RequestObservation, metrics=metrics)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics_exposition(request: Request) -> Response:
+        del request
+        body, media_type = metrics.exposition()
+        return Response(body, media_type=media_type)

@@ -4,6 +4,10 @@ The listening socket is bound before anything else happens (opening the CA, seed
 demo), and handed to uvicorn as it is: a busy port is refused at once in one sentence
 that names the option to change (exit 1), instead of after the demo has printed lines
 to try, and no other process can take the port in between.
+
+Once serving, uvicorn and the platform log one JSON object per line on stderr, each
+with the request id of the request it belongs to (``api.logs``); the start-up lines
+before that are for the person at the terminal.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ def serve(
     import uvicorn
 
     from ehcert.api.app import create_app
+    from ehcert.api.logs import uvicorn_log_config
     from ehcert.platform import Platform
 
     with reported_errors():
@@ -62,7 +67,8 @@ def serve(
             f"ehcert platform ({settings.environment}) on {settings.base_url} "
             f"- API docs {settings.base_url}/docs"
         )
-    server = uvicorn.Server(uvicorn.Config(create_app(platform.edge), log_level="info"))
+    config = uvicorn.Config(create_app(platform.edge), log_config=uvicorn_log_config("info"))
+    server = uvicorn.Server(config)
     server.run(sockets=[listener])
 
 

@@ -31,6 +31,7 @@ from ehcert.api.authentication import (
     SignedRequests,
 )
 from ehcert.api.etk import EtkPorts
+from ehcert.api.metrics import PlatformMetrics
 from ehcert.api.protocol import ProtocolPorts
 from ehcert.api.ra import RaPorts
 from ehcert.api.revocation import PublishedCas, RevocationPorts
@@ -45,6 +46,7 @@ from ehcert.core.clock import Clock, SystemClock
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.etkdepot.service import EtkDepot
 from ehcert.platform.adapters import CitizenRecords, StoredNonces
+from ehcert.platform.metering import MeteredCertificates, MeteredRevocation
 from ehcert.platform.revocation import CachedCrl, RevocationServer
 from ehcert.ra.application import CertificateService
 from ehcert.registry.adapter import AuditedRegistryReads
@@ -92,6 +94,7 @@ class Platform:
         self.nonces = StoredNonces(
             self.transactions, self.now, dt.timedelta(seconds=settings.nonce_ttl_seconds)
         )
+        self.metrics = PlatformMetrics()
         self.edge = self._edge()
 
     # -- construction ------------------------------------------------------------------
@@ -176,13 +179,16 @@ class Platform:
             eid_anchors=tuple(self.eid_anchors),
             ocsp_signer=lambda: hierarchy.ocsp.certificate,
         )
+        metrics = self.metrics
+        certificates = MeteredCertificates(self.ra, metrics)
         return EdgePorts(
             max_body_bytes=self.settings.max_body_bytes,
             protocol=ProtocolPorts(new_nonce, environment),
-            ra=RaPorts(self.ra, signed, new_nonce, now, hierarchy.chain, environment),
+            ra=RaPorts(certificates, signed, new_nonce, now, hierarchy.chain, environment),
             etk=EtkPorts(self.etk_depot, signed, new_nonce, now),
-            revocation=RevocationPorts(self._revocation, published),
+            revocation=RevocationPorts(MeteredRevocation(self._revocation, metrics), published),
             sts=StsPorts(self.sts, signed, new_nonce, now),
+            metrics=metrics,
         )
 
     # -- for the operator's console and tests ---------------------------------------------
