@@ -11,9 +11,12 @@ moment (seeded), many times; after each kill:
   ETK is registered only after the keystore holding its key is durable, so nobody can
   seal a message for a key that was lost.
 
-What a kill may cost is a certificate: if the process dies after the platform signed
-but before the keystore was renamed into place, the new key is gone with the process
-(the old keystore, for a renewal, is still there and valid).
+- a killed renewal is completed by running it again: its new keys were saved before the
+  request, and the platform answers the repeated renewal with the successor it signed.
+
+What a kill of ``cert request`` may cost is that one certificate: if the process dies
+after the platform signed but before the keystore was renamed into place, the new key
+is gone with the process (nothing was published for it; request again with the eID).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from conftest import SEED
 from ehcert.core.errors import EhcertError
 from ehcert.manager.etk import encryption_entry
 from ehcert.manager.keystores import find_keystores
+from ehcert.manager.pending import pending_keys_path
 from ehcert.pki.keystore import (
     MIN_ITERATIONS,
     keystore_filename,
@@ -43,7 +47,7 @@ from ehcert.pki.keystore import (
 )
 from ehcert.pki.keystore_entries import AUTHENTICATION_ALIAS, KeyEntry, Keystore
 from ehcert.store.db import Database, sqlite_url
-from ehcert.store.models import EtkRow
+from ehcert.store.models import CertificateRow, EtkRow
 
 pytestmark = pytest.mark.slow
 TRIALS = int(os.environ.get("EHCERT_CLIENT_KILL_TRIALS", "6"))
@@ -54,6 +58,15 @@ NEW_PASSWORD = "Another-Keystore-Pw-2027#"
 class Platform:
     def __init__(self, served: Served, fleet: Fleet, db_url: str, data_dir: Path) -> None:
         self.served, self.fleet, self.db_url, self.data_dir = served, fleet, db_url, data_dir
+
+    def successor(self, serial_hex: str) -> str | None:
+        database = Database(self.db_url)
+        try:
+            with database.session() as session:
+                wanted = CertificateRow.predecessor_serial_hex == serial_hex
+                return session.execute(select(CertificateRow.serial_hex).where(wanted)).scalar()
+        finally:
+            database.dispose()
 
     def registered_encryption_serials(self) -> set[str]:
         database = Database(self.db_url)
@@ -165,6 +178,7 @@ def test_killed_renewals_keep_the_old_keystore(
     outcomes = []
     before = platform.registered_encryption_serials()
     on_disk: set[str] = set()
+    recovered = 0
     for index, held in enumerate(platform.fleet.renewable):
         folder = tmp_path / f"renewal-{index}"
         folder.mkdir(mode=0o700)
@@ -184,13 +198,27 @@ def test_killed_renewals_keep_the_old_keystore(
             delay = rng.uniform(0, max(durations))
             outcomes.append(_killed_at_random(command, env, delay))
         assert old.read_bytes() == old_bytes, "the old keystore was touched"
+        _check_folder(folder, (PASSWORD,))
+        if platform.successor(held.serial) and len(find_keystores(folder)) == 1:
+            recovered += 1  # signed, but killed before its keystore was written
+        if pending_keys_path(old).exists() or len(find_keystores(folder)) == 1:
+            # Interrupted: running it again completes it, with the key saved before the
+            # request if the platform had signed already (it answers with that successor).
+            again = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+            assert again.returncode == 0, again.stdout + again.stderr
+        assert not pending_keys_path(old).exists()
         held_now = _check_folder(folder, (PASSWORD,))
+        assert len(held_now) == 2, sorted(p.name for p in held_now)
+        (new,) = (path for path in held_now if path != old)
+        renewed = read_keystore_file(new, PASSWORD).authentication().certificate
+        assert platform.successor(held.serial) == format(renewed.serial_number, "x")
         old_aliases = {e.alias for e in keystore.encryption_keys()}
         for aliases in held_now.values():  # a renewed keystore keeps the old keys
             assert old_aliases <= aliases
         on_disk |= set().union(*held_now.values())
     _no_registered_key_lost(platform, before, on_disk)
     assert -signal.SIGKILL in outcomes
+    print(f"\n{len(outcomes)} renewals killed; {recovered} had been signed without a keystore")
 
 
 def test_killed_password_changes_leave_a_keystore_that_opens(

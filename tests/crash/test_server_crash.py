@@ -81,7 +81,7 @@ def test_sigkill_under_load_loses_nothing(
         f"revocations; {acks.unknown} answers lost in the kills"
     )
     assert acks.refused == []  # nothing here is refusable: every refusal is a finding
-    assert len(acks.issued) >= ROUNDS * 5  # the rounds did real work before each kill
+    assert len(acks.issued) >= ROUNDS * 3  # the rounds did real work before each kill
     assert acks.renewed
     assert acks.revoked
 

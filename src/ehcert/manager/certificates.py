@@ -55,6 +55,7 @@ from ehcert.core.policy import check_renewal_window, renewal_opens
 from ehcert.core.revocation import canonical_revocation_reason
 from ehcert.manager.etk import encryption_entry, register_etk, registration_failed
 from ehcert.manager.password import check_new_password
+from ehcert.manager.pending import discard_pending_keys, load_pending_keys, save_pending_keys
 from ehcert.pki.keystore import keystore_filename, read_keystore_file, write_keystore_file
 from ehcert.pki.keystore_entries import AUTHENTICATION_ALIAS, KeyEntry, Keystore
 
@@ -384,6 +385,9 @@ def renew_certificate(
     gets a new encryption key (certified by the new authentication key) next to every
     earlier one, and the new key's ETK is registered. ``legacy_compatible`` as in
     :func:`request_certificate`; the old file's own algorithms do not matter.
+
+    The new keys are on disk before the request is sent (``manager.pending``): a renewal
+    interrupted after the platform signed is completed by running it again.
     """
     _check_legacy_flag(legacy_compatible)
     _require_aware(now)
@@ -392,12 +396,28 @@ def renew_certificate(
     check_renewal_window(current.certificate.not_valid_after_utc, now)
     _check_output_directory(keystore_path.parent)
 
-    report(Step.GENERATING_KEY)
-    key = generate_rsa_key(key_size)
-    encryption_key = generate_rsa_key(encryption_key_size)
+    pending = load_pending_keys(keystore_path, password)
+    if pending is None:
+        report(Step.GENERATING_KEY)
+        key = generate_rsa_key(key_size)
+        encryption_key = generate_rsa_key(encryption_key_size)
+        save_pending_keys(keystore_path, (key, encryption_key), password)
+    else:  # an interrupted renewal of this keystore: ask again for the same key
+        key, encryption_key = pending
+        written = _keystore_holding(keystore_path.parent, key, password)
+        if written is not None:  # it even got as far as the new keystore
+            discard_pending_keys(keystore_path)
+            renewed, authentication, encryption = written
+            _register_written(client, renewed, authentication, encryption, report)
+            return renewed
     csr = build_csr(key)
     report(Step.REQUESTING)
-    issued = client.renew(KeyEntryRequestSigner(current), csr, serial_of(current.certificate))
+    try:
+        issued = client.renew(KeyEntryRequestSigner(current), csr, serial_of(current.certificate))
+    except EhcertError as error:
+        if error.kind is not ErrorKind.UNAVAILABLE:  # refused: the keys will never be certified
+            discard_pending_keys(keystore_path)
+        raise
     _check_certifies(issued, key)
     report(Step.WRITING_KEYSTORE)
     chain = _unique(issued.chain)
@@ -407,8 +427,31 @@ def renew_certificate(
     path = _write_new_keystore(
         keystore_path.parent, issued, updated, password, now, legacy_compatible=legacy_compatible
     )
+    discard_pending_keys(keystore_path)
     _register_written(client, path, entry, encryption, report)
     return path
+
+
+def _keystore_holding(
+    folder: Path, key: rsa.RSAPrivateKey, password: str
+) -> tuple[Path, KeyEntry, KeyEntry] | None:
+    """The keystore of ``folder`` whose authentication key is ``key``, if one was written,
+    with its authentication entry and the encryption entry that certificate vouches for."""
+    wanted = key.public_key().public_numbers()
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or not path.name.endswith((".acc-p12", ".p12")):
+            continue
+        try:
+            keystore = read_keystore_file(path, password)
+            authentication = keystore.authentication()
+        except EhcertError:
+            continue
+        if authentication.private_key.public_key().public_numbers() != wanted:
+            continue
+        for entry in reversed(keystore.encryption_keys()):
+            if entry.chain and entry.chain[0] == authentication.certificate:
+                return path, authentication, entry
+    return None
 
 
 def renewed_keystore(keystore: Keystore, authentication: KeyEntry) -> Keystore:

@@ -62,6 +62,10 @@ class Ledger:
         record = self._reader.by_serial(serial_hex)
         return facts_from_record(record) if record else None
 
+    def successor(self, serial_hex: str) -> CertificateFacts | None:
+        record = self._reader.successor_of(serial_hex)
+        return facts_from_record(record) if record else None
+
     def for_holder(self, holder_type: str, holder_value: str) -> list[CertificateFacts]:
         found: list[CertificateFacts] = []
         for application_id in self._reader.application_ids_for(holder_type, holder_value):

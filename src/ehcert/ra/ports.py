@@ -44,6 +44,10 @@ class CertificateFacts:
 class CertificateLedger(Protocol):
     def get(self, serial_hex: str) -> CertificateFacts | None: ...
 
+    def successor(self, serial_hex: str) -> CertificateFacts | None:
+        """The certificate that renewed ``serial_hex`` (a certificate is renewed once)."""
+        ...
+
     def for_holder(self, holder_type: str, holder_value: str) -> list[CertificateFacts]:
         """Per application id, newest first (latest expiry, then latest issued)."""
         ...

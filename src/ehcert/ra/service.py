@@ -250,6 +250,9 @@ class RegistrationAuthority:
 
         def decide() -> CertificateFacts:
             current = self._current(serial_hex)
+            successor = self._ledger.successor(current.serial_hex)
+            if successor is not None:
+                return self._renewed_already(identity, current, successor, csr_der, now)
             self._check_renewable(identity, current, now)
             order = self._order(current.holder, identity, csr_der, now, current.serial_hex)
             if order.public_key.public_numbers() == _public_numbers(current.der):
@@ -269,6 +272,30 @@ class RegistrationAuthority:
             return issued
 
         return self._decide("renew", identity, f"serial={serial_hex}", now, decide)
+
+    def _renewed_already(
+        self,
+        identity: Identity,
+        current: CertificateFacts,
+        successor: CertificateFacts,
+        csr_der: bytes,
+        now: dt.datetime,
+    ) -> CertificateFacts:
+        """A certificate is renewed once. The same renewal asked again (the CSR of the
+        successor's own key, so its holder proves possession of it) gets the successor
+        back: a client whose answer was lost, killed before its keystore was written,
+        completes the renewal by repeating it. Nothing new is signed or audited. Any
+        other key is refused: the successor replaced this certificate."""
+        self._may_act_for(identity, current, now)
+        public_key = check_csr(csr_der)
+        if public_key.public_numbers() == _public_numbers(successor.der):
+            return successor
+        raise EhcertError(
+            ErrorKind.CONFLICT,
+            f"Certificate {current.serial_hex} has already been renewed; renew its successor, "
+            "or make a new request with your eID.",
+            field="serial",
+        )
 
     def renewal_check(
         self, identity: Identity, serial_hex: str, now: dt.datetime
