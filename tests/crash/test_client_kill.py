@@ -14,9 +14,9 @@ moment (seeded), many times; after each kill:
 - a killed renewal is completed by running it again: its new keys were saved before the
   request, and the platform answers the repeated renewal with the successor it signed.
 
-What a kill of ``cert request`` may cost is that one certificate: if the process dies
-after the platform signed but before the keystore was renamed into place, the new key
-is gone with the process (nothing was published for it; request again with the eID).
+- a killed request likewise: requesting again with the same eID into the same folder
+  sends the saved key and gets the certificate the platform may already have signed, so
+  every certificate issued ends up in a keystore.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from conftest import SEED
 from ehcert.core.errors import EhcertError
 from ehcert.manager.etk import encryption_entry
 from ehcert.manager.keystores import find_keystores
-from ehcert.manager.pending import pending_keys_path
+from ehcert.manager.pending import renewal_journal, request_journal
 from ehcert.pki.keystore import (
     MIN_ITERATIONS,
     keystore_filename,
@@ -58,6 +58,19 @@ NEW_PASSWORD = "Another-Keystore-Pw-2027#"
 class Platform:
     def __init__(self, served: Served, fleet: Fleet, db_url: str, data_dir: Path) -> None:
         self.served, self.fleet, self.db_url, self.data_dir = served, fleet, db_url, data_dir
+
+    def requested_by(self, ssin: str) -> set[str]:
+        """Serials of the first certificates (not renewals) requested by ``ssin``."""
+        database = Database(self.db_url)
+        try:
+            with database.session() as session:
+                query = select(CertificateRow.serial_hex).where(
+                    CertificateRow.requested_by_ssin == ssin,
+                    CertificateRow.predecessor_serial_hex.is_(None),
+                )
+                return set(session.execute(query).scalars())
+        finally:
+            database.dispose()
 
     def successor(self, serial_hex: str) -> str | None:
         database = Database(self.db_url)
@@ -151,14 +164,29 @@ def test_killed_requests_leave_only_whole_keystores(platform: Platform, tmp_path
     ]  # fmt: skip
     env = _env(platform)
     before = platform.registered_encryption_serials()
+    issued_before = platform.requested_by(person.ssin)
     duration = _timed(command, env)
     rng = random.Random(f"{SEED}-request")
-    outcomes = [_killed_at_random(command, env, rng.uniform(0, duration)) for _ in range(TRIALS)]
+    journal = request_journal(folder, f"SSIN={person.ssin}")
+    outcomes, resumed = [], 0
+    for _ in range(TRIALS):
+        outcomes.append(_killed_at_random(command, env, rng.uniform(0, duration)))
+        if journal.exists():  # interrupted with its keys saved: requesting again completes it
+            resumed += 1
+            again = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+            assert again.returncode == 0, again.stdout + again.stderr
+            assert not journal.exists()
     # A later run never touches an earlier run's files: one check at the end sees them all.
     held = _check_folder(folder, (PASSWORD,))
     _no_registered_key_lost(platform, before, set().union(*held.values()))
+    # No certificate was lost: every one the platform issued is in a keystore.
+    in_keystores = {
+        format(read_keystore_file(path, PASSWORD).authentication().certificate.serial_number, "x")
+        for path in held
+    }
+    assert platform.requested_by(person.ssin) - issued_before == in_keystores
     assert -signal.SIGKILL in outcomes  # some runs were really killed
-    assert len(find_keystores(folder)) >= 1
+    print(f"\n{len(outcomes)} requests killed, {resumed} resumed; {len(held)} keystores")
 
 
 def _no_registered_key_lost(platform: Platform, before: set[str], on_disk: set[str]) -> None:
@@ -201,12 +229,12 @@ def test_killed_renewals_keep_the_old_keystore(
         _check_folder(folder, (PASSWORD,))
         if platform.successor(held.serial) and len(find_keystores(folder)) == 1:
             recovered += 1  # signed, but killed before its keystore was written
-        if pending_keys_path(old).exists() or len(find_keystores(folder)) == 1:
+        if renewal_journal(old).exists() or len(find_keystores(folder)) == 1:
             # Interrupted: running it again completes it, with the key saved before the
             # request if the platform had signed already (it answers with that successor).
             again = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
             assert again.returncode == 0, again.stdout + again.stderr
-        assert not pending_keys_path(old).exists()
+        assert not renewal_journal(old).exists()
         held_now = _check_folder(folder, (PASSWORD,))
         assert len(held_now) == 2, sorted(p.name for p in held_now)
         (new,) = (path for path in held_now if path != old)

@@ -29,7 +29,7 @@ from ehcert.manager.certificates import (
     revoke_with_eid,
 )
 from ehcert.manager.keystores import find_keystores
-from ehcert.manager.pending import load_pending_keys, pending_keys_path
+from ehcert.manager.pending import load_pending_keys, renewal_journal
 from ehcert.operations import admin_revoke
 from ehcert.pki.keystore import read_keystore_file
 from ehcert.store.audit import verify_audit_chain
@@ -148,15 +148,15 @@ def test_an_interrupted_renewal_completes_with_the_same_key(
             lambda: renew_certificate(offline, old_path, actors.password, RENEWAL_MOMENT)
         )
     assert error.kind is ErrorKind.UNAVAILABLE
-    saved = load_pending_keys(old_path, actors.password)
+    saved = load_pending_keys(renewal_journal(old_path), actors.password)
     assert saved is not None
-    assert pending_keys_path(old_path).stat().st_mode & 0o777 == 0o600
+    assert renewal_journal(old_path).stat().st_mode & 0o777 == 0o600
     assert [k.path for k in find_keystores(old_path.parent)] == [old_path]
     with actors.env.client() as client:
         new_path = renew_certificate(client, old_path, actors.password, RENEWAL_MOMENT)
     new = read_keystore_file(new_path, actors.password)
     assert new.authentication().certificate.public_key() == saved[0].public_key()
-    assert not pending_keys_path(old_path).exists()
+    assert not renewal_journal(old_path).exists()
 
 
 def test_a_refused_renewal_forgets_its_keys(actors: Actors) -> None:
@@ -169,7 +169,7 @@ def test_a_refused_renewal_forgets_its_keys(actors: Actors) -> None:
             lambda: renew_certificate(client, old_path, actors.password, RENEWAL_MOMENT)
         )
     assert error.kind is ErrorKind.CONFLICT
-    assert not pending_keys_path(old_path).exists()
+    assert not renewal_journal(old_path).exists()
 
 
 @pytest.fixture

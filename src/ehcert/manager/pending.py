@@ -1,4 +1,4 @@
-"""The new keys of a renewal in flight, kept on disk until the new keystore is.
+"""The new keys of a request or renewal in flight, kept on disk until the new keystore is.
 
 A certificate is renewed once (the platform refuses a second successor), so a renewal
 whose answer is lost, or whose process is killed after the platform signed and before
@@ -11,6 +11,12 @@ password (PKCS#8, RFC 5958, PBES2), atomically and with mode 0600
 same CSR; the platform answers a repeated renewal with the successor it already issued
 (``ra.service``), and the keystore is written. The file is removed once the new
 keystore is durable, or when the platform refused the renewal outright.
+
+A request works the same way, with ``.<holder>.request-keys`` in the output folder
+(the holder as ``keystore_filename`` writes it): a request interrupted after the
+platform signed is completed by requesting again with the same eID into the same
+folder; the platform answers the same key from the same requester with the
+certificate it already issued.
 
 Hidden files are never listed as keystores (:func:`ehcert.manager.keystores.find_keystores`).
 """
@@ -26,16 +32,21 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ehcert.pki.files import write_private_file
 
-PENDING_SUFFIX = ".renewal-keys"
 _PEM_END = b"-----END ENCRYPTED PRIVATE KEY-----"
 
 
-def pending_keys_path(keystore: Path) -> Path:
-    return keystore.with_name(f".{keystore.name}{PENDING_SUFFIX}")
+def renewal_journal(keystore: Path) -> Path:
+    """Where the new keys of a renewal of ``keystore`` wait."""
+    return keystore.with_name(f".{keystore.name}.renewal-keys")
+
+
+def request_journal(out_dir: Path, holder: str) -> Path:
+    """Where the new keys of a request for ``holder`` into ``out_dir`` wait."""
+    return out_dir / f".{holder}.request-keys"
 
 
 def save_pending_keys(
-    keystore: Path, keys: tuple[rsa.RSAPrivateKey, rsa.RSAPrivateKey], password: str
+    journal: Path, keys: tuple[rsa.RSAPrivateKey, rsa.RSAPrivateKey], password: str
 ) -> None:
     """Write the renewal's (authentication, encryption) keys, durably, before sending."""
     encryption = serialization.BestAvailableEncryption(password.encode("utf-8"))
@@ -43,20 +54,19 @@ def save_pending_keys(
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
         for key in keys
     )
-    write_private_file(pending_keys_path(keystore), pem)
+    write_private_file(journal, pem)
 
 
 def load_pending_keys(
-    keystore: Path, password: str
+    journal: Path, password: str
 ) -> tuple[rsa.RSAPrivateKey, rsa.RSAPrivateKey] | None:
-    """The keys of an interrupted renewal of ``keystore``, or None when there are none.
+    """The keys of an interrupted request or renewal, or None when there are none.
 
     A file that does not open with ``password`` or holds anything but two RSA keys is
     treated as absent (a renewal with fresh keys then replaces it).
     """
-    path = pending_keys_path(keystore)
     try:
-        data = path.read_bytes()
+        data = journal.read_bytes()
     except FileNotFoundError:
         return None
     blocks = [block + _PEM_END for block in data.split(_PEM_END) if block.strip()]
@@ -74,9 +84,8 @@ def load_pending_keys(
     return keys[0], keys[1]
 
 
-def discard_pending_keys(keystore: Path) -> None:
+def discard_pending_keys(path: Path) -> None:
     """Remove the file, and make the removal durable (the folder is fsynced)."""
-    path = pending_keys_path(keystore)
     try:
         path.unlink()
     except FileNotFoundError:

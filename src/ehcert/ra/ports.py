@@ -48,6 +48,10 @@ class CertificateLedger(Protocol):
         """The certificate that renewed ``serial_hex`` (a certificate is renewed once)."""
         ...
 
+    def certifying(self, public_key: rsa.RSAPublicKey) -> CertificateFacts | None:
+        """The certificate of ``public_key``, if it was ever certified here."""
+        ...
+
     def for_holder(self, holder_type: str, holder_value: str) -> list[CertificateFacts]:
         """Per application id, newest first (latest expiry, then latest issued)."""
         ...

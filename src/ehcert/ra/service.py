@@ -170,6 +170,9 @@ class RegistrationAuthority:
                 )
             holder = self._holder_for_request(identity, institution, application_id)
             order = self._order(holder, identity, csr_der, now)
+            certified = self._ledger.certifying(order.public_key)
+            if certified is not None:
+                return self._requested_already(identity, holder, certified)
             issued = self._issuer.issue(order, now)
             self._audit.record(
                 "issued",
@@ -182,6 +185,25 @@ class RegistrationAuthority:
 
         subject = institution or f"SSIN={identity.ssin}"
         return self._decide("request", identity, subject, now, decide)
+
+    def _requested_already(
+        self, identity: Identity, holder: Holder, certified: CertificateFacts
+    ) -> CertificateFacts:
+        """Every certificate needs a new key; but the same request asked again (same
+        key, proven by the CSR; same requester; same holder) gets its certificate back,
+        so a client killed before its keystore was written completes the request by
+        repeating it. Nothing new is signed or audited."""
+        if (
+            certified.holder == holder
+            and certified.requested_by_ssin == identity.ssin
+            and certified.status == "valid"
+        ):
+            return certified
+        raise EhcertError(
+            ErrorKind.CONFLICT,
+            "This public key is already certified; every certificate needs a new key.",
+            field="public_key",
+        )
 
     # -- renewal -----------------------------------------------------------------------
 
