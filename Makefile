@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= data
 
-.PHONY: run test lint format typecheck pytest bench clean system-deps screenshots
+.PHONY: run test lint format typecheck pytest bench crash clean system-deps screenshots
 
 $(BIN)/python:
 	python3 -m venv $(VENV)
@@ -50,6 +50,13 @@ bench: $(VENV)/.bench-installed
 screenshots: system-deps $(VENV)/.installed
 	EHCERT_SCREENSHOTS=docs/images EHCERT_TEST_PG_URL="$$(scripts/ensure-postgres.sh)" \
 		$(BIN)/pytest -q tests/e2e/test_web_ui.py tests/e2e/test_web_eid.py
+
+# The crash harness of make test, longer: 10 SIGKILLs of 200 operations per database.
+CRASH_ROUNDS ?= 10
+CRASH_OPERATIONS ?= 200
+crash: system-deps $(VENV)/.installed
+	EHCERT_CRASH_ROUNDS=$(CRASH_ROUNDS) EHCERT_CRASH_OPERATIONS=$(CRASH_OPERATIONS) \
+	EHCERT_TEST_PG_URL="$$(scripts/ensure-postgres.sh)" $(BIN)/pytest -q -s tests/crash
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -204,7 +204,8 @@ def test_a_valid_request_goes_on_to_the_platform(
         _request(offline, credential, tmp_path, progress=steps.append)
     assert caught.value.kind is ErrorKind.UNAVAILABLE
     assert steps == [Step.GENERATING_KEY, Step.REQUESTING]
-    assert list(tmp_path.iterdir()) == []
+    # No keystore; only the new keys, saved for the next attempt (manager.pending).
+    assert [path.name for path in tmp_path.iterdir()] == [f".SSIN={SSIN}.request-keys"]
 
 
 # --- renew and revoke: refusals before the platform is asked --------------------------------

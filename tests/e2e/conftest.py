@@ -213,7 +213,8 @@ class Actors:
     """Sets up the people and institutions of a scenario on ``env`` and acts for them.
 
     CSR keys come from the session's key pool (index 0..7); a key can be certified once
-    per test (the platform refuses a public key it has already certified).
+    per test (the platform refuses a public key it has already certified, unless the
+    same request is simply asked again).
     """
 
     doctor = DOCTOR

@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import text
 
 from ehcert.client.keys import KeyEntryRequestSigner
+from ehcert.client.platform import PlatformClient
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.manager.certificates import (
     certificate_status,
@@ -27,6 +28,8 @@ from ehcert.manager.certificates import (
     revoke_certificate,
     revoke_with_eid,
 )
+from ehcert.manager.keystores import find_keystores
+from ehcert.manager.pending import load_pending_keys, renewal_journal
 from ehcert.operations import admin_revoke
 from ehcert.pki.keystore import read_keystore_file
 from ehcert.store.audit import verify_audit_chain
@@ -95,6 +98,88 @@ def test_renewal_with_the_same_key_is_refused(actors: Actors) -> None:
     assert error.detail == "Renewal needs a new key pair; the CSR reuses the current key."
     assert accepted.accepted is True  # the window is open: only the key was wrong
     assert accepted.days_before_expiration == 46
+
+
+def test_a_certificate_is_renewed_once(actors: Actors) -> None:
+    """The second renewal of one certificate is refused: its successor replaced it."""
+    actors.add_provider()
+    issued = actors.request(actors.eid(), 0)
+    actors.env.clock.set(RENEWAL_MOMENT)
+    signer = KeyEntryRequestSigner(actors.entry(issued, 0))
+    with actors.env.client() as client:
+        first = client.renew(signer, actors.csr(1), issued.serial)
+        error = _refusal(lambda: client.renew(signer, actors.csr(2), issued.serial))
+    assert error.kind is ErrorKind.CONFLICT
+    assert error.field == "serial"
+    assert error.detail == (
+        f"Certificate {issued.serial} has already been renewed; renew its successor, "
+        "or make a new request with your eID."
+    )
+    assert actors.certificate_record(first.serial).predecessor_serial_hex == issued.serial
+    refusals = [json.loads(r.detail) for r in actors.audit_records() if r.action == "refused"]
+    assert [r["action"] for r in refusals] == ["renew"]
+
+
+def test_the_same_renewal_asked_again_gets_the_same_successor(actors: Actors) -> None:
+    """A client whose answer was lost repeats the renewal with the same CSR."""
+    actors.add_provider()
+    issued = actors.request(actors.eid(), 0)
+    actors.env.clock.set(RENEWAL_MOMENT)
+    signer = KeyEntryRequestSigner(actors.entry(issued, 0))
+    with actors.env.client() as client:
+        first = client.renew(signer, actors.csr(1), issued.serial)
+        audit_before = len(actors.audit_records())
+        again = client.renew(signer, actors.csr(1), issued.serial)
+    assert again.serial == first.serial
+    assert again.certificate == first.certificate
+    assert len(actors.audit_records()) == audit_before  # nothing new was decided
+
+
+def test_an_interrupted_renewal_completes_with_the_same_key(
+    actors: Actors, unreachable_url: str
+) -> None:
+    """The new keys are on disk before the request: a renewal that got no answer is
+    completed by running it again, with the same key."""
+    actors.add_provider()
+    old_path = actors.keystore(actors.eid())
+    actors.env.clock.set(RENEWAL_MOMENT)
+    with PlatformClient(unreachable_url) as offline:
+        error = _refusal(
+            lambda: renew_certificate(offline, old_path, actors.password, RENEWAL_MOMENT)
+        )
+    assert error.kind is ErrorKind.UNAVAILABLE
+    saved = load_pending_keys(renewal_journal(old_path), actors.password)
+    assert saved is not None
+    assert renewal_journal(old_path).stat().st_mode & 0o777 == 0o600
+    assert [k.path for k in find_keystores(old_path.parent)] == [old_path]
+    with actors.env.client() as client:
+        new_path = renew_certificate(client, old_path, actors.password, RENEWAL_MOMENT)
+    new = read_keystore_file(new_path, actors.password)
+    assert new.authentication().certificate.public_key() == saved[0].public_key()
+    assert not renewal_journal(old_path).exists()
+
+
+def test_a_refused_renewal_forgets_its_keys(actors: Actors) -> None:
+    actors.add_provider()
+    old_path = actors.keystore(actors.eid())
+    actors.env.clock.set(RENEWAL_MOMENT)
+    with actors.env.client() as client:
+        renew_certificate(client, old_path, actors.password, RENEWAL_MOMENT)
+        error = _refusal(
+            lambda: renew_certificate(client, old_path, actors.password, RENEWAL_MOMENT)
+        )
+    assert error.kind is ErrorKind.CONFLICT
+    assert not renewal_journal(old_path).exists()
+
+
+@pytest.fixture
+def unreachable_url() -> str:
+    """A loopback URL nothing listens on."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 # --- revocation ---------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
@@ -34,6 +34,8 @@ from ehcert.api.ehbox import SEND_PATH, EhboxPorts, ehbox_router
 from ehcert.api.etk import EtkPorts, etk_router, render_lookup
 from ehcert.api.lean_paths import LeanPaths, LeanPorts
 from ehcert.api.limits import BodySizeLimit
+from ehcert.api.metrics import PlatformMetrics
+from ehcert.api.observability import RequestObservation
 from ehcert.api.problems import (
     RefusalAudit,
     UnexpectedErrors,
@@ -51,8 +53,8 @@ from ehcert.core.errors import EhcertError
 
 @dataclass(frozen=True, slots=True)
 class EdgePorts:
-    """Per router, the narrow interface it uses; the request body limit; and where the
-    edge records the refusals no service saw (``api.problems``)."""
+    """Per router, the narrow interface it uses; the request body limit; where the edge
+    records the refusals no service saw (``api.problems``); and the metrics."""
 
     max_body_bytes: int
     audit_refusal: RefusalAudit
@@ -63,6 +65,7 @@ class EdgePorts:
     sts: StsPorts
     trust_list: TrustListPorts
     ehbox: EhboxPorts
+    metrics: PlatformMetrics
 
 
 SWAGGER_STATIC = "/docs/static"
@@ -137,4 +140,17 @@ def create_app(ports: EdgePorts) -> FastAPI:
     app.include_router(sts_router(ports.sts))
     app.include_router(trust_list_router(ports.trust_list))
     app.include_router(ehbox_router(ports.ehbox))
+    _observe(app, ports.metrics)
     return app
+
+
+def _observe(app: FastAPI, metrics: PlatformMetrics) -> None:
+    """Request ids, latency and refusals around everything (added last: outermost of the
+    application's middleware), and ``GET /metrics`` (``api.metrics``)."""
+    app.add_middleware(RequestObservation, metrics=metrics)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics_exposition(request: Request) -> Response:
+        del request
+        body, media_type = metrics.exposition()
+        return Response(body, media_type=media_type)

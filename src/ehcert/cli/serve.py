@@ -13,6 +13,10 @@ process does one at a time, so more processes help on more cores, but SQLite let
 one writer in at a time and every worker holds its own keys, sessions and caches. On
 PostgreSQL, about one worker per core (see docs/operator-guide.md). Kept answers stay
 right across workers through the store's change signal (``store.change_signal``).
+
+Once serving, uvicorn and the platform log one JSON object per line on stderr, each
+with the request id of the request it belongs to (``api.logs``); the start-up lines
+before that are for the person at the terminal.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ def serve(
     import uvicorn
 
     from ehcert.api.app import create_app
+    from ehcert.api.logs import uvicorn_log_config
     from ehcert.platform import Platform
 
     with reported_errors():
@@ -78,7 +83,8 @@ def serve(
             f"- API docs {settings.base_url}/docs"
         )
     if settings.workers == 1:
-        server = uvicorn.Server(uvicorn.Config(create_app(platform.edge), log_level="info"))
+        config = uvicorn.Config(create_app(platform.edge), log_config=uvicorn_log_config("info"))
+        server = uvicorn.Server(config)
         server.run(sockets=[listener])
         return
     from uvicorn.supervisors import Multiprocess
@@ -89,7 +95,7 @@ def serve(
         "ehcert.platform.asgi:serving_app",
         factory=True,
         workers=settings.workers,
-        log_level="info",
+        log_config=uvicorn_log_config("info"),
     )
     Multiprocess(config, sockets=[listener]).run()
 

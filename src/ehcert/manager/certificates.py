@@ -9,9 +9,11 @@ Two rules shape every flow:
 
 - **the private key is never lost once the platform has certified it.** Everything that
   can fail for local reasons (output directory, existing file, password, renewal window)
-  is checked *before* the key is generated and the request sent; after the answer, the
-  only remaining step is writing the keystore, and a name clash there picks another
-  name instead of discarding the key;
+  is checked *before* the key is generated and the request sent; the new keys are saved
+  beside the keystores before the request goes out (``manager.pending``), so a process
+  killed after the platform signed completes the work when run again; after the
+  answer, the only remaining step is writing the keystore, and a name clash there picks
+  another name instead of discarding the key;
 - **nothing is overwritten.** A renewal writes a *new* keystore, named like a fresh one
   from the renewal date (``keystore_filename``), next to the old file, which stays
   untouched. That is how eHealth's own Certificate Manager names keystores (holder plus
@@ -30,7 +32,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -55,6 +58,13 @@ from ehcert.core.policy import check_renewal_window, renewal_opens
 from ehcert.core.revocation import canonical_revocation_reason
 from ehcert.manager.etk import encryption_entry, register_etk, registration_failed
 from ehcert.manager.password import check_new_password
+from ehcert.manager.pending import (
+    discard_pending_keys,
+    load_pending_keys,
+    renewal_journal,
+    request_journal,
+    save_pending_keys,
+)
 from ehcert.pki.keystore import keystore_filename, read_keystore_file, write_keystore_file
 from ehcert.pki.keystore_entries import AUTHENTICATION_ALIAS, KeyEntry, Keystore
 
@@ -289,29 +299,42 @@ def request_certificate(
             field="environment",
         )
     _check_output_directory(out_dir)
-    if environment_hint is not None:
-        expected = _expected_holder(credential, institution_id, app)
-        if expected is not None:
-            planned = out_dir / keystore_filename(str(expected), now, environment_hint)
-            if planned.exists():
-                raise EhcertError(
-                    ErrorKind.CONFLICT,
-                    f"The keystore {planned} already exists; move it away or choose "
-                    "another output directory.",
-                    field="out_dir",
-                )
+    expected = _expected_holder(credential, institution_id, app)
+    if environment_hint is not None and expected is not None:
+        planned = out_dir / keystore_filename(str(expected), now, environment_hint)
+        if planned.exists():
+            raise EhcertError(
+                ErrorKind.CONFLICT,
+                f"The keystore {planned} already exists; move it away or choose "
+                "another output directory.",
+                field="out_dir",
+            )
 
-    report(Step.GENERATING_KEY)
-    key = generate_rsa_key(key_size)
-    encryption_key = generate_rsa_key(encryption_key_size)
+    journal = request_journal(out_dir, str(expected)) if expected is not None else None
+    pending = load_pending_keys(journal, password) if journal is not None else None
+    if pending is None:
+        report(Step.GENERATING_KEY)
+        key = generate_rsa_key(key_size)
+        encryption_key = generate_rsa_key(encryption_key_size)
+        if journal is not None:
+            save_pending_keys(journal, (key, encryption_key), password)
+    else:  # an interrupted request of this holder into this folder: the same key again
+        key, encryption_key = pending
+        written = _keystore_holding(out_dir, key, password)
+        if written is not None and journal is not None:  # it got as far as the keystore
+            discard_pending_keys(journal)
+            path, authentication, encryption = written
+            _register_written(client, path, authentication, encryption, report)
+            return path
     csr = build_csr(key)
     report(Step.REQUESTING)
-    issued = client.request_certificate(
-        EidRequestSigner(credential),
-        csr,
-        str(institution_id) if institution_id else None,
-        app,
-    )
+    with _journal_kept_unless_refused(journal):
+        issued = client.request_certificate(
+            EidRequestSigner(credential),
+            csr,
+            str(institution_id) if institution_id else None,
+            app,
+        )
     _check_certifies(issued, key)
     report(Step.WRITING_KEYSTORE)
     chain = _unique(issued.chain)
@@ -321,6 +344,8 @@ def request_certificate(
     path = _write_new_keystore(
         out_dir, issued, keystore, password, now, legacy_compatible=legacy_compatible
     )
+    if journal is not None:
+        discard_pending_keys(journal)
     _register_written(client, path, entry, encryption, report)
     return path
 
@@ -384,6 +409,9 @@ def renew_certificate(
     gets a new encryption key (certified by the new authentication key) next to every
     earlier one, and the new key's ETK is registered. ``legacy_compatible`` as in
     :func:`request_certificate`; the old file's own algorithms do not matter.
+
+    The new keys are on disk before the request is sent (``manager.pending``): a renewal
+    interrupted after the platform signed is completed by running it again.
     """
     _check_legacy_flag(legacy_compatible)
     _require_aware(now)
@@ -392,12 +420,25 @@ def renew_certificate(
     check_renewal_window(current.certificate.not_valid_after_utc, now)
     _check_output_directory(keystore_path.parent)
 
-    report(Step.GENERATING_KEY)
-    key = generate_rsa_key(key_size)
-    encryption_key = generate_rsa_key(encryption_key_size)
+    journal = renewal_journal(keystore_path)
+    pending = load_pending_keys(journal, password)
+    if pending is None:
+        report(Step.GENERATING_KEY)
+        key = generate_rsa_key(key_size)
+        encryption_key = generate_rsa_key(encryption_key_size)
+        save_pending_keys(journal, (key, encryption_key), password)
+    else:  # an interrupted renewal of this keystore: ask again for the same key
+        key, encryption_key = pending
+        written = _keystore_holding(keystore_path.parent, key, password)
+        if written is not None:  # it even got as far as the new keystore
+            discard_pending_keys(journal)
+            renewed, authentication, encryption = written
+            _register_written(client, renewed, authentication, encryption, report)
+            return renewed
     csr = build_csr(key)
     report(Step.REQUESTING)
-    issued = client.renew(KeyEntryRequestSigner(current), csr, serial_of(current.certificate))
+    with _journal_kept_unless_refused(journal):
+        issued = client.renew(KeyEntryRequestSigner(current), csr, serial_of(current.certificate))
     _check_certifies(issued, key)
     report(Step.WRITING_KEYSTORE)
     chain = _unique(issued.chain)
@@ -407,8 +448,43 @@ def renew_certificate(
     path = _write_new_keystore(
         keystore_path.parent, issued, updated, password, now, legacy_compatible=legacy_compatible
     )
+    discard_pending_keys(journal)
     _register_written(client, path, entry, encryption, report)
     return path
+
+
+@contextmanager
+def _journal_kept_unless_refused(journal: Path | None) -> Iterator[None]:
+    """Around the request: a refusal means the journal's keys will never be certified, so
+    it goes; a lost connection (UNAVAILABLE) keeps it for the next attempt."""
+    try:
+        yield
+    except EhcertError as error:
+        if journal is not None and error.kind is not ErrorKind.UNAVAILABLE:
+            discard_pending_keys(journal)
+        raise
+
+
+def _keystore_holding(
+    folder: Path, key: rsa.RSAPrivateKey, password: str
+) -> tuple[Path, KeyEntry, KeyEntry] | None:
+    """The keystore of ``folder`` whose authentication key is ``key``, if one was written,
+    with its authentication entry and the encryption entry that certificate vouches for."""
+    wanted = key.public_key().public_numbers()
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or not path.name.endswith((".acc-p12", ".p12")):
+            continue
+        try:
+            keystore = read_keystore_file(path, password)
+            authentication = keystore.authentication()
+        except EhcertError:
+            continue
+        if authentication.private_key.public_key().public_numbers() != wanted:
+            continue
+        for entry in reversed(keystore.encryption_keys()):
+            if entry.chain and entry.chain[0] == authentication.certificate:
+                return path, authentication, entry
+    return None
 
 
 def renewed_keystore(keystore: Keystore, authentication: KeyEntry) -> Keystore:

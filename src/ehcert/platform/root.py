@@ -36,6 +36,7 @@ from ehcert.api.authentication import (
 from ehcert.api.ehbox import EhboxPorts
 from ehcert.api.etk import EtkPorts
 from ehcert.api.limits import TokenBuckets
+from ehcert.api.metrics import PlatformMetrics
 from ehcert.api.protocol import ProtocolPorts
 from ehcert.api.ra import RaPorts
 from ehcert.api.revocation import PublishedCas, RevocationPorts
@@ -55,6 +56,7 @@ from ehcert.ehbox.service import EhboxLimits, EhboxService
 from ehcert.etkdepot.service import EtkDepot
 from ehcert.platform.adapters import CitizenRecords, StoredNonces
 from ehcert.platform.kept_ocsp import KeptOcspAnswers
+from ehcert.platform.metering import MeteredCertificates, MeteredRevocation
 from ehcert.platform.revocation import CachedCrl, RevocationServer
 from ehcert.ra.application import CertificateService
 from ehcert.registry.adapter import AuditedRegistryReads
@@ -143,6 +145,7 @@ class Platform:
             dt.timedelta(seconds=settings.nonce_ttl_seconds),
             settings.max_outstanding_nonces,
         )
+        self.metrics = PlatformMetrics()
         self.edge = self._edge()
 
     # -- construction ------------------------------------------------------------------
@@ -233,6 +236,8 @@ class Platform:
             eid_anchors=tuple(self.eid_anchors),
             ocsp_signer=lambda: hierarchy.ocsp.certificate,
         )
+        metrics = self.metrics
+        certificates = MeteredCertificates(self.ra, metrics)
         return EdgePorts(
             max_body_bytes=self.settings.max_body_bytes,
             audit_refusal=lambda actor, subject, detail: self.transactions.record_refusal(
@@ -243,11 +248,14 @@ class Platform:
                 environment,
                 TokenBuckets(self.settings.nonce_rate_per_second, self.settings.nonce_burst),
             ),
-            ra=RaPorts(self.ra, signed, new_nonce, now, hierarchy.chain, environment),
+            ra=RaPorts(certificates, signed, new_nonce, now, hierarchy.chain, environment),
             etk=EtkPorts(self.etk_depot, signed, new_nonce, now),
             revocation=RevocationPorts(
-                RevocationAnswerSources(
-                    self._revocation.crl, self._kept_ocsp.answer, self._kept_ocsp.kept
+                MeteredRevocation(
+                    RevocationAnswerSources(
+                        self._revocation.crl, self._kept_ocsp.answer, self._kept_ocsp.kept
+                    ),
+                    metrics,
                 ),
                 published,
             ),
@@ -263,6 +271,7 @@ class Platform:
                 max_recipients=self.settings.ehbox_max_recipients,
                 max_message_bytes=self.settings.ehbox_max_message_bytes,
             ),
+            metrics=metrics,
         )
 
     # -- for the operator's console and tests ---------------------------------------------

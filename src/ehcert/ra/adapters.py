@@ -14,6 +14,7 @@ import hashlib
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy.orm import Session
 
 from ehcert.core.errors import EhcertError, ErrorKind
@@ -60,6 +61,17 @@ class Ledger:
 
     def get(self, serial_hex: str) -> CertificateFacts | None:
         record = self._reader.by_serial(serial_hex)
+        return facts_from_record(record) if record else None
+
+    def certifying(self, public_key: rsa.RSAPublicKey) -> CertificateFacts | None:
+        spki = public_key.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        record = self._reader.by_public_key_sha256(hashlib.sha256(spki).hexdigest())
+        return facts_from_record(record) if record else None
+
+    def successor(self, serial_hex: str) -> CertificateFacts | None:
+        record = self._reader.successor_of(serial_hex)
         return facts_from_record(record) if record else None
 
     def for_holder(self, holder_type: str, holder_value: str) -> list[CertificateFacts]:

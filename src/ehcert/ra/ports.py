@@ -44,6 +44,14 @@ class CertificateFacts:
 class CertificateLedger(Protocol):
     def get(self, serial_hex: str) -> CertificateFacts | None: ...
 
+    def successor(self, serial_hex: str) -> CertificateFacts | None:
+        """The certificate that renewed ``serial_hex`` (a certificate is renewed once)."""
+        ...
+
+    def certifying(self, public_key: rsa.RSAPublicKey) -> CertificateFacts | None:
+        """The certificate of ``public_key``, if it was ever certified here."""
+        ...
+
     def for_holder(self, holder_type: str, holder_value: str) -> list[CertificateFacts]:
         """Per application id, newest first (latest expiry, then latest issued)."""
         ...

@@ -165,6 +165,9 @@ class RegistrationAuthority:
                 )
             holder = self._holder_for_request(identity, institution, application_id)
             order = self._order(holder, identity, csr_der, now)
+            certified = self._ledger.certifying(order.public_key)
+            if certified is not None:
+                return self._requested_already(identity, holder, certified)
             issued = self._issuer.issue(order, now)
             self._audit.record(
                 "issued",
@@ -177,6 +180,25 @@ class RegistrationAuthority:
 
         subject = institution or f"SSIN={identity.ssin}"
         return self._decide("request", identity, subject, now, decide)
+
+    def _requested_already(
+        self, identity: Identity, holder: Holder, certified: CertificateFacts
+    ) -> CertificateFacts:
+        """Every certificate needs a new key; but the same request asked again (same
+        key, proven by the CSR; same requester; same holder) gets its certificate back,
+        so a client killed before its keystore was written completes the request by
+        repeating it. Nothing new is signed or audited."""
+        if (
+            certified.holder == holder
+            and certified.requested_by_ssin == identity.ssin
+            and certified.status == "valid"
+        ):
+            return certified
+        raise EhcertError(
+            ErrorKind.CONFLICT,
+            "This public key is already certified; every certificate needs a new key.",
+            field="public_key",
+        )
 
     # -- renewal -----------------------------------------------------------------------
 
@@ -260,6 +282,9 @@ class RegistrationAuthority:
 
         def decide() -> CertificateFacts:
             current = self._current(serial_hex)
+            successor = self._ledger.successor(current.serial_hex)
+            if successor is not None:
+                return self._renewed_already(identity, current, successor, csr_der, now)
             self._check_renewable(identity, current, now)
             order = self._order(current.holder, identity, csr_der, now, current.serial_hex)
             if order.public_key.public_numbers() == _public_numbers(current.der):
@@ -279,6 +304,30 @@ class RegistrationAuthority:
             return issued
 
         return self._decide("renew", identity, f"serial={serial_hex}", now, decide)
+
+    def _renewed_already(
+        self,
+        identity: Identity,
+        current: CertificateFacts,
+        successor: CertificateFacts,
+        csr_der: bytes,
+        now: dt.datetime,
+    ) -> CertificateFacts:
+        """A certificate is renewed once. The same renewal asked again (the CSR of the
+        successor's own key, so its holder proves possession of it) gets the successor
+        back: a client whose answer was lost, killed before its keystore was written,
+        completes the renewal by repeating it. Nothing new is signed or audited. Any
+        other key is refused: the successor replaced this certificate."""
+        self._may_act_for(identity, current, now)
+        public_key = check_csr(csr_der)
+        if public_key.public_numbers() == _public_numbers(successor.der):
+            return successor
+        raise EhcertError(
+            ErrorKind.CONFLICT,
+            f"Certificate {current.serial_hex} has already been renewed; renew its successor, "
+            "or make a new request with your eID.",
+            field="serial",
+        )
 
     def renewal_check(
         self, identity: Identity, serial_hex: str, now: dt.datetime

@@ -175,6 +175,15 @@ class CertificateReader:
         )
         return found[0] if found else None
 
+    def successor_of(self, serial_hex: str) -> CertificateRecord | None:
+        """The certificate that renewed ``serial_hex``, if any (there is at most one)."""
+        found = self._records(
+            select(CertificateRow).where(
+                CertificateRow.predecessor_serial_hex == check_serial_hex(serial_hex)
+            )
+        )
+        return found[0] if found else None
+
     def by_public_key_sha256(self, public_key_sha256: str) -> CertificateRecord | None:
         """The certificate of a public key, if that key was ever certified."""
         found = self._records(
@@ -348,6 +357,13 @@ def _refusal_for(error: IntegrityError, certificate: NewCertificate) -> EhcertEr
         return EhcertError(
             ErrorKind.CONFLICT,
             f"A certificate with serial number {certificate.serial_hex} already exists.",
+            field="serial",
+        )
+    if "predecessor" in violated and ("unique" in violated or violated.startswith("ix_")):
+        return EhcertError(
+            ErrorKind.CONFLICT,
+            f"Certificate {certificate.predecessor_serial_hex} has already been renewed; "
+            "renew its successor, or make a new request with your eID.",
             field="serial",
         )
     if "predecessor" in violated or "foreign key" in violated:

@@ -188,8 +188,9 @@ class CertificateRow(Base):
     requested_by_ssin: Mapped[str | None] = mapped_column(String(11))
     # NO ACTION, not RESTRICT: checked at the end of the statement, so a chain of
     # renewals can be removed in one DELETE (SQLite applies RESTRICT row by row).
+    # Unique: a certificate is renewed once, even by racing API processes (0003).
     predecessor_serial_hex: Mapped[str | None] = mapped_column(
-        ForeignKey("certificates.serial_hex"), index=True
+        ForeignKey("certificates.serial_hex"), index=True, unique=True
     )
     created_at: Mapped[dt.datetime]
 
