@@ -28,6 +28,7 @@ def nonce_headers(new_nonce: NonceIssuer) -> dict[str, str]:
 class ProtocolPorts:
     new_nonce: NonceIssuer
     environment: str
+    default_key_type: str = "rsa-2048"
 
 
 def nonce_router(ports: ProtocolPorts) -> APIRouter:
@@ -49,7 +50,13 @@ def service_router(ports: ProtocolPorts) -> APIRouter:
     @router.get("/health", tags=["protocol"])
     def health() -> JSONResponse:
         return JSONResponse(
-            {"status": "ok", "environment": ports.environment, "version": __version__}
+            {
+                "status": "ok",
+                "environment": ports.environment,
+                "version": __version__,
+                # What a holder's request generates unless told otherwise (settings.py).
+                "default_key_type": ports.default_key_type,
+            }
         )
 
     @router.get("/", include_in_schema=False)

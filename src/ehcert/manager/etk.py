@@ -21,7 +21,6 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ehcert.client.keys import (
     KeyEntryRequestSigner,
@@ -33,9 +32,10 @@ from ehcert.client.results import PublishedEtk
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki.keystore import read_keystore_file
 from ehcert.pki.keystore_entries import KeyEntry, Keystore
+from ehcert.pki.public_keys import PrivateKey
 
 
-def encryption_entry(authentication: KeyEntry, encryption_key: rsa.RSAPrivateKey) -> KeyEntry:
+def encryption_entry(authentication: KeyEntry, encryption_key: PrivateKey) -> KeyEntry:
     """A keystore entry for ``encryption_key``, certified by ``authentication``'s key.
 
     Alias: the decimal serial of the encryption certificate (the eHealth keystore

@@ -43,6 +43,7 @@ from ehcert.ca.hierarchy import Hierarchy, hierarchy_directory, is_initialised, 
 from ehcert.ca.keys import FileKeyBackend, KeyBackend, Pkcs11KeyBackend
 from ehcert.core.clock import Clock, SystemClock
 from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.core.keys import KeyType
 from ehcert.etkdepot.service import EtkDepot
 from ehcert.platform.adapters import CitizenRecords, StoredNonces
 from ehcert.platform.revocation import CachedCrl, RevocationServer
@@ -104,8 +105,10 @@ class Platform:
         *,
         initialise: bool = True,
         progress: Callable[[str], None] | None = None,
+        key_type: KeyType | None = None,
     ) -> Platform:
-        """Open (and on first run initialise) the data directory of ``settings``."""
+        """Open (and on first run initialise) the data directory of ``settings``;
+        ``key_type`` is the CA keys' type when it initialises (``admin init --key-type``)."""
         clock = clock or SystemClock()
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         database = Database(settings.database_url)
@@ -117,7 +120,13 @@ class Platform:
             hierarchy = load_hierarchy(directory, backend, settings.environment, clock.now(), urls)
         elif initialise:
             hierarchy = create_hierarchy(
-                directory, backend, settings.environment, urls, clock.now(), progress=progress
+                directory,
+                backend,
+                settings.environment,
+                urls,
+                clock.now(),
+                progress=progress,
+                key_type=key_type,
             )
         else:
             raise EhcertError(
@@ -178,7 +187,7 @@ class Platform:
         )
         return EdgePorts(
             max_body_bytes=self.settings.max_body_bytes,
-            protocol=ProtocolPorts(new_nonce, environment),
+            protocol=ProtocolPorts(new_nonce, environment, self.settings.default_key_type),
             ra=RaPorts(self.ra, signed, new_nonce, now, hierarchy.chain, environment),
             etk=EtkPorts(self.etk_depot, signed, new_nonce, now),
             revocation=RevocationPorts(self._revocation, published),
