@@ -125,10 +125,14 @@ class PlatformClient(PlatformHttp):
     def default_key_type(self) -> str:
         """The key type the platform advises for a new certificate (``GET /health``,
         ``default_key_type``; its ``default_key_type`` setting); ``rsa-2048`` from a
-        platform that does not say, or that names one this client does not generate."""
-        advised = self._get_json("/health", "the platform's health").optional_text(
-            "default_key_type"
-        )
+        platform that does not say, names one this client does not generate or cannot
+        be asked now (the request that follows then says why in its own words)."""
+        try:
+            advised = self._get_json("/health", "the platform's health").optional_text(
+                "default_key_type"
+            )
+        except EhcertError:
+            return DEFAULT_REQUEST_KEY_TYPE
         return advised if advised in REQUEST_KEY_TYPES else DEFAULT_REQUEST_KEY_TYPE
 
     def nonce(self) -> str:
