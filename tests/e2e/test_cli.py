@@ -433,3 +433,34 @@ def test_the_demo_ec_eid_requests_ec_keys_and_the_platform_advises_its_default(
         check=True,
     ).stdout
     assert "NIST CURVE: P-384" in text
+
+
+def test_admin_eid_issue_makes_an_ec_p384_eid_in_a_pkcs12_file(
+    served: Served, tmp_path: Path
+) -> None:
+    from ehcert.client.eid import Pkcs12EidCredential, default_algorithm
+
+    pin = tmp_path / "pin"
+    pin.write_text("4321\n")
+    out = tmp_path / "ec-eid.p12"
+    done = run(
+        "admin",
+        "eid",
+        "issue",
+        "--data-dir",
+        str(served.data_dir),
+        "--ssin",
+        EC_DOCTOR,
+        "--out",
+        str(out),
+        "--pin-file",
+        str(pin),
+        "--key-type",
+        "ec-p384",
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["key_type"] == "ec-p384"
+    credential = Pkcs12EidCredential.from_file(out, "4321")
+    assert default_algorithm(credential) == "ES384"
+    assert "secp384r1" in repr(credential.certificate.public_key().curve.name)  # type: ignore[union-attr]
