@@ -192,8 +192,12 @@ def _private_key(pkcs8_der: bytes) -> PrivateKeyTypes:
 def _entry_key_problem(
     pkcs8_der: bytes, key: PrivateKeyTypes, leaf: CertificateInFile | None, alias: str
 ) -> KeyProblem | None:
-    """Why entry ``alias``'s key is outside the key policy (its encoding, the key itself,
-    its certificate's SubjectPublicKeyInfo), or None."""
+    """Why entry ``alias``'s EC key is outside the key policy (its encoding, its curve,
+    its certificate's SubjectPublicKeyInfo), or None. An RSA key is read whatever its
+    size, as always: whoever uses it judges the size (a sealed message's report says
+    ``key_size``), so an old small key still opens what was sealed for it."""
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        return None
     what = f"key of entry '{alias}'"
     problem = private_key_info_problem(pkcs8_der, what) or public_key_problem(key, what)
     if problem is None and leaf is not None:
