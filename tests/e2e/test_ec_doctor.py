@@ -22,6 +22,7 @@ from ehcert.client.sts import StsClient
 from ehcert.manager.certificates import renew_certificate, request_certificate
 from ehcert.operations import issue_test_eid
 from ehcert.pki.keystore import read_keystore_file
+from ehcert.pki.lint import LintProfile, blocking, lint_certificate
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import Actors, SoftHsmTokens
@@ -82,8 +83,10 @@ def test_ec_eid_doctor_gets_ec_certificate_and_encryption_key(
     certificate = authentication.certificate
     # EC leaf under the RSA issuing CA: the CA's own algorithm signs it.
     assert certificate.signature_algorithm_oid == SignatureAlgorithmOID.RSA_WITH_SHA256
-    usage = certificate.extensions.get_extension_for_class(type(_ku(certificate))).value
+    usage = _ku(certificate)
     assert usage.digital_signature and usage.content_commitment and not usage.key_encipherment
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    assert blocking(lint_certificate(der, LintProfile.END_ENTITY)) == []
     # The encryption certificate: signed by the EC authentication key, keyAgreement only.
     enc = encryption.certificate
     assert enc.signature_algorithm_oid == SignatureAlgorithmOID.ECDSA_WITH_SHA384
