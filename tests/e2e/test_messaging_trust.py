@@ -268,10 +268,13 @@ def test_etk_show_and_seal_to_an_etk_file(actors: Actors, tmp_path: Path) -> Non
         "--to-etk",
         str(etk_file),
         "--no-copy-to-self",
+        "--json",
         str(tmp_path / "in.txt"),
         str(tmp_path / "msg.p7"),
     )
     assert sealed.returncode == 0, sealed.stderr
+    [recipient] = json.loads(sealed.stdout)["recipients"]
+    assert recipient["key_type"] == "RSA 2048" and recipient["identifier"] == str(etk_file)
     done, report = pair.unseal(now, "--platform", pair.url)
     assert done.returncode == 0, done.stderr
     assert report["trust"]["trusted"] is True, report["trust"]["issues"]

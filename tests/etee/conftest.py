@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from ehcert.core.names import person_subject
 from ehcert.pki.keystore import read_keystore_file
 from ehcert.pki.keystore_entries import KeyEntry, Keystore
+from ehcert.pki.profile_parts import issued_builder, key_usage
 from ehcert.pki.profiles import (
     ehealth_authentication_builder,
     ehealth_encryption_builder,
@@ -160,3 +161,76 @@ def own_pki() -> OwnPki:
     return OwnPki(
         root, root_key, alice, bob, carol, KeyEntry("depot", depot_key, depot_cert, (root,))
     )
+
+
+@dataclass(frozen=True)
+class EcPki:
+    """EC care providers under the RSA test root of :class:`OwnPki` (mixed chains):
+
+    * ``dave``: P-384 authentication and encryption keys, as eHealth's second-generation
+      certificates; the encryption certificate is signed ecdsa-with-SHA384 by his EC
+      authentication key;
+    * ``erin``: the same on P-256 (ecdsa-with-SHA256).
+    """
+
+    dave: Provider
+    erin: Provider
+
+
+def ec_provider(
+    ssin: str,
+    name: str,
+    root: x509.Certificate,
+    root_key: rsa.RSAPrivateKey,
+    curve: ec.EllipticCurve,
+    hash_algorithm: hashes.HashAlgorithm,
+    *,
+    encryption_usage: x509.KeyUsage | None = None,
+) -> Provider:
+    """An EC provider: the eHealth authentication profile's extensions on an EC key, and
+    an encryption certificate for key agreement (keyUsage keyAgreement, RFC 5480 3)."""
+    auth_key, enc_key = ec.generate_private_key(curve), ec.generate_private_key(curve)
+    start, end = dt.datetime(2026, 1, 1, tzinfo=dt.UTC), dt.datetime(2029, 1, 1, tzinfo=dt.UTC)
+    subject = person_subject(ssin, name, "Tester")
+    auth = (
+        issued_builder(
+            subject,
+            auth_key.public_key(),
+            root,
+            serial=random_serial(),
+            not_before=start,
+            not_after=end,
+            ca_path_length=None,
+        )
+        .add_extension(key_usage(digital_signature=True, content_commitment=True), critical=True)
+        .sign(root_key, hashes.SHA256())
+    )
+    encryption_serial = random_serial()
+    encryption = (
+        issued_builder(
+            subject,
+            enc_key.public_key(),
+            auth,
+            serial=encryption_serial,
+            not_before=start,
+            not_after=end,
+            ca_path_length=None,
+        )
+        .add_extension(encryption_usage or key_usage(key_agreement=True), critical=True)
+        .sign(auth_key, hash_algorithm)
+    )
+    return Provider(
+        KeyEntry("authentication", auth_key, auth, (root,)),
+        KeyEntry(str(encryption_serial), enc_key, encryption, (auth, root)),
+    )
+
+
+@pytest.fixture(scope="session")
+def ec_pki(own_pki: OwnPki) -> EcPki:
+    dave = ec_provider(
+        "68050555808", "Dave", own_pki.root, own_pki.root_key, ec.SECP384R1(), hashes.SHA384()
+    )
+    erin = ec_provider(
+        "72020290013", "Erin", own_pki.root, own_pki.root_key, ec.SECP256R1(), hashes.SHA256()
+    )
+    return EcPki(dave, erin)

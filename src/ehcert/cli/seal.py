@@ -131,6 +131,7 @@ def seal_command(
                     "identifier": r.identifier,
                     "holder": r.holder,
                     "encryption_serial": r.encryption_serial,
+                    "key_type": r.key_type,
                 }
                 for r in recipients
             ],
@@ -138,7 +139,7 @@ def seal_command(
         if json_output:
             emit_json(result)
         else:
-            names = ", ".join(r.identifier for r in recipients)
+            names = ", ".join(f"{r.identifier} ({r.key_type})" for r in recipients)
             stderr_console.print(f"Sealed {len(content)} bytes for {names} into {output_file}.")
 
 

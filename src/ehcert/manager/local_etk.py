@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki.etk import Etk, EtkVerdict, parse_etk, verify_etk
+from ehcert.pki.public_keys import describe_key
 from ehcert.pki.revocation import RevocationChecker, describe_name
 
 
@@ -47,12 +47,7 @@ class LocalEtkView:
 
 def key_type(certificate: x509.Certificate) -> str:
     """``RSA 2048``, ``EC secp384r1``: what kind of key a recipient will be sealed to."""
-    key = certificate.public_key()
-    if isinstance(key, rsa.RSAPublicKey):
-        return f"RSA {key.key_size}"
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        return f"EC {key.curve.name}"
-    return type(key).__name__
+    return describe_key(certificate.public_key())
 
 
 def read_etk_file(path: Path) -> Etk:

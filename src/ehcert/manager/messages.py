@@ -31,7 +31,7 @@ from ehcert.client.etee import Unsealed, seal, unseal
 from ehcert.client.platform import PlatformClient, normalise_serial
 from ehcert.client.results import CertificateState
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.manager.local_etk import usable_etk_file
+from ehcert.manager.local_etk import key_type, usable_etk_file
 from ehcert.pki.etk import parse_etk, verify_etk
 from ehcert.pki.keystore import read_keystore_file
 from ehcert.pki.keystore_entries import Keystore
@@ -42,11 +42,13 @@ CIPHERS = ("aes128", "aes256")
 
 @dataclass(frozen=True, slots=True)
 class SealedFor:
-    """Who a message was sealed for: identifier and encryption certificate serial."""
+    """Who a message was sealed for: identifier, encryption certificate serial and the
+    kind of its key (``RSA 2048``, ``EC secp384r1``: key transport or key agreement)."""
 
     identifier: str
     holder: str
     encryption_serial: str
+    key_type: str
 
 
 def _platform_revocation(client: PlatformClient, root: x509.Certificate) -> RevocationChecker:
@@ -139,6 +141,7 @@ def seal_for(
                 identifier,
                 published.holder,
                 format(etk.encryption_certificate.serial_number, "d"),
+                key_type(etk.encryption_certificate),
             )
         )
     for path in etk_files:
@@ -146,7 +149,12 @@ def seal_for(
         certificates.append(etk.encryption_certificate)
         holder = describe_name(etk.authentication_certificate.subject)
         sealed_for.append(
-            SealedFor(str(path), holder, format(etk.encryption_certificate.serial_number, "d"))
+            SealedFor(
+                str(path),
+                holder,
+                format(etk.encryption_certificate.serial_number, "d"),
+                key_type(etk.encryption_certificate),
+            )
         )
     own = newest_encryption_certificate(keystore) if include_sender else None
     sealed = seal(

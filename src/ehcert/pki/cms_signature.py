@@ -16,9 +16,14 @@ Checking splits in two outcomes on purpose:
 
 Allowed algorithms (the eHealth ETEE profile): digests SHA-256/384/512; signatures
 RSASSA-PKCS1-v1_5 or RSASSA-PSS (RFC 4055 section 3.1: MGF1 with the digest's hash,
-trailer field 1). SHA-1 is accepted only when the caller passes ``allow_sha1=True`` (the
-2014 platform's messages and ETKs), and then :attr:`SignerCheck.sha1_used` says so, so
-the caller reports it as a trust warning. SHA-224 and every non-RSA key are refused.
+trailer field 1) with an RSA key, and ECDSA with an EC key (RFC 5753 section 2.1.1,
+RFC 5758 section 3.2: ecdsa-with-SHA256/384/512 whose hash is the digest algorithm, the
+signature value the DER ECDSA-Sig-Value). SHA-1 is accepted only when the caller passes
+``allow_sha1=True`` (the 2014 platform's messages and ETKs), and then
+:attr:`SignerCheck.sha1_used` says so, so the caller reports it as a trust warning.
+SHA-224, DSA, EdDSA and a signature algorithm that does not fit the key are refused.
+Which keys and curves are acceptable at all is the key policy's (``core.keys``), judged
+by the callers with the certificate.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from asn1crypto import core
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from ehcert.core.errors import EhcertError, ErrorKind
@@ -74,7 +79,25 @@ _PKCS1_SIGNATURES = {
     "sha384_rsa": "sha384",
     "sha512_rsa": "sha512",
 }
+_ECDSA_SIGNATURES = {
+    "ecdsa": None,  # id-ecPublicKey-style bare OID: the hash is the SignerInfo's digest
+    "sha1_ecdsa": "sha1",
+    "sha224_ecdsa": "sha224",
+    "sha256_ecdsa": "sha256",
+    "sha384_ecdsa": "sha384",
+    "sha512_ecdsa": "sha512",
+}
 Content = bytes | bytearray | memoryview
+
+
+@dataclass(frozen=True)
+class _Scheme:
+    """How to check the signature value: the key type it needs, the RSA padding (None
+    for ECDSA) and the hash."""
+
+    key_type: str
+    padding: padding.AsymmetricPadding | None
+    hash_name: str
 
 
 def name_of_hash(name: str) -> str:
@@ -183,18 +206,21 @@ def _single(
 
 def _signature_scheme(
     signer_info: asn1_cms.SignerInfo, digest: str, check: SignerCheck, context: _Context
-) -> tuple[padding.AsymmetricPadding, str] | None:
-    """The padding and hash the signature algorithm calls for, or None when unusable."""
+) -> _Scheme | None:
+    """The key type, padding and hash the signature algorithm calls for, or None when
+    unusable."""
     issues = check.issues
     algorithm = signer_info["signature_algorithm"]
     name = algorithm["algorithm"].native
-    if name in _PKCS1_SIGNATURES:
-        implied = _PKCS1_SIGNATURES[name] or digest
+    for table, key_type in ((_PKCS1_SIGNATURES, "RSA"), (_ECDSA_SIGNATURES, "EC")):
+        if name not in table:
+            continue
+        implied = table[name] or digest
         if implied != digest:
             issues.append(
                 (NOT_ALLOWED, f"the signature algorithm {name} does not match the digest {digest}")
             )
-        return padding.PKCS1v15(), implied
+        return _Scheme(key_type, padding.PKCS1v15() if key_type == "RSA" else None, implied)
     if name == "rsassa_pss":
         params = algorithm["parameters"]
         hash_name = params["hash_algorithm"]["algorithm"].native
@@ -220,9 +246,12 @@ def _signature_scheme(
         pss = padding.PSS(
             mgf=padding.MGF1(_hash(mgf_hash)), salt_length=params["salt_length"].native
         )
-        return pss, hash_name
+        return _Scheme("RSA", pss, hash_name)
     issues.append(
-        (NOT_ALLOWED, f"the signature algorithm {name} is not allowed (RSA with SHA-2 only)")
+        (
+            NOT_ALLOWED,
+            f"the signature algorithm {name} is not allowed (RSA or ECDSA with SHA-2 only)",
+        )
     )
     return None
 
@@ -298,16 +327,29 @@ def verify_signer_info(
         raise context.malformed("content other than id-data is signed without attributes")
     scheme = _signature_scheme(signer_info, digest, check, context)
     key = signer_certificate.public_key()
-    if not isinstance(key, rsa.RSAPublicKey):
-        check.issues.append((NOT_ALLOWED, "the signer's key is not an RSA key"))
+    if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+        check.issues.append((NOT_ALLOWED, "the signer's key is neither an RSA nor an EC key"))
         return check
     if scheme is None:
         return check
-    pad, hash_name = scheme
-    if hash_name != digest:
+    key_type = "RSA" if isinstance(key, rsa.RSAPublicKey) else "EC"
+    if scheme.key_type != key_type:
+        check.issues.append(
+            (
+                NOT_ALLOWED,
+                f"the signature algorithm {signature_name} does not fit the signer's "
+                f"{key_type} key",
+            )
+        )
+        return check
+    if scheme.hash_name != digest:
         return check  # the digest computed does not fit the scheme: cannot be valid
     try:
-        key.verify(signature, signed_message, pad, Prehashed(_hash(digest)))
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(signature, signed_message, ec.ECDSA(Prehashed(_hash(digest))))
+        else:
+            pad = scheme.padding or padding.PKCS1v15()  # an RSA scheme always names one
+            key.verify(signature, signed_message, pad, Prehashed(_hash(digest)))
         check.signature_valid = True
     except (InvalidSignature, ValueError):
         check.issues.append(

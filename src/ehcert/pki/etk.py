@@ -12,11 +12,13 @@ Verification keeps two verdicts apart, as the eHealth ETEE libraries do:
 
 * ``valid`` — the token and the encryption certificate themselves: the depot signature
   verifies, the encryption certificate is time-valid at ``at``, its key usage allows key
-  transport (keyEncipherment, RFC 5280 4.2.1.3), its key is RSA of at least 2048 bits;
+  transport for an RSA key (keyEncipherment, RFC 5280 4.2.1.3) or key agreement for an
+  EC key (keyAgreement, RFC 5480 section 3), its key is within the key policy (RSA of at
+  least 2048 bits, EC on P-256 or P-384: ``core.keys``);
 * ``trust`` — the issuer, i.e. the authentication certificate: it signed the encryption
   certificate, both carry the same subject DN, it is time-valid, its key usage asserts
   digitalSignature and nonRepudiation (the holder commits to its encryption key; the
-  eHealth authentication profile always has both), its key is RSA >= 2048 bits, its path
+  eHealth authentication profile always has both), its key is within the key policy, its path
   reaches a configured anchor (RFC 5280 section 6 via ``pathval``) and, when a checker is
   given, it is not revoked. ``UNKNOWN`` means every check passed except that the path
   does not reach any configured anchor (not even by name).
@@ -47,7 +49,11 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki.cms_signature import OID_DATA, verify_signer_info
 from ehcert.pki.pathval import validate_path
-from ehcert.pki.public_keys import public_key_problem
+from ehcert.pki.public_keys import (
+    allows_encryption,
+    encryption_usage_name,
+    public_key_problem,
+)
 from ehcert.pki.revocation import RevocationChecker, describe_name
 
 __all__ = [
@@ -338,12 +344,12 @@ def verify_etk(
     ):
         if issue is not None:
             validity.append(issue)
-    usage = _key_usage(encryption)
-    if usage is None or not usage.key_encipherment:
+    if not allows_encryption(encryption.public_key(), _key_usage(encryption)):
         validity.append(
             EtkIssue(
                 "encryption_key_usage",
-                f"The key usage of the {enc_label} does not allow key encipherment.",
+                f"The key usage of the {enc_label} does not allow "
+                f"{encryption_usage_name(encryption.public_key())}.",
             )
         )
 

@@ -66,6 +66,14 @@ def key_facts(key: object) -> KeyFacts:
     return KeyFacts(type(key).__name__, 0)
 
 
+def describe_key(key: object) -> str:
+    """``RSA 2048``, ``EC secp384r1``: the kind of a key, for reports and ``--json``."""
+    facts = key_facts(key)
+    if facts.algorithm == "EC" and facts.curve is not None:
+        return f"EC {facts.curve}"
+    return f"{facts.algorithm} {facts.bits}"
+
+
 def public_key_problem(key: object, what: str) -> KeyProblem | None:
     """None when ``key`` is accepted, else the code and sentence (for verdicts)."""
     return key_problem(key_facts(key), what)
@@ -195,3 +203,21 @@ def ecdsa_raw(der: bytes, key: ec.EllipticCurvePublicKey | ec.EllipticCurvePriva
     r, s = decode_dss_signature(der)
     size = (key.curve.key_size + 7) // 8
     return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+
+
+def encryption_usage_name(key: object) -> str:
+    """The keyUsage bit an encryption certificate with ``key`` must assert, in words:
+    ``key encipherment`` for RSA key transport (RFC 5280 section 4.2.1.3, RFC 3370
+    section 4.2), ``key agreement`` for an EC key, which only agrees keys by ECDH
+    (RFC 5480 section 3, RFC 5753)."""
+    return "key agreement" if isinstance(key, ec.EllipticCurvePublicKey) else "key encipherment"
+
+
+def allows_encryption(key: object, usage: x509.KeyUsage | None) -> bool:
+    """Whether ``usage`` lets a certificate holding ``key`` receive sealed messages
+    (:func:`encryption_usage_name`)."""
+    if usage is None:
+        return False
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return usage.key_agreement
+    return usage.key_encipherment

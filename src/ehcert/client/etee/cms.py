@@ -206,6 +206,9 @@ PSS_SHA256 = algos.SignedDigestAlgorithm(
 ).dump()
 RSA_PKCS1 = algos.SignedDigestAlgorithm({"algorithm": "rsassa_pkcs1v15"}).dump()
 SHA256 = algos.DigestAlgorithm({"algorithm": "sha256"}).dump()
+ECDSA_SHA256 = algos.SignedDigestAlgorithm({"algorithm": "sha256_ecdsa"}).dump()
+ECDSA_SHA384 = algos.SignedDigestAlgorithm({"algorithm": "sha384_ecdsa"}).dump()
+"""ecdsa-with-SHA256/384, parameters absent (RFC 5758 section 3.2)."""
 
 
 def build_signed_data(
@@ -216,20 +219,24 @@ def build_signed_data(
     signature_algorithm: bytes,
     certificates: Sequence[CertificatePair],
     signing_time: dt.datetime,
+    digest_algorithm: str = "sha256",
 ) -> Parts:
     """ContentInfo(SignedData) over id-data ``content`` as parts (RFC 5652 5.1-5.4).
 
-    ``sign(message) -> signature`` signs the DER of the signed attributes; SHA-256 is the
-    digest. Version 1: issuerAndSerialNumber, id-data, X.509 certificates only (5.1).
+    ``sign(message) -> signature`` signs the DER of the signed attributes with the
+    ``digest_algorithm`` hash (asn1crypto's name: ``sha256``, ``sha384``), which is also
+    the digest of the content. Version 1: issuerAndSerialNumber, id-data, X.509
+    certificates only (5.1).
     """
-    digest = digest_of("sha256", content)
+    digest = digest_of(digest_algorithm, content)
+    digest_identifier = algos.DigestAlgorithm({"algorithm": digest_algorithm}).dump()
     attributes = signed_attributes(OID_DATA, digest, signing_time)
     attributes_set = b"".join(der.set_of(attributes))
     signature = sign(attributes_set)
     signer_info = der.sequence(
         der.raw(core.Integer(1).dump()),
         der.raw(issuer_and_serial(signer)),
-        der.raw(SHA256),
+        der.raw(digest_identifier),
         [b"\xa0" + attributes_set[1:]],  # the same SET, [0] IMPLICIT (RFC 5652 5.3)
         der.raw(signature_algorithm),
         der.octets(signature),
@@ -239,7 +246,7 @@ def build_signed_data(
         certificate_parts = der.wrap(0xA0, [c.asn1.dump() for c in certificates])
     body = der.sequence(
         der.raw(core.Integer(1).dump()),
-        der.set_of([SHA256]),
+        der.set_of([digest_identifier]),
         der.sequence(
             der.raw(core.ObjectIdentifier(OID_DATA).dump()),
             der.explicit(0, der.wrap(0x04, content)),

@@ -1,15 +1,20 @@
 """EnvelopedData (RFC 5652 section 6): encrypt for several recipients, decrypt with any key.
 
-Key transport is RSAES-PKCS1-v1_5 (RFC 3370 section 4.2.1), recipients named by
-issuerAndSerialNumber (version 0 EnvelopedData, RFC 5652 6.1), content encrypted with
-AES-CBC (RFC 3565) under a fresh random key and IV. That is what the eHealth ETEE
-libraries write; RSAES-OAEP (RFC 3560) is accepted when reading.
+RSA recipients get a KeyTransRecipientInfo: RSAES-PKCS1-v1_5 (RFC 3370 section 4.2.1),
+named by issuerAndSerialNumber; that is what the eHealth ETEE libraries write, and
+RSAES-OAEP (RFC 3560) is accepted when reading. EC recipients (P-256, P-384) get a
+KeyAgreeRecipientInfo: ephemeral-static ECDH, X9.63 KDF and AES key wrap (RFC 5753,
+:mod:`ehcert.client.etee.key_agreement`). Both kinds mix in one message; the version is
+0 with key transport only and 2 as soon as there is a key agreement (RFC 5652 6.1). The
+content is encrypted with AES-CBC (RFC 3565) under a fresh random key and IV.
 
 Decrypting tries the keys whose certificate the recipient info names first; only when no
 key is named does it try every key on every recipient info (older files in the field name
 a certificate the keystore holds under different bytes). A wrong key is noticed by the
 unwrapped key length or by the CBC padding; RSA unwrap failures are not told apart from
-padding failures, so no padding oracle is exposed.
+padding failures, so no padding oracle is exposed. A key agreement that names one of our
+keys but cannot be used (scheme, wrap, a point off the curve) is reported in one
+sentence when nothing else opens the message.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from dataclasses import dataclass
 from asn1crypto import cms as asn1_cms
 from asn1crypto import core
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from ehcert.client.etee import der
@@ -32,8 +37,16 @@ from ehcert.client.etee.cms import (
     read_content_info,
 )
 from ehcert.client.etee.der import CONTEXT, UNIVERSAL, BerError, Buffer, Parts
+from ehcert.client.etee.key_agreement import (
+    KeyAgreement,
+    KeyAgreementRefused,
+    build_key_agreement,
+    matches_recipient,
+)
+from ehcert.client.etee.report import Issue
 from ehcert.pki.cms_signature import OID_DATA
-from ehcert.pki.keystore_entries import KeyEntry
+from ehcert.pki.keystore_entries import KeyEntry, Keystore
+from ehcert.pki.revocation import describe_name
 
 CIPHERS = {"aes128": ("aes128_cbc", 16), "aes256": ("aes256_cbc", 32)}
 """The ciphers :func:`build_enveloped_data` writes: name -> (asn1crypto name, key size)."""
@@ -49,10 +62,15 @@ def build_enveloped_data(
     algorithm_name, key_size = CIPHERS[cipher]
     key, iv = os.urandom(key_size), os.urandom(_BLOCK)
     recipient_infos: list[bytes] = []
+    agreements = 0
     for recipient in recipients:
         public_key = recipient.certificate.public_key()
+        if isinstance(public_key, ec.EllipticCurvePublicKey):
+            recipient_infos.append(build_key_agreement(recipient, key))
+            agreements += 1
+            continue
         if not isinstance(public_key, rsa.RSAPublicKey):
-            raise ValueError("every recipient certificate must hold an RSA key")
+            raise ValueError("every recipient certificate must hold an RSA or EC key")
         recipient_infos.append(
             b"".join(
                 der.sequence(
@@ -75,8 +93,9 @@ def build_enveloped_data(
         der.raw(algorithm.dump()),
         der.wrap(0x80, ciphertext),  # [0] IMPLICIT OCTET STRING, primitive
     )
+    version = 2 if agreements else 0  # RFC 5652 6.1: kari is a version 3 RecipientInfo
     body = der.sequence(
-        der.raw(core.Integer(0).dump()), der.set_of(recipient_infos), encrypted_content_info
+        der.raw(core.Integer(version).dump()), der.set_of(recipient_infos), encrypted_content_info
     )
     return der.sequence(
         der.raw(core.ObjectIdentifier(OID_ENVELOPED_DATA).dump()), der.explicit(0, body)
@@ -86,6 +105,7 @@ def build_enveloped_data(
 @dataclass(frozen=True)
 class EnvelopedView:
     recipient_infos: tuple[asn1_cms.KeyTransRecipientInfo, ...]
+    key_agreements: tuple[KeyAgreement, ...]
     other_recipient_kinds: tuple[str, ...]
     content_type: str
     algorithm: str
@@ -105,8 +125,12 @@ def read_enveloped_data(buf: memoryview, what: str) -> EnvelopedView:
             raise BerError("EnvelopedData has too few fields")
         recipient_set = der.expect(fields[index], UNIVERSAL, der.TAG_SET, "recipientInfos")
         transports: list[asn1_cms.KeyTransRecipientInfo] = []
+        agreements: list[KeyAgreement] = []
         others: list[str] = []
         for item in der.children(buf, recipient_set):
+            if item.is_(CONTEXT, 1):  # kari, read with any key agreement scheme
+                agreements.append(KeyAgreement.load(der.element_bytes(buf, item)))
+                continue
             choice = asn1_cms.RecipientInfo.load(der.element_bytes(buf, item))
             _ = choice.native  # asn1crypto parses lazily: surface damage here
             if choice.name == "ktri":
@@ -129,7 +153,9 @@ def read_enveloped_data(buf: memoryview, what: str) -> EnvelopedView:
         ciphertext = der.octet_string(buf, info[2], "the encrypted content")
     except (BerError, ValueError, TypeError, KeyError) as error:
         raise der.malformed(what, str(error).split("\n")[0]) from None
-    return EnvelopedView(tuple(transports), tuple(others), content_type, name, iv, ciphertext)
+    return EnvelopedView(
+        tuple(transports), tuple(agreements), tuple(others), content_type, name, iv, ciphertext
+    )
 
 
 def _unwrap(
@@ -173,26 +199,109 @@ def _decrypt_content(view: EnvelopedView, key: bytes) -> memoryview | None:
     return memoryview(output)[: written - pad]
 
 
-def decrypt(view: EnvelopedView, entries: Sequence[KeyEntry]) -> tuple[memoryview, KeyEntry] | None:
-    """The plaintext and the key entry that opened it, or None when no key can.
+@dataclass(frozen=True)
+class Decryption:
+    """What decrypting found: the plaintext and the entry that opened it (both None when
+    no key could), and why key agreements meant for one of our keys were refused."""
+
+    plaintext: memoryview | None
+    entry: KeyEntry | None
+    refusals: tuple[str, ...] = ()
+    key_encryption: str | None = None
+    """How the content key reached the entry: ``rsaes_pkcs1v15``, ``rsaes_oaep`` or the
+    key agreement scheme with its wrap (``dhSinglePass-stdDH-sha384kdf-scheme with
+    aes256_wrap``)."""
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    entry: KeyEntry
+    transport: asn1_cms.KeyTransRecipientInfo | None = None
+    agreement: KeyAgreement | None = None
+    index: int = 0
+
+
+def _attempts(view: EnvelopedView, entries: Sequence[KeyEntry], *, named: bool) -> list[_Attempt]:
+    """Each (recipient info, key) pair to try: those that name the key, or every pair of
+    the right key type when ``named`` is False."""
+    found: list[_Attempt] = []
+    for entry in entries:
+        pair = CertificatePair.from_certificate(entry.certificate)
+        if isinstance(entry.private_key, rsa.RSAPrivateKey):
+            found += [
+                _Attempt(entry, transport=info)
+                for info in view.recipient_infos
+                if not named or pair.matches(info["rid"])
+            ]
+        else:
+            found += [
+                _Attempt(entry, agreement=agreement, index=index)
+                for agreement in view.key_agreements
+                for index, rid in agreement.recipients()
+                if not named or matches_recipient(pair, rid)
+            ]
+    return found
+
+
+def decrypt(view: EnvelopedView, entries: Sequence[KeyEntry]) -> Decryption:
+    """Open the envelope with any of ``entries``; see the module docstring.
 
     The caller has checked that ``view.algorithm`` is allowed.
     """
     size = ALLOWED_CONTENT_CIPHERS[view.algorithm]
-    pairs = [(entry, CertificatePair.from_certificate(entry.certificate)) for entry in entries]
-    attempts: list[tuple[asn1_cms.KeyTransRecipientInfo, KeyEntry]] = [
-        (info, entry)
-        for info in view.recipient_infos
-        for entry, pair in pairs
-        if pair.matches(info["rid"])
-    ]
-    if not attempts:
-        attempts = [(info, entry) for info in view.recipient_infos for entry in entries]
-    for info, entry in attempts:
-        key = _unwrap(info, entry.private_key, size)
+    attempts = _attempts(view, entries, named=True)
+    named = bool(attempts)
+    if not named:
+        attempts = _attempts(view, entries, named=False)
+    refusals: list[str] = []
+    for attempt in attempts:
+        key: bytes | None = None
+        private_key = attempt.entry.private_key
+        if attempt.transport is not None and isinstance(private_key, rsa.RSAPrivateKey):
+            key = _unwrap(attempt.transport, private_key, size)
+        elif attempt.agreement is not None and isinstance(private_key, ec.EllipticCurvePrivateKey):
+            try:
+                key = attempt.agreement.unwrap(attempt.index, private_key, size)
+            except KeyAgreementRefused as refused:
+                if named:
+                    subject = describe_name(attempt.entry.certificate.subject)
+                    refusals.append(f"The key agreement for {subject} is refused: {refused}.")
         if key is None:
             continue
         plaintext = _decrypt_content(view, key)
         if plaintext is not None:
-            return plaintext, entry
-    return None
+            how = (
+                attempt.agreement.describe()
+                if attempt.agreement is not None
+                else str(attempt.transport["key_encryption_algorithm"]["algorithm"].native)
+                if attempt.transport is not None
+                else None
+            )
+            return Decryption(plaintext, attempt.entry, key_encryption=how)
+    return Decryption(None, None, tuple(dict.fromkeys(refusals)))
+
+
+def open_envelope(
+    envelope: EnvelopedView, keystores: Sequence[Keystore], issues: list[Issue]
+) -> Decryption:
+    """Decrypt with every key of ``keystores`` (unseal's step 3); appends why not to
+    ``issues``: a cipher other than AES-CBC, refused key agreements, or no key."""
+    if envelope.algorithm not in ALLOWED_CONTENT_CIPHERS:
+        issues.append(
+            Issue(
+                "algorithm_not_allowed",
+                "envelope",
+                f"The content is encrypted with {envelope.algorithm}; only AES-CBC is allowed.",
+            )
+        )
+        return Decryption(None, None)
+    decryption = decrypt(envelope, [entry for keystore in keystores for entry in keystore.entries])
+    if decryption.plaintext is None and decryption.refusals:
+        issues += [
+            Issue("key_agreement_refused", "envelope", sentence) for sentence in decryption.refusals
+        ]
+    elif decryption.plaintext is None:
+        issues.append(
+            Issue("no_key", "envelope", "None of the keys given can decrypt this message.")
+        )
+    return decryption

@@ -61,6 +61,11 @@ class DataVerdict:
     inner: SignatureFacts | None
     content_encryption: str | None
     opened_with: str | None  # alias of the key entry that decrypted the message
+    opened_with_key: str | None = None
+    """The kind of that entry's key: ``RSA 2048``, ``EC secp384r1``."""
+    key_encryption: str | None = None
+    """How the content key reached it: RSA key transport (``rsaes_pkcs1v15``) or the
+    ECDH scheme and key wrap (``dhSinglePass-stdDH-sha384kdf-scheme with aes256_wrap``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +75,8 @@ class DataVerdict:
             "inner": None if self.inner is None else self.inner.to_dict(),
             "content_encryption": self.content_encryption,
             "opened_with": self.opened_with,
+            "opened_with_key": self.opened_with_key,
+            "key_encryption": self.key_encryption,
         }
 
 

@@ -2,13 +2,18 @@
 
 Layout (what the Belgian eHealth ETEE libraries write and read):
 
-* outer ContentInfo(SignedData), version 1: SHA-256, RSASSA-PSS (RFC 4055: SHA-256,
-  MGF1-SHA-256, salt 32, trailer 1), signed attributes contentType, signingTime,
+* outer ContentInfo(SignedData), version 1: for an RSA sender SHA-256 and RSASSA-PSS
+  (RFC 4055: SHA-256, MGF1-SHA-256, salt 32, trailer 1); for an EC sender ECDSA with the
+  hash of its curve's strength, SHA-256 on P-256 and SHA-384 on P-384 (RFC 5753 section
+  2.1.1, RFC 5758 section 3.2, NIST SP 800-57 part 1 table 3), the signature value DER
+  encoded (ECDSA-Sig-Value); signed attributes contentType, signingTime,
   messageDigest (RFC 5652 section 11); certificates = the sender's certificate and its
   chain; eContent (id-data) = the DER of
-* ContentInfo(EnvelopedData), version 0: one KeyTransRecipientInfo per recipient
-  (RSAES-PKCS1-v1_5, by issuerAndSerialNumber), AES-128-CBC by default (AES-256 on
-  request); encrypted content (id-data) = the DER of
+* ContentInfo(EnvelopedData): one KeyTransRecipientInfo per RSA recipient
+  (RSAES-PKCS1-v1_5, by issuerAndSerialNumber) and one KeyAgreeRecipientInfo per EC
+  recipient (ephemeral-static ECDH, RFC 5753: :mod:`ehcert.client.etee.key_agreement`),
+  mixed as the recipients come; AES-128-CBC by default (AES-256 on request); encrypted
+  content (id-data) = the DER of
 * ContentInfo(SignedData) by the same signer with the same algorithms and NO
   certificates (the reader takes them from the outer layer); eContent = the content.
 
@@ -23,19 +28,53 @@ ciphertext is the only payload-sized buffer besides the returned message, so pea
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric import ec, padding
 
-from ehcert.client.etee.cms import PSS_SHA256, CertificatePair, build_signed_data
+from ehcert.client.etee.cms import (
+    ECDSA_SHA256,
+    ECDSA_SHA384,
+    PSS_SHA256,
+    CertificatePair,
+    build_signed_data,
+)
 from ehcert.client.etee.envelope import CIPHERS, build_enveloped_data
 from ehcert.pki.keystore_entries import KeyEntry
 from ehcert.pki.public_keys import check_public_key
 from ehcert.pki.revocation import describe_name
 
 PSS_SALT_LENGTH = 32
+_ECDSA_FOR_CURVE = {
+    "secp256r1": ("sha256", ECDSA_SHA256),
+    "secp384r1": ("sha384", ECDSA_SHA384),
+}
+"""An EC sender's digest and signature algorithm by curve (see the module docstring)."""
+
+
+def _signing(sender: KeyEntry) -> tuple[str, bytes, Callable[[bytes], bytes]]:
+    """The digest name, signature AlgorithmIdentifier and signing function of ``sender``."""
+    key = sender.private_key
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        digest, algorithm = _ECDSA_FOR_CURVE[key.curve.name]  # the key policy's curves
+        ec_key, hash_type = key, getattr(hashes, digest.upper())
+
+        def sign_ecdsa(message: bytes) -> bytes:
+            return ec_key.sign(message, ec.ECDSA(hash_type()))
+
+        return digest, algorithm, sign_ecdsa
+    rsa_key = key
+
+    def sign_pss(message: bytes) -> bytes:
+        return rsa_key.sign(
+            message,
+            padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=PSS_SALT_LENGTH),
+            hashes.SHA256(),
+        )
+
+    return "sha256", PSS_SHA256, sign_pss
 
 
 def seal(
@@ -52,9 +91,9 @@ def seal(
     ``sender`` is the authentication key entry (key, certificate, chain).
     ``include_sender_encryption`` adds the sender's own encryption certificate as a
     recipient so the sender can reread what it sent. Duplicate recipients are written
-    once. Raises TypeError/ValueError for wrong arguments (no recipient, non-RSA key,
-    unknown cipher, naive time) and EhcertError(BAD_KEY) for a sender or recipient key
-    outside the key policy (``core.keys``: RSA of at least 2048 bits).
+    once. Raises TypeError/ValueError for wrong arguments (no recipient, unknown cipher,
+    naive time) and EhcertError(BAD_KEY) for a sender or recipient key outside the key
+    policy (``core.keys``: RSA of at least 2048 bits, EC on P-256 or P-384).
     """
     if not isinstance(content, bytes | bytearray | memoryview):
         raise TypeError("content must be bytes")
@@ -81,24 +120,17 @@ def seal(
         pair = CertificatePair.from_certificate(target)
         unique.setdefault(pair.asn1.dump(), pair)
 
-    key = sender.private_key
-
-    def sign(message: bytes) -> bytes:
-        return key.sign(
-            message,
-            padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=PSS_SALT_LENGTH),
-            hashes.SHA256(),
-        )
-
+    digest, signature_algorithm, sign = _signing(sender)
     signer = CertificatePair.from_certificate(sender.certificate)
     chain = [signer, *(CertificatePair.from_certificate(c) for c in sender.chain)]
     inner = build_signed_data(
         [memoryview(content)],
         signer=signer,
         sign=sign,
-        signature_algorithm=PSS_SHA256,
+        signature_algorithm=signature_algorithm,
         certificates=(),
         signing_time=signing_time,
+        digest_algorithm=digest,
     )
     envelope = build_enveloped_data(inner, list(unique.values()), cipher)
     del inner
@@ -106,9 +138,10 @@ def seal(
         envelope,
         signer=signer,
         sign=sign,
-        signature_algorithm=PSS_SHA256,
+        signature_algorithm=signature_algorithm,
         certificates=chain,
         signing_time=signing_time,
+        digest_algorithm=digest,
     )
     del envelope
     return b"".join(outer)

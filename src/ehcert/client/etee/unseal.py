@@ -4,14 +4,18 @@ Order of work (each step named in the report when it fails):
 
 1. the outer SignedData: exactly one SignerInfo whose certificate is in the message
    (the eHealth profile; otherwise the sender cannot be known: MALFORMED);
-2. the outer signature over the EnvelopedData (RFC 5652 5.6);
+2. the outer signature over the EnvelopedData (RFC 5652 5.6), RSA or ECDSA;
 3. the EnvelopedData, decrypted with every private key of every keystore given (the
-   keystore keeps every encryption key ever held, so old messages still open);
+   keystore keeps every encryption key ever held, so old messages still open): RSA keys
+   by key transport, EC keys by ECDH key agreement (RFC 5753); a key agreement for one
+   of our keys that cannot be used is reported as ``key_agreement_refused``, in one
+   sentence naming the scheme, the wrap or the point;
 4. the inner SignedData (one SignerInfo, certificates optional: the signer is looked up
    among the outer certificates) and its signature over the content;
 5. trust: sender path to ``anchors`` at the signing time (the leaf's own validity is
-   also checked now), revocation through the caller's checker, key usage and size,
-   same inner and outer signer, recipient certificate fitness; non-repudiation.
+   also checked now), revocation through the caller's checker, key usage and the key
+   policy (RSA size, EC curve), same inner and outer signer, recipient certificate
+   fitness (keyEncipherment for RSA, keyAgreement for EC); non-repudiation.
 
 Structure problems raise ``EhcertError(MALFORMED)``; everything else goes in the report.
 Unsigned attributes (e.g. signature timestamps of long-term variants) are not evaluated.
@@ -38,7 +42,7 @@ from ehcert.client.etee.cms import (
     check_signer,
     read_signed_data,
 )
-from ehcert.client.etee.envelope import ALLOWED_CONTENT_CIPHERS, decrypt, read_enveloped_data
+from ehcert.client.etee.envelope import open_envelope, read_enveloped_data
 from ehcert.client.etee.report import (
     DataVerdict,
     Issue,
@@ -52,7 +56,12 @@ from ehcert.core.revocation import KEY_INTACT_REASONS
 from ehcert.pki.cms_signature import OID_DATA, SignerCheck
 from ehcert.pki.keystore_entries import KeyEntry, Keystore
 from ehcert.pki.pathval import validate_path
-from ehcert.pki.public_keys import public_key_problem
+from ehcert.pki.public_keys import (
+    allows_encryption,
+    describe_key,
+    encryption_usage_name,
+    public_key_problem,
+)
 from ehcert.pki.revocation import (
     RevocationChecker,
     RevocationState,
@@ -219,7 +228,8 @@ def _as_of_signing(
 def _recipient_trust(
     entry: KeyEntry, signing_time: dt.datetime | None, at: dt.datetime
 ) -> list[Issue]:
-    """The encryption certificate that opened the message: time, key usage, key size."""
+    """The encryption certificate that opened the message: time, key usage (key
+    encipherment for RSA, key agreement for EC), key size or curve."""
     certificate = entry.certificate
     label = "recipient encryption certificate"
     moments = (
@@ -227,14 +237,13 @@ def _recipient_trust(
     )
     issues = _time_issues(certificate, "recipient", label, moments)
     issues += _key_issues(certificate, "recipient", label)
-    usage = _key_usage(certificate)
-    if usage is None or not usage.key_encipherment:
+    if not allows_encryption(certificate.public_key(), _key_usage(certificate)):
         issues.append(
             Issue(
                 "key_usage",
                 "recipient",
                 f"The key usage of the {label} of {describe_name(certificate.subject)} does "
-                "not allow key encipherment.",
+                f"not allow {encryption_usage_name(certificate.public_key())}.",
             )
         )
     return issues
@@ -405,22 +414,12 @@ def _unseal(
     data_issues += _layer_issues(outer_check, "outer")
     envelope = read_enveloped_data(memoryview(outer.content), "encrypted part of the message")
 
-    opened: tuple[memoryview, KeyEntry] | None = None
-    if envelope.algorithm not in ALLOWED_CONTENT_CIPHERS:
-        data_issues.append(
-            Issue(
-                "algorithm_not_allowed",
-                "envelope",
-                f"The content is encrypted with {envelope.algorithm}; only AES-CBC is allowed.",
-            )
-        )
-    else:
-        entries = [entry for keystore in keystores for entry in keystore.entries]
-        opened = decrypt(envelope, entries)
-        if opened is None:
-            data_issues.append(
-                Issue("no_key", "envelope", "None of the keys given can decrypt this message.")
-            )
+    decryption = open_envelope(envelope, keystores, data_issues)
+    opened = (
+        None
+        if decryption.plaintext is None or decryption.entry is None
+        else (decryption.plaintext, decryption.entry)
+    )
 
     inner_check: SignerCheck | None = None
     inner_signer: CertificatePair | None = None
@@ -477,6 +476,10 @@ def _unseal(
             inner=inner_facts,
             content_encryption=envelope.algorithm,
             opened_with=None if opened is None else opened[1].alias,
+            opened_with_key=None
+            if opened is None
+            else describe_key(opened[1].certificate.public_key()),
+            key_encryption=decryption.key_encryption,
         ),
         TrustVerdict(
             trusted=not trust_issues,
