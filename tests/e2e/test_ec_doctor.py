@@ -20,6 +20,7 @@ from ehcert.client.eid import Pkcs11EidCredential, default_algorithm
 from ehcert.client.keys import KeyEntryRequestSigner
 from ehcert.client.sts import StsClient
 from ehcert.manager.certificates import renew_certificate, request_certificate
+from ehcert.manager.messages import seal_for, unseal_file
 from ehcert.operations import issue_test_eid
 from ehcert.pki.keystore import read_keystore_file
 from ehcert.pki.lint import LintProfile, blocking, lint_certificate
@@ -187,3 +188,48 @@ def test_rsa_doctor_moves_to_ec_on_renewal_and_keeps_the_rsa_encryption_key(
     assert _curve(newest.private_key) == "secp384r1"
     assert isinstance(kept.private_key, rsa.RSAPrivateKey)
     assert kept.private_key.private_numbers() == old_encryption.private_key.private_numbers()
+
+
+RSA_DOCTOR = "85071212390"
+
+
+def test_rsa_and_ec_doctors_exchange_sealed_messages_and_the_ec_doctor_renews(
+    actors: Actors, softhsm_tokens: SoftHsmTokens
+) -> None:
+    """Both ways between an RSA and an EC doctor (ECDH to the EC one, RSA key transport
+    to the other, each signed by its sender's key); after renewal the EC doctor still
+    opens the message sealed for the old EC encryption key."""
+    env = actors.env
+    ec_path = _ec_doctor(actors, softhsm_tokens)
+    actors.add_provider(RSA_DOCTOR, first_name="Zoë", last_name="Lefèvre")
+    rsa_eid = actors.eid(RSA_DOCTOR, first_name="Zoë", last_name="Lefèvre")
+    rsa_path = actors.keystore(rsa_eid, folder="rsa")
+    ec_store = read_keystore_file(ec_path, actors.password)
+    rsa_store = read_keystore_file(rsa_path, actors.password)
+    with env.client() as client:
+        root = client.ca_certificates().root
+        to_ec, _ = seal_for(
+            client,
+            rsa_store,
+            [f"SSIN={actors.doctor}"],
+            b"from the RSA doctor",
+            now=env.clock.now(),
+        )
+        to_rsa, _ = seal_for(
+            client, ec_store, [f"SSIN={RSA_DOCTOR}"], b"from the EC doctor", now=env.clock.now()
+        )
+    for path, message, text in (
+        (ec_path, to_ec, b"from the RSA doctor"),
+        (rsa_path, to_rsa, b"from the EC doctor"),
+        (ec_path, to_rsa, b"from the EC doctor"),  # the sender's own copy
+    ):
+        opened = unseal_file(path, actors.password, message, anchors=[root], now=env.clock.now())
+        assert opened.content == text
+        assert opened.report.data.valid
+        assert opened.report.trust.trusted, opened.report.trust.issues
+
+    env.clock.set(RENEWAL_MOMENT)
+    with env.client() as client:
+        renewed = renew_certificate(client, ec_path, actors.password, RENEWAL_MOMENT)
+    opened = unseal_file(renewed, actors.password, to_ec, anchors=[root], now=env.clock.now())
+    assert opened.content == b"from the RSA doctor"
