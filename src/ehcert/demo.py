@@ -28,11 +28,14 @@ class DemoPerson:
     last_name: str
     profession: str | None  # None: not a care provider (the hospital's IT manager)
     nihii: str | None = None
+    # The test eID's key: ec-p384 as on every Belgian eID card since applet 1.8 (2021),
+    # rsa-2048 as on the older cards still in use.
+    eid_key_type: str = "rsa-2048"
 
 
 DEMO_PEOPLE = (
     DemoPerson("79021802145", "Bryan", "Brouckaert", "doctor", "10012345001"),
-    DemoPerson("85071212390", "Zoë", "Lefèvre", "doctor", "10023456002"),
+    DemoPerson("85071212390", "Zoë", "Lefèvre", "doctor", "10023456002", "ec-p384"),
     DemoPerson("92030404542", "Pieter", "Van den Bossche", "doctor", "10034567003"),
     DemoPerson("88112006794", "Amélie", "Dubois", "nurse", "40045678004"),
     DemoPerson("75060508920", "Koen", "Janssens", "pharmacist", "50056789005"),
@@ -86,6 +89,7 @@ def seed_demo(platform: Platform) -> list[SeededPerson]:
                 first_name=person.first_name,
                 last_name=person.last_name,
                 out=eid_path,
+                key_type=person.eid_key_type,
             )
             pin_path.write_text(pin + "\n", encoding="utf-8")
             pin_path.chmod(0o600)
@@ -105,8 +109,13 @@ def print_walkthrough(
     stderr_console.print(f"\n[bold]Demo registry ready[/bold] on {url}")
     for entry in seeded:
         role = entry.person.profession or f"certificate holder of {DEMO_HOSPITAL}"
+        card = (
+            " (EC P-384 eID, as cards since 2021)"
+            if entry.person.eid_key_type != "rsa-2048"
+            else ""
+        )
         stderr_console.print(
-            f"  {entry.person.first_name} {entry.person.last_name} ({role}): {entry.eid_path}"
+            f"  {entry.person.first_name} {entry.person.last_name} ({role}){card}: {entry.eid_path}"
         )
     if not seeded:
         return

@@ -23,14 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import InstitutionId, Ssin
 from ehcert.core.identity import admin_identity
-from ehcert.core.keys import KEY_POLICY
+from ehcert.core.keys import key_type as parse_key_type
 from ehcert.pki.files import write_private_file
+from ehcert.pki.public_keys import generate_private_key
 from ehcert.platform import Platform
 from ehcert.ra.ports import CertificateFacts
 from ehcert.registry.service import RegistryService
@@ -95,10 +95,15 @@ def issue_test_eid(
     pkcs11_module: str | None = None,
     token_label: str | None = None,
     validity: dt.timedelta | None = None,
+    key_type: str = "rsa-2048",
 ) -> IssuedEid:
     """Create a test eID credential: a key, a certificate by the test citizen CA, and
     either a PKCS#12 file (encrypted under the PIN, AES-256) or a PKCS#11 token entry
-    labelled ``Authentication`` as the Belgian eID middleware exposes it."""
+    labelled ``Authentication`` as the Belgian eID middleware exposes it.
+
+    ``key_type`` ``ec-p384`` makes the key of every Belgian eID card since applet 1.8
+    (2021); ``rsa-2048`` (the default) that of the older cards."""
+    chosen = parse_key_type(key_type)
     Ssin(ssin)
     if not pin:
         raise EhcertError(ErrorKind.MALFORMED, "The eID PIN must not be empty.", field="pin")
@@ -113,7 +118,7 @@ def issue_test_eid(
         first_name = first_name or provider.first_name
         last_name = last_name or provider.last_name
     now = platform.now()
-    key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_POLICY.rsa_default_bits)
+    key = generate_private_key(chosen)
     kwargs = {"validity": validity} if validity is not None else {}
     certificate = platform.ca.sign_test_eid(
         ssin, first_name, last_name, key.public_key(), now, **kwargs
@@ -134,7 +139,7 @@ def issue_test_eid(
                 "--token-label is needed with --pkcs11-module.",
                 field="token_label",
             )
-        pkcs11.import_rsa_private_key(
+        pkcs11.import_private_key(
             pkcs11_module, token_label, pin, "Authentication", key, certificate
         )
         for index, ca_certificate in enumerate(chain):

@@ -20,6 +20,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from ehcert.core.keys import DEFAULT_REQUEST_KEY_TYPE, REQUEST_KEY_TYPES
+
 Environment = Literal["acceptance", "production"]
 
 # Certificate policy OIDs per environment, under the private enterprise arc reserved for
@@ -102,9 +104,23 @@ class Settings(BaseSettings):
     )
     pkcs11_token_label: str | None = None
     pkcs11_pin_file: Path | None = None
+    default_key_type: str = Field(
+        default=DEFAULT_REQUEST_KEY_TYPE,
+        description=(
+            "Key type a certificate request generates when the holder names none "
+            "(published on /health): rsa-2048, rsa-3072, ec-p256 or ec-p384."
+        ),
+    )
     extra_eid_anchors: list[Path] = Field(
         default_factory=list, description="Further eID CA certificates (PEM/DER) to trust."
     )
+
+    @field_validator("default_key_type")
+    @classmethod
+    def _request_key_type(cls, value: str) -> str:
+        if value not in REQUEST_KEY_TYPES:
+            raise ValueError(f"default_key_type must be one of {', '.join(REQUEST_KEY_TYPES)}")
+        return value
 
     @field_validator("public_url")
     @classmethod

@@ -383,3 +383,84 @@ def test_admin_options_given_to_the_group_apply_to_its_commands(
     )
     assert own.returncode == 0, own.stderr
     assert not folder.exists()
+
+
+EC_DOCTOR = "85071212390"  # the demo's holder of an EC P-384 eID, as cards since 2021
+
+
+def test_the_demo_ec_eid_requests_ec_keys_and_the_platform_advises_its_default(
+    served: Served, tmp_path: Path
+) -> None:
+    health = httpx.get(f"{served.url}/health").json()
+    assert health["default_key_type"] == "rsa-2048"
+    demo = served.data_dir / "demo" / EC_DOCTOR
+    password = tmp_path / "password"
+    password.write_text("a long keystore password\n")
+    common = [
+        "--platform",
+        served.url,
+        "--eid",
+        str(demo / "eid.p12"),
+        "--pin-file",
+        str(demo / "pin.txt"),
+        "--out-dir",
+        str(tmp_path / "keystores"),
+        "--password-file",
+        str(password),
+    ]
+    wrong = run("cert", "request", *common, "--key-type", "ec-p521")
+    assert wrong.returncode == 2
+    said = " ".join(wrong.stderr.replace("│", " ").split())  # typer draws a box around it
+    assert "use one of rsa-2048, rsa-3072, ec-p256, ec-p384" in said
+    done = run("cert", "request", *common, "--key-type", "ec-p384", "--json")
+    assert done.returncode == 0, done.stderr
+    keystore = Path(json.loads(done.stdout)["keystore"])
+    shown = run("cert", "show", "--keystore", str(keystore), "--password-file", str(password))
+    assert shown.returncode == 0, shown.stderr
+    listed = subprocess.run(
+        ["openssl", "pkcs12", "-in", str(keystore), "-nokeys", "-passin", f"file:{password}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    certificate = listed.split("-----BEGIN CERTIFICATE-----")[1]
+    pem = "-----BEGIN CERTIFICATE-----" + certificate.split("-----END CERTIFICATE-----")[0]
+    text = subprocess.run(
+        ["openssl", "x509", "-noout", "-text"],
+        input=pem + "-----END CERTIFICATE-----\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "NIST CURVE: P-384" in text
+
+
+def test_admin_eid_issue_makes_an_ec_p384_eid_in_a_pkcs12_file(
+    served: Served, tmp_path: Path
+) -> None:
+    from ehcert.client.eid import Pkcs12EidCredential, default_algorithm
+
+    pin = tmp_path / "pin"
+    pin.write_text("4321\n")
+    out = tmp_path / "ec-eid.p12"
+    done = run(
+        "admin",
+        "eid",
+        "issue",
+        "--data-dir",
+        str(served.data_dir),
+        "--ssin",
+        EC_DOCTOR,
+        "--out",
+        str(out),
+        "--pin-file",
+        str(pin),
+        "--key-type",
+        "ec-p384",
+        "--json",
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["key_type"] == "ec-p384"
+    credential = Pkcs12EidCredential.from_file(out, "4321")
+    assert default_algorithm(credential) == "ES384"
+    assert "secp384r1" in repr(credential.certificate.public_key().curve.name)  # type: ignore[union-attr]

@@ -134,6 +134,6 @@ def test_health_is_sent_before_routing_with_the_route_s_bytes(actors: Actors) ->
 
     answer = httpx.get(f"{actors.env.url}/health")
     assert answer.status_code == 200
-    assert answer.content == bytes(health_answer("acceptance").body)
+    assert answer.content == bytes(health_answer("acceptance", "rsa-2048").body)
     assert answer.json()["status"] == "ok"
     assert answer.headers["content-type"] == "application/json"

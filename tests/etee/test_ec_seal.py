@@ -194,9 +194,7 @@ def _certificate_on(curve: ec.EllipticCurve, own_pki) -> x509.Certificate:
     )
 
 
-@pytest.mark.parametrize(
-    ("curve", "label"), [(ec.SECP521R1(), "P-521"), (ec.SECP224R1(), "secp224r1")]
-)
+@pytest.mark.parametrize(("curve", "label"), [(ec.SECP521R1(), "P-521"), (ec.SECP224R1(), "P-224")])
 def test_recipient_on_unsupported_curve_is_refused_in_one_sentence(own_pki, curve, label) -> None:
     recipient = _certificate_on(curve, own_pki)
     with pytest.raises(EhcertError) as raised:

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from ehcert.client.keys import build_encryption_certificate
@@ -161,3 +161,37 @@ def test_lookup_identifiers_parse_and_refuse_clearly() -> None:
     too_many = _refused(lambda: parse_queries(["SSIN=79021802145"] * 51))
     assert "At most 50" in too_many.detail
     assert _refused(lambda: parse_queries([])).field == "id"
+
+
+def test_ec_encryption_certificates_need_key_agreement_and_an_accepted_curve() -> None:
+    """eHealth's second-generation ETKs: a P-384 encryption key, keyAgreement only (RFC
+    5480 section 3); a curve outside the policy is refused naming it."""
+    auth_key = ec.generate_private_key(ec.SECP384R1())
+    authentication = _authentication(auth_key)
+    now = T0 + dt.timedelta(days=1)
+    enc_key = ec.generate_private_key(ec.SECP384R1())
+    check_encryption_certificate(
+        build_encryption_certificate(auth_key, authentication, enc_key), authentication, now
+    )
+
+    def check(certificate: x509.Certificate) -> EhcertError:
+        return _refused(lambda: check_encryption_certificate(certificate, authentication, now))
+
+    rsa_usage = check(
+        _encryption(
+            auth_key,
+            authentication,
+            enc_key.public_key(),
+            _usage(key_encipherment=True, data_encipherment=True),
+        )
+    )
+    assert rsa_usage.kind is ErrorKind.BAD_KEY
+    assert rsa_usage.detail == (
+        "The encryption certificate needs a critical keyUsage of exactly keyAgreement."
+    )
+    p192 = ec.generate_private_key(ec.SECP192R1())
+    small = check(
+        _encryption(auth_key, authentication, p192.public_key(), _usage(key_agreement=True))
+    )
+    assert small.kind is ErrorKind.BAD_KEY and "(EC (P-192))" in small.detail
+    assert small.field == "encryption_certificate"

@@ -252,10 +252,13 @@ def test_small_key(keys):
     )
 
 
-def test_ec_key(keys):
+def test_ec_key_under_an_rsa_algorithm(keys):
     chain = [_self_signed(keys.ec_p256, "EC")]
     document = _forge(_header(chain), PAYLOAD, lambda data: b"\x00" * 64)
-    assert "does not hold an RSA key" in _refusal(ErrorKind.BAD_KEY, document)
+    assert _refusal(ErrorKind.BAD_KEY, document) == (
+        "The JWS algorithm RS256 needs an RSA key, but the first x5c certificate holds "
+        "another; sign with ES256."
+    )
 
 
 # -- header rules -----------------------------------------------------------------------

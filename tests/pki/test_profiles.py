@@ -319,16 +319,21 @@ def test_builders_refuse_bad_arguments(keys, changes, error, message):
         profiles.root_ca_builder(**arguments)  # type: ignore[arg-type]
 
 
-def test_ehealth_profiles_refuse_ec_keys(keys, ehealth_pki, moment):
-    with pytest.raises(TypeError, match="RSA public key"):
-        profiles.ehealth_encryption_builder(
-            ehealth_pki.auth.subject,
-            keys.ec_p256.public_key(),  # type: ignore[arg-type]
-            ehealth_pki.auth,
-            serial=1,
-            not_before=moment,
-            not_after=moment + dt.timedelta(days=1),
-        )
+def test_ec_encryption_certificate_asserts_key_agreement_only(keys, ehealth_pki, moment):
+    """RFC 5480 section 3: an EC key agrees keys (RFC 5753); keyEncipherment is RSA's."""
+    builder = profiles.ehealth_encryption_builder(
+        ehealth_pki.auth.subject,
+        keys.ec_p256.public_key(),
+        ehealth_pki.auth,
+        serial=1,
+        not_before=moment,
+        not_after=moment + dt.timedelta(days=1),
+    )
+    usage = builder.sign(keys.ec_p256, hashes.SHA256()).extensions.get_extension_for_class(
+        x509.KeyUsage
+    )
+    assert usage.critical and usage.value.key_agreement
+    assert not usage.value.key_encipherment and not usage.value.data_encipherment
 
 
 def test_builders_take_other_timezones_and_store_utc(keys):

@@ -8,17 +8,24 @@ Every assertion is checked three ways: against the OASIS SAML 1.1 schema (lxml),
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from ehcert.client.sts import CLOCK_SKEW, verify_assertion
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import Holder
+from ehcert.pki.signer import PrivateKeySigner
 from ehcert.registry.adapter import RegistryFacts
 from ehcert.sts.attributes import CATALOGUE
+from ehcert.sts.keys import StsCredential
 from ehcert.sts.service import IssuedToken, SecurityTokenService, TokenRequest
+from ehcert.sts.xmldsig import ECDSA_SHA384
 
 from .conftest import DOCTOR, HOSPITAL, NURSE, T0, WITHDRAWN, StsPki, XmlsecVerify
 
@@ -244,3 +251,36 @@ def test_a_default_above_the_maximum_is_a_configuration_error(sts_pki: StsPki) -
             max_token_validity=dt.timedelta(hours=24),
         )
     assert refused.value.field == "sts_token_hours"
+
+
+def test_an_sts_with_an_ec_key_signs_ecdsa_that_xmlsec1_verifies(
+    sts_pki: StsPki, xmlsec_verify: XmlsecVerify, tmp_path: Path
+) -> None:
+    """The platform's STS key is RSA; one with an EC P-384 key signs ecdsa-sha384 with an
+    ``r || s`` SignatureValue (XML-DSig 1.1 section 6.4.3), and both verifiers accept it."""
+    key = ec.generate_private_key(ec.SECP384R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "EC STS")])
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(77)
+        .not_valid_before(T0 - dt.timedelta(days=1))
+        .not_valid_after(T0 + dt.timedelta(days=365))
+        .sign(key, hashes.SHA384())
+    )
+    ec_service = SecurityTokenService(
+        StsCredential(certificate, PrivateKeySigner(key)),
+        "http://127.0.0.1:1/sts",
+        token_validity=dt.timedelta(hours=24),
+        max_token_validity=dt.timedelta(hours=48),
+    )
+    issued = _issue(sts_pki, ec_service, sts_pki.doctor, Holder("SSIN", DOCTOR), [DOCTOR_BOOL])
+    assert ECDSA_SHA384.encode() in issued.xml
+    pem = tmp_path / "ec-sts.pem"
+    pem.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    checked = xmlsec_verify(issued.xml, pem)
+    assert checked.returncode == 0, checked.stderr
+    token = verify_assertion(issued.xml, certificate, sts_pki.doctor, T0)
+    assert {a.name: a.value for a in token.attributes} == {DOCTOR_BOOL: True}

@@ -123,7 +123,9 @@ def create_app(ports: EdgePorts) -> FastAPI:
     app.add_middleware(
         LeanPaths,
         ports=LeanPorts(
-            health=bytes(health_answer(ports.protocol.environment).body),
+            health=bytes(
+                health_answer(ports.protocol.environment, ports.protocol.default_key_type).body
+            ),
             kept_ocsp=ports.revocation.answers.kept_ocsp,
             kept_etk=lambda ids: etk.depot.kept_lookup(ids, etk.now(), render_lookup),
         ),

@@ -28,9 +28,17 @@ def nonce_headers(new_nonce: NonceIssuer) -> dict[str, str]:
     return {"Replay-Nonce": new_nonce(), "Cache-Control": "no-store"}
 
 
-def health_answer(environment: str) -> JSONResponse:
-    """``GET /health``: always the same bytes (``api.lean_paths`` sends them unrouted)."""
-    return JSONResponse({"status": "ok", "environment": environment, "version": __version__})
+def health_answer(environment: str, default_key_type: str) -> JSONResponse:
+    """``GET /health``: always the same bytes (``api.lean_paths`` sends them unrouted),
+    with the key type a holder's request generates unless told otherwise (settings.py)."""
+    return JSONResponse(
+        {
+            "status": "ok",
+            "environment": environment,
+            "version": __version__,
+            "default_key_type": default_key_type,
+        }
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +46,7 @@ class ProtocolPorts:
     new_nonce: NonceIssuer
     environment: str
     nonce_limit: TokenBuckets | None = None  # per client; None: no limit
+    default_key_type: str = "rsa-2048"
 
 
 def nonce_router(ports: ProtocolPorts) -> APIRouter:
@@ -77,7 +86,7 @@ def service_router(ports: ProtocolPorts) -> APIRouter:
 
     @router.get("/health", tags=["protocol"])
     def health() -> JSONResponse:
-        return health_answer(ports.environment)
+        return health_answer(ports.environment, ports.default_key_type)
 
     @router.get("/", include_in_schema=False)
     def index() -> JSONResponse:

@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509 import ocsp
 
 from ehcert.ca.credentials import CaPair, PublicUrls
@@ -31,6 +30,7 @@ from ehcert.pki import eid_profiles, profiles
 from ehcert.pki.etk_build import build_etk
 from ehcert.pki.lint import LintProfile
 from ehcert.pki.ocsp_status import cert_id_hashes
+from ehcert.pki.public_keys import PublicKey
 from ehcert.pki.signing import sign_certificate, sign_crl, sign_ocsp_response
 
 EID_VALIDITY = dt.timedelta(days=10 * 365)
@@ -117,7 +117,7 @@ class CertificateAuthority:
     # -- certificates ------------------------------------------------------------------
 
     def sign_authentication(
-        self, subject: x509.Name, public_key: rsa.RSAPublicKey, serial: int, now: dt.datetime
+        self, subject: x509.Name, public_key: PublicKey, serial: int, now: dt.datetime
     ) -> x509.Certificate:
         """An eHealth authentication certificate, valid exactly 36 months from ``now``."""
         validity = certificate_validity(now)
@@ -141,7 +141,7 @@ class CertificateAuthority:
         ssin: str,
         given_names: str,
         surname: str,
-        public_key: rsa.RSAPublicKey,
+        public_key: PublicKey,
         now: dt.datetime,
         *,
         validity: dt.timedelta = EID_VALIDITY,

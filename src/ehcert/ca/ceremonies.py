@@ -26,7 +26,6 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ehcert.ca.authority import sign_ca_crl
 from ehcert.ca.credentials import (
@@ -48,6 +47,7 @@ from ehcert.ca.keys import (
     ROOT_ROLE,
     TRUST_LIST_ROLE,
     KeyBackend,
+    role_key_type,
 )
 from ehcert.ca.service_certificates import (
     SERVICE_ROLES,
@@ -58,8 +58,10 @@ from ehcert.ca.service_certificates import (
 )
 from ehcert.ca.trust_list import TrustListPublisher
 from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.core.keys import KeyType, key_type_of
 from ehcert.pki import eid_profiles, profiles
 from ehcert.pki.lint import LintProfile
+from ehcert.pki.public_keys import PublicKey, key_facts
 from ehcert.pki.signing import sign_certificate
 
 ROOT_YEARS = 20
@@ -68,7 +70,7 @@ EID_CA_YEARS = 12
 ROOT_CRL_VALIDITY = dt.timedelta(days=365)
 ROTATABLE_ROLES = (ISSUING_ROLE, *SERVICE_ROLES)
 
-BuildCertificate = Callable[[rsa.RSAPublicKey], x509.CertificateBuilder]
+BuildCertificate = Callable[[PublicKey], x509.CertificateBuilder]
 Progress = Callable[[str], None]
 
 
@@ -80,23 +82,27 @@ def _new_ca(
     *,
     issuer: CaPair | None,
     lint: LintProfile,
+    key_type: KeyType | None,
 ) -> CaPair:
     """Make ``role``'s key, then prepare, lint and sign its certificate once.
 
-    ``issuer=None`` means self-signed (a root).
+    ``issuer=None`` means self-signed (a root); ``key_type`` None is the role's RSA size.
     """
-    signer = backend.create(role, generation)
+    signer = backend.create(role, generation, role_key_type(role, key_type))
     public_key = signer.public_key()
-    if not isinstance(public_key, rsa.RSAPublicKey):  # pragma: no cover - RSA backends only
-        raise EhcertError(ErrorKind.INTERNAL, f"The {role} key is not an RSA key.")
     certificate = sign_certificate(
         build(public_key), issuer.signer if issuer else signer, lint=lint
     )
     return CaPair(certificate, signer)
 
 
-def _root(
-    backend: KeyBackend, role: str, title: str, environment: str, start: dt.datetime
+def _root(  # noqa: PLR0917 -- the ceremony's facts, each named
+    backend: KeyBackend,
+    role: str,
+    title: str,
+    environment: str,
+    start: dt.datetime,
+    key_type: KeyType | None,
 ) -> CaPair:
     return _new_ca(
         backend,
@@ -111,6 +117,7 @@ def _root(
         ),
         issuer=None,
         lint=LintProfile.ROOT_CA,
+        key_type=key_type,
     )
 
 
@@ -122,6 +129,7 @@ def _issuing(
     *,
     environment: str,
     start: dt.datetime,
+    key_type: KeyType | None,
 ) -> CaPair:
     end = min(years_later(start, ISSUING_YEARS), root.certificate.not_valid_after_utc)
     return _new_ca(
@@ -140,6 +148,7 @@ def _issuing(
         ),
         issuer=root,
         lint=LintProfile.ISSUING_CA,
+        key_type=key_type,
     )
 
 
@@ -151,8 +160,14 @@ def create_hierarchy(
     now: dt.datetime,
     *,
     progress: Progress | None = None,
+    key_type: KeyType | None = None,
 ) -> Hierarchy:
     """Create the root, issuing, OCSP, ETK depot and (acceptance) eID CAs; never overwrite.
+
+    ``key_type`` (``admin init --key-type``) is the key of the root, issuing and eID CAs
+    (and, when EC, of the OCSP responder: ``ServiceCertificates.key_type``); None keeps
+    each role's RSA size. The document signers (STS, ETK depot) stay RSA 2048
+    (:data:`ehcert.ca.keys.DOCUMENT_SIGNER_ROLES`).
 
     Returns the hierarchy as ``serve`` would open it: the root signers are dropped here.
     """
@@ -166,17 +181,25 @@ def create_hierarchy(
     start = now.astimezone(dt.UTC).replace(microsecond=0)
     with directory.locked(exclusive=True):
         say("Generating the root CA key")
-        root = _root(backend, ROOT_ROLE, "Root CA", environment, start)
+        root = _root(backend, ROOT_ROLE, "Root CA", environment, start, key_type)
         say("Generating the issuing CA key")
         issuing = _issuing(
-            backend, FIRST_GENERATION, root, urls, environment=environment, start=start
+            backend,
+            FIRST_GENERATION,
+            root,
+            urls,
+            environment=environment,
+            start=start,
+            key_type=key_type,
         )
         eid_root: CaPair | None = None
         eid_ca: CaPair | None = None
         if environment == "acceptance":
             say("Generating the test eID root and citizen CA keys")
-            eid_root = _root(backend, EID_ROOT_ROLE, "Test eID Root CA", environment, start)
-            eid_ca = _new_eid_ca(backend, eid_root, environment, urls, start)
+            eid_root = _root(
+                backend, EID_ROOT_ROLE, "Test eID Root CA", environment, start, key_type
+            )
+            eid_ca = _new_eid_ca(backend, eid_root, environment, urls, start, key_type)
             directory.record(EID_ROOT_ROLE, FIRST_GENERATION, eid_root.certificate)
             directory.record(EID_CA_ROLE, FIRST_GENERATION, eid_ca.certificate)
         directory.record(ROOT_ROLE, FIRST_GENERATION, root.certificate)
@@ -205,8 +228,13 @@ def create_hierarchy(
     )
 
 
-def _new_eid_ca(
-    backend: KeyBackend, eid_root: CaPair, environment: str, urls: PublicUrls, start: dt.datetime
+def _new_eid_ca(  # noqa: PLR0917 -- the ceremony's facts, each named
+    backend: KeyBackend,
+    eid_root: CaPair,
+    environment: str,
+    urls: PublicUrls,
+    start: dt.datetime,
+    key_type: KeyType | None,
 ) -> CaPair:
     return _new_ca(
         backend,
@@ -224,6 +252,7 @@ def _new_eid_ca(
         ),
         issuer=eid_root,
         lint=LintProfile.ISSUING_CA,
+        key_type=key_type,
     )
 
 
@@ -309,8 +338,15 @@ def rotate(
         if role == ISSUING_ROLE:
             root = open_ca_pair(directory, backend, ROOT_ROLE)
             generation = next_generation(directory, backend, ISSUING_ROLE)
+            current_issuing = open_ca_pair(directory, backend, ISSUING_ROLE).signer.public_key()
             issuing = _issuing(
-                backend, generation, root, urls, environment=environment, start=start
+                backend,
+                generation,
+                root,
+                urls,
+                environment=environment,
+                start=start,
+                key_type=key_type_of(key_facts(current_issuing)),
             )
             directory.record(ISSUING_ROLE, generation, issuing.certificate)
             made.append(Rotated(ISSUING_ROLE, generation, issuing.certificate))

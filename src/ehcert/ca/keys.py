@@ -15,6 +15,11 @@ one a token or folder already holds:
 
 Which generation is current is recorded next to the certificates
 (:class:`ehcert.ca.directory.CaDirectory`), not here.
+
+A key's type is chosen when it is made: by default each role's RSA size
+(:data:`KEY_SIZES`); ``ehcert admin init --key-type ec-p384`` makes EC keys instead
+(:func:`role_key_type`), as eHealth's second-generation CA has. A new generation keeps
+the type of the key it replaces (:func:`ehcert.ca.service_certificates.next_key_type`).
 """
 
 from __future__ import annotations
@@ -25,12 +30,11 @@ import secrets
 from pathlib import Path
 from typing import Protocol
 
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.core.keys import check_platform_key_size
+from ehcert.core.keys import KEY_TYPES, KeyType, check_platform_key_size
 from ehcert.pki import pkcs11
 from ehcert.pki.keyfile import load_encrypted_key, save_encrypted_key
+from ehcert.pki.public_keys import generate_private_key
 from ehcert.pki.signer import PrivateKeySigner, Signer
 
 ROOT_ROLE = "root"
@@ -54,6 +58,21 @@ KEY_SIZES = {
 }
 for _role, _bits in KEY_SIZES.items():  # each role's size within the one key policy
     check_platform_key_size(_bits, _role)
+DOCUMENT_SIGNER_ROLES = (STS_ROLE, ETK_DEPOT_ROLE)
+"""Roles whose key signs documents other parties read (SAML assertions, ETKs): they keep
+RSA 2048 whatever the CA keys are, as the eHealth services that read them expect RSA."""
+
+
+def role_key_type(role: str, hierarchy_type: KeyType | None) -> KeyType:
+    """The key a new ``role`` key gets in a hierarchy made with ``hierarchy_type``
+    (None: each role's RSA size; the document signers always their RSA size)."""
+    if role not in KEY_SIZES:
+        raise ValueError(f"unknown CA key role {role!r}")
+    if hierarchy_type is None or role in DOCUMENT_SIGNER_ROLES:
+        return KEY_TYPES[f"rsa-{KEY_SIZES[role]}"]
+    return hierarchy_type
+
+
 FIRST_GENERATION = 0
 """The generation ``init`` makes, named as data directories made before generations were."""
 
@@ -74,8 +93,9 @@ class KeyBackend(Protocol):
         """Does a key of ``role`` and ``generation`` exist already?"""
         ...
 
-    def create(self, role: str, generation: int) -> Signer:
-        """Make a new key; refuse (CONFLICT) when that name is taken."""
+    def create(self, role: str, generation: int, key_type: KeyType | None = None) -> Signer:
+        """Make a new key (``key_type``, or the role's RSA size); refuse (CONFLICT) when
+        that name is taken."""
         ...
 
     def open(self, role: str, generation: int) -> Signer:
@@ -114,14 +134,14 @@ class FileKeyBackend:
     def holds(self, role: str, generation: int) -> bool:
         return self.path(role, generation).exists()
 
-    def create(self, role: str, generation: int) -> Signer:
+    def create(self, role: str, generation: int, key_type: KeyType | None = None) -> Signer:
         path = self.path(role, generation)
         if path.exists():
             raise EhcertError(
                 ErrorKind.CONFLICT, f"The CA key file {path} exists already.", field="role"
             )
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_SIZES[role])
+        key = generate_private_key(key_type or role_key_type(role, None))
         save_encrypted_key(path, key, self._passphrase(create=True))
         return PrivateKeySigner(key)
 
@@ -152,10 +172,10 @@ class Pkcs11KeyBackend:
         token = pkcs11.Pkcs11Token(self.module, self.token_label, self._pin)
         return token.holds_private_key(self.label(role, generation))
 
-    def create(self, role: str, generation: int) -> Signer:
+    def create(self, role: str, generation: int, key_type: KeyType | None = None) -> Signer:
         label = self.label(role, generation)
-        pkcs11.generate_rsa_keypair_on_token(
-            self.module, self.token_label, self._pin, label, KEY_SIZES[role]
+        pkcs11.generate_keypair_on_token(
+            self.module, self.token_label, self._pin, label, key_type or role_key_type(role, None)
         )
         return pkcs11.Pkcs11Signer(self.module, self.token_label, label, self._pin)
 

@@ -31,14 +31,23 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from ehcert.ca.credentials import CaPair, PublicUrls, ca_name, matches_key
 from ehcert.ca.directory import CaDirectory
-from ehcert.ca.keys import ETK_DEPOT_ROLE, OCSP_ROLE, STS_ROLE, TRUST_LIST_ROLE, KeyBackend
+from ehcert.ca.keys import (
+    ETK_DEPOT_ROLE,
+    OCSP_ROLE,
+    STS_ROLE,
+    TRUST_LIST_ROLE,
+    KeyBackend,
+    role_key_type,
+)
 from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.core.keys import KeyType, key_type_of
 from ehcert.pki import profiles
 from ehcert.pki.lint import LintProfile
+from ehcert.pki.public_keys import PublicKey, key_facts
 from ehcert.pki.signing import sign_certificate
 
 OCSP_SIGNER_DAYS = 90
@@ -46,7 +55,7 @@ OCSP_SIGNER_RENEW_BEFORE = dt.timedelta(days=30)
 SERVICE_ROLES = (OCSP_ROLE, STS_ROLE, ETK_DEPOT_ROLE, TRUST_LIST_ROLE)
 
 Build = Callable[
-    [x509.Name, rsa.RSAPublicKey, x509.Certificate, PublicUrls, dt.datetime],
+    [x509.Name, PublicKey, x509.Certificate, PublicUrls, dt.datetime],
     x509.CertificateBuilder,
 ]
 
@@ -62,7 +71,7 @@ class ServiceProfile:
 
 def _ocsp(
     subject: x509.Name,
-    key: rsa.RSAPublicKey,
+    key: PublicKey,
     issuing: x509.Certificate,
     _urls: PublicUrls,
     start: dt.datetime,
@@ -75,7 +84,7 @@ def _ocsp(
 
 def _document_signer(
     subject: x509.Name,
-    key: rsa.RSAPublicKey,
+    key: PublicKey,
     issuing: x509.Certificate,
     urls: PublicUrls,
     start: dt.datetime,
@@ -172,16 +181,24 @@ class ServiceCertificates:
         """
         profile = _profile(role)
         generation = next_generation(self.directory, self._backend, role)
-        signer = self._backend.create(role, generation)
+        signer = self._backend.create(role, generation, self.key_type(role))
         public_key = signer.public_key()
-        if not isinstance(public_key, rsa.RSAPublicKey):  # pragma: no cover - RSA only
-            raise EhcertError(ErrorKind.INTERNAL, f"The {role} key is not an RSA key.")
         start = now.astimezone(dt.UTC).replace(microsecond=0)
         subject = ca_name(self._environment, profile.title)
         builder = profile.build(subject, public_key, self._issuing.certificate, self._urls, start)
         certificate = sign_certificate(builder, self._issuing.signer, lint=profile.lint)
         self.directory.record(role, generation, certificate)
         return CaPair(certificate, signer)
+
+    def key_type(self, role: str) -> KeyType:
+        """The key a new ``role`` key gets: an EC issuing CA's curve for the OCSP
+        responder (it answers for that CA, as eHealth's second-generation CA's responder
+        does), else the role's RSA size (:func:`ehcert.ca.keys.role_key_type`)."""
+        issuing_key = self._issuing.signer.public_key()
+        hierarchy = None
+        if isinstance(issuing_key, ec.EllipticCurvePublicKey):
+            hierarchy = key_type_of(key_facts(issuing_key))
+        return role_key_type(role, hierarchy)
 
     def current(self, role: str) -> CaPair | None:
         """The recorded key and certificate of ``role``, if any (no lock taken)."""

@@ -126,11 +126,25 @@ def init(
     db: Db = None,
     environment: EnvOption = None,
     json_output: Json = False,
+    key_type: Annotated[
+        str | None,
+        typer.Option(
+            "--key-type",
+            help=(
+                "Key of the root, issuing and test eID CAs: rsa-2048, rsa-3072, rsa-4096, "
+                "ec-p256 or ec-p384 (an EC issuing CA gets an EC OCSP responder too). "
+                "Default: RSA 4096 root, RSA 3072 issuing CA."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Create the CA hierarchy and the database of an environment."""
     from ehcert.ca.hierarchy import is_initialised
+    from ehcert.core.keys import PLATFORM_KEY_TYPES
+    from ehcert.core.keys import key_type as parse_key_type
     from ehcert.platform import Platform
 
+    chosen = None if key_type is None else parse_key_type(key_type, allowed=PLATFORM_KEY_TYPES)
     settings = load_settings(data_dir=data_dir, db=db, environment=environment)
     if is_initialised(settings.data_dir, settings.environment):
         raise EhcertError(
@@ -138,13 +152,14 @@ def init(
             f"{settings.data_dir} already holds a {settings.environment} CA hierarchy.",
         )
     with stderr_console.status("Creating the CA hierarchy") as status:
-        platform = Platform.open(settings, progress=status.update)
+        platform = Platform.open(settings, progress=status.update, key_type=chosen)
     hierarchy = platform.hierarchy
     _done(
         {
             "environment": settings.environment,
             "root": hierarchy.root.certificate.subject.rfc4514_string(),
             "issuing": hierarchy.issuing.certificate.subject.rfc4514_string(),
+            "key_type": chosen.name if chosen else "rsa-3072",
             "data_dir": str(settings.data_dir),
         },
         json_output,
@@ -448,6 +463,14 @@ def eid_issue(
     data_dir: DataDir = Path("data"),
     db: Db = None,
     json_output: Json = False,
+    key_type: Annotated[
+        str,
+        typer.Option(
+            "--key-type",
+            help="rsa-2048 (older cards) or ec-p384 (every card since applet 1.8); "
+            "rsa-3072 and ec-p256 too.",
+        ),
+    ] = "rsa-2048",
 ) -> None:
     """Issue a test eID credential (acceptance environment only)."""
     from ehcert.operations import issue_test_eid
@@ -466,6 +489,7 @@ def eid_issue(
         out=out,
         pkcs11_module=pkcs11_module,
         token_label=token_label,
+        key_type=key_type,
     )
     _done(
         {
@@ -474,6 +498,7 @@ def eid_issue(
             "not_after": issued.not_after,
             "path": issued.path,
             "token_label": issued.token_label,
+            "key_type": key_type,
         },
         json_output,
         f"Issued a test eID for SSIN {ssin} (serial {issued.serial_hex}).",

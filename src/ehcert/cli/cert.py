@@ -59,7 +59,7 @@ from ehcert.client.results import CertificateState, CertificateStatus
 from ehcert.core.clock import Clock
 from ehcert.core.errors import EhcertError
 from ehcert.core.identifiers import InstitutionId, validate_application_id
-from ehcert.core.keys import KEY_POLICY
+from ehcert.core.keys import KEY_POLICY, REQUEST_KEY_TYPES
 from ehcert.core.revocation import HOLDER_REASONS
 from ehcert.manager import certificates as manager
 from ehcert.manager.certificates import (
@@ -125,6 +125,25 @@ def _key_size(value: int) -> int:
     if value not in KEY_POLICY.rsa_issued_sizes:
         raise typer.BadParameter(f"use one of {', '.join(map(str, KEY_POLICY.rsa_issued_sizes))}")
     return value
+
+
+def _key_type(value: str | None) -> str | None:
+    if value is not None and value not in REQUEST_KEY_TYPES:
+        raise typer.BadParameter(f"use one of {', '.join(REQUEST_KEY_TYPES)}")
+    return value
+
+
+KeyTypeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--key-type",
+        metavar="TYPE",
+        callback=_key_type,
+        help="Type of the new authentication and encryption keys: "
+        f"{', '.join(REQUEST_KEY_TYPES)} (default: the platform's advice on a request, "
+        "the current key's type on a renewal).",
+    ),
+]
 
 
 ReasonOption = Annotated[
@@ -265,8 +284,12 @@ def request_command(
         ),
     ] = None,
     key_size: Annotated[
-        int, typer.Option("--key-size", callback=_key_size, help="RSA key size in bits.")
+        int,
+        typer.Option(
+            "--key-size", callback=_key_size, help="RSA key size in bits (without --key-type)."
+        ),
     ] = KEY_POLICY.rsa_default_bits,
+    key_type: KeyTypeOption = None,
     legacy_compatible: LegacyCompatibleOption = False,
     json_output: JsonOption = False,
 ) -> None:
@@ -298,6 +321,7 @@ def request_command(
                 progress=progress,
                 key_size=key_size,
                 legacy_compatible=legacy_compatible,
+                key_type=key_type,
             )
         _written(runtime.clock, path, password, json_output, "New", legacy_compatible)
 
@@ -317,6 +341,7 @@ def renew_command(
             "(safe to run daily from cron or a systemd timer).",
         ),
     ] = False,
+    key_type: KeyTypeOption = None,
     legacy_compatible: LegacyCompatibleOption = False,
     json_output: JsonOption = False,
 ) -> None:
@@ -345,6 +370,7 @@ def renew_command(
                 runtime.clock.now(),
                 progress=progress,
                 legacy_compatible=legacy_compatible,
+                key_type=key_type,
             )
         _written(runtime.clock, path, password, json_output, "Renewed", legacy_compatible)
 

@@ -8,7 +8,12 @@ integrators without a card use a PKCS#12 file holding the same material.
 
 Signatures follow JWS naming (RFC 7518 section 3.1): ``RS256`` is RSASSA-PKCS1-v1_5 with
 SHA-256, ``PS256`` is RSASSA-PSS with SHA-256, MGF1-SHA-256 and a 32-byte salt (RFC 7518
-section 3.5). Only RSA keys are supported.
+section 3.5), both for RSA keys; ``ES256`` and ``ES384`` are ECDSA with P-256 and SHA-256
+or P-384 and SHA-384, the signature ``r || s`` of fixed length (RFC 7518 section 3.4).
+Every Belgian eID card since applet 1.8 (2021) holds a P-384 authentication key and signs
+ES384: through PKCS#11 with ``CKM_ECDSA`` over a SHA-384 digest computed here, since the
+card hashes nothing. :func:`default_algorithm` tells which one a credential's key takes,
+so the request flow needs no flag for the card's key type.
 
 This module belongs to the client SDK: it uses :mod:`ehcert.pki` and :mod:`ehcert.core`
 and nothing from the server side.
@@ -20,15 +25,18 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.pki.jws import algorithm_for
 from ehcert.pki.pkcs11 import Pkcs11Token
+from ehcert.pki.public_keys import PrivateKey, certificate_public_key, ecdsa_raw, signature_hash
 
-SignatureAlgorithm = Literal["RS256", "PS256"]
-SIGNATURE_ALGORITHMS: tuple[SignatureAlgorithm, ...] = ("RS256", "PS256")
+SignatureAlgorithm = Literal["RS256", "PS256", "ES256", "ES384"]
+SIGNATURE_ALGORITHMS: tuple[SignatureAlgorithm, ...] = ("RS256", "PS256", "ES256", "ES384")
 BELGIAN_EID_AUTHENTICATION_LABEL = "Authentication"
 PSS_SALT_LENGTH = 32  # the SHA-256 output size, RFC 7518 section 3.5
 
@@ -52,11 +60,21 @@ class EidCredential(Protocol):
         ...
 
 
-def _check_sign_arguments(data: object, algorithm: object) -> None:
+def _check_sign_arguments(data: object, algorithm: object, certificate: x509.Certificate) -> None:
     if not isinstance(data, bytes):
         raise TypeError("data must be bytes")
     if algorithm not in SIGNATURE_ALGORITHMS:
         raise ValueError(f"algorithm must be one of {', '.join(SIGNATURE_ALGORITHMS)}")
+    key = certificate.public_key()
+    is_ec = isinstance(key, ec.EllipticCurvePublicKey)
+    if str(algorithm).startswith("ES") != is_ec or (is_ec and algorithm != algorithm_for(key)):
+        raise ValueError(f"{algorithm} does not fit the eID key; it signs {algorithm_for(key)}")
+
+
+def default_algorithm(credential: EidCredential) -> SignatureAlgorithm:
+    """What ``credential``'s key signs with: RS256 (RSA), ES256 (P-256) or ES384 (P-384,
+    every Belgian eID card since 2021)."""
+    return algorithm_for(credential.certificate.public_key())
 
 
 def order_chain(
@@ -107,12 +125,12 @@ class Pkcs12EidCredential:
 
     def __init__(
         self,
-        key: rsa.RSAPrivateKey,
+        key: PrivateKey,
         certificate: x509.Certificate,
         chain: tuple[x509.Certificate, ...] = (),
     ) -> None:
-        if not isinstance(key, rsa.RSAPrivateKey):
-            raise TypeError("key must be an RSA private key")
+        if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+            raise TypeError("key must be an RSA or EC private key")
         if not isinstance(certificate, x509.Certificate):
             raise TypeError("certificate must be an x509.Certificate")
         if certificate.public_key() != key.public_key():
@@ -151,6 +169,12 @@ class Pkcs12EidCredential:
             raise TypeError("pin must be a str")
         try:
             key, certificate, others = pkcs12.load_key_and_certificates(data, pin.encode())
+        except UnsupportedAlgorithm as exc:
+            raise EhcertError(
+                ErrorKind.BAD_KEY,
+                f"{name} holds a key of a kind or curve the platform does not accept.",
+                field="path",
+            ) from exc
         except ValueError as exc:
             raise EhcertError(
                 ErrorKind.UNAUTHORIZED,
@@ -163,8 +187,13 @@ class Pkcs12EidCredential:
                 f"{name} does not hold both a private key and its certificate.",
                 field="path",
             )
-        if not isinstance(key, rsa.RSAPrivateKey):
-            raise EhcertError(ErrorKind.BAD_KEY, f"{name} holds a non-RSA key.", field="path")
+        if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+            raise EhcertError(
+                ErrorKind.BAD_KEY,
+                f"{name} holds neither an RSA nor an EC key.",
+                field="path",
+            )
+        certificate_public_key(certificate, f"eID key ({name})", field="path")
         issuers = order_chain(certificate, list(others))
         rest = tuple(c for c in others if c not in issuers and c != certificate)
         return cls(key, certificate, issuers + rest)
@@ -178,7 +207,10 @@ class Pkcs12EidCredential:
         return self._chain
 
     def sign(self, data: bytes, algorithm: SignatureAlgorithm) -> bytes:
-        _check_sign_arguments(data, algorithm)
+        _check_sign_arguments(data, algorithm, self._certificate)
+        if isinstance(self._key, ec.EllipticCurvePrivateKey):
+            der = self._key.sign(data, ec.ECDSA(signature_hash(self._key)))
+            return ecdsa_raw(der, self._key)
         if algorithm == "PS256":
             pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=PSS_SALT_LENGTH)
             return self._key.sign(data, pss, hashes.SHA256())
@@ -189,7 +221,8 @@ class Pkcs11EidCredential:
     """The authentication key and certificate on a PKCS#11 token such as the eID card.
 
     The key never leaves the token: RS256 uses CKM_SHA256_RSA_PKCS and PS256
-    CKM_SHA256_RSA_PKCS_PSS (MGF1-SHA-256, salt 32). The chain is assembled from the
+    CKM_SHA256_RSA_PKCS_PSS (MGF1-SHA-256, salt 32); ES256/ES384 CKM_ECDSA over the
+    SHA-256/SHA-384 digest computed here (``pki.pkcs11_ec``). The chain is assembled from the
     token's other certificates ("CA", "Root" on a Belgian eID card).
     """
 
@@ -219,7 +252,7 @@ class Pkcs11EidCredential:
                 field="key_label",
             )
         self._certificate = labelled[0]
-        if self._token.rsa_public_key(key_label) != self._certificate.public_key():
+        if self._token.public_key(key_label) != self._certificate.public_key():
             raise EhcertError(
                 ErrorKind.CONFLICT,
                 f"On token '{token_label}' the '{key_label}' key and certificate do not match.",
@@ -236,5 +269,5 @@ class Pkcs11EidCredential:
         return self._chain
 
     def sign(self, data: bytes, algorithm: SignatureAlgorithm) -> bytes:
-        _check_sign_arguments(data, algorithm)
+        _check_sign_arguments(data, algorithm, self._certificate)
         return self._token.sign(self.key_label, data, pss=algorithm == "PS256")

@@ -60,6 +60,7 @@ from ehcert.client.results import (
 )
 from ehcert.client.transport import DEFAULT_TIMEOUT_SECONDS, PlatformHttp
 from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.core.keys import DEFAULT_REQUEST_KEY_TYPE, REQUEST_KEY_TYPES
 from ehcert.pki.jws import b64url_encode
 
 __all__ = [
@@ -120,6 +121,19 @@ class PlatformClient(PlatformHttp):
     def _get_json(self, path: str, what: str) -> Answer:
         response = self._checked(self._send("GET", path))
         return Answer(json_body(response, what), what)
+
+    def default_key_type(self) -> str:
+        """The key type the platform advises for a new certificate (``GET /health``,
+        ``default_key_type``; its ``default_key_type`` setting); ``rsa-2048`` from a
+        platform that does not say, names one this client does not generate or cannot
+        be asked now (the request that follows then says why in its own words)."""
+        try:
+            advised = self._get_json("/health", "the platform's health").optional_text(
+                "default_key_type"
+            )
+        except EhcertError:
+            return DEFAULT_REQUEST_KEY_TYPE
+        return advised if advised in REQUEST_KEY_TYPES else DEFAULT_REQUEST_KEY_TYPE
 
     def nonce(self) -> str:
         """A fresh single-use nonce (``GET /v1/nonce``; RFC 8555 section 7.2)."""

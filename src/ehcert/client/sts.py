@@ -60,7 +60,10 @@ CLOCK_SKEW = dt.timedelta(minutes=5)
 _SIGNATURE_CONFIG = SignatureConfiguration(
     location="./",  # the ds:Signature is a child of the root Assertion (enveloped)
     expect_references=1,
-    signature_methods=frozenset({SignatureMethod.RSA_SHA256}),
+    # rsa-sha256 as the platform's STS signs; ecdsa-sha256/384 for an STS with an EC key.
+    signature_methods=frozenset(
+        {SignatureMethod.RSA_SHA256, SignatureMethod.ECDSA_SHA256, SignatureMethod.ECDSA_SHA384}
+    ),
     digest_algorithms=frozenset({DigestAlgorithm.SHA256}),
 )
 

@@ -15,6 +15,12 @@ this module, so the rule and its sentence are the same everywhere.
   P-192 and P-224 fall short of the eHealth policy's 112-bit floor or are not used by
   any eHealth party; P-521 is used by none and is refused.
 
+- Key types (``rsa-2048`` ... ``ec-p384``): what a request, a test eID or a CA hierarchy
+  is generated with. A holder's request chooses among :data:`REQUEST_KEY_TYPES`; the CA
+  among :data:`PLATFORM_KEY_TYPES`. An EC key is never given in explicit curve parameters
+  (RFC 5480 section 2.1.1: ``namedCurve`` only, "specifiedCurve ... MUST NOT be used"),
+  and its point must lie on its curve (RFC 5480 section 2.2; SEC 1 section 3.2.2.1).
+
 This module reads a key as three facts (algorithm, size, curve) so that ``core`` needs
 no cryptography library; ``ehcert.pki.public_keys`` reads them from a key object.
 """
@@ -25,7 +31,18 @@ from dataclasses import dataclass
 
 from ehcert.core.errors import EhcertError, ErrorKind
 
-_CURVE_LABELS = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
+_CURVE_LABELS = {
+    "secp192r1": "P-192",
+    "secp224r1": "P-224",
+    "secp256r1": "P-256",
+    "secp384r1": "P-384",
+    "secp521r1": "P-521",
+}
+
+
+def curve_label(curve: str) -> str:
+    """``P-384`` for ``secp384r1``; another curve keeps its own name."""
+    return _CURVE_LABELS.get(curve, curve)
 
 
 def _either(items: list[str]) -> str:
@@ -131,3 +148,91 @@ def check_platform_key_size(bits: int, role: str) -> None:
     if bits not in KEY_POLICY.platform_rsa_sizes:
         sizes = _either([str(size) for size in KEY_POLICY.platform_rsa_sizes])
         raise ValueError(f"the {role} key size {bits} is not one of {sizes} bits")
+
+
+# --- key types: what is generated --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KeyType:
+    """A key to generate: ``rsa-2048`` (RSA, 2048 bits) or ``ec-p384`` (EC on secp384r1)."""
+
+    name: str
+    algorithm: str
+    bits: int
+    curve: str | None = None
+
+    @property
+    def facts(self) -> KeyFacts:
+        return KeyFacts(self.algorithm, self.bits, self.curve)
+
+    @property
+    def label(self) -> str:
+        """``RSA 2048`` or ``EC P-384``: how a person reads it."""
+        if self.curve is None:
+            return f"{self.algorithm} {self.bits}"
+        return f"{self.algorithm} {curve_label(self.curve)}"
+
+
+KEY_TYPES: dict[str, KeyType] = {
+    t.name: t
+    for t in (
+        KeyType("rsa-2048", "RSA", 2048),
+        KeyType("rsa-3072", "RSA", 3072),
+        KeyType("rsa-4096", "RSA", 4096),
+        KeyType("ec-p256", "EC", 256, "secp256r1"),
+        KeyType("ec-p384", "EC", 384, "secp384r1"),
+    )
+}
+REQUEST_KEY_TYPES = ("rsa-2048", "rsa-3072", "ec-p256", "ec-p384")
+"""What a holder's certificate request may generate (``cert request --key-type``)."""
+PLATFORM_KEY_TYPES = ("rsa-2048", "rsa-3072", "rsa-4096", "ec-p256", "ec-p384")
+"""What a CA hierarchy may be created with (``admin init --key-type``)."""
+DEFAULT_REQUEST_KEY_TYPE = "rsa-2048"
+
+
+def key_type(name: str, *, allowed: tuple[str, ...] = REQUEST_KEY_TYPES) -> KeyType:
+    """The key type called ``name``; refused (BAD_KEY, field ``key_type``) outside
+    ``allowed`` with the list of what is."""
+    if not isinstance(name, str):
+        raise TypeError("the key type must be a string")
+    if name not in allowed:
+        raise EhcertError(
+            ErrorKind.BAD_KEY,
+            f"The key type {name!r} is not one the platform generates; "
+            f"use {_either(list(allowed))}.",
+            field="key_type",
+        )
+    return KEY_TYPES[name]
+
+
+def key_type_of(facts: KeyFacts) -> KeyType | None:
+    """The key type ``facts`` describe, None when it is none of :data:`KEY_TYPES`."""
+    for candidate in KEY_TYPES.values():
+        if candidate.facts == facts:
+            return candidate
+    return None
+
+
+def explicit_parameters_problem(what: str) -> KeyProblem:
+    """An EC key given by explicit curve parameters (RFC 5480 section 2.1.1 forbids them:
+    a crafted curve could look like P-384 and be weak)."""
+    return KeyProblem(
+        "key_algorithm",
+        f"The {what} is an EC key given by explicit curve parameters; only a named curve "
+        f"({_either(sorted(curve_label(c) for c in KEY_POLICY.ec_curves))}) is accepted.",
+    )
+
+
+def point_off_curve_problem(what: str, curve: str) -> KeyProblem:
+    """An EC public point that is not on its curve (SEC 1 section 3.2.2.1: rejected, since
+    such a point leaks the private key in ECDH: the invalid-curve attack)."""
+    return KeyProblem(
+        "key_algorithm",
+        f"The {what} is not a valid EC key: its point is not on the curve {curve_label(curve)}.",
+    )
+
+
+def refuse(problem: KeyProblem, *, field: str | None = None) -> EhcertError:
+    """The BAD_KEY error carrying ``problem``'s sentence."""
+    return EhcertError(ErrorKind.BAD_KEY, problem.detail, field=field)

@@ -7,8 +7,9 @@ issuance):
 
 1. **challenge**: the client sends its encryption certificate. The depot checks it
    (:func:`check_encryption_certificate`), draws 32 random bytes and encrypts them to the
-   encryption key with RSAES-PKCS1-v1_5 (RFC 8017 section 7.2), the key-transport scheme
-   sealed messages use with this very key. Only the SHA-256 of the challenge is stored,
+   encryption key (:mod:`ehcert.pki.key_challenge`): RSAES-PKCS1-v1_5 for an RSA key,
+   ephemeral-static ECDH with AES key wrap for an EC key, as sealed messages reach
+   either. Only the SHA-256 of the challenge is stored,
    for :data:`CHALLENGE_TTL`, answerable once.
 2. **answer**: the client decrypts and returns the plain challenge. The challenge is
    consumed first, in its own transaction, so a wrong answer burns it as surely as a
@@ -16,8 +17,8 @@ issuance):
    signer sign the ETK, which is then published.
 
 Possession is proven by decryption, not by a signature: an encryption key must never
-sign (its certificate allows keyEncipherment and dataEncipherment only), and decrypting
-is exactly what the holder will have to do with it.
+sign (its certificate allows keyEncipherment and dataEncipherment only, or keyAgreement
+only for EC), and decrypting is exactly what the holder will have to do with it.
 
 Which authentication certificate may register: the holder's newest live one (the one
 "just issued"). An older, still valid certificate cannot publish a new ETK after a
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from ehcert.core.audit import REFUSED, AuditSink, refusal_detail
 from ehcert.core.errors import EhcertError, ErrorKind
@@ -47,17 +48,21 @@ from ehcert.etkdepot.ports import (
     EtkPublisher,
     EtkSigner,
 )
-from ehcert.pki.public_keys import check_public_key
+from ehcert.pki.key_challenge import encrypt_challenge
+from ehcert.pki.public_keys import certificate_public_key
 from ehcert.ra.ports import CertificateFacts, CertificateLedger
 
 CHALLENGE_TTL = dt.timedelta(minutes=5)
 CHALLENGE_BYTES = 32
 FIELD = "encryption_certificate"
 _SIGNATURE_HASHES = (hashes.SHA256, hashes.SHA384, hashes.SHA512)
-_ENCRYPTION_USAGES = frozenset({"key_encipherment", "data_encipherment"})
-_OTHER_USAGES = (
+_RSA_ENCRYPTION_USAGES = frozenset({"key_encipherment", "data_encipherment"})
+_EC_ENCRYPTION_USAGES = frozenset({"key_agreement"})
+_USAGES = (
     "digital_signature",
     "content_commitment",
+    "key_encipherment",
+    "data_encipherment",
     "key_agreement",
     "key_cert_sign",
     "crl_sign",
@@ -96,9 +101,11 @@ def check_encryption_certificate(
     - subject and issuer equal the authentication certificate's subject, and the
       signature verifies under the authentication key with SHA-256 or stronger
       (the holder vouches for the encryption key with the key the CA certified);
-    - an RSA key of at least 2048 bits (policy), different from the authentication key;
+    - a key the policy accepts (RSA of at least 2048 bits, EC on P-256 or P-384 by name,
+      its point on the curve), different from the authentication key;
     - keyUsage critical with exactly keyEncipherment and dataEncipherment (RFC 5280
-      section 4.2.1.3; the key only unwraps content-encryption keys, RFC 5652 6.2.1);
+      section 4.2.1.3; the key only unwraps content-encryption keys, RFC 5652 6.2.1),
+      or for an EC key exactly keyAgreement (RFC 5480 section 3, RFC 5753);
       basicConstraints, if present, not a CA;
     - valid now and not outside the authentication certificate's validity: an ETK must
       not outlive the certificate that vouches for it.
@@ -120,8 +127,7 @@ def check_encryption_certificate(
         raise _refuse(
             ErrorKind.BAD_KEY, "The encryption certificate must be signed with SHA-256 or stronger."
         )
-    key = encryption.public_key()
-    check_public_key(key, "encryption key", field=FIELD)
+    certificate_public_key(encryption, "encryption key", field=FIELD)
     if _spki(encryption) == _spki(authentication):
         raise _refuse(
             ErrorKind.BAD_KEY,
@@ -148,17 +154,20 @@ def _check_usage(encryption: x509.Certificate) -> None:
     except x509.ExtensionNotFound:
         usage_ext = None
     usage = usage_ext.value if usage_ext is not None else None
+    is_ec = isinstance(encryption.public_key(), ec.EllipticCurvePublicKey)
+    wanted = _EC_ENCRYPTION_USAGES if is_ec else _RSA_ENCRYPTION_USAGES
+    asserted = {bit for bit in _USAGES if usage is not None and getattr(usage, bit)}
     if (
         usage_ext is None
         or usage is None
         or not usage_ext.critical
-        or not all(getattr(usage, bit) for bit in _ENCRYPTION_USAGES)
-        or any(getattr(usage, bit) for bit in _OTHER_USAGES)
+        or asserted != wanted
+        or (is_ec and (usage.encipher_only or usage.decipher_only))
     ):
+        needed = "keyAgreement" if is_ec else "keyEncipherment and dataEncipherment"
         raise _refuse(
             ErrorKind.BAD_KEY,
-            "The encryption certificate needs a critical keyUsage of exactly "
-            "keyEncipherment and dataEncipherment.",
+            f"The encryption certificate needs a critical keyUsage of exactly {needed}.",
         )
     try:
         constraints = encryption.extensions.get_extension_for_class(x509.BasicConstraints)
@@ -253,9 +262,8 @@ class EtkRegistrar:
             self._refused(identity, "etk-challenge", error, now)
             raise
         plain = secrets.token_bytes(CHALLENGE_BYTES)
-        key = encryption.public_key()
-        assert isinstance(key, rsa.RSAPublicKey)  # checked above
-        encrypted = key.encrypt(plain, padding.PKCS1v15())
+        key = certificate_public_key(encryption, "encryption key", field=FIELD)
+        encrypted = encrypt_challenge(key, plain)
         challenge_id = secrets.token_urlsafe(24)
         expires = self._challenges.create(
             challenge_id,

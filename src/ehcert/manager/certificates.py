@@ -39,20 +39,21 @@ from enum import StrEnum
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ehcert.client.eid import EidCredential
 from ehcert.client.keys import (
     EidRequestSigner,
     KeyEntryRequestSigner,
     build_csr,
+    generate_key,
     generate_rsa_key,
 )
 from ehcert.client.platform import PlatformClient, normalise_serial, serial_of
 from ehcert.client.results import CertificateStatus, IssuedCertificate
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import Holder, InstitutionId, validate_application_id
-from ehcert.core.keys import KEY_POLICY
+from ehcert.core.keys import KEY_POLICY, REQUEST_KEY_TYPES, key_type_of
+from ehcert.core.keys import key_type as parse_key_type
 from ehcert.core.names import parse_ehealth_subject
 from ehcert.core.policy import check_renewal_window, renewal_opens
 from ehcert.core.revocation import canonical_revocation_reason
@@ -67,6 +68,7 @@ from ehcert.manager.pending import (
 )
 from ehcert.pki.keystore import keystore_filename, read_keystore_file, write_keystore_file
 from ehcert.pki.keystore_entries import AUTHENTICATION_ALIAS, KeyEntry, Keystore
+from ehcert.pki.public_keys import PrivateKey, key_facts
 
 ENVIRONMENTS = ("acceptance", "production")
 
@@ -193,7 +195,7 @@ def _open_keystore(path: Path, password: str) -> tuple[Keystore, KeyEntry]:
     return keystore, keystore.authentication()
 
 
-def _check_certifies(issued: IssuedCertificate, key: rsa.RSAPrivateKey) -> None:
+def _check_certifies(issued: IssuedCertificate, key: PrivateKey) -> None:
     """The platform must have certified *our* key; anything else is useless and suspect."""
     if issued.certificate.public_key() != key.public_key():
         raise EhcertError(
@@ -270,8 +272,16 @@ def request_certificate(
     key_size: int = KEY_POLICY.rsa_default_bits,
     encryption_key_size: int = KEY_POLICY.rsa_default_bits,
     legacy_compatible: bool = False,
+    key_type: str | None = None,
 ) -> Path:
     """Request a certificate with an eID and write it with its new key to a keystore.
+
+    ``key_type`` (``rsa-2048``, ``rsa-3072``, ``ec-p256``, ``ec-p384``) is the type of
+    both new keys, authentication and encryption (eHealth's second-generation
+    certificates hold P-384 for both). Without it, RSA keys of ``key_size`` and
+    ``encryption_key_size`` when either is not the default, else the platform's advice
+    (:meth:`PlatformClient.default_key_type`). The eID's own key type is detected
+    (``EidRequestSigner``) and has no bearing on the new keys.
 
     ``institution`` (``TYPE=ID``) asks for an organisation's certificate, optionally
     bound to ``application_id``; without it the certificate is the eID holder's own.
@@ -313,9 +323,13 @@ def request_certificate(
     journal = request_journal(out_dir, str(expected)) if expected is not None else None
     pending = load_pending_keys(journal, password) if journal is not None else None
     if pending is None:
-        report(Step.GENERATING_KEY)
-        key = generate_rsa_key(key_size)
-        encryption_key = generate_rsa_key(encryption_key_size)
+        key, encryption_key = _new_keys(
+            key_type,
+            key_size,
+            encryption_key_size,
+            advised=client.default_key_type,
+            report=report,
+        )
         if journal is not None:
             save_pending_keys(journal, (key, encryption_key), password)
     else:  # an interrupted request of this holder into this folder: the same key again
@@ -348,6 +362,35 @@ def request_certificate(
         discard_pending_keys(journal)
     _register_written(client, path, entry, encryption, report)
     return path
+
+
+def _current_key_type(current: KeyEntry) -> str:
+    """The type of the keystore's authentication key, when it is one that is generated."""
+    found = key_type_of(key_facts(current.private_key))
+    return found.name if found is not None and found.name in REQUEST_KEY_TYPES else "rsa-2048"
+
+
+def _new_keys(
+    key_type: str | None,
+    key_size: int,
+    encryption_key_size: int,
+    *,
+    advised: Callable[[], str],
+    report: Progress,
+) -> tuple[PrivateKey, PrivateKey]:
+    """The new authentication and encryption keys (see :func:`request_certificate`).
+
+    The type is checked before anything is generated or asked, so a wrong one fails at
+    once with the list of those allowed."""
+    chosen = None if key_type is None else parse_key_type(key_type)
+    default = KEY_POLICY.rsa_default_bits
+    if chosen is None and (key_size != default or encryption_key_size != default):
+        report(Step.GENERATING_KEY)
+        return generate_rsa_key(key_size), generate_rsa_key(encryption_key_size)
+    if chosen is None:
+        chosen = parse_key_type(advised())
+    report(Step.GENERATING_KEY)
+    return generate_key(chosen), generate_key(chosen)
 
 
 def _requested_holder(
@@ -399,8 +442,14 @@ def renew_certificate(
     key_size: int = KEY_POLICY.rsa_default_bits,
     encryption_key_size: int = KEY_POLICY.rsa_default_bits,
     legacy_compatible: bool = False,
+    key_type: str | None = None,
 ) -> Path:
     """Renew the keystore's certificate with a new key pair; return the NEW keystore's path.
+
+    The new keys are of ``key_type`` when given (a holder may move from RSA to EC: the
+    old RSA encryption keys stay in the keystore, so old messages still open), else of
+    the current authentication key's type (RSA ``key_size`` when that is not the
+    default).
 
     Signed with the current authentication key. Refused locally, before a key is made,
     outside the renewal window (policy: the 90 days before expiry). The new keystore is
@@ -423,9 +472,13 @@ def renew_certificate(
     journal = renewal_journal(keystore_path)
     pending = load_pending_keys(journal, password)
     if pending is None:
-        report(Step.GENERATING_KEY)
-        key = generate_rsa_key(key_size)
-        encryption_key = generate_rsa_key(encryption_key_size)
+        key, encryption_key = _new_keys(
+            key_type,
+            key_size,
+            encryption_key_size,
+            advised=lambda: _current_key_type(current),
+            report=report,
+        )
         save_pending_keys(journal, (key, encryption_key), password)
     else:  # an interrupted renewal of this keystore: ask again for the same key
         key, encryption_key = pending
@@ -466,7 +519,7 @@ def _journal_kept_unless_refused(journal: Path | None) -> Iterator[None]:
 
 
 def _keystore_holding(
-    folder: Path, key: rsa.RSAPrivateKey, password: str
+    folder: Path, key: PrivateKey, password: str
 ) -> tuple[Path, KeyEntry, KeyEntry] | None:
     """The keystore of ``folder`` whose authentication key is ``key``, if one was written,
     with its authentication entry and the encryption entry that certificate vouches for."""

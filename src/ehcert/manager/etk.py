@@ -21,7 +21,6 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ehcert.client.keys import (
     KeyEntryRequestSigner,
@@ -33,28 +32,17 @@ from ehcert.client.results import PublishedEtk
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki.keystore import read_keystore_file
 from ehcert.pki.keystore_entries import KeyEntry, Keystore
+from ehcert.pki.public_keys import PrivateKey
 
 
-def _rsa_key(entry: KeyEntry, role: str) -> rsa.RSAPrivateKey:
-    """The entry's key when it is RSA: certifying and registering encryption keys are
-    RSA steps here (the key transport challenge of the depot)."""
-    if not isinstance(entry.private_key, rsa.RSAPrivateKey):
-        raise EhcertError(
-            ErrorKind.BAD_KEY,
-            f"The {role} key of the keystore is an EC key; this step needs an RSA key.",
-            field="keystore",
-        )
-    return entry.private_key
-
-
-def encryption_entry(authentication: KeyEntry, encryption_key: rsa.RSAPrivateKey) -> KeyEntry:
+def encryption_entry(authentication: KeyEntry, encryption_key: PrivateKey) -> KeyEntry:
     """A keystore entry for ``encryption_key``, certified by ``authentication``'s key.
 
     Alias: the decimal serial of the encryption certificate (the eHealth keystore
     layout); chain: the authentication certificate, then its own chain.
     """
     certificate = build_encryption_certificate(
-        _rsa_key(authentication, "authentication"), authentication.certificate, encryption_key
+        authentication.private_key, authentication.certificate, encryption_key
     )
     chain = (authentication.certificate, *authentication.chain)
     return KeyEntry(str(certificate.serial_number), encryption_key, certificate, chain)
@@ -71,7 +59,7 @@ def register_etk(
     """
     signer = KeyEntryRequestSigner(authentication)
     challenge = client.etk_challenge(signer, encryption.certificate)
-    answer = decrypt_challenge(_rsa_key(encryption, "encryption"), challenge.encrypted)
+    answer = decrypt_challenge(encryption.private_key, challenge.encrypted)
     published = client.register_etk(signer, challenge.id, answer)
     if published.encryption_serial != str(encryption.certificate.serial_number):
         raise EhcertError(

@@ -28,9 +28,10 @@ import os
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ehcert.pki.files import write_private_file
+from ehcert.pki.public_keys import PrivateKey
 
 _PEM_END = b"-----END ENCRYPTED PRIVATE KEY-----"
 
@@ -45,9 +46,7 @@ def request_journal(out_dir: Path, holder: str) -> Path:
     return out_dir / f".{holder}.request-keys"
 
 
-def save_pending_keys(
-    journal: Path, keys: tuple[rsa.RSAPrivateKey, rsa.RSAPrivateKey], password: str
-) -> None:
+def save_pending_keys(journal: Path, keys: tuple[PrivateKey, PrivateKey], password: str) -> None:
     """Write the renewal's (authentication, encryption) keys, durably, before sending."""
     encryption = serialization.BestAvailableEncryption(password.encode("utf-8"))
     pem = b"".join(
@@ -57,12 +56,10 @@ def save_pending_keys(
     write_private_file(journal, pem)
 
 
-def load_pending_keys(
-    journal: Path, password: str
-) -> tuple[rsa.RSAPrivateKey, rsa.RSAPrivateKey] | None:
+def load_pending_keys(journal: Path, password: str) -> tuple[PrivateKey, PrivateKey] | None:
     """The keys of an interrupted request or renewal, or None when there are none.
 
-    A file that does not open with ``password`` or holds anything but two RSA keys is
+    A file that does not open with ``password`` or holds anything but two RSA or EC keys is
     treated as absent (a renewal with fresh keys then replaces it).
     """
     try:
@@ -70,13 +67,13 @@ def load_pending_keys(
     except FileNotFoundError:
         return None
     blocks = [block + _PEM_END for block in data.split(_PEM_END) if block.strip()]
-    keys: list[rsa.RSAPrivateKey] = []
+    keys: list[PrivateKey] = []
     for block in blocks:
         try:
             key = serialization.load_pem_private_key(block, password.encode("utf-8"))
         except (ValueError, TypeError):
             return None
-        if not isinstance(key, rsa.RSAPrivateKey):
+        if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
             return None
         keys.append(key)
     if len(keys) != 2:

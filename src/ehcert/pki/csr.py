@@ -8,8 +8,11 @@ subject the caller expects) and it may carry no attribute, no extension request 
 Anything more is refused rather than ignored, so a requester never believes they asked
 for something the certificate silently lacks.
 
-Key rules (policy of the platform, as Let's Encrypt's Boulder ``goodkey``):
-RSA only (``rsaEncryption`` SPKI), of the sizes the platform issues (``core.keys``:
+Key rules (policy of the platform, as Let's Encrypt's Boulder ``goodkey``): an EC key
+(``id-ecPublicKey``) on a curve of the policy (P-256 or P-384) by its name, never by
+explicit parameters (RFC 5480 section 2.1.1), its point on the curve (SEC 1 section
+3.2.2.1; :func:`ehcert.pki.public_keys.spki_problem`); or an RSA key
+(``rsaEncryption`` SPKI) of the sizes the platform issues (``core.keys``:
 2048, 3072 or 4096 bits, at least the policy minimum), public exponent 65537, and no
 known-weak modulus: no prime factor below 752 (trial division), not factorable by a few
 rounds of Fermat's method (primes too close together), and no ROCA fingerprint
@@ -30,8 +33,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import AttributeOID, ExtensionOID, PublicKeyAlgorithmOID
 
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.core.keys import KEY_POLICY
-from ehcert.pki.public_keys import check_public_key
+from ehcert.core.keys import KEY_POLICY, KeyProblem, curve_label, refuse
+from ehcert.pki.public_keys import PublicKey, check_public_key, spki_problem
 
 REQUIRED_PUBLIC_EXPONENT = 65537
 FERMAT_ROUNDS = 100
@@ -135,6 +138,16 @@ def _public_key_algorithm(csr: x509.CertificateSigningRequest) -> x509.ObjectIde
         return x509.ObjectIdentifier(oid.dotted)
     except (ValueError, TypeError, KeyError, IndexError):
         raise _bad_csr("The CSR public key information cannot be read.") from None
+
+
+def _spki(csr: x509.CertificateSigningRequest) -> bytes:
+    """The DER subjectPKInfo as the CSR writes it (CertificationRequestInfo, RFC 2986)."""
+    try:
+        request = asn1_core.Sequence.load(csr.public_bytes(serialization.Encoding.DER))
+        der: bytes = request[0][2].dump()
+    except (ValueError, TypeError, KeyError, IndexError):
+        raise _bad_csr("The CSR public key information cannot be read.") from None
+    return der
 
 
 def _joined(items: list[str], conjunction: str = "and") -> str:
@@ -260,6 +273,13 @@ def _check_key(key: rsa.RSAPublicKey, allowed_key_sizes: tuple[int, ...]) -> Non
         )
 
 
+_unreadable = KeyProblem("key_algorithm", "The CSR public key cannot be read.")
+
+
+def _curves() -> list[str]:
+    return sorted(curve_label(curve) for curve in KEY_POLICY.ec_curves)
+
+
 def _normalised_sizes(allowed_key_sizes: Iterable[int]) -> tuple[int, ...]:
     sizes = tuple(allowed_key_sizes)
     if not sizes or not all(isinstance(s, int) and not isinstance(s, bool) for s in sizes):
@@ -276,7 +296,7 @@ def check_csr(
     *,
     allowed_key_sizes: Iterable[int] = KEY_POLICY.rsa_issued_sizes,
     expected_subject: x509.Name | None = None,
-) -> rsa.RSAPublicKey:
+) -> PublicKey:
     """Return the CSR's public key once the CSR passes every rule in the module doc.
 
     ``expected_subject``: a non-empty CSR subject is accepted only if it equals this name
@@ -292,6 +312,14 @@ def check_csr(
     csr = _load(csr_der_or_pem)
     only_rsa = f"the platform issues only RSA keys of {_sizes_text(sizes)} bits"
     algorithm = _public_key_algorithm(csr)
+    if algorithm == PublicKeyAlgorithmOID.EC_PUBLIC_KEY:
+        problem, ec_key = spki_problem(_spki(csr), "CSR key")
+        if problem is not None or ec_key is None:
+            raise refuse(problem or _unreadable, field="csr")
+        _check_signature(csr)
+        _check_content(csr, expected_subject)
+        return ec_key
+    only_rsa += f" or EC keys on {_joined(_curves(), 'or')}"
     if algorithm != PublicKeyAlgorithmOID.RSAES_PKCS1_v1_5:
         name = _KEY_ALGORITHM_NAMES.get(algorithm, f"a {algorithm.dotted_string}")
         raise _bad_key(f"The CSR carries {name} key; {only_rsa}.")

@@ -15,7 +15,9 @@ from asn1crypto import cms, core
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
+from ehcert.pki.public_keys import signature_hash
 from ehcert.pki.signer import Signer
 
 
@@ -31,7 +33,11 @@ def build_etk(
     signing_time: dt.datetime,
 ) -> bytes:
     """The DER ETK: SHA-256, RSASSA-PKCS1-v1_5 by ``depot_signer``, signed attributes
-    contentType, signingTime and messageDigest (RFC 5652 5.3 and 11).
+    contentType, signingTime and messageDigest (RFC 5652 5.3 and 11). A depot with an EC
+    key signs ECDSA with its curve's hash, which is then the digest algorithm too
+    (RFC 5753 section 2.1.1: ecdsa-with-SHA256 or -SHA384).
+
+    The encryption certificate may hold an RSA or EC key; the token wraps it unchanged.
 
     ``authentication_chain`` is the authentication certificate first, then its CAs.
     The depot's key must match ``depot_certificate`` (ValueError otherwise).
@@ -52,6 +58,12 @@ def build_etk(
         serialization.Encoding.DER, spki
     ) != depot_certificate.public_key().public_bytes(serialization.Encoding.DER, spki):
         raise ValueError("depot_signer does not hold the key of depot_certificate")
+    depot_key = depot_certificate.public_key()
+    digest_name = "sha256"
+    signature_algorithm = "rsassa_pkcs1v15"
+    if isinstance(depot_key, ec.EllipticCurvePublicKey):
+        digest_name = signature_hash(depot_key).name
+        signature_algorithm = f"{digest_name}_ecdsa"
     content = _der(encryption_certificate)
     moment = signing_time.astimezone(dt.UTC).replace(microsecond=0)
     time_value = (
@@ -73,7 +85,9 @@ def build_etk(
                 ],
             }
         ),
-        cms.CMSAttribute({"type": "message_digest", "values": [hashlib.sha256(content).digest()]}),
+        cms.CMSAttribute(
+            {"type": "message_digest", "values": [hashlib.new(digest_name, content).digest()]}
+        ),
     ]
     attributes.sort(key=lambda a: a.dump())  # DER SET OF order (X.690 section 11.6)
     signed_attributes = cms.CMSAttributes(attributes)
@@ -90,9 +104,9 @@ def build_etk(
                     }
                 }
             ),
-            "digest_algorithm": {"algorithm": "sha256"},
+            "digest_algorithm": {"algorithm": digest_name},
             "signed_attrs": signed_attributes,
-            "signature_algorithm": {"algorithm": "rsassa_pkcs1v15"},
+            "signature_algorithm": {"algorithm": signature_algorithm},
             "signature": signature,
         }
     )
@@ -104,7 +118,7 @@ def build_etk(
     signed_data = cms.SignedData(
         {
             "version": "v1",
-            "digest_algorithms": [{"algorithm": "sha256"}],
+            "digest_algorithms": [{"algorithm": digest_name}],
             "encap_content_info": {"content_type": "data", "content": content},
             "certificates": [asn1_x509.Certificate.load(c) for c in certificates],
             "signer_infos": [signer_info],

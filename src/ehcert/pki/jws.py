@@ -6,8 +6,9 @@ JWS in flattened JSON serialization (RFC 7515 section 7.2.2)::
 
     {"protected": b64u(header), "payload": b64u(body), "signature": b64u(sig)}
 
-and the protected header carries ``alg`` (RS256 or PS256, RFC 7518 sections 3.3 and
-3.5), ``nonce`` (a fresh server nonce, against replay; RFC 8555 section 6.5), ``url``
+and the protected header carries ``alg`` (RS256 or PS256 for an RSA key, RFC 7518 sections
+3.3 and 3.5; ES256 or ES384 for an EC key on P-256 or P-384, section 3.4), ``nonce``
+(a fresh server nonce, against replay; RFC 8555 section 6.5), ``url``
 (the exact request URL, so a signature for one endpoint cannot be replayed at another;
 RFC 8555 section 6.4) and ``x5c`` (RFC 7515 section 4.1.6: the signer certificate in
 standard base64 DER, then its chain).
@@ -16,8 +17,12 @@ Verification is deliberately strict; anything unusual is refused, not interprete
 exactly the three members; base64url without padding, canonical; the header a JSON
 object without duplicate names; ``crit`` refused (no extension is understood); the key
 comes only from ``x5c``, so ``jwk``, ``kid``, ``jku`` and ``x5u`` are refused; only
-RS256 and PS256 (never ``none`` nor HMAC); RSA keys of 2048 bits or more. Belgian eID
-cards from applet 1.8 on hold ECDSA P-384 keys, which this profile does not yet accept.
+RS256, PS256, ES256 and ES384 (never ``none`` nor HMAC), each with the key it is made for:
+RSA keys of 2048 bits or more for RS256/PS256; ES256 only with a P-256 key and ES384 only
+with a P-384 key (RFC 7518 section 3.4: the curve and hash are one choice). Belgian eID
+cards from applet 1.8 on hold ECDSA P-384 keys and sign ES384. An ECDSA signature is
+``r || s``, each exactly as long as the curve order (48 bytes for P-384), never DER
+(RFC 7518 section 3.4); any other length is refused.
 
 What this module proves is possession of the x5c leaf's key for this URL. Whether that
 certificate is trusted is :func:`ehcert.pki.pathval.validate_path`'s job (pass it
@@ -38,12 +43,18 @@ from typing import Literal, get_args
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.pki.public_keys import check_public_key
+from ehcert.core.keys import refuse
+from ehcert.pki.public_keys import PublicKey, certificate_spki, ecdsa_der, spki_problem
 
-JwsAlgorithm = Literal["RS256", "PS256"]
+JwsAlgorithm = Literal["RS256", "PS256", "ES256", "ES384"]
+_EC_ALGORITHMS: dict[str, str] = {"ES256": "secp256r1", "ES384": "secp384r1"}
+_EC_HASHES: dict[str, type[hashes.SHA256 | hashes.SHA384]] = {
+    "ES256": hashes.SHA256,
+    "ES384": hashes.SHA384,
+}
 SUPPORTED_ALGORITHMS: frozenset[str] = frozenset(get_args(JwsAlgorithm))
 MAX_DOCUMENT_SIZE = 256 * 1024
 """Largest JWS accepted, in bytes or characters: a CSR plus an eID chain is ~10 KiB."""
@@ -53,6 +64,7 @@ _MEMBERS = ("protected", "payload", "signature")
 _FOREIGN_KEY_PARAMETERS = ("jwk", "kid", "jku", "x5u")
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 _HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
+_ALLOWED = "RS256, PS256, ES256 or ES384"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +140,44 @@ def _signing_input(protected: str, payload: str) -> bytes:
     return f"{protected}.{payload}".encode("ascii")
 
 
-def _verify_signature(
-    key: rsa.RSAPublicKey, alg: str, signature: bytes, signing_input: bytes
+def algorithm_for(key: object) -> JwsAlgorithm:
+    """The JWS algorithm a key signs with by default: RS256 for RSA (the eHealth usage),
+    ES256 for P-256 and ES384 for P-384 (RFC 7518 section 3.4). ValueError otherwise."""
+    if isinstance(key, rsa.RSAPublicKey | rsa.RSAPrivateKey):
+        return "RS256"
+    if isinstance(key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey):
+        if key.curve.name == "secp256r1":
+            return "ES256"
+        if key.curve.name == "secp384r1":
+            return "ES384"
+    raise ValueError("only RSA, P-256 and P-384 keys sign proofs of identity")
+
+
+def _fits(key: PublicKey, alg: str) -> bool:
+    """RS256/PS256 take an RSA key; ES256 a P-256 key, ES384 a P-384 key."""
+    if alg in _EC_ALGORITHMS:
+        return isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name == _EC_ALGORITHMS[alg]
+    return isinstance(key, rsa.RSAPublicKey)
+
+
+def _verify_ecdsa(
+    key: ec.EllipticCurvePublicKey, alg: str, signature: bytes, signing_input: bytes
 ) -> bool:
+    """``r || s`` of exactly twice the curve order's length (RFC 7518 section 3.4)."""
+    if len(signature) != 2 * ((key.curve.key_size + 7) // 8):
+        return False
+    try:
+        key.verify(ecdsa_der(signature), signing_input, ec.ECDSA(_EC_HASHES[alg]()))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def _verify_signature(key: PublicKey, alg: str, signature: bytes, signing_input: bytes) -> bool:
+    if not _fits(key, alg):
+        return False
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return _verify_ecdsa(key, alg, signature, signing_input)
     if alg == "RS256":
         scheme: padding.AsymmetricPadding = padding.PKCS1v15()
     else:  # PS256: MGF1 with SHA-256 and a salt as long as the hash (RFC 7518 section 3.5)
@@ -159,11 +206,12 @@ def create_jws(
 ) -> dict[str, str]:
     """Sign ``payload`` for ``url`` with the key of ``chain[0]``, through ``sign``.
 
-    ``sign(signing_input)`` returns the raw RSA signature for ``alg`` (PKCS#1 v1.5 or PSS
-    with SHA-256); it is a callable so an eID card can sign through PKCS#11 without the
-    key ever leaving it. The result is checked against ``chain[0]`` before it is returned,
-    so a card that signed with another key (say, its signature key instead of its
-    authentication key) is caught here rather than as a refusal from the server.
+    ``sign(signing_input)`` returns the raw signature for ``alg`` (PKCS#1 v1.5 or PSS
+    with SHA-256; ``r || s`` for ES256/ES384); it is a callable so an eID card can sign
+    through PKCS#11 without the key ever leaving it. The result is checked against
+    ``chain[0]`` before it is returned, so a card that signed with another key (say, its
+    signature key instead of its authentication key) is caught here rather than as a
+    refusal from the server.
     """
     if not isinstance(payload, bytes):
         raise TypeError("payload must be bytes")
@@ -180,8 +228,8 @@ def create_jws(
     if not certificates or not all(isinstance(c, x509.Certificate) for c in certificates):
         raise TypeError("chain must be a non-empty sequence of x509.Certificate")
     key = certificates[0].public_key()
-    if not isinstance(key, rsa.RSAPublicKey):
-        raise ValueError(f"{alg} needs an RSA key in the first certificate of chain")
+    if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey) or not _fits(key, alg):
+        raise ValueError(f"{alg} does not fit the key in the first certificate of chain")
     header = {"alg": alg, "nonce": nonce, "url": url, "x5c": _x5c(certificates)}
     protected = b64url_encode(json.dumps(header, separators=(",", ":")).encode("utf-8"))
     encoded_payload = b64url_encode(payload)
@@ -288,17 +336,26 @@ def _check_readable(certificate: x509.Certificate, position: int) -> None:
         ) from None
 
 
-def _signer_key(certificate: x509.Certificate) -> rsa.RSAPublicKey:
+def _signer_key(certificate: x509.Certificate, alg: str) -> PublicKey:
+    """The leaf's key, judged by the key policy (named curve, point on it) and fit for
+    ``alg``."""
     try:
-        key = certificate.public_key()
+        problem, key = spki_problem(
+            certificate_spki(certificate), "key of the first x5c certificate"
+        )
     except (ValueError, TypeError, UnsupportedAlgorithm):
-        key = None
-    if not isinstance(key, rsa.RSAPublicKey):
+        problem, key = None, None
+    if problem is not None:
+        raise refuse(problem)
+    if key is None:
+        raise EhcertError(ErrorKind.BAD_KEY, "The key of the first x5c certificate cannot be read.")
+    if not _fits(key, alg):
+        wanted = {"ES256": "an EC P-256 key", "ES384": "an EC P-384 key"}.get(alg, "an RSA key")
         raise EhcertError(
             ErrorKind.BAD_KEY,
-            "The first x5c certificate does not hold an RSA key; RS256 and PS256 need one.",
+            f"The JWS algorithm {alg} needs {wanted}, but the first x5c certificate holds "
+            f"another; sign with {algorithm_for(key)}.",
         )
-    check_public_key(key, "key of the first x5c certificate")
     return key
 
 
@@ -309,12 +366,12 @@ def _check_algorithm(header: Mapping[str, object]) -> str:
     if alg in SUPPORTED_ALGORITHMS:
         return alg
     if alg == "none":
-        raise _unauthorized("The JWS is unsigned (alg 'none'); sign it with RS256 or PS256.")
+        raise _unauthorized(f"The JWS is unsigned (alg 'none'); sign it with {_ALLOWED}.")
     if alg in _HMAC_ALGORITHMS:
         raise _unauthorized(
-            f"The JWS uses the shared-secret algorithm {alg}; sign it with RS256 or PS256."
+            f"The JWS uses the shared-secret algorithm {alg}; sign it with {_ALLOWED}."
         )
-    raise _unauthorized(f"The JWS algorithm {alg!r} is not accepted; use RS256 or PS256.")
+    raise _unauthorized(f"The JWS algorithm {alg!r} is not accepted; use {_ALLOWED}.")
 
 
 def verify_jws(document: Mapping[str, object] | bytes, *, expected_url: str) -> VerifiedJws:
@@ -346,7 +403,7 @@ def verify_jws(document: Mapping[str, object] | bytes, *, expected_url: str) -> 
         raise _malformed("The JWS header member 'nonce' is not base64url.")
     url = _header_string(header, "url")
     chain = _chain(header)
-    key = _signer_key(chain[0])
+    key = _signer_key(chain[0], alg)
     if not _verify_signature(key, alg, signature, _signing_input(protected, encoded_payload)):
         raise _unauthorized(
             "The JWS signature does not verify with the key of the first x5c certificate."

@@ -23,12 +23,13 @@ from asn1crypto import algos as asn1_algos
 from asn1crypto import keys as asn1_keys
 from asn1crypto import pem as asn1_pem
 from cryptography.hazmat.primitives import hashes, padding, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki.files import write_private_file
+from ehcert.pki.public_keys import PrivateKey, check_public_key
 
 DEFAULT_PBKDF2_ITERATIONS = 600_000
 MINIMUM_PBKDF2_ITERATIONS = 100_000
@@ -43,11 +44,12 @@ def _check_passphrase(passphrase: bytes) -> None:
 
 
 def encrypt_private_key_pem(
-    key: rsa.RSAPrivateKey, passphrase: bytes, *, iterations: int = DEFAULT_PBKDF2_ITERATIONS
+    key: PrivateKey, passphrase: bytes, *, iterations: int = DEFAULT_PBKDF2_ITERATIONS
 ) -> bytes:
-    """PEM of ``key`` as PKCS#8 ``EncryptedPrivateKeyInfo`` with PBES2 (RFC 8018 6.2)."""
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise TypeError("key must be an RSA private key")
+    """PEM of ``key`` (RSA or EC) as PKCS#8 ``EncryptedPrivateKeyInfo`` with PBES2
+    (RFC 8018 6.2)."""
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise TypeError("key must be an RSA or EC private key")
     _check_passphrase(passphrase)
     if not isinstance(iterations, int) or iterations < MINIMUM_PBKDF2_ITERATIONS:
         raise ValueError(f"iterations must be an int of at least {MINIMUM_PBKDF2_ITERATIONS}")
@@ -90,7 +92,7 @@ def encrypt_private_key_pem(
 
 def save_encrypted_key(
     path: Path | str,
-    key: rsa.RSAPrivateKey,
+    key: PrivateKey,
     passphrase: bytes,
     *,
     iterations: int = DEFAULT_PBKDF2_ITERATIONS,
@@ -107,8 +109,8 @@ def save_encrypted_key(
     write_private_file(target, pem)
 
 
-def load_encrypted_key(path: Path | str, passphrase: bytes) -> rsa.RSAPrivateKey:
-    """Read an encrypted PKCS#8 RSA key written by :func:`save_encrypted_key`.
+def load_encrypted_key(path: Path | str, passphrase: bytes) -> PrivateKey:
+    """Read an encrypted PKCS#8 RSA or EC key written by :func:`save_encrypted_key`.
 
     Unencrypted key files are refused: a CA key must never rest in the clear.
     """
@@ -150,8 +152,11 @@ def load_encrypted_key(path: Path | str, passphrase: bytes) -> rsa.RSAPrivateKey
             f"Key file {source} is not a readable encrypted PKCS#8 private key.",
             field="path",
         ) from exc
-    if not isinstance(key, rsa.RSAPrivateKey):
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
         raise EhcertError(
-            ErrorKind.BAD_KEY, f"Key file {source} does not hold an RSA key.", field="path"
+            ErrorKind.BAD_KEY,
+            f"Key file {source} holds neither an RSA nor an EC key.",
+            field="path",
         )
+    check_public_key(key, f"key in {source}", field="path")
     return key

@@ -53,9 +53,11 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.core.keys import KeyProblem
 from ehcert.pki.keystore_entries import (
     KeyEntry,
     Keystore,
@@ -64,12 +66,18 @@ from ehcert.pki.keystore_entries import (
 )
 from ehcert.pki.pkcs12_pbe import MAX_ITERATIONS, PbeError, WrongPasswordError
 from ehcert.pki.pkcs12_pfx import (
+    CertificateInFile,
     PlainBag,
     certificates_in,
     chain_for,
     open_pfx,
     public_key_der,
     seal_pfx,
+)
+from ehcert.pki.public_keys import (
+    certificate_key_problem,
+    private_key_info_problem,
+    public_key_problem,
 )
 
 # The entry types moved to keystore_entries; every name listed stays importable from here.
@@ -128,7 +136,7 @@ def _assemble(bags: list[PlainBag]) -> Keystore:
     aliases: set[str] = set()
     key_bags = [bag for bag in bags if bag.kind == "key"]
     for index, key_bag in enumerate(key_bags, start=1):
-        private_key = serialization.load_der_private_key(key_bag.der, password=None)
+        private_key = _private_key(key_bag.der)
         key_spki = public_key_der(private_key.public_key())
         leaf = max(
             (c for c in pool if c.spki == key_spki),
@@ -148,15 +156,53 @@ def _assemble(bags: list[PlainBag]) -> Keystore:
         chain = chain_for(leaf, pool) if leaf is not None else []
         in_entries.update(c.der for c in ([leaf] if leaf else []) + chain)
         chain_certificates = tuple(c.certificate for c in chain)
-        if leaf is not None and isinstance(private_key, rsa.RSAPrivateKey):
+        problem = _entry_key_problem(key_bag.der, private_key, leaf, alias)
+        if leaf is not None and problem is None and isinstance(private_key, _USABLE_KEYS):
             entries.append(KeyEntry(alias, private_key, leaf.certificate, chain_certificates))
         else:
             certificate = None if leaf is None else leaf.certificate
             unsupported.append(
-                UnsupportedKeyEntry(alias, private_key, certificate, chain_certificates)
+                UnsupportedKeyEntry(
+                    alias,
+                    private_key,
+                    certificate,
+                    chain_certificates,
+                    None if problem is None else problem.detail,
+                )
             )
     ca_certificates = tuple(c.certificate for c in pool if c.trusted or c.der not in in_entries)
     return Keystore(tuple(entries), ca_certificates, tuple(unsupported))
+
+
+_USABLE_KEYS = (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)
+
+
+def _private_key(pkcs8_der: bytes) -> PrivateKeyTypes:
+    """A key bag's PKCS#8 key; a key ``cryptography`` cannot load (an EC curve it does not
+    know, a point off its curve) is refused in one sentence."""
+    try:
+        return serialization.load_der_private_key(pkcs8_der, password=None)
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        problem = private_key_info_problem(pkcs8_der, "keystore key")
+        if problem is None:
+            raise  # damaged: the caller's MALFORMED
+        raise EhcertError(ErrorKind.BAD_KEY, problem.detail, field="keystore") from exc
+
+
+def _entry_key_problem(
+    pkcs8_der: bytes, key: PrivateKeyTypes, leaf: CertificateInFile | None, alias: str
+) -> KeyProblem | None:
+    """Why entry ``alias``'s EC key is outside the key policy (its encoding, its curve,
+    its certificate's SubjectPublicKeyInfo), or None. An RSA key is read whatever its
+    size, as always: whoever uses it judges the size (a sealed message's report says
+    ``key_size``), so an old small key still opens what was sealed for it."""
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        return None
+    what = f"key of entry '{alias}'"
+    problem = private_key_info_problem(pkcs8_der, what) or public_key_problem(key, what)
+    if problem is None and leaf is not None:
+        problem = certificate_key_problem(leaf.certificate, what)
+    return problem
 
 
 def load_keystore(data: bytes, password: str) -> Keystore:

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki.pkcs12_pfx import public_key_der
+from ehcert.pki.public_keys import PrivateKey
 
 AUTHENTICATION_ALIAS = "authentication"
 
@@ -39,21 +40,23 @@ def _check_alias_and_chain(alias: object, chain: object) -> None:
 
 @dataclass(frozen=True)
 class KeyEntry:
-    """A private key (RSA, or EC for the P-256/P-384 keys of today's eID cards and
-    eHealth's second-generation certificates) with its certificate and its issuers.
+    """A private RSA or EC key with its certificate and the certificate's issuers.
+
+    eHealth's first-generation keys are RSA; its second-generation certificates hold
+    EC P-384 authentication and encryption keys (the key policy: ``core.keys``).
 
     ``chain`` holds the issuers of ``certificate`` (leaf excluded), nearest first.
     """
 
     alias: str
-    private_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+    private_key: PrivateKey
     certificate: x509.Certificate
     chain: tuple[x509.Certificate, ...] = ()
 
     def __post_init__(self) -> None:
         _check_alias_and_chain(self.alias, self.chain)
         if not isinstance(self.private_key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-            raise TypeError("private_key must be an RSAPrivateKey or EllipticCurvePrivateKey")
+            raise TypeError("private_key must be an RSA or EC private key")
         if not isinstance(self.certificate, x509.Certificate):
             raise TypeError("certificate must be an x509.Certificate")
         if public_key_der(self.private_key.public_key()) != public_key_der(
@@ -66,14 +69,16 @@ class KeyEntry:
 class UnsupportedKeyEntry:
     """A key entry this package cannot use, kept so rewriting the file never loses a key.
 
-    Either its key is not RSA (eHealth keys are RSA) or no certificate in the file belongs
-    to it; :attr:`reason` says which.
+    Either its key is outside the key policy (neither RSA nor EC, an EC curve other than
+    P-256 and P-384, explicit curve parameters: ``problem`` says which) or no certificate
+    in the file belongs to it; :attr:`reason` says which.
     """
 
     alias: str
     private_key: PrivateKeyTypes
     certificate: x509.Certificate | None
     chain: tuple[x509.Certificate, ...] = ()
+    problem: str | None = None
 
     def __post_init__(self) -> None:
         _check_alias_and_chain(self.alias, self.chain)
@@ -91,8 +96,10 @@ class UnsupportedKeyEntry:
     def reason(self) -> str:
         if self.certificate is None:
             return "no certificate in the keystore belongs to its key"
+        if self.problem:
+            return self.problem[0].lower() + self.problem[1:].removesuffix(".")
         kind = type(self.private_key).__name__.removesuffix("PrivateKey").lstrip("_")
-        return f"its key is {kind or 'of another type'}, but eHealth keys must be RSA"
+        return f"its key is {kind or 'of another type'}, but eHealth keys must be RSA or EC"
 
 
 @dataclass(frozen=True)

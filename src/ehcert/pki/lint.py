@@ -20,8 +20,10 @@ library API:
   responder includes its certificate (RFC 6960 section 4.2.2.2).
 
 The eHealth profile rules (codes ``ehcert.*``) are the certificate shapes the platform
-issues: a 2048-bit-or-larger RSA key everywhere; an authentication certificate with
-critical keyUsage digitalSignature+nonRepudiation+keyEncipherment, extendedKeyUsage
+issues: a key the key policy accepts everywhere (RSA of 2048 bits or more, EC on P-256 or
+P-384 by a named curve); an authentication certificate with critical keyUsage
+digitalSignature+nonRepudiation+keyEncipherment (without keyEncipherment for an EC key,
+RFC 5480 section 3), extendedKeyUsage
 exactly clientAuth+emailProtection, a CRL distribution point, OCSP and caIssuers access
 and a certificate policy; CA certificates with critical keyCertSign and cRLSign (a root
 self-issued, its authorityKeyIdentifier, if any, equal to its own key identifier); an OCSP
@@ -40,7 +42,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
 from pkilint import loader, pkix, validation
 from pkilint.pkix import certificate, crl, extension, name, ocsp
@@ -48,7 +50,7 @@ from pkilint.pkix.crl import crl_extension
 from pyasn1_alt_modules import rfc5280, rfc6960  # type: ignore[import-untyped]
 
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.pki.public_keys import public_key_problem
+from ehcert.pki.public_keys import certificate_key_problem
 
 
 class LintProfile(enum.Enum):
@@ -105,7 +107,7 @@ def _finding(severity: Severity, code: str) -> Any:
     return validation.ValidationFinding(validation.ValidationFindingSeverity[severity.name], code)
 
 
-_PUBLIC_KEY = _finding(Severity.ERROR, "ehcert.public_key_not_rsa_2048")
+_PUBLIC_KEY = _finding(Severity.ERROR, "ehcert.public_key_not_accepted")
 _CA_FLAG = _finding(Severity.ERROR, "ehcert.basic_constraints_ca_flag_wrong")
 _KU_MISSING = _finding(Severity.ERROR, "ehcert.key_usage_missing")
 _KU_NOT_CRITICAL = _finding(Severity.ERROR, "ehcert.key_usage_not_critical")
@@ -215,6 +217,18 @@ def _extension_or_none(cert: x509.Certificate, ext_type: type[Any]) -> x509.Exte
         return None
 
 
+def _for_ec_key(shape: _Shape) -> _Shape:
+    """An EC subject key may not assert keyEncipherment or dataEncipherment (RFC 5480
+    section 3): the shape without them (an EC authentication certificate is
+    digitalSignature + nonRepudiation)."""
+    rsa_only = {"key_encipherment", "data_encipherment"}
+    return replace(
+        shape,
+        key_usage_required=shape.key_usage_required - rsa_only,
+        key_usage_allowed=shape.key_usage_allowed - rsa_only,
+    )
+
+
 def _key_usage_findings(cert: x509.Certificate, shape: _Shape) -> list[tuple[Any, str]]:
     """RFC 5280 section 4.2.1.3: the bits the profile needs, and no others; critical."""
     ku_ext = _extension_or_none(cert, x509.KeyUsage)
@@ -274,10 +288,11 @@ def _revocation_pointer_findings(cert: x509.Certificate, shape: _Shape) -> list[
 
 def _shape_findings(cert: x509.Certificate, shape: _Shape) -> list[tuple[Any, str]]:
     found: list[tuple[Any, str]] = []
-    key = cert.public_key()
-    problem = public_key_problem(key, "subject key")
-    if not isinstance(key, rsa.RSAPublicKey) or problem is not None:
-        found.append((_PUBLIC_KEY, problem.detail if problem else "subject key must be RSA"))
+    problem = certificate_key_problem(cert, "subject key")
+    if problem is not None:
+        found.append((_PUBLIC_KEY, problem.detail))
+    if isinstance(cert.public_key(), ec.EllipticCurvePublicKey):
+        shape = _for_ec_key(shape)
     bc = _extension_or_none(cert, x509.BasicConstraints)
     is_ca = bc is not None and bc.value.ca
     if is_ca != shape.is_ca:

@@ -23,6 +23,8 @@ Three properties of PKCS#11 shape the code:
 
 The shared sessions, the locks and the rescan live in :mod:`ehcert.pki.pkcs11_sessions`
 (``close_sessions`` stays importable from here); this module holds the token operations.
+Keys are RSA or EC (P-256, P-384); what is particular to EC (its attributes, CKM_ECDSA
+over a digest computed here) is in :mod:`ehcert.pki.pkcs11_ec`.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import pkcs11
 from asn1crypto import core as asn1_core
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pkcs11 import (
     Attribute,
     CertificateType,
@@ -53,7 +55,10 @@ from pkcs11 import exceptions as p11_errors
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.keys import KEY_POLICY
+from ehcert.core.keys import KeyType as PolicyKeyType
+from ehcert.pki import pkcs11_ec
 from ehcert.pki.pkcs11_sessions import run_on_module, run_on_token
+from ehcert.pki.public_keys import PrivateKey, PublicKey, ecdsa_der
 
 _T = TypeVar("_T")
 
@@ -65,7 +70,9 @@ __all__ = [
     "Pkcs11Token",
     "PresentToken",
     "find_certificates",
+    "generate_keypair_on_token",
     "generate_rsa_keypair_on_token",
+    "import_private_key",
     "import_rsa_private_key",
     "init_softhsm_token",
     "present_tokens",
@@ -82,11 +89,11 @@ def _check_text(value: object, field: str) -> str:
 
 def _one_key(session: Any, object_class: ObjectClass, label: str) -> Any:
     try:
-        return session.get_key(object_class=object_class, key_type=KeyType.RSA, label=label)
+        return session.get_key(object_class=object_class, label=label)
     except p11_errors.MultipleObjectsReturned as exc:
         raise EhcertError(
             ErrorKind.CONFLICT,
-            f"More than one RSA key on the token is labelled '{label}'.",
+            f"More than one key on the token is labelled '{label}'.",
             field="key_label",
         ) from exc
 
@@ -97,17 +104,27 @@ def _private_key(session: Any, label: str) -> Any:
     except p11_errors.NoSuchKey as exc:
         raise EhcertError(
             ErrorKind.NOT_FOUND,
-            f"No RSA private key labelled '{label}' on the token.",
+            f"No private key labelled '{label}' on the token.",
             field="key_label",
         ) from exc
 
 
-def _public_key(session: Any, label: str) -> rsa.RSAPublicKey:
-    """From the public key object; tokens holding only a private key expose n and e too."""
+def _public_key(session: Any, label: str) -> PublicKey:
+    """From the public key object; tokens holding only a private RSA key expose n and e
+    too. An EC key must have its public object (CKA_EC_POINT)."""
     try:
         source = _one_key(session, ObjectClass.PUBLIC_KEY, label)
     except p11_errors.NoSuchKey:
         source = _private_key(session, label)
+    key_type = source[Attribute.KEY_TYPE]
+    if key_type == KeyType.EC:
+        return pkcs11_ec.ec_public_key(source, label)
+    if key_type != KeyType.RSA:
+        raise EhcertError(
+            ErrorKind.BAD_KEY,
+            f"The key labelled '{label}' on the token is neither RSA nor EC.",
+            field="key_label",
+        )
     modulus = int.from_bytes(source[Attribute.MODULUS], "big")
     exponent = int.from_bytes(source[Attribute.PUBLIC_EXPONENT], "big")
     return rsa.RSAPublicNumbers(exponent, modulus).public_key()
@@ -161,12 +178,18 @@ class Pkcs11Token:
 
     def sign(self, key_label: str, data: bytes, *, pss: bool = False) -> bytes:
         """RSASSA-PKCS1-v1_5 (CKM_SHA256_RSA_PKCS) or, with ``pss``, RSASSA-PSS with
-        SHA-256, MGF1-SHA-256 and a 32-byte salt (CKM_SHA256_RSA_PKCS_PSS; RFC 8017 8.1)."""
+        SHA-256, MGF1-SHA-256 and a 32-byte salt (CKM_SHA256_RSA_PKCS_PSS; RFC 8017 8.1).
+        An EC key signs with CKM_ECDSA over SHA-256 (P-256) or SHA-384 (P-384) of
+        ``data``, computed here, and the answer is ``r || s`` (the JWS form)."""
         if not isinstance(data, bytes):
             raise TypeError("data must be bytes")
 
         def operation(session: Any) -> bytes:
             key = _private_key(session, key_label)
+            if key[Attribute.KEY_TYPE] == KeyType.EC:
+                public_key = _public_key(session, key_label)
+                assert isinstance(public_key, ec.EllipticCurvePublicKey)
+                return pkcs11_ec.ecdsa_sign(key, data, public_key)
             if pss:
                 signature: bytes = key.sign(
                     data,
@@ -179,8 +202,19 @@ class Pkcs11Token:
 
         return self._run(operation)
 
-    def rsa_public_key(self, key_label: str) -> rsa.RSAPublicKey:
+    def public_key(self, key_label: str) -> PublicKey:
+        """The public key labelled ``key_label`` (RSA or EC)."""
         return self._run(lambda session: _public_key(session, key_label))
+
+    def rsa_public_key(self, key_label: str) -> rsa.RSAPublicKey:
+        key = self.public_key(key_label)
+        if not isinstance(key, rsa.RSAPublicKey):
+            raise EhcertError(
+                ErrorKind.BAD_KEY,
+                f"The key labelled '{key_label}' on the token is not an RSA key.",
+                field="key_label",
+            )
+        return key
 
     def holds_private_key(self, key_label: str) -> bool:
         """Is there a private key labelled ``key_label`` on the token (CKA_LABEL)?"""
@@ -213,12 +247,75 @@ class Pkcs11Token:
                 },
             )
             key = _public_key(session, key_label)
+            assert isinstance(key, rsa.RSAPublicKey)
             key_id = x509.SubjectKeyIdentifier.from_public_key(key).digest
             public[Attribute.ID] = key_id
             private[Attribute.ID] = key_id
             return key
 
         return self._run(operation)
+
+    def generate_keypair(self, key_label: str, key_type: PolicyKeyType) -> PublicKey:
+        """A new sign-only key pair of ``key_type`` (RSA or EC on a named curve), private
+        half sensitive and never extractable."""
+        if key_type.curve is None:
+            return self.generate_rsa_keypair(key_label, key_type.bits)
+        _check_text(key_label, "key_label")
+        curve = key_type.curve
+
+        def operation(session: Any) -> PublicKey:
+            _refuse_existing_label(session, key_label)
+            public, private = pkcs11_ec.generate_ec_keypair(session, key_label, curve)
+            key = _public_key(session, key_label)
+            key_id = x509.SubjectKeyIdentifier.from_public_key(key).digest
+            public[Attribute.ID] = key_id
+            private[Attribute.ID] = key_id
+            return key
+
+        return self._run(operation)
+
+    def import_private_key(
+        self, key_label: str, key: PrivateKey, certificate: x509.Certificate | None
+    ) -> None:
+        """:meth:`import_rsa_private_key` for an RSA or EC key."""
+        if isinstance(key, rsa.RSAPrivateKey):
+            self.import_rsa_private_key(key_label, key, certificate)
+            return
+        _check_text(key_label, "key_label")
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise TypeError("key must be an RSA or EC private key")
+        if certificate is not None and certificate.public_key() != key.public_key():
+            raise ValueError("certificate does not certify key")
+        private_attributes, public_attributes = pkcs11_ec.ec_key_attributes(key)
+        key_id = x509.SubjectKeyIdentifier.from_public_key(key.public_key()).digest
+        common = {Attribute.TOKEN: True, Attribute.LABEL: key_label, Attribute.ID: key_id}
+
+        def operation(session: Any) -> None:
+            _refuse_existing_label(session, key_label)
+            session.create_object(
+                {
+                    **common,
+                    **private_attributes,
+                    Attribute.CLASS: ObjectClass.PRIVATE_KEY,
+                    Attribute.PRIVATE: True,
+                    Attribute.SENSITIVE: True,
+                    Attribute.EXTRACTABLE: False,
+                    Attribute.SIGN: True,
+                    Attribute.DERIVE: False,
+                }
+            )
+            session.create_object(
+                {
+                    **common,
+                    **public_attributes,
+                    Attribute.CLASS: ObjectClass.PUBLIC_KEY,
+                    Attribute.VERIFY: True,
+                }
+            )
+            if certificate is not None:
+                session.create_object(_certificate_template(key_label, certificate, key_id))
+
+        self._run(operation)
 
     def import_rsa_private_key(
         self, key_label: str, key: rsa.RSAPrivateKey, certificate: x509.Certificate | None
@@ -288,20 +385,32 @@ class Pkcs11Token:
 
 
 class Pkcs11Signer:
-    """A :class:`~ehcert.pki.signer.Signer` over an RSA key that never leaves its token."""
+    """A :class:`~ehcert.pki.signer.Signer` over an RSA or EC key that never leaves its
+    token; an EC signature is returned DER-encoded, as X.509 carries it."""
 
     def __init__(self, module_path: str | Path, token_label: str, key_label: str, pin: str) -> None:
         self._token = Pkcs11Token(module_path, token_label, pin)
         self.key_label = _check_text(key_label, "key_label")
         # Resolve now so a wrong PIN or a missing key fails at start-up, not mid-issuance.
-        self._public_key = self._token.rsa_public_key(key_label)
+        self._public_key = self._token.public_key(key_label)
 
-    def public_key(self) -> rsa.RSAPublicKey:
+    def public_key(self) -> PublicKey:
         return self._public_key
 
     def sign(self, data: bytes) -> bytes:
-        """RSASSA-PKCS1-v1_5 with SHA-256 (RFC 8017 section 8.2) on the token."""
-        return self._token.sign(self.key_label, data)
+        """RSASSA-PKCS1-v1_5 with SHA-256 (RFC 8017 section 8.2), or ECDSA with the
+        curve's hash (``pki.signer``), on the token."""
+        signature = self._token.sign(self.key_label, data)
+        if isinstance(self._public_key, ec.EllipticCurvePublicKey):
+            return ecdsa_der(signature)
+        return signature
+
+
+def generate_keypair_on_token(
+    module: str | Path, token_label: str, pin: str, key_label: str, key_type: PolicyKeyType
+) -> PublicKey:
+    """Generate a sign-only key pair of ``key_type`` on the token; return its public key."""
+    return Pkcs11Token(module, token_label, pin).generate_keypair(key_label, key_type)
 
 
 def generate_rsa_keypair_on_token(
@@ -321,6 +430,18 @@ def import_rsa_private_key(  # noqa: PLR0917 -- mirrors the token set-up tools' 
 ) -> None:
     """Put ``key`` (and its certificate, labelled alike) on the token."""
     Pkcs11Token(module, token_label, pin).import_rsa_private_key(key_label, key, certificate)
+
+
+def import_private_key(  # noqa: PLR0917 -- as import_rsa_private_key
+    module: str | Path,
+    token_label: str,
+    pin: str,
+    key_label: str,
+    key: PrivateKey,
+    certificate: x509.Certificate | None,
+) -> None:
+    """Put an RSA or EC ``key`` (and its certificate, labelled alike) on the token."""
+    Pkcs11Token(module, token_label, pin).import_private_key(key_label, key, certificate)
 
 
 def find_certificates(

@@ -25,7 +25,7 @@ import datetime as dt
 import secrets
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from ehcert.pki.profile_parts import (
@@ -210,7 +210,7 @@ def ocsp_signer_builder(
 
 def ehealth_authentication_builder(
     subject: x509.Name,
-    public_key: rsa.RSAPublicKey,
+    public_key: CertificatePublicKey,
     issuer: x509.Certificate,
     *,
     serial: int,
@@ -228,7 +228,9 @@ def ehealth_authentication_builder(
     - keyUsage critical digitalSignature + nonRepudiation (contentCommitment) +
       keyEncipherment: the same key authenticates to eHealth services, signs sealed
       messages non-repudiably (the inner signature of ETEE) and signs ETK material, as
-      eHealth authentication certificates always have.
+      eHealth authentication certificates always have. An EC key (P-256, P-384, as in
+      eHealth's second-generation certificates) gets digitalSignature + nonRepudiation:
+      RFC 5480 section 3 forbids keyEncipherment for id-ecPublicKey.
     - extendedKeyUsage clientAuth + emailProtection: TLS/WS-Security client authentication
       and S/MIME-style signed messages.
     - basicConstraints critical cA=FALSE (see the module docstring).
@@ -238,7 +240,11 @@ def ehealth_authentication_builder(
     - subjectKeyIdentifier; authorityKeyIdentifier of the issuing CA.
     """
     issuer = check_issuer(issuer)
-    usage = key_usage(digital_signature=True, content_commitment=True, key_encipherment=True)
+    usage = key_usage(
+        digital_signature=True,
+        content_commitment=True,
+        key_encipherment=not isinstance(public_key, ec.EllipticCurvePublicKey),
+    )
     extended_usage = x509.ExtendedKeyUsage(
         [ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.EMAIL_PROTECTION]
     )
@@ -251,7 +257,6 @@ def ehealth_authentication_builder(
             not_before=not_before,
             not_after=not_after,
             ca_path_length=None,
-            rsa_only=True,
         )
         .add_extension(usage, critical=True)
         .add_extension(extended_usage, critical=False)
@@ -266,7 +271,7 @@ def ehealth_authentication_builder(
 
 def ehealth_encryption_builder(
     subject: x509.Name,
-    public_key: rsa.RSAPublicKey,
+    public_key: CertificatePublicKey,
     auth_certificate: x509.Certificate,
     *,
     serial: int,
@@ -284,6 +289,8 @@ def ehealth_encryption_builder(
 
     - keyUsage critical keyEncipherment + dataEncipherment: the key only unwraps the
       content-encryption keys of sealed messages (RSA key transport, RFC 5652 6.2.1).
+      An EC key gets keyAgreement alone: it agrees on a key-encryption key with the
+      sender's ephemeral key (ECDH, RFC 5753 section 3; RFC 5480 section 3).
     - basicConstraints critical cA=FALSE: although self-issued, it is no CA.
     - subjectKeyIdentifier; authorityKeyIdentifier = the authentication certificate's key
       identifier, which is what tells this certificate apart from a self-signed one.
@@ -299,13 +306,19 @@ def ehealth_encryption_builder(
         not_before=not_before,
         not_after=not_after,
         ca_path_length=None,
-        rsa_only=True,
-    ).add_extension(key_usage(key_encipherment=True, data_encipherment=True), critical=True)
+    ).add_extension(encryption_key_usage(public_key), critical=True)
+
+
+def encryption_key_usage(public_key: CertificatePublicKey) -> x509.KeyUsage:
+    """keyEncipherment + dataEncipherment for RSA, keyAgreement for EC (see above)."""
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        return key_usage(key_agreement=True)
+    return key_usage(key_encipherment=True, data_encipherment=True)
 
 
 def service_signer_builder(
     subject: x509.Name,
-    public_key: rsa.RSAPublicKey,
+    public_key: CertificatePublicKey,
     issuer: x509.Certificate,
     *,
     serial: int,
@@ -340,7 +353,6 @@ def service_signer_builder(
             not_before=not_before,
             not_after=not_after,
             ca_path_length=None,
-            rsa_only=True,
         )
         .add_extension(key_usage(digital_signature=True), critical=True)
         .add_extension(crl_distribution_points(crl_url), critical=False)

@@ -4,10 +4,11 @@
 keys may live in an HSM behind a :class:`~ehcert.pki.signer.Signer`. So issuance runs in
 three steps (DESIGN.md, "issue in two steps", after Boulder's CA):
 
-1. **prepare** -- sign the builder with a process-wide placeholder RSA key. The algorithm
-   is the platform's only one, sha256WithRSAEncryption (RFC 4055 section 5), so the
-   ``signature`` field inside the TBS structure already has its final value and the TBS
-   bytes are exactly what the real key will sign;
+1. **prepare** -- sign the builder with a process-wide placeholder key of the signer's
+   kind: RSA for an RSA signer (sha256WithRSAEncryption, RFC 4055 section 5), a key on
+   the same curve for an EC signer (ecdsa-with-SHA256 or -SHA384, RFC 5758 section 3.2;
+   :mod:`ehcert.pki.signer`), so the ``signature`` field inside the TBS structure already
+   has its final value and the TBS bytes are exactly what the real key will sign;
 2. **lint** -- run pkilint and the eHealth profile (:mod:`ehcert.pki.lint`) over that DER;
    any finding at WARNING or above stops issuance before the CA key is touched;
 3. **sign** -- hand the TBS bytes to the real signer, put the signature into the outer
@@ -36,52 +37,73 @@ from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509 import ocsp
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki import lint as pki_lint
-from ehcert.pki.signer import Signer
+from ehcert.pki.public_keys import PrivateKey, PublicKey, signature_hash
+from ehcert.pki.signer import Signer, verifies
 
 _PLACEHOLDER_LOCK = threading.Lock()
-_placeholder: rsa.RSAPrivateKey | None = None
+_placeholders: dict[str, PrivateKey] = {}
 
 _DER = serialization.Encoding.DER
 
 
-def _placeholder_key() -> rsa.RSAPrivateKey:
-    """The throw-away key that lets ``cryptography`` produce the final TBS bytes.
+def _placeholder_key(public_key: PublicKey) -> PrivateKey:
+    """The throw-away key that lets ``cryptography`` produce the final TBS bytes for a
+    signer of ``public_key``: RSA 2048 for any RSA signer, the same curve for EC.
 
-    Generated once per process; it signs nothing that leaves this module.
+    Generated once per process and kind; it signs nothing that leaves this module.
     """
-    global _placeholder  # noqa: PLW0603 -- one lazily generated key per process
+    kind = "RSA" if isinstance(public_key, rsa.RSAPublicKey) else public_key.curve.name
     with _PLACEHOLDER_LOCK:
-        if _placeholder is None:
-            _placeholder = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        return _placeholder
+        if kind not in _placeholders:
+            if isinstance(public_key, rsa.RSAPublicKey):
+                _placeholders[kind] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            else:
+                _placeholders[kind] = ec.generate_private_key(type(public_key.curve)())
+        return _placeholders[kind]
 
 
-def _signer_public_key(signer: Signer) -> rsa.RSAPublicKey:
+def _prepare_with(public_key: PublicKey) -> tuple[PrivateKey, Any]:
+    """The placeholder and the hash a builder's ``sign`` takes for this signer."""
+    return _placeholder_key(public_key), signature_hash(public_key)
+
+
+def _signer_public_key(signer: Signer) -> PublicKey:
     key = signer.public_key()
-    if not isinstance(key, rsa.RSAPublicKey):
-        raise TypeError("signer.public_key() must return an RSA public key")
+    if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+        raise TypeError("signer.public_key() must return an RSA or EC public key")
     return key
 
 
-def _sign_and_check_length(signer: Signer, tbs: bytes, public_key: rsa.RSAPublicKey) -> bytes:
+def _well_formed(signature: bytes, public_key: PublicKey) -> bool:
+    """An RSA signature as long as the modulus; an EC one a DER Ecdsa-Sig-Value."""
+    if isinstance(public_key, rsa.RSAPublicKey):
+        return len(signature) == (public_key.key_size + 7) // 8
+    try:
+        decode_dss_signature(signature)
+    except ValueError:
+        return False
+    return True
+
+
+def _sign_and_check_length(signer: Signer, tbs: bytes, public_key: PublicKey) -> bytes:
     signature = signer.sign(tbs)
-    if not isinstance(signature, bytes) or len(signature) != (public_key.key_size + 7) // 8:
+    if not isinstance(signature, bytes) or not _well_formed(signature, public_key):
         raise EhcertError(
             ErrorKind.INTERNAL,
-            "The signer returned a signature whose length does not match its RSA key.",
+            "The signer returned a signature whose form does not match its key.",
         )
     return signature
 
 
 def _check_reassembled(
-    public_key: rsa.RSAPublicKey,
+    public_key: PublicKey,
     signed_tbs: bytes,
     reloaded_tbs: bytes,
     signature: bytes,
@@ -94,14 +116,12 @@ def _check_reassembled(
             ErrorKind.INTERNAL,
             f"The reassembled {what} does not carry the exact TBS bytes that were signed.",
         )
-    try:
-        public_key.verify(signature, reloaded_tbs, padding.PKCS1v15(), hashes.SHA256())
-    except InvalidSignature as exc:
+    if not verifies(public_key, signature, reloaded_tbs):
         raise EhcertError(
             ErrorKind.INTERNAL,
             f"The signed {what} does not verify under the signer's public key, "
             "so the signer's key and public key do not belong together.",
-        ) from exc
+        )
 
 
 def _with_signature(
@@ -137,7 +157,7 @@ def sign_certificate(
     if lint is not None and not isinstance(lint, pki_lint.LintProfile):
         raise TypeError("lint must be a LintProfile or None")
     public_key = _signer_public_key(signer)
-    prepared = builder.sign(_placeholder_key(), hashes.SHA256())
+    prepared = builder.sign(*_prepare_with(public_key))
     if lint is pki_lint.LintProfile.ROOT_CA and prepared.public_key() != public_key:
         raise EhcertError(
             ErrorKind.INTERNAL,
@@ -170,7 +190,7 @@ def sign_crl(
     if not isinstance(builder, x509.CertificateRevocationListBuilder):
         raise TypeError("builder must be a cryptography CertificateRevocationListBuilder")
     public_key = _signer_public_key(signer)
-    prepared = builder.sign(_placeholder_key(), hashes.SHA256())
+    prepared = builder.sign(*_prepare_with(public_key))
     if lint:
         pki_lint.assert_clean(pki_lint.lint_crl(prepared.public_bytes(_DER)))
     tbs = prepared.tbs_certlist_bytes
@@ -223,7 +243,7 @@ def _stand_in_responder(responder_cert: x509.Certificate) -> x509.Certificate:
 
     Cached per responder certificate: OCSP responses are the hot signing path.
     """
-    key = _placeholder_key()
+    key = _placeholder_key(_responder_key(responder_cert))
     not_before = responder_cert.not_valid_before_utc
     return (
         x509.CertificateBuilder()
@@ -233,8 +253,15 @@ def _stand_in_responder(responder_cert: x509.Certificate) -> x509.Certificate:
         .serial_number(1)
         .not_valid_before(not_before)
         .not_valid_after(not_before + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
+        .sign(key, signature_hash(key))
     )
+
+
+def _responder_key(responder_cert: x509.Certificate) -> PublicKey:
+    key = responder_cert.public_key()
+    if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+        raise TypeError("the OCSP responder certificate must hold an RSA or EC key")
+    return key
 
 
 def _produced_at(value: dt.datetime) -> dt.datetime:
@@ -321,7 +348,7 @@ def sign_ocsp_response(
         )
     stand_in = _stand_in_responder(responder_cert)
     placeholder = ocsp.OCSPResponseBuilder(single, (stand_in, encoding), None, extensions).sign(
-        _placeholder_key(), hashes.SHA256()
+        *_prepare_with(public_key)
     )
     basic = _rewrite_for_responder(
         placeholder.public_bytes(_DER),

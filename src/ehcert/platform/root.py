@@ -51,6 +51,7 @@ from ehcert.ca.keys import FileKeyBackend, KeyBackend, Pkcs11KeyBackend
 from ehcert.ca.trust_list import TrustListPublisher
 from ehcert.core.clock import Clock, SystemClock
 from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.core.keys import KeyType
 from ehcert.ehbox.model import BoxId
 from ehcert.ehbox.service import EhboxLimits, EhboxService
 from ehcert.etkdepot.service import EtkDepot
@@ -158,8 +159,10 @@ class Platform:
         *,
         initialise: bool = True,
         progress: Callable[[str], None] | None = None,
+        key_type: KeyType | None = None,
     ) -> Platform:
-        """Open (and on first run initialise) the data directory of ``settings``."""
+        """Open (and on first run initialise) the data directory of ``settings``;
+        ``key_type`` is the CA keys' type when it initialises (``admin init --key-type``)."""
         clock = clock or SystemClock()
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         database = Database(settings.database_url)
@@ -171,7 +174,13 @@ class Platform:
             hierarchy = load_hierarchy(directory, backend, settings.environment, clock.now(), urls)
         elif initialise:
             hierarchy = create_hierarchy(
-                directory, backend, settings.environment, urls, clock.now(), progress=progress
+                directory,
+                backend,
+                settings.environment,
+                urls,
+                clock.now(),
+                progress=progress,
+                key_type=key_type,
             )
         else:
             raise EhcertError(
@@ -247,6 +256,7 @@ class Platform:
                 new_nonce,
                 environment,
                 TokenBuckets(self.settings.nonce_rate_per_second, self.settings.nonce_burst),
+                self.settings.default_key_type,
             ),
             ra=RaPorts(certificates, signed, new_nonce, now, hierarchy.chain, environment),
             etk=EtkPorts(self.etk_depot, signed, new_nonce, now),

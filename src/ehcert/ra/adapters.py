@@ -14,12 +14,12 @@ import hashlib
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy.orm import Session
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import Holder
 from ehcert.pki.profiles import random_serial
+from ehcert.pki.public_keys import PublicKey
 from ehcert.ra.ports import AuthenticationSigner, CertificateFacts, IssueOrder
 from ehcert.store.certificates import (
     CertificateReader,
@@ -63,7 +63,7 @@ class Ledger:
         record = self._reader.by_serial(serial_hex)
         return facts_from_record(record) if record else None
 
-    def certifying(self, public_key: rsa.RSAPublicKey) -> CertificateFacts | None:
+    def certifying(self, public_key: PublicKey) -> CertificateFacts | None:
         spki = public_key.public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ehcert.core.identifiers import Holder
+from ehcert.pki.public_keys import PublicKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +48,7 @@ class CertificateLedger(Protocol):
         """The certificate that renewed ``serial_hex`` (a certificate is renewed once)."""
         ...
 
-    def certifying(self, public_key: rsa.RSAPublicKey) -> CertificateFacts | None:
+    def certifying(self, public_key: PublicKey) -> CertificateFacts | None:
         """The certificate of ``public_key``, if it was ever certified here."""
         ...
 
@@ -62,7 +62,7 @@ class IssueOrder:
     """Everything the CA needs to sign one authentication certificate."""
 
     subject: x509.Name
-    public_key: rsa.RSAPublicKey
+    public_key: PublicKey
     holder: Holder
     requested_by_ssin: str | None
     predecessor_serial_hex: str | None = None
@@ -84,7 +84,7 @@ class AuthenticationSigner(Protocol):
     def sign_authentication(
         self,
         subject: x509.Name,
-        public_key: rsa.RSAPublicKey,
+        public_key: PublicKey,
         serial: int,
         now: dt.datetime,
     ) -> x509.Certificate: ...

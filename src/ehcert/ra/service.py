@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ehcert.core.audit import REFUSED, AuditSink, refusal_detail
 from ehcert.core.errors import EhcertError, ErrorKind
@@ -439,4 +439,6 @@ class RegistrationAuthority:
 
 def _public_numbers(der: bytes) -> object:
     key = x509.load_der_x509_certificate(der).public_key()
-    return key.public_numbers() if isinstance(key, rsa.RSAPublicKey) else None
+    if isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+        return key.public_numbers()
+    return None

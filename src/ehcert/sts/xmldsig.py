@@ -14,7 +14,9 @@ lxml's canonicalisation and only the final RSA operation goes to the signer:
 3. the signer signs those bytes with RSASSA-PKCS1-v1_5/SHA-256, which is exactly what
    rsa-sha256 means; the value is checked against the certificate before it is written, so
    a signer whose key does not match the published certificate fails here, not at every
-   relying party.
+   relying party. The platform's STS key is RSA (``ca.keys.DOCUMENT_SIGNER_ROLES``); a
+   signer with an EC key signs ecdsa-sha256 (P-256) or ecdsa-sha384 (P-384), RFC 6931
+   section 2.3.6, whose SignatureValue is ``r || s`` (XML-DSig 1.1 section 6.4.3).
 
 Values inside attributes (``xsi:type="xs:boolean"``) use the ``xs`` prefix without
 "visibly utilising" it, so exc-c14n would drop its declaration from the signed form; the
@@ -30,18 +32,20 @@ import hashlib
 from collections.abc import Sequence
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from lxml import etree
 
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.pki.signer import Signer
+from ehcert.pki.public_keys import PublicKey, ecdsa_raw, signature_hash
+from ehcert.pki.signer import Signer, verifies
 
 DS_NAMESPACE = "http://www.w3.org/2000/09/xmldsig#"
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 ENVELOPED_SIGNATURE = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
+ECDSA_SHA384 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384"
 SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
 
 
@@ -60,10 +64,19 @@ def exclusive_c14n(element: etree._Element, inclusive_prefixes: Sequence[str] = 
     )
 
 
-def _signed_info(reference_uri: str, inclusive_prefixes: Sequence[str]) -> etree._Element:
+def signature_method(key: PublicKey) -> str:
+    """rsa-sha256 for RSA; ecdsa-sha256 or ecdsa-sha384 by the EC key's curve."""
+    if isinstance(key, rsa.RSAPublicKey):
+        return RSA_SHA256
+    return ECDSA_SHA384 if signature_hash(key).name == "sha384" else ECDSA_SHA256
+
+
+def _signed_info(
+    reference_uri: str, inclusive_prefixes: Sequence[str], method: str
+) -> etree._Element:
     signed_info = etree.Element(_ds("SignedInfo"))
     etree.SubElement(signed_info, _ds("CanonicalizationMethod"), Algorithm=EXC_C14N)
-    etree.SubElement(signed_info, _ds("SignatureMethod"), Algorithm=RSA_SHA256)
+    etree.SubElement(signed_info, _ds("SignatureMethod"), Algorithm=method)
     reference = etree.SubElement(signed_info, _ds("Reference"), URI=reference_uri)
     transforms = etree.SubElement(reference, _ds("Transforms"))
     etree.SubElement(transforms, _ds("Transform"), Algorithm=ENVELOPED_SIGNATURE)
@@ -118,12 +131,15 @@ def sign_enveloped(
     if root.find(_ds("Signature")) is not None:
         raise ValueError("the element is already signed")
     public_key = certificate.public_key()
-    if not isinstance(public_key, rsa.RSAPublicKey) or public_key != signer.public_key():
+    kinds = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
+    if not isinstance(public_key, kinds) or public_key != signer.public_key():
         raise EhcertError(
             ErrorKind.INTERNAL, "The XML signing certificate does not hold the signer's key."
         )
     skeleton = etree.SubElement(root, _ds("Signature"), nsmap={"ds": DS_NAMESPACE})
-    skeleton.append(_signed_info(f"#{identifier}", inclusive_prefixes))
+    skeleton.append(
+        _signed_info(f"#{identifier}", inclusive_prefixes, signature_method(public_key))
+    )
     etree.SubElement(skeleton, _ds("SignatureValue"))
     x509_data = etree.SubElement(etree.SubElement(skeleton, _ds("KeyInfo")), _ds("X509Data"))
     etree.SubElement(x509_data, _ds("X509Certificate")).text = _b64(
@@ -139,12 +155,12 @@ def sign_enveloped(
     signed_info.find(f"{_ds('Reference')}/{_ds('DigestValue')}").text = _b64(digest)  # type: ignore[union-attr]
     to_sign = exclusive_c14n(signed_info)
     value = signer.sign(to_sign)
-    try:
-        public_key.verify(value, to_sign, padding.PKCS1v15(), hashes.SHA256())
-    except InvalidSignature:
+    if not verifies(public_key, value, to_sign):
         raise EhcertError(
             ErrorKind.INTERNAL,
             "The XML signature just made does not verify with the signing certificate.",
-        ) from None
+        )
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        value = ecdsa_raw(value, public_key)  # XML-DSig wants r || s, not DER
     signature[1].text = _b64(value)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
