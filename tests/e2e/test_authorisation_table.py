@@ -90,7 +90,7 @@ PUBLIC = {
 }
 # The eHealthBox takes an STS token with a holder-of-key signature, not the eID or
 # certificate JWS of the rows above; its callers are refused in tests/e2e/test_ehbox.py
-# (a token with another key, a revoked sender, a revoked recipient, another's box).
+# (a token with another key, a revoked sender, a revoked recipient).
 EHBOX = {
     f"POST /ehbox/v3/{operation}"
     for operation in (
