@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= data
 
-.PHONY: run test lint format typecheck pytest bench clean system-deps
+.PHONY: run test lint format typecheck pytest bench clean system-deps fuzz
 
 $(BIN)/python:
 	python3 -m venv $(VENV)
@@ -20,8 +20,8 @@ run: system-deps $(VENV)/.installed
 	$(BIN)/ehcert serve --data-dir $(DATA_DIR) --demo
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench fuzz
+	$(BIN)/ruff format --check src tests bench fuzz
 	$(BIN)/lint-imports
 
 format: $(VENV)/.installed
@@ -34,6 +34,14 @@ pytest: system-deps $(VENV)/.installed
 	EHCERT_TEST_PG_URL="$$(scripts/ensure-postgres.sh)" $(BIN)/pytest -q
 
 test: system-deps lint typecheck pytest
+
+# Coverage-guided fuzzing (atheris) of every parser of outside bytes, FUZZ_SECONDS each;
+# `make test` runs a short smoke of the same targets (tests/fuzz).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := identifiers names csr jws ocsp etk unseal saml pkcs12 csv_rows
+
+fuzz: $(VENV)/.installed
+	for target in $(FUZZ_TARGETS); do $(BIN)/python fuzz/fuzz_$$target.py --seconds $(FUZZ_SECONDS) || exit 1; done
 
 bench: $(VENV)/.installed
 	for script in bench/bench_*.py; do EHCERT_TEST_PG_URL="$$(scripts/ensure-postgres.sh)" $(BIN)/python "$$script" || exit 1; done

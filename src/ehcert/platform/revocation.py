@@ -32,6 +32,7 @@ from ehcert.ca.credentials import CaPair
 from ehcert.ca.hierarchy import Hierarchy
 from ehcert.ca.keys import EID_ROOT_ROLE, ROOT_ROLE
 from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.pki.ocsp_request import read_ocsp_request
 from ehcert.store.certificates import CertificateReader
 from ehcert.store.crl_numbers import CrlNumbers
 from ehcert.store.db import Database
@@ -140,13 +141,14 @@ class RevocationServer:
         """A DER OCSP response to a DER request; malformed or foreign requests get the
         unsuccessful statuses of RFC 6960 section 2.3."""
         try:
-            request = ocsp.load_der_ocsp_request(request_der)
-        except ValueError:
+            query = read_ocsp_request(request_der)
+        except EhcertError:
             return _ocsp_error(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
+        request = query.request
         if not self._ca.matches_issuer(request):
             return _ocsp_error(ocsp.OCSPResponseStatus.UNAUTHORIZED)
-        serial_hex = format(request.serial_number, "x")
-        has_nonce = any(isinstance(e.value, x509.OCSPNonce) for e in request.extensions)
+        serial_hex = format(query.serial_number, "x")
+        has_nonce = query.nonce is not None
         now = self._now()
         with self._database.session() as session:
             cache = OcspCache(session)
