@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= data
 
-.PHONY: run test lint format typecheck pytest bench crash clean system-deps screenshots
+.PHONY: run test lint format typecheck pytest bench crash clean system-deps screenshots fuzz test-clock test-future
 
 $(BIN)/python:
 	python3 -m venv $(VENV)
@@ -20,8 +20,8 @@ run: system-deps $(VENV)/.installed
 	$(BIN)/ehcert serve --data-dir $(DATA_DIR) --demo
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench fuzz
+	$(BIN)/ruff format --check src tests bench fuzz
 	$(BIN)/lint-imports
 
 format: $(VENV)/.installed
@@ -33,7 +33,38 @@ typecheck: $(VENV)/.installed
 pytest: system-deps $(VENV)/.installed
 	EHCERT_TEST_PG_URL="$$(scripts/ensure-postgres.sh)" $(BIN)/pytest -q
 
-test: system-deps lint typecheck pytest
+# The suite with the clock moved ahead: libfaketime on the pytest process, inherited by
+# every process it starts (ehcert serve, openssl, the CLI). Nothing may depend on today's
+# date: `make test-future` runs the whole suite 3 and 100 years ahead (RFC 5280 4.1.2.5:
+# from 2050 on, certificate times are GeneralizedTime); `make test` runs the modules of
+# CLOCK_TESTS so (expiry, renewal windows, CRL nextUpdate, OCSP responder renewal, token
+# validity, the operator commands that read the real clock).
+FUTURE_OFFSETS := +3y +100y
+CLOCK_TESTS := tests/ca/test_ceremonies.py tests/e2e/test_ocsp_renewal.py \
+	tests/e2e/test_ocsp_times.py tests/e2e/test_renewal_revocation.py tests/sts/test_token.py \
+	tests/e2e/test_cli.py
+
+test-clock: system-deps $(VENV)/.installed
+	for offset in $(FUTURE_OFFSETS); do \
+		EHCERT_TEST_PG_URL="$$(scripts/ensure-postgres.sh)" faketime -f $$offset \
+			$(BIN)/pytest -q -p no:cacheprovider $(CLOCK_TESTS) || exit 1; \
+	done
+
+test-future: system-deps $(VENV)/.installed
+	for offset in $(FUTURE_OFFSETS); do \
+		EHCERT_TEST_PG_URL="$$(scripts/ensure-postgres.sh)" faketime -f $$offset \
+			$(BIN)/pytest -q -p no:cacheprovider || exit 1; \
+	done
+
+test: system-deps lint typecheck pytest test-clock
+
+# Coverage-guided fuzzing (atheris) of every parser of outside bytes, FUZZ_SECONDS each;
+# `make test` runs a short smoke of the same targets (tests/fuzz).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := identifiers names csr jws ocsp etk unseal saml pkcs12 csv_rows
+
+fuzz: $(VENV)/.installed
+	for target in $(FUZZ_TARGETS); do $(BIN)/python fuzz/fuzz_$$target.py --seconds $(FUZZ_SECONDS) || exit 1; done
 
 $(VENV)/.bench-installed: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install -q -e '.[dev,bench]'

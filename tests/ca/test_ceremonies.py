@@ -35,10 +35,21 @@ T0 = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 runner = CliRunner()
 
 
+@pytest.fixture(scope="module")
+def today_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A hierarchy made at the real "now": the ``admin`` commands run on the real clock,
+    so a hierarchy made at a fixed date would have expired under a clock moved ahead
+    (``make test-future``)."""
+    directory = tmp_path_factory.mktemp("today-template")
+    settings = Settings(data_dir=directory, public_url="http://127.0.0.1:1")
+    Platform.open(settings, FixedClock(dt.datetime.now(dt.UTC))).database.dispose()
+    return directory
+
+
 @pytest.fixture
-def data_dir(ca_template: Path, tmp_path: Path) -> Path:
+def data_dir(today_template: Path, tmp_path: Path) -> Path:
     target = tmp_path / "data"
-    shutil.copytree(ca_template, target)
+    shutil.copytree(today_template, target)
     return target
 
 

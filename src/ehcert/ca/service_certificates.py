@@ -180,6 +180,15 @@ class ServiceCertificates:
         The caller holds the folder's exclusive lock.
         """
         profile = _profile(role)
+        issuer = self._issuing.certificate
+        if not issuer.not_valid_before_utc <= now <= issuer.not_valid_after_utc:
+            raise EhcertError(
+                ErrorKind.CERTIFICATE_EXPIRED,
+                f"The issuing CA certificate is valid only from "
+                f"{issuer.not_valid_before_utc.date().isoformat()} to "
+                f"{issuer.not_valid_after_utc.date().isoformat()}, so it cannot certify a new "
+                f"{role} key now; rotate the issuing CA first (ehcert admin ca rotate issuing).",
+            )
         generation = next_generation(self.directory, self._backend, role)
         signer = self._backend.create(role, generation, self.key_type(role))
         public_key = signer.public_key()

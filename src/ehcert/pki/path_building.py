@@ -2,9 +2,10 @@
 
 RFC 5280 section 6 validates a given path but leaves building it to the implementation
 (RFC 4158 describes the strategies). Here issuers come from the supplied intermediates
-and anchors by subject == issuer name and, when both carry them, AKI keyIdentifier ==
-SKI (RFC 5280 section 4.2.1.1); every path is explored depth first, within the bounds
-below so hostile input cannot make the search explode. An intermediate that matches an
+and anchors by subject == issuer name (compared as RFC 5280 section 7.1 says) and,
+when both carry them, AKI keyIdentifier == SKI (RFC 5280 section 4.2.1.1); every path
+is explored depth first, within the bounds below so hostile input cannot make the
+search explode. An intermediate that matches an
 anchor (same DER, or same subject and public key) is not used as an intermediate: the
 anchor ends the path there. :mod:`ehcert.pki.pathval` validates the candidates.
 """
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from ehcert.pki.revocation import CERTIFICATE_PARSE_ERRORS, certificate_extension
+from ehcert.pki.revocation import CERTIFICATE_PARSE_ERRORS, certificate_extension, names_match
 
 MAX_PATH_CERTIFICATES = 6
 """Longest path tried, anchor included: leaf, up to four intermediates, anchor."""
@@ -53,7 +54,7 @@ def _key_ids_compatible(child: x509.Certificate, issuer: x509.Certificate) -> bo
 
 
 def _could_issue(issuer: x509.Certificate, child: x509.Certificate) -> bool:
-    return issuer.subject == child.issuer and _key_ids_compatible(child, issuer)
+    return names_match(issuer.subject, child.issuer) and _key_ids_compatible(child, issuer)
 
 
 def _matching_anchor(
@@ -62,7 +63,7 @@ def _matching_anchor(
     der = certificate_der(cert)
     for anchor in anchors:
         if certificate_der(anchor) == der or (
-            anchor.subject == cert.subject and _spki(anchor) == _spki(cert)
+            names_match(anchor.subject, cert.subject) and _spki(anchor) == _spki(cert)
         ):
             return anchor
     return None

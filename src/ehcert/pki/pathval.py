@@ -22,7 +22,9 @@ For a path ``leaf, intermediate..., anchor`` it checks:
    constraints are NOT processed, so a critical one makes the certificate untrusted.
 7. Optionally, the leaf fits a :class:`KeyPurpose`.
 8. Optionally, ``revocation(cert, issuer)`` for each non-anchor certificate, top down,
-   after everything else passed. UNKNOWN fails closed (a soft-fail caller returns GOOD).
+   after everything else passed; when the issuer's certificate gives no answer, another
+   certificate of the same CA may have signed its CRLs (RFC 5280 6.3.3 (f)). UNKNOWN
+   fails closed (a soft-fail caller returns GOOD).
    The status types and the CRL-backed checker live in :mod:`ehcert.pki.revocation`
    and are re-exported here.
 
@@ -35,7 +37,7 @@ naming the certificate and the problem.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -55,10 +57,12 @@ from ehcert.pki.path_building import (
 from ehcert.pki.revocation import (
     CERTIFICATE_PARSE_ERRORS,
     RevocationChecker,
+    RevocationState,
     RevocationStatus,
     certificate_extension,
     check_path_revocation,
     describe_name,
+    names_match,
 )
 
 __all__ = [
@@ -281,7 +285,7 @@ def _check_purpose(leaf: x509.Certificate, what: str, purpose: KeyPurpose) -> No
 
 
 def _is_self_issued(cert: x509.Certificate) -> bool:
-    return cert.subject == cert.issuer
+    return names_match(cert.subject, cert.issuer)
 
 
 def _validate_candidate(
@@ -323,6 +327,47 @@ def _validate_candidate(
             budget, limiter = own_limit, (cert, what, own_limit)
     if purpose is not None:
         _check_purpose(path[0], leaf_label, purpose)
+
+
+def _crl_signers(
+    chain: tuple[x509.Certificate, ...],
+    pool: tuple[x509.Certificate, ...],
+    at: dt.datetime,
+    revocation: RevocationChecker,
+    allow_sha1: bool,
+) -> Callable[[int], list[x509.Certificate]]:
+    """Who else may sign CRLs for the issuer of ``chain[index]`` (RFC 5280 6.3.3 (f)).
+
+    A certificate of the same CA name higher up the validated path (a key rollover with
+    self-issued certificates, PKITS 4.5), or a supplied certificate of that name issued
+    by a certificate of the path above, time-valid, with no unprocessed critical
+    extension and not revoked itself (a separate CRL signing key, PKITS 4.4.19-21).
+    Whether it may sign CRLs at all (keyUsage cRLSign) the CRL checker decides.
+    """
+
+    def signers(index: int) -> list[x509.Certificate]:
+        issuer_name = chain[index].issuer
+        above = chain[index + 1 :]
+        found = [c for c in above[1:] if names_match(c.subject, issuer_name)]
+        for candidate in pool:
+            if candidate in chain or not names_match(candidate.subject, issuer_name):
+                continue
+            for parent in above:
+                if not names_match(parent.subject, candidate.issuer):
+                    continue
+                what = "CRL signer certificate"
+                try:
+                    _check_signature(candidate, parent, what, allow_sha1=allow_sha1)
+                    _check_critical_extensions(candidate, what)
+                    _check_time(candidate, what, at)
+                except EhcertError:
+                    continue
+                if revocation(candidate, parent).state is RevocationState.GOOD:
+                    found.append(candidate)
+                    break
+        return found
+
+    return signers
 
 
 def _require_certificates(field: str, values: Iterable[object]) -> tuple[x509.Certificate, ...]:
@@ -405,11 +450,17 @@ def validate_path(
         except EhcertError as failure:
             first_failure = first_failure or failure
             continue
+        chain = (*candidate.path, candidate.anchor)
         statuses = (
-            check_path_revocation((*candidate.path, candidate.anchor), revocation, leaf_label)
+            check_path_revocation(
+                chain,
+                revocation,
+                leaf_label,
+                _crl_signers(chain, intermediate_list, at, revocation, allow_sha1_signatures),
+            )
             if revocation is not None
             else ()
         )
-        return ValidatedPath((*candidate.path, candidate.anchor), at, statuses)
+        return ValidatedPath(chain, at, statuses)
     assert first_failure is not None
     raise first_failure

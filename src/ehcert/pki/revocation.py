@@ -55,6 +55,31 @@ def describe_name(name: x509.Name) -> str:
     return rendered or "(empty name)"
 
 
+def _comparable(name: x509.Name) -> tuple[frozenset[tuple[str, str]], ...] | None:
+    try:
+        return tuple(
+            frozenset(
+                (attribute.oid.dotted_string, " ".join(str(attribute.value).casefold().split()))
+                for attribute in rdn
+            )
+            for rdn in name.rdns
+        )
+    except CERTIFICATE_PARSE_ERRORS:
+        return None
+
+
+def names_match(first: x509.Name, second: x509.Name) -> bool:
+    """Name chaining as RFC 5280 section 7.1 compares names (RFC 4518 string preparation,
+    simplified): the same RDNs in the same order, each attribute value compared without
+    case and with leading, trailing and repeated inner white space ignored (PKITS
+    4.3.3-4.3.6 and 4.3.11). A CA that re-encodes its name in another string type or
+    case still chains; the signatures decide the rest."""
+    if first == second:
+        return True
+    one, other = _comparable(first), _comparable(second)
+    return one is not None and one == other
+
+
 def certificate_extension(cert: x509.Certificate, kind: type[_ExtensionT]) -> _ExtensionT | None:
     """The extension of type ``kind``, or None when ``cert`` has none."""
     try:
@@ -107,7 +132,10 @@ RevocationChecker = Callable[[x509.Certificate, x509.Certificate], RevocationSta
 
 
 def check_path_revocation(
-    chain: Sequence[x509.Certificate], checker: RevocationChecker, leaf_label: str
+    chain: Sequence[x509.Certificate],
+    checker: RevocationChecker,
+    leaf_label: str,
+    crl_signers: Callable[[int], Sequence[x509.Certificate]] | None = None,
 ) -> tuple[RevocationStatus, ...]:
     """Ask ``checker`` about each certificate of ``chain`` but the anchor, top down.
 
@@ -115,11 +143,22 @@ def check_path_revocation(
     :func:`ehcert.pki.pathval.validate_path`). REVOKED refuses the path with
     ``EhcertError`` REVOKED; UNKNOWN fails closed with UNTRUSTED (a caller that wants
     soft-fail gives a checker that answers GOOD instead). Returns the statuses leaf first.
+
+    ``crl_signers(index)``: other certificates that may sign the revocation information
+    of ``chain[index]`` for its issuer when the issuer's own certificate gives no answer
+    (RFC 5280 section 6.3.3 (f): a CA that signs CRLs with another key, or rolled its
+    key over with self-issued certificates). The caller vouches for them.
     """
     statuses: list[RevocationStatus] = []
     for index in range(len(chain) - 2, -1, -1):
         cert = chain[index]
         status = checker(cert, chain[index + 1])
+        if status.state is RevocationState.UNKNOWN and crl_signers is not None:
+            for signer in crl_signers(index):
+                answer = checker(cert, signer)
+                if answer.state is not RevocationState.UNKNOWN:
+                    status = answer
+                    break
         if not isinstance(status, RevocationStatus):
             raise TypeError("the revocation checker must return a RevocationStatus")
         what = leaf_label if index == 0 else "CA certificate"
@@ -166,7 +205,7 @@ def _crl_applies(
         key = issuer.public_key()
         usage = certificate_extension(issuer, x509.KeyUsage)
         if (
-            crl.issuer != issuer.subject
+            not names_match(crl.issuer, issuer.subject)
             or (usage is not None and not usage.crl_sign)
             or not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey)
             or not crl.is_signature_valid(key)
@@ -204,6 +243,17 @@ def _crl_applies(
     return True
 
 
+def _revoked_entry(
+    crl: x509.CertificateRevocationList, serial: int
+) -> x509.RevokedCertificate | None:
+    """The CRL entry of ``serial``. cryptography's lookup refuses negative serials, which
+    RFC 5280 section 4.1.2.2 tells relying parties to handle gracefully (PKITS 4.4.14-15):
+    those are looked for entry by entry."""
+    if serial >= 0:
+        return crl.get_revoked_certificate_by_serial_number(serial)
+    return next((entry for entry in crl if entry.serial_number == serial), None)
+
+
 def crl_revocation_checker(
     crls: Iterable[x509.CertificateRevocationList], *, at: dt.datetime | None = None
 ) -> RevocationChecker:
@@ -228,7 +278,7 @@ def crl_revocation_checker(
                 f"no current CRL signed by {describe_name(issuer.subject)} is available"
             )
         for crl in applicable:
-            entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
+            entry = _revoked_entry(crl, cert.serial_number)
             if entry is None:
                 continue
             try:
