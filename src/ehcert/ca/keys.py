@@ -58,9 +58,10 @@ KEY_SIZES = {
 }
 for _role, _bits in KEY_SIZES.items():  # each role's size within the one key policy
     check_platform_key_size(_bits, _role)
-DOCUMENT_SIGNER_ROLES = (STS_ROLE, ETK_DEPOT_ROLE)
-"""Roles whose key signs documents other parties read (SAML assertions, ETKs): they keep
-RSA 2048 whatever the CA keys are, as the eHealth services that read them expect RSA."""
+DOCUMENT_SIGNER_ROLES = (STS_ROLE, ETK_DEPOT_ROLE, TRUST_LIST_ROLE)
+"""Roles whose key signs documents other parties read (SAML assertions, ETKs, the XAdES
+trust list): they keep RSA 2048 whatever the CA keys are, as the eHealth services and
+trust-list readers that read them expect RSA (rsa-sha256)."""
 
 
 def role_key_type(role: str, hierarchy_type: KeyType | None) -> KeyType:
