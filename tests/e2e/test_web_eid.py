@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 from playwright.sync_api import expect
 from tests.e2e.browser import card, shot, wait_for_job
 
@@ -269,11 +270,18 @@ def test_request_with_an_eid_file_chosen_in_the_file_chooser(
     page.wait_for_url(re.compile(r"/request$"))
     assert "Your eID is open: Bryan Brouckaert (SSIN=79021802145)." in page.inner_text("main")
     assert page.get_by_text("For the institution").count() == 0  # no mandate: not offered
+    page.get_by_text("Type of the new keys").click()
+    page.get_by_label("Key type").select_option("ec-p384")
     send_password(page, NEW_PASSWORD, NEW_PASSWORD + "x", "Request the certificate")
     assert "The two new passwords are not the same." in page.inner_text("main")
+    expect(page.get_by_label("Key type")).to_have_value("ec-p384")  # kept on the way back
     send_password(page, NEW_PASSWORD, NEW_PASSWORD, "Request the certificate")
     wait_for_job(page, "Done")
     (keystore,) = find_keystores(actors.directory / "keystores")
+    chosen = read_keystore_file(keystore.path, NEW_PASSWORD)
+    for entry in (chosen.authentication(), *chosen.encryption_keys()):
+        key = entry.private_key
+        assert isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == "secp384r1"
     assert f"Your new certificate is in the keystore {keystore.path.name}." in page.inner_text(
         "main"
     )

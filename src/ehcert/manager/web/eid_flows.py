@@ -25,6 +25,7 @@ from starlette.responses import Response
 
 from ehcert.core.errors import EhcertError
 from ehcert.core.identifiers import validate_application_id
+from ehcert.core.keys import REQUEST_KEY_TYPES
 from ehcert.core.revocation import HOLDER_REASONS
 from ehcert.manager import certificates as manager
 from ehcert.manager.password import password_problems
@@ -62,6 +63,7 @@ def _request_page(
     may_self = qualities is not None and qualities.as_self.allowed
     if "holder" not in values:
         values = {**values, "holder": "self" if may_self or not allowed else "institution-0"}
+    _ = translator(app.language(request))
     return app.render(
         request,
         session,
@@ -73,9 +75,32 @@ def _request_page(
         institutions=allowed,
         refused=[i for i in (qualities.institutions if qualities else ()) if not i.allowed],
         application_ids=opened.application_ids,
+        key_types=REQUEST_KEY_TYPES,
+        key_type_labels=_key_type_labels(_),
         values=values,
         errors=errors,
     )
+
+
+def _key_type_labels(_: Translate) -> dict[str, str]:
+    """How each key type a request may choose (``core.keys.REQUEST_KEY_TYPES``) reads."""
+    return {
+        "rsa-2048": _("RSA 2048 bits"),
+        "rsa-3072": _("RSA 3072 bits"),
+        "ec-p256": _("EC P-256"),
+        "ec-p384": _("EC P-384 (as on today's eID cards)"),
+    }
+
+
+def _key_type_choice(fields: dict[str, str], _: Translate, errors: dict[str, str]) -> str | None:
+    """The key type chosen, None for the platform's advice (``/health``)."""
+    chosen = fields.get("key_type", "")
+    if chosen == "":
+        return None
+    if chosen not in REQUEST_KEY_TYPES:
+        errors["key_type"] = _("Choose one of the key types offered.")
+        return None
+    return chosen
 
 
 async def request_form(app: ManagerApp, request: Request) -> Response:
@@ -144,6 +169,7 @@ async def request_submit(app: ManagerApp, request: Request) -> Response:
         return app.redirect(request, "/eid/request")
     errors: dict[str, str] = {}
     institution, application = _holder_choice(opened, fields, _, errors)
+    key_type = _key_type_choice(fields, _, errors)
     new_password_errors(fields, _, errors)
     if errors:
         kept = {k: v for k, v in fields.items() if not k.startswith("new_password") and k != "csrf"}
@@ -165,6 +191,7 @@ async def request_submit(app: ManagerApp, request: Request) -> Response:
                     now=app.now(),
                     progress=lambda step: report(step.value),
                     key_size=app.settings.key_size,
+                    key_type=key_type,
                 )
         finally:
             opened.close()
