@@ -114,15 +114,15 @@ def _reusable_until(request_der: bytes, response_der: bytes) -> dt.datetime | No
     if len(request_der) > MAX_REQUEST_BYTES:
         return None
     try:
+        response = ocsp.load_der_ocsp_response(response_der)
+        if response.response_status is not ocsp.OCSPResponseStatus.SUCCESSFUL:
+            return None  # the request was odd (malformed, not ours): nothing to keep
+        this_update, next_update = response.this_update_utc, response.next_update_utc
         request = ocsp.load_der_ocsp_request(request_der)
         if any(isinstance(e.value, x509.OCSPNonce) for e in request.extensions):
             return None
-        response = ocsp.load_der_ocsp_response(response_der)
-        if response.response_status is not ocsp.OCSPResponseStatus.SUCCESSFUL:
-            return None
-        this_update, next_update = response.this_update_utc, response.next_update_utc
-    except ValueError:
-        return None
+    except (ValueError, NotImplementedError, x509.DuplicateExtension):
+        return None  # what the responder read, this reader may refuse: then keep nothing
     if next_update is None:
         return None
     return this_update + (next_update - this_update) / 2
