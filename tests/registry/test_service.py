@@ -157,12 +157,15 @@ def test_an_unknown_provider_is_not_found(registry: RegistryService) -> None:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[FIXTURE_PER_TEST])
 @given(base=st.integers(min_value=0, max_value=999_999_999), check=st.integers(0, 99))
-def test_any_ssin_failing_the_check_is_refused_on_the_ssin_field(
+def test_any_ssin_failing_the_check_or_its_date_is_refused_on_the_ssin_field(
     registry: RegistryService, base: int, check: int
 ) -> None:
     valid_checks = {97 - base % 97, 97 - (2_000_000_000 + base) % 97}
     ssin = f"{base:09d}{check:02d}"
-    if check in valid_checks:
+    month, day = int(ssin[2:4]), int(ssin[4:6])
+    # A birth month (00-12), or one of a BIS number (+20 or +40), and a day up to 31.
+    dated = any(offset <= month <= offset + 12 for offset in (0, 20, 40)) and day <= 31
+    if check in valid_checks and dated:
         assert registry.find_provider(ssin) is None  # accepted as an SSIN, simply unknown
         return
     error = refusal(registry.add_provider, ssin, None, "doctor", "A", "B", now=T0)

@@ -27,6 +27,14 @@ OCSP_MAX_BODY = 4096
 
 
 @dataclass(frozen=True, slots=True)
+class LeanRoute:
+    """The route template an answer sent here stands for, where a routed request would have
+    its ``scope["route"]`` (``api.observability`` reads metrics and logs under it)."""
+
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
 class LeanPorts:
     """The fixed health answer and the two kept-answer look-ups (None: not kept)."""
 
@@ -46,6 +54,7 @@ class LeanPaths:
             return
         method, path = scope["method"], scope["path"]
         if method == "GET" and path == "/health":
+            scope["route"] = LeanRoute("/health")
             await _send(send, 200, self.ports.health, b"application/json")
         elif method == "POST" and path == "/ocsp":
             await self._ocsp_post(scope, receive, send)
@@ -55,6 +64,7 @@ class LeanPaths:
             if answer is None:
                 await self.app(scope, receive, send)
             else:
+                scope["route"] = LeanRoute("/ocsp/{encoded:path}")
                 await _send(send, 200, answer, b"application/ocsp-response")
         elif method == "GET" and path == "/v1/etk":
             await self._etk(scope, receive, send)
@@ -79,6 +89,7 @@ class LeanPaths:
         body = b"".join(chunks)
         answer = self.ports.kept_ocsp(body) if len(body) <= OCSP_MAX_BODY else None
         if answer is not None:
+            scope["route"] = LeanRoute("/ocsp")
             await _send(send, 200, answer, b"application/ocsp-response")
             return
 
@@ -97,6 +108,7 @@ class LeanPaths:
         if rendered is None:
             await self.app(scope, receive, send)
             return
+        scope["route"] = LeanRoute("/v1/etk")
         headers = [
             (b"etag", rendered.etag.encode("ascii")),
             (b"cache-control", b"public, no-cache"),

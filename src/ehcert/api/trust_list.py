@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter, Response
 
+from ehcert.api.openapi import binary_answer
 from ehcert.core.errors import EhcertError, ErrorKind
 
 TRUST_LIST_MEDIA_TYPE = "application/vnd.etsi.tsl+xml"
@@ -30,7 +31,12 @@ class TrustListPorts:
 def trust_list_router(ports: TrustListPorts) -> APIRouter:
     router = APIRouter()
 
-    @router.get("/v1/trust-list.xml", tags=["pki"])
+    @router.get(
+        "/v1/trust-list.xml",
+        tags=["pki"],
+        response_class=Response,
+        responses=binary_answer(TRUST_LIST_MEDIA_TYPE, "The current signed trust list."),
+    )
     def trust_list() -> Response:
         """The newest signed trust list of this environment (ETSI TS 119 612)."""
         return Response(
@@ -39,7 +45,12 @@ def trust_list_router(ports: TrustListPorts) -> APIRouter:
             headers={"Cache-Control": "max-age=60"},
         )
 
-    @router.get("/v1/trust-lists/{sequence}.xml", tags=["pki"])
+    @router.get(
+        "/v1/trust-lists/{sequence}.xml",
+        tags=["pki"],
+        response_class=Response,
+        responses=binary_answer(TRUST_LIST_MEDIA_TYPE, "The trust list of that number."),
+    )
     def numbered_trust_list(sequence: str) -> Response:
         """Trust list number ``sequence`` (its TSLSequenceNumber), as it was published."""
         if not sequence.isdigit() or int(sequence) < 1:
