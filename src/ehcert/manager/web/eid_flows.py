@@ -157,16 +157,30 @@ def _holder_choice(
     return institution, choice
 
 
-async def request_submit(app: ManagerApp, request: Request) -> Response:
+async def _form_with_eid(
+    app: ManagerApp, request: Request, purpose: str, *, say_closed: bool
+) -> tuple[Session, dict[str, str], Translate, OpenEid] | Response:
+    """A posted form of the ``purpose`` flow (``request`` or ``revoke``) with the eID it
+    opened; otherwise the answer to send: the form's own refusal, or a redirect back to
+    the eID step (with a notice when ``say_closed``)."""
     checked = await app.form(request)
     if isinstance(checked, Response):
         return checked
     session, fields = checked
     _ = translator(app.language(request))
-    opened = current_eid(session, "request")
+    opened = current_eid(session, purpose)
     if opened is None:
-        app.flash(session, "error", _("Your eID was closed; open it again to go on."))
-        return app.redirect(request, "/eid/request")
+        if say_closed:
+            app.flash(session, "error", _("Your eID was closed; open it again to go on."))
+        return app.redirect(request, f"/eid/{purpose}")
+    return session, fields, _, opened
+
+
+async def request_submit(app: ManagerApp, request: Request) -> Response:
+    found = await _form_with_eid(app, request, "request", say_closed=True)
+    if isinstance(found, Response):
+        return found
+    session, fields, _, opened = found
     errors: dict[str, str] = {}
     institution, application = _holder_choice(opened, fields, _, errors)
     key_type = _key_type_choice(fields, _, errors)
@@ -247,14 +261,10 @@ def _chosen(
 
 
 async def revoke_eid_reason(app: ManagerApp, request: Request) -> Response:
-    checked = await app.form(request)
-    if isinstance(checked, Response):
-        return checked
-    session, fields = checked
-    _ = translator(app.language(request))
-    opened = current_eid(session, "revoke")
-    if opened is None:
-        return app.redirect(request, "/eid/revoke")
+    found = await _form_with_eid(app, request, "revoke", say_closed=False)
+    if isinstance(found, Response):
+        return found
+    session, fields, _, opened = found
     errors: dict[str, str] = {}
     chosen, reason = _chosen(opened, fields, _, errors)
     if errors or chosen is None:
@@ -271,15 +281,10 @@ async def revoke_eid_reason(app: ManagerApp, request: Request) -> Response:
 
 
 async def revoke_eid_confirm(app: ManagerApp, request: Request) -> Response:
-    checked = await app.form(request)
-    if isinstance(checked, Response):
-        return checked
-    session, fields = checked
-    _ = translator(app.language(request))
-    opened = current_eid(session, "revoke")
-    if opened is None:
-        app.flash(session, "error", _("Your eID was closed; open it again to go on."))
-        return app.redirect(request, "/eid/revoke")
+    found = await _form_with_eid(app, request, "revoke", say_closed=True)
+    if isinstance(found, Response):
+        return found
+    session, fields, _, opened = found
     errors: dict[str, str] = {}
     chosen, reason = _chosen(opened, fields, _, errors)
     if errors or chosen is None:
