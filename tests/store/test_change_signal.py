@@ -78,3 +78,20 @@ def test_a_rolled_back_decision_moves_nothing(database: Database) -> None:
         assert signal.token() == before
     finally:
         signal.close()
+
+
+def test_a_disposed_database_used_again_still_sees_other_processes(database: Database) -> None:
+    """``Database.dispose`` closes the signal's connection or listener; the engine
+    reconnects when used again, and so does the signal (a backup's cold copy does this)."""
+    signal = ChangeSignal(database)
+    other = Database(database.url)
+    try:
+        before = _settled(signal)
+        database.dispose()
+        assert signal.token() != before  # reopening counts as a change
+        reopened = _settled(signal)
+        _decide(other, "after the dispose")
+        assert _changes_within(signal, reopened)
+    finally:
+        other.dispose()
+        signal.close()

@@ -19,6 +19,10 @@ that makes it, so "has anything been decided since?" is the question, and
 
 A reader takes the token **before** it reads what it keeps, so an answer is never kept
 under a token newer than the state it was built from.
+
+``Database.dispose`` closes what the signal opened; a database used again afterwards (the
+engine reconnects by itself) gets the signal's connection or listener back at the next
+token, and that reopening counts as a change: what happened while it was closed is unseen.
 """
 
 from __future__ import annotations
@@ -49,16 +53,27 @@ class ChangeSignal:
         self._listening = False
         self._unheard = itertools.count()
         self._closed = threading.Event()
+        self._open = False
         self._sqlite: PoolProxiedConnection | None = None
         database.on_decision(self.decided)
-        database.on_dispose(self.close)
-        if database.dialect == "postgresql":
-            self._listener = threading.Thread(
-                target=self._listen, name="ehcert-change-signal", daemon=True
-            )
-            self._listener.start()
-        elif database.dialect == "sqlite":
-            self._sqlite = database.engine.raw_connection()
+        with self._lock:
+            self._reopen()
+
+    def _reopen(self) -> None:
+        """Open the connection or the listener (under the lock), as a change."""
+        self._open = True
+        self._local += 1
+        self._listening = False
+        self._closed = threading.Event()
+        self._database.on_dispose(self.close)
+        if self._database.dialect == "postgresql":
+            listener = threading.Thread(
+                target=self._listen, args=(self._closed,), name="ehcert-change-signal",
+                daemon=True,
+            )  # fmt: skip
+            listener.start()
+        elif self._database.dialect == "sqlite":
+            self._sqlite = self._database.engine.raw_connection()
 
     def decided(self) -> None:
         """A decision was committed (in this process, or announced by another)."""
@@ -68,6 +83,8 @@ class ChangeSignal:
     def token(self) -> Hashable:
         """Equal to an earlier token only if no decision was committed in between."""
         with self._lock:
+            if not self._open:
+                self._reopen()
             local = self._local
             if self._sqlite is not None:
                 cursor = self._sqlite.cursor()
@@ -83,28 +100,30 @@ class ChangeSignal:
 
     def close(self) -> None:
         """Stop listening and close the signal's own connection (``Database.dispose``)."""
-        self._closed.set()
         with self._lock:
+            self._open = False
+            self._closed.set()
             if self._sqlite is not None:
                 self._sqlite.close()
                 self._sqlite = None
 
-    def _listen(self) -> None:
+    def _listen(self, closed: threading.Event) -> None:
         url = make_url(self._database.url).set(drivername="postgresql")
         conninfo = url.render_as_string(hide_password=False)
-        while not self._closed.is_set():
+        while not closed.is_set():
             try:
                 with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as connection:
                     connection.execute(f"LISTEN {DECISION_CHANNEL}")
                     with self._lock:
-                        self._listening = True
+                        self._listening = closed is self._closed  # not a closed one's
                         self._local += 1  # whatever happened while deaf is "a change"
-                    while not self._closed.is_set():
+                    while not closed.is_set():
                         for _ in connection.notifies(timeout=0.5, stop_after=1):
                             self.decided()
             except psycopg.Error as error:
                 log.warning("change signal: not listening to PostgreSQL (%s); retrying", error)
             finally:
                 with self._lock:
-                    self._listening = False
-            self._closed.wait(_RECONNECT_SECONDS)
+                    if closed is self._closed:
+                        self._listening = False
+            closed.wait(_RECONNECT_SECONDS)
