@@ -1,7 +1,9 @@
 """The eHealthBox's operations as the HTTP edge calls them, each in its unit of work.
 
 A send is one transaction (``store.unit_of_work.Transactions.audited``): the decisions of
-``ehbox.mailbox`` first (boxes, recipients and their ETKs, size, quotas, absences), then
+``ehbox.mailbox`` first (boxes, recipients and their ETKs, size, quotas, absences; the
+boxes are locked before their sizes are read, so two concurrent sends to a box near its
+quota cannot both pass: ``EhboxStore.lock_boxes``), then
 the message, its recipients and copies, then the sealed parts streamed from the request
 into chunks (``store.ehbox``), each checked against the size and SHA-256 digest the
 sender declared. Any refusal rolls everything back, so nothing of a refused send is
@@ -118,6 +120,8 @@ class EhboxService:
                 publication.destinations, directory, self._etk_available, now
             )
             boxes = [sender, *(r.box for r in recipients)]
+            # Held to the commit: a concurrent send to these boxes waits, then sees this one.
+            store.lock_boxes(str(box) for box in boxes)
             sizes = {str(box): store.box_size(str(box)) for box in boxes}
             check_quotas(recipients, sender, sizes, publication.size, limits.max_box_bytes)
             absences = {

@@ -450,3 +450,18 @@ class EhboxOutOfOfficeRow(Base):
     end_date: Mapped[dt.date] = mapped_column(Date)
     substitutes_json: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column()
+
+
+class EhboxBoxRow(Base):
+    """One row per box that has been sent to or from: what a send locks.
+
+    The quota check reads a box's size and then writes a message into it; two sends to
+    a box near its quota in two API processes must not both pass on the same reading.
+    A send therefore locks the row of every box it touches (``SELECT ... FOR UPDATE``
+    on PostgreSQL, in box order; ``store.ehbox.EhboxStore.lock_boxes``) before it reads
+    their sizes. No size is kept here: the size is always summed from the messages.
+    """
+
+    __tablename__ = "ehbox_boxes"
+
+    box: Mapped[str] = mapped_column(String(60), primary_key=True)
