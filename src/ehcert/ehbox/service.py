@@ -61,6 +61,7 @@ from ehcert.ehbox.records import (
 )
 from ehcert.ehbox.views import as_absence, copy_view, part_view, recipient_view, specification
 from ehcert.store.ehbox import (
+    PURGE_BATCH,
     EhboxStore,
     NewMessage,
     StoredAbsence,
@@ -510,7 +511,8 @@ class EhboxService:
     # -- retention -----------------------------------------------------------------------
 
     def purge(self, now: dt.datetime) -> int:
-        """Remove the messages past their expiration date (a batch), each audited."""
+        """Remove the messages past their expiration date (a batch), each audited; a send
+        runs one batch first, so the quotas it checks never count expired mail."""
 
         def work(session: Session, audit: AuditSink) -> int:
             store = EhboxStore(session)
@@ -521,3 +523,15 @@ class EhboxService:
             return len(expired)
 
         return self._transactions.audited(work)
+
+    def purge_expired(self, now: dt.datetime, *, max_batches: int = 50) -> int:
+        """Purge batch after batch until no expired message is left (or ``max_batches``,
+        so one run of the platform's scheduled job, ``platform.schedule``, stays short;
+        the rest goes at its next turn). How many messages went."""
+        total = 0
+        for _ in range(max_batches):
+            purged = self.purge(now)
+            total += purged
+            if purged < PURGE_BATCH:
+                break
+        return total
