@@ -1,5 +1,6 @@
 """The mailbox pages: open it with a keystore, the inbox and sent box a page at a time, a
-message unsealed here, a new message with annexes, receipts, out of office.
+message unsealed here, a new message with annexes, receipts (out of office:
+:mod:`.mailbox_absence`).
 
 Every platform call is the SDK's (:class:`~ehcert.client.ehbox.EhboxClient`), run in a
 worker thread; what is kept between pages is described in :mod:`.mailbox`. Each POST
@@ -9,7 +10,6 @@ CSRF, origin), as every other form of the UI does.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import secrets
 from dataclasses import dataclass
@@ -37,7 +37,6 @@ from ehcert.manager.web.mailbox import (
     forget_mailbox,
     keep_mailbox,
     kept_fields,
-    read_boxes,
     read_draft,
     requested_page,
 )
@@ -77,7 +76,7 @@ def _refusal(app: ManagerApp, request: Request, error: EhcertError) -> dict[str,
 
 
 @dataclass(frozen=True, slots=True)
-class _Page:
+class MailboxPage:
     """One request to a page of an open mailbox: who asks and which mailbox."""
 
     app: ManagerApp
@@ -162,16 +161,18 @@ async def mailbox_close(app: ManagerApp, request: Request) -> Response:
     return app.redirect(request, "/mailbox")
 
 
-def _open_mailbox(app: ManagerApp, request: Request) -> _Page | Response:
+def open_mailbox_page(app: ManagerApp, request: Request) -> MailboxPage | Response:
     """The page of the session's open mailbox, or the way to open one."""
     session = app.session_for_page(request)
     mailbox = current_mailbox(session)
     if mailbox is None:
         return app.redirect(request, "/mailbox")
-    return _Page(app, request, session, mailbox)
+    return MailboxPage(app, request, session, mailbox)
 
 
-async def _posted(app: ManagerApp, request: Request) -> tuple[_Page, dict[str, str]] | Response:
+async def posted_to_mailbox(
+    app: ManagerApp, request: Request
+) -> tuple[MailboxPage, dict[str, str]] | Response:
     """A form posted from a mailbox page, after :meth:`ManagerApp.form`'s checks."""
     checked = await app.form(request)
     if isinstance(checked, Response):
@@ -180,14 +181,14 @@ async def _posted(app: ManagerApp, request: Request) -> tuple[_Page, dict[str, s
     mailbox = current_mailbox(session)
     if mailbox is None:
         return app.redirect(request, "/mailbox")
-    return _Page(app, request, session, mailbox), fields
+    return MailboxPage(app, request, session, mailbox), fields
 
 
 # --- folders ---------------------------------------------------------------------------------
 
 
 async def folder_page(app: ManagerApp, request: Request) -> Response:
-    page = _open_mailbox(app, request)
+    page = open_mailbox_page(app, request)
     if isinstance(page, Response):
         return page
     folder = request.path_params["folder"]
@@ -243,7 +244,7 @@ async def _opened(mailbox: OpenMailbox, folder: str, message_id: str) -> OpenedM
     return opened
 
 
-def _message_id(page: _Page) -> tuple[str, str] | None:
+def _message_id(page: MailboxPage) -> tuple[str, str] | None:
     folder, message_id = page.request.path_params["folder"], page.request.path_params["message_id"]
     if folder not in FOLDERS or not _MESSAGE_ID.match(message_id):
         return None
@@ -251,7 +252,7 @@ def _message_id(page: _Page) -> tuple[str, str] | None:
 
 
 async def message_page(app: ManagerApp, request: Request) -> Response:
-    page = _open_mailbox(app, request)
+    page = open_mailbox_page(app, request)
     if isinstance(page, Response):
         return page
     named = _message_id(page)
@@ -308,7 +309,7 @@ async def message_page(app: ManagerApp, request: Request) -> Response:
 
 
 async def download(app: ManagerApp, request: Request) -> Response:
-    page = _open_mailbox(app, request)
+    page = open_mailbox_page(app, request)
     if isinstance(page, Response):
         return page
     named = _message_id(page)
@@ -341,7 +342,7 @@ async def download(app: ManagerApp, request: Request) -> Response:
 
 
 def _compose(
-    page: _Page,
+    page: MailboxPage,
     fields: dict[str, str],
     errors: dict[str, Any],
     *,
@@ -359,7 +360,7 @@ def _compose(
 
 
 async def compose_form(app: ManagerApp, request: Request) -> Response:
-    page = _open_mailbox(app, request)
+    page = open_mailbox_page(app, request)
     if isinstance(page, Response):
         return page
     return _compose(page, {}, {})
@@ -373,7 +374,7 @@ async def compose_submit(app: ManagerApp, request: Request) -> Response:
     mailbox = current_mailbox(session)
     if mailbox is None:
         return app.redirect(request, "/mailbox")
-    page = _Page(app, request, session, mailbox)
+    page = MailboxPage(app, request, session, mailbox)
     draft, problems = read_draft(fields, files, _t(app, request), sender_box=mailbox.box)
     kept = kept_fields(fields)
     if draft is None:
@@ -393,7 +394,7 @@ async def compose_submit(app: ManagerApp, request: Request) -> Response:
     return app.redirect(request, "/mailbox/SENTBOX")
 
 
-def _flash_sent(page: _Page, sent: dict[str, Any]) -> None:
+def _flash_sent(page: MailboxPage, sent: dict[str, Any]) -> None:
     _ = _t(page.app, page.request)
     recipients = ", ".join(str(r) for r in sent.get("recipients", []))
     page.app.flash(page.session, "ok", _("Message sent to %(recipients)s.", recipients=recipients))
@@ -401,7 +402,7 @@ def _flash_sent(page: _Page, sent: dict[str, Any]) -> None:
 
 async def send_held(app: ManagerApp, request: Request) -> Response:
     """The sender's "send anyway" to recipients out of office (ehBox's ``OoOProcessed``)."""
-    posted = await _posted(app, request)
+    posted = await posted_to_mailbox(app, request)
     if isinstance(posted, Response):
         return posted
     page, fields = posted
@@ -420,96 +421,3 @@ async def send_held(app: ManagerApp, request: Request) -> Response:
         return _compose(page, {}, {}, status=400, refusal=_refusal(app, request, error))
     _flash_sent(page, sent)
     return app.redirect(request, "/mailbox/SENTBOX")
-
-
-# --- out of office ----------------------------------------------------------------------------
-
-
-async def _ooo(
-    page: _Page, values: dict[str, str], errors: dict[str, Any], *, status: int = 200
-) -> Response:
-    mailbox = page.mailbox
-    client = mailbox.client
-    unlisted = None
-    try:
-        periods = await run_in_threadpool(lambda: client.out_of_office(box=mailbox.box))
-    except EhcertError as error:
-        periods, unlisted = [], page.app.shown(page.request, error)
-    return page.render(
-        "mailbox_ooo.html",
-        status=status,
-        periods=periods,
-        unlisted=unlisted,
-        values=values,
-        errors=errors,
-    )
-
-
-async def ooo_page(app: ManagerApp, request: Request) -> Response:
-    page = _open_mailbox(app, request)
-    if isinstance(page, Response):
-        return page
-    return await _ooo(page, {}, {})
-
-
-def _date(text: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        return None
-
-
-async def ooo_add(app: ManagerApp, request: Request) -> Response:
-    posted = await _posted(app, request)
-    if isinstance(posted, Response):
-        return posted
-    page, fields = posted
-    _ = _t(app, request)
-    problems: dict[str, str] = {}
-    start, end = _date(fields.get("start", "")), _date(fields.get("end", ""))
-    if start is None:
-        problems["start"] = _("Give the first day of the absence, as YYYY-MM-DD.")
-    if end is None:
-        problems["end"] = _("Give the last day of the absence, as YYYY-MM-DD.")
-    elif start is not None and end < start:
-        problems["end"] = _("The last day cannot come before the first.")
-    substitutes = read_boxes(fields.get("substitutes", ""), "substitutes", _, problems)
-    values = {name: fields.get(name, "") for name in ("start", "end", "substitutes")}
-    if problems or start is None or end is None:
-        errors = {name: {"text": text} for name, text in problems.items()}
-        return await _ooo(page, values, errors, status=400)
-    mailbox = page.mailbox
-    client = mailbox.client
-    try:
-        await run_in_threadpool(
-            lambda: client.set_out_of_office(
-                start.isoformat(), end.isoformat(), substitutes, box=mailbox.box
-            )
-        )
-    except EhcertError as error:
-        name = "substitutes" if error.field == "substitutes" else "start"
-        return await _ooo(page, values, {name: app.shown(request, error)}, status=400)
-    app.flash(
-        page.session,
-        "ok",
-        _("You are out of office from %(start)s to %(end)s.", start=start, end=end),
-    )
-    return app.redirect(request, "/mailbox/ooo")
-
-
-async def ooo_delete(app: ManagerApp, request: Request) -> Response:
-    posted = await _posted(app, request)
-    if isinstance(posted, Response):
-        return posted
-    page, fields = posted
-    mailbox = page.mailbox
-    client = mailbox.client
-    ooo_id = fields.get("ooo_id", "")
-    try:
-        await run_in_threadpool(lambda: client.clear_out_of_office([ooo_id], box=mailbox.box))
-    except EhcertError as error:
-        app.flash(page.session, "error", app.shown(request, error)["text"] or "")
-        return app.redirect(request, "/mailbox/ooo")
-    _ = _t(app, request)
-    app.flash(page.session, "ok", _("The out-of-office period is deleted."))
-    return app.redirect(request, "/mailbox/ooo")

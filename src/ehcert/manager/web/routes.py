@@ -3,7 +3,8 @@
 :mod:`ehcert.manager.web.app` holds the application's state and the helpers every page
 uses; :mod:`ehcert.manager.web.flows` the pages themselves, written against that state.
 The eID step and the flows that follow it (request, revoking with the eID) are in
-:mod:`.eid_step` and :mod:`.eid_flows`; the eHealthBox's pages in :mod:`.mailbox_flows`.
+:mod:`.eid_step` and :mod:`.eid_flows`; the eHealthBox's pages in :mod:`.mailbox_flows`
+and :mod:`.mailbox_absence`.
 This module joins them, so that none imports the application's routing.
 """
 
@@ -16,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from ehcert.manager.web import eid_flows, eid_step, flows, mailbox_flows
+from ehcert.manager.web import eid_flows, eid_step, flows, mailbox_absence, mailbox_flows
 from ehcert.manager.web.app import STATIC_DIR, ManagerApp, ManagerSettings
 from ehcert.manager.web.security import SecretPathGate
 
@@ -63,9 +64,9 @@ def create_manager_app(settings: ManagerSettings) -> SecretPathGate:
         Route("/mailbox/new", bind(mailbox_flows.compose_form), methods=["GET"]),
         Route("/mailbox/new", bind(mailbox_flows.compose_submit), methods=["POST"]),
         Route("/mailbox/send-held", bind(mailbox_flows.send_held), methods=["POST"]),
-        Route("/mailbox/ooo", bind(mailbox_flows.ooo_page), methods=["GET"]),
-        Route("/mailbox/ooo", bind(mailbox_flows.ooo_add), methods=["POST"]),
-        Route("/mailbox/ooo/delete", bind(mailbox_flows.ooo_delete), methods=["POST"]),
+        Route("/mailbox/ooo", bind(mailbox_absence.ooo_page), methods=["GET"]),
+        Route("/mailbox/ooo", bind(mailbox_absence.ooo_add), methods=["POST"]),
+        Route("/mailbox/ooo/delete", bind(mailbox_absence.ooo_delete), methods=["POST"]),
         Route("/mailbox/{folder}", bind(mailbox_flows.folder_page), methods=["GET"]),
         Route("/mailbox/{folder}/{message_id}", bind(mailbox_flows.message_page), methods=["GET"]),
         Route(
