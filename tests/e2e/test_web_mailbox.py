@@ -80,6 +80,7 @@ def test_two_providers_exchange_a_message_with_an_annex_through_the_ui(
     expect(a.get_by_role("heading", name="Inbox")).to_be_visible()
     assert "Mailbox of BRYAN BROUCKAERT" in a.inner_text("main")
     assert "There is no message in this folder." in a.inner_text("main")
+    assert "0 Bytes of 1.0 GiB" in a.inner_text("main")  # the platform's quota
     shot(a, "30-mailbox-inbox-empty")
 
     # Dr Peeters will be away: her mailbox says so, naming Dr Brouckaert as substitute.
@@ -102,6 +103,7 @@ def test_two_providers_exchange_a_message_with_an_annex_through_the_ui(
     a.get_by_role("button", name="Seal and send").click()
     assert "Give at least one recipient." in a.inner_text("#to-error")
     assert "Write the message, or choose a file to send." in a.inner_text("#body-error")
+    a.get_by_role("link", name="New message").click()
     a.get_by_label("To", exact=True).fill(f"SSIN={DOCTOR_B}")
     a.get_by_label("Title").fill("Discharge letter, room 12")
     a.get_by_label("Message", exact=True).fill("Patient discharged in good health.\nCall me.")
@@ -138,6 +140,7 @@ def test_two_providers_exchange_a_message_with_an_annex_through_the_ui(
     assert "every part is intact and signed by its sender" in main
     assert "Patient discharged in good health.\nCall me." in b.inner_text("pre.letter")
     assert f"Bryan Brouckaert (SSIN={DOCTOR_A}:doctor)" in main
+    assert f"Ada Peeters ({BOX_B})" in main and "(copy)" not in main
     shot(b, "33-mailbox-message")
     with b.expect_download() as download:
         b.get_by_role("link", name="Save lab.pdf").click()
