@@ -30,8 +30,13 @@ format: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
+# One pytest worker per core (pytest-xdist), each given whole test files so that a file's
+# module fixtures (a browser, a served platform) are set up once.
+TEST_WORKERS ?= auto
+XDIST := -n $(TEST_WORKERS) --dist loadfile
+
 pytest: system-deps $(VENV)/.installed
-	EHCERT_TEST_PG_URL="$$(scripts/ensure-postgres.sh)" $(BIN)/pytest -q
+	EHCERT_TEST_PG_URL="$$(scripts/ensure-postgres.sh)" $(BIN)/pytest -q $(XDIST)
 
 # The suite with the clock moved ahead: libfaketime on the pytest process, inherited by
 # every process it starts (ehcert serve, openssl, the CLI). Nothing may depend on today's
@@ -47,13 +52,13 @@ CLOCK_TESTS := tests/ca/test_ceremonies.py tests/e2e/test_ocsp_renewal.py \
 test-clock: system-deps $(VENV)/.installed
 	for offset in $(FUTURE_OFFSETS); do \
 		EHCERT_TEST_PG_URL="$$(scripts/ensure-postgres.sh)" faketime -f $$offset \
-			$(BIN)/pytest -q -p no:cacheprovider $(CLOCK_TESTS) || exit 1; \
+			$(BIN)/pytest -q -p no:cacheprovider $(XDIST) $(CLOCK_TESTS) || exit 1; \
 	done
 
 test-future: system-deps $(VENV)/.installed
 	for offset in $(FUTURE_OFFSETS); do \
 		EHCERT_TEST_PG_URL="$$(scripts/ensure-postgres.sh)" faketime -f $$offset \
-			$(BIN)/pytest -q -p no:cacheprovider || exit 1; \
+			$(BIN)/pytest -q -p no:cacheprovider $(XDIST) || exit 1; \
 	done
 
 test: system-deps lint typecheck pytest test-clock

@@ -32,14 +32,21 @@ T0 = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 
 # SoftHSM2 reads SOFTHSM2_CONF once, when the PKCS#11 module is first loaded in a process:
 # every test that makes a token does so under this one configuration directory.
-if "SOFTHSM2_CONF" not in os.environ:
+# Under pytest-xdist each worker process inherits what the controller set here, so a
+# directory this conftest made in another process is not reused: every worker makes its own
+# (two processes creating tokens in one directory would see each other's).
+_OWNER = "EHCERT_TEST_SETUP_PID"
+_inherited = os.environ.get(_OWNER) not in (None, str(os.getpid()))
+os.environ[_OWNER] = str(os.getpid())
+
+if "SOFTHSM2_CONF" not in os.environ or _inherited:
     _softhsm_dir = Path(tempfile.mkdtemp(prefix="ehcert-softhsm-"))
     os.environ["SOFTHSM2_CONF"] = str(_softhsm_dir / "softhsm2.conf")
 
 # The CA key passphrase lives outside the data directory (``Settings.passphrase_path``).
 # Tests copy one template data directory many times; one passphrase file for the whole
 # session lets every copy, and every ``ehcert`` process a test starts, open its keys.
-if "EHCERT_CA_PASSPHRASE_FILE" not in os.environ:
+if "EHCERT_CA_PASSPHRASE_FILE" not in os.environ or _inherited:
     _secrets_dir = Path(tempfile.mkdtemp(prefix="ehcert-secrets-"))
     os.environ["EHCERT_CA_PASSPHRASE_FILE"] = str(_secrets_dir / "ca-passphrase")
 
