@@ -63,7 +63,7 @@ def test_store_ca_manager_and_ra_agree(database: Database, reason: str) -> None:
             None,  # type: ignore[arg-type]  # revocation issues nothing
             LedgerRevoker(session),
             HeldBackAudit(session),
-            StoredDigitalKeys(session),
+            digital_keys=StoredDigitalKeys(session),
         )
         moment = ISSUED + dt.timedelta(days=1)
         if expected:

@@ -22,10 +22,10 @@ from ehcert.api.authentication import SignedRequests
 from ehcert.api.fields import only_fields, text_field
 from ehcert.api.openapi import SIGNED_BODY
 from ehcert.api.protocol import NonceIssuer, nonce_headers
+from ehcert.core.documents import IdentityDocument
 from ehcert.core.identity import Identity
 from ehcert.ra.digital_key import StoredDigitalKey
 from ehcert.ra.registration_office import Enrolment
-from ehcert.registry.offices import IdentityDocument
 
 
 class OfficeOperations(Protocol):
@@ -36,6 +36,7 @@ class OfficeOperations(Protocol):
         officer: Identity,
         ssin: str,
         document: IdentityDocument,
+        *,
         username: str,
         password: str,
         now: dt.datetime,
@@ -111,9 +112,9 @@ def office_router(ports: OfficePorts) -> APIRouter:
             identity,
             values["ssin"],
             document,
-            values["username"],
-            values["password"],
-            ports.now(),
+            username=values["username"],
+            password=values["password"],
+            now=ports.now(),
         )
         response.headers.update(nonce_headers(ports.new_nonce))
         return EnrolmentAnswer(

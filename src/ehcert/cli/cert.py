@@ -26,6 +26,13 @@ from typing import Annotated
 
 import typer
 
+from ehcert.cli.digital_key import (
+    CodeFileOption,
+    DigitalKeyOption,
+    DigitalKeyPasswordFileOption,
+    read_login,
+    refuse_stray_files,
+)
 from ehcert.cli.keystore import (
     auto_renew_command,
     change_password_command,
@@ -54,7 +61,7 @@ from ehcert.cli.options import (
 )
 from ehcert.cli.output import emit_json, reported_errors, stdout_console
 from ehcert.client.eid import EidCredential, Pkcs12EidCredential
-from ehcert.client.platform import normalise_serial
+from ehcert.client.platform import DigitalKeyLogin, normalise_serial
 from ehcert.client.results import CertificateState, CertificateStatus
 from ehcert.core.clock import Clock
 from ehcert.core.errors import EhcertError
@@ -291,14 +298,20 @@ def request_command(
     ] = KEY_POLICY.rsa_default_bits,
     key_type: KeyTypeOption = None,
     legacy_compatible: LegacyCompatibleOption = False,
+    digital_key: DigitalKeyOption = None,
+    digital_key_password_file: DigitalKeyPasswordFileOption = None,
+    code_file: CodeFileOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Request a new certificate, proving who you are with your eID."""
+    """Request a new certificate, proving who you are with your eID (or a digital key)."""
     _require_one_eid(eid, eid_pkcs11)
-    if eid is None and eid_pkcs11 is None:
+    refuse_stray_files(digital_key, digital_key_password_file, code_file)
+    with_eid = eid is not None or eid_pkcs11 is not None
+    if with_eid == (digital_key is not None):
         raise typer.BadParameter(
-            "give --eid FILE.p12, or --eid-pkcs11 for the eID card in a reader",
-            param_hint="'--eid' / '--eid-pkcs11'",
+            "give --eid FILE.p12, --eid-pkcs11 for the eID card in a reader, or "
+            "--digital-key USER (one of them)",
+            param_hint="'--eid' / '--eid-pkcs11' / '--digital-key'",
         )
     if application is not None and institution is None:
         raise typer.BadParameter(
@@ -306,8 +319,12 @@ def request_command(
         )
     runtime = cert_runtime(ctx)
     with reported_errors(json_output=json_output):
-        credential = _load_eid(eid, eid_pkcs11, token_label, key_label, pin_file)
         password = read_secret(password_file, "New keystore password", confirm=True)
+        credential: EidCredential | DigitalKeyLogin
+        if digital_key is not None:
+            credential = read_login(digital_key, digital_key_password_file, code_file)
+        else:
+            credential = _load_eid(eid, eid_pkcs11, token_label, key_label, pin_file)
         with platform_client(ctx, platform) as client, spinner() as progress:
             path = manager.request_certificate(
                 client,
@@ -343,12 +360,22 @@ def renew_command(
     ] = False,
     key_type: KeyTypeOption = None,
     legacy_compatible: LegacyCompatibleOption = False,
+    digital_key: DigitalKeyOption = None,
+    digital_key_password_file: DigitalKeyPasswordFileOption = None,
+    code_file: CodeFileOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Renew the certificate in KEYSTORE (in the 90 days before it expires).
 
-    The new keystore is written next to the old one, which is left untouched.
+    The new keystore is written next to the old one, which is left untouched. With
+    --digital-key the renewal is proven with the digital key, not the current key.
     """
+    refuse_stray_files(digital_key, digital_key_password_file, code_file)
+    if auto and digital_key is not None:
+        raise typer.BadParameter(
+            "--auto runs unattended; a digital key's code needs a person",
+            param_hint="'--auto' / '--digital-key'",
+        )
     if auto:
         auto_renew_command(
             ctx,
@@ -362,6 +389,11 @@ def renew_command(
     runtime = cert_runtime(ctx)
     with reported_errors(json_output=json_output):
         password = read_secret(password_file, "Keystore password")
+        login = (
+            read_login(digital_key, digital_key_password_file, code_file)
+            if digital_key is not None
+            else None
+        )
         with platform_client(ctx, platform) as client, spinner() as progress:
             path = manager.renew_certificate(
                 client,
@@ -371,6 +403,7 @@ def renew_command(
                 progress=progress,
                 legacy_compatible=legacy_compatible,
                 key_type=key_type,
+                digital_key=login,
             )
         _written(runtime.clock, path, password, json_output, "Renewed", legacy_compatible)
 
@@ -400,18 +433,26 @@ def revoke_command(
         ),
     ] = None,
     reason: ReasonOption = "unspecified",
+    digital_key: DigitalKeyOption = None,
+    digital_key_password_file: DigitalKeyPasswordFileOption = None,
+    code_file: CodeFileOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Revoke a certificate, with its keystore or, if that is lost, with your eID."""
+    """Revoke a certificate, with its keystore or, if that is lost, with your eID or
+    digital key."""
     _require_one_eid(eid, eid_pkcs11)
+    refuse_stray_files(digital_key, digital_key_password_file, code_file)
     with_eid = eid is not None or eid_pkcs11 is not None
-    if (keystore is None) == (not with_eid):
+    proofs = (keystore is not None) + with_eid + (digital_key is not None)
+    if proofs != 1:
         raise typer.BadParameter(
-            "give either --keystore or an eID (--eid / --eid-pkcs11)",
-            param_hint="'--keystore' / '--eid'",
+            "give one of --keystore, an eID (--eid / --eid-pkcs11) or --digital-key USER",
+            param_hint="'--keystore' / '--eid' / '--digital-key'",
         )
-    if with_eid and serial is None:
-        raise typer.BadParameter("revoking with an eID needs --serial", param_hint="'--serial'")
+    if keystore is None and serial is None:
+        raise typer.BadParameter(
+            "revoking with an eID or a digital key needs --serial", param_hint="'--serial'"
+        )
     if keystore is not None and serial is not None:
         raise typer.BadParameter(
             "--serial is taken from the keystore; leave it out", param_hint="'--serial'"
@@ -421,6 +462,11 @@ def revoke_command(
             password = read_secret(password_file, "Keystore password")
             with platform_client(ctx, platform) as client:
                 status = manager.revoke_certificate(client, keystore, password, reason)
+        elif digital_key is not None:
+            login = read_login(digital_key, digital_key_password_file, code_file)
+            assert serial is not None
+            with platform_client(ctx, platform) as client:
+                status = manager.revoke_with_digital_key(client, login, serial, reason)
         else:
             credential = _load_eid(eid, eid_pkcs11, token_label, key_label, pin_file)
             assert serial is not None

@@ -211,9 +211,7 @@ class PlatformClient(PlatformHttp):
             self._post_signed("/v1/certificates/revoke", payload, signer, "a revocation request")
         )
 
-    def request_with_digital_key(
-        self, login: DigitalKeyLogin, csr_der: bytes
-    ) -> IssuedCertificate:
+    def request_with_digital_key(self, login: DigitalKeyLogin, csr_der: bytes) -> IssuedCertificate:
         """A first certificate for the digital key's holder
         (``POST /v1/digital-key/certificates``)."""
         body = {**login.fields(), "csr": b64url_encode(csr_der)}

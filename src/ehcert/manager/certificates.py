@@ -312,19 +312,7 @@ def request_certificate(
             field="environment",
         )
     _check_output_directory(out_dir)
-    journal_name: str | None
-    if isinstance(credential, DigitalKeyLogin):
-        if institution_id is not None:
-            raise EhcertError(
-                ErrorKind.MALFORMED,
-                "A digital key requests its holder's own certificate only; an "
-                "institution's needs the eID of its mandated certificate holder.",
-                field="institution",
-            )
-        expected, journal_name = None, f"digital-key={credential.username}"
-    else:
-        expected = _expected_holder(credential, institution_id, app)
-        journal_name = str(expected) if expected is not None else None
+    expected, journal_name = _planned_holder(credential, institution_id, app)
     if environment_hint is not None and expected is not None:
         planned = out_dir / keystore_filename(str(expected), now, environment_hint)
         if planned.exists():
@@ -434,6 +422,25 @@ def _requested_holder(
         except ValueError as exc:
             raise EhcertError(ErrorKind.MALFORMED, f"The {exc}.", field="application_id") from None
     return institution_id, application_id
+
+
+def _planned_holder(
+    credential: EidCredential | DigitalKeyLogin, institution: InstitutionId | None, app: str | None
+) -> tuple[Holder | None, str | None]:
+    """Who the certificate will name when that is known before asking (an eID says), and
+    the name of the request's journal (``manager.pending``): the holder, or the digital
+    key's username, whose holder only the platform knows."""
+    if isinstance(credential, DigitalKeyLogin):
+        if institution is not None:
+            raise EhcertError(
+                ErrorKind.MALFORMED,
+                "A digital key requests its holder's own certificate only; an "
+                "institution's needs the eID of its mandated certificate holder.",
+                field="institution",
+            )
+        return None, f"digital-key={credential.username}"
+    expected = _expected_holder(credential, institution, app)
+    return expected, str(expected) if expected is not None else None
 
 
 def _expected_holder(

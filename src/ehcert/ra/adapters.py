@@ -21,13 +21,13 @@ from ehcert.core.identifiers import Holder
 from ehcert.pki.profiles import random_serial
 from ehcert.pki.public_keys import PublicKey
 from ehcert.ra.ports import AuthenticationSigner, CertificateFacts, IssueOrder
-from ehcert.store.digital_keys import DigitalKeyRecord, DigitalKeyRepository, NewDigitalKey
 from ehcert.store.certificates import (
     CertificateReader,
     CertificateRecord,
     CertificateRepository,
     NewCertificate,
 )
+from ehcert.store.digital_keys import DigitalKeyRecord, DigitalKeyRepository, NewDigitalKey
 
 SERIAL_ATTEMPTS = 3
 
@@ -163,6 +163,7 @@ class StoredDigitalKeys:
         self,
         username: str,
         ssin: str,
+        *,
         password_hash: str,
         totp_secret: str,
         identity_check_id: int,

@@ -43,7 +43,7 @@ class CertificateService:
                     LedgerIssuer(self._signer, session, self._environment),
                     LedgerRevoker(session),
                     audit,
-                    StoredDigitalKeys(session),
+                    digital_keys=StoredDigitalKeys(session),
                 )
             )
         )

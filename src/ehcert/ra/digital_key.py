@@ -104,7 +104,7 @@ def check_username(username: str) -> str:
 def check_new_password(password: str) -> str:
     """A new digital-key password: 12 to 1024 characters (NIST SP 800-63B section
     5.1.1.2 asks for at least 8 and for long passphrases to be accepted)."""
-    if not isinstance(password, str) or not MIN_PASSWORD_LENGTH <= len(password):
+    if not isinstance(password, str) or not len(password) >= MIN_PASSWORD_LENGTH:
         raise EhcertError(
             ErrorKind.MALFORMED,
             f"The password must be at least {MIN_PASSWORD_LENGTH} characters long.",

@@ -15,13 +15,13 @@ import datetime as dt
 from collections.abc import Callable
 from typing import TypeVar
 
+from ehcert.core.documents import IdentityDocument
 from ehcert.core.errors import EhcertError
 from ehcert.core.identity import Identity
 from ehcert.ra.adapters import StoredDigitalKeys
 from ehcert.ra.digital_key import DigitalKeyLogin, DigitalKeyMethod, LoginPolicy, StoredDigitalKey
 from ehcert.ra.registration_office import Enrolment, RegistrationOffice
 from ehcert.registry.adapter import RegistryFacts
-from ehcert.registry.offices import IdentityDocument
 from ehcert.store.unit_of_work import Transactions
 
 T = TypeVar("T")
@@ -67,12 +67,15 @@ class RegistrationOffices:
         officer: Identity,
         ssin: str,
         document: IdentityDocument,
+        *,
         username: str,
         password: str,
         now: dt.datetime,
     ) -> Enrolment:
         return self._run(
-            lambda office: office.register(officer, ssin, document, username, password, now)
+            lambda office: office.register(
+                officer, ssin, document, username=username, password=password, now=now
+            )
         )
 
     def revoke_key(

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ehcert.core.audit import REFUSED, AuditSink, refusal_detail
+from ehcert.core.documents import IdentityDocument
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import Ssin
 from ehcert.core.identity import Identity
@@ -38,7 +39,6 @@ from ehcert.ra.digital_key import (
     provisioning_uri,
 )
 from ehcert.registry.facts import OfficerFacts, RegistryReader
-from ehcert.registry.offices import IdentityDocument
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +68,7 @@ class DigitalKeyIssuer(Protocol):
         self,
         username: str,
         ssin: str,
+        *,
         password_hash: str,
         totp_secret: str,
         identity_check_id: int,
@@ -106,16 +107,17 @@ class RegistrationOffice:
             )
         return officer
 
-    def _refused(self, action: str, identity: Identity, subject: str, now: dt.datetime,
-                 error: EhcertError) -> EhcertError:  # fmt: skip
+    def _refused(
+        self, action: str, identity: Identity, subject: str, now: dt.datetime, error: EhcertError
+    ) -> None:
         self._audit.record(REFUSED, identity.actor, subject, refusal_detail(action, error), now)
-        return error
 
     def register(
         self,
         officer_identity: Identity,
         ssin: str,
         document: IdentityDocument,
+        *,
         username: str,
         password: str,
         now: dt.datetime,
@@ -130,9 +132,17 @@ class RegistrationOffice:
             password_hash = hash_password(password)
             check_id = self._checks.record_identity_check(person, document, officer, now)
             secret = new_totp_secret()
-            self._keys.add(username, person, password_hash, secret, check_id, now)
+            self._keys.add(
+                username,
+                person,
+                password_hash=password_hash,
+                totp_secret=secret,
+                identity_check_id=check_id,
+                at=now,
+            )
         except EhcertError as error:
-            raise self._refused("office register", officer_identity, f"SSIN={ssin}", now, error)
+            self._refused("office register", officer_identity, f"SSIN={ssin}", now, error)
+            raise
         self._audit.record(
             "digital-key-issued",
             officer_identity.actor,
@@ -188,7 +198,8 @@ class RegistrationOffice:
             revoked = self._keys.revoke(username, now, officer_identity.actor, why)
         except EhcertError as error:
             subject = f"digital-key={username}"
-            raise self._refused("office revoke-key", officer_identity, subject, now, error)
+            self._refused("office revoke-key", officer_identity, subject, now, error)
+            raise
         self._audit.record(
             "digital-key-revoked",
             officer_identity.actor,

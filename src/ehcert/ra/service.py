@@ -60,6 +60,7 @@ class RegistrationAuthority:
         issuer: Issuer,
         revoker: Revoker,
         audit: AuditSink,
+        *,
         digital_keys: DigitalKeyRevocations,
     ) -> None:
         self._registry = registry
@@ -151,6 +152,7 @@ class RegistrationAuthority:
         identity: Identity,
         csr_der: bytes,
         now: dt.datetime,
+        *,
         predecessor: str | None = None,
         digital_key: str | None = None,
     ) -> IssueOrder:
@@ -163,9 +165,7 @@ class RegistrationAuthority:
             )
             subject = institution_subject(holder, name)
         public_key = check_csr(csr_der)
-        return IssueOrder(
-            subject, public_key, holder, identity.ssin, predecessor, digital_key
-        )
+        return IssueOrder(subject, public_key, holder, identity.ssin, predecessor, digital_key)
 
     # -- request -----------------------------------------------------------------------
 
@@ -183,8 +183,7 @@ class RegistrationAuthority:
             if identity.method not in ("eid", "digital-key"):
                 raise EhcertError(
                     ErrorKind.UNAUTHORIZED,
-                    "A new certificate must be requested with an eID signature or a "
-                    "digital key.",
+                    "A new certificate must be requested with an eID signature or a digital key.",
                 )
             if identity.method == "digital-key" and institution is not None:
                 raise _digital_key_for_institution()
@@ -336,7 +335,14 @@ class RegistrationAuthority:
             key = identity.digital_key if identity.method == "digital-key" else None
             if identity.method == "certificate":
                 key = current.digital_key
-            order = self._order(current.holder, identity, csr_der, now, current.serial_hex, key)
+            order = self._order(
+                current.holder,
+                identity,
+                csr_der,
+                now,
+                predecessor=current.serial_hex,
+                digital_key=key,
+            )
             if order.public_key.public_numbers() == _public_numbers(current.der):
                 raise EhcertError(
                     ErrorKind.BAD_KEY,

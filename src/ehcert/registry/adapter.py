@@ -14,9 +14,9 @@ from typing import TypeVar
 from sqlalchemy.orm import Session
 
 from ehcert.core.audit import AuditSink
+from ehcert.core.documents import IdentityDocument
 from ehcert.core.identifiers import InstitutionId
 from ehcert.registry.facts import InstitutionFacts, OfficerFacts, ProviderFacts, RegistryReader
-from ehcert.registry.offices import IdentityDocument
 from ehcert.store.institutions import InstitutionRepository, MandateRepository
 from ehcert.store.offices import NewIdentityCheck, OfficeRepository
 from ehcert.store.providers import ProviderRepository

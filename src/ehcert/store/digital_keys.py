@@ -168,14 +168,14 @@ class DigitalKeyRepository:
         found = self.by_username(username)
         if found is None:
             raise EhcertError(
-                ErrorKind.NOT_FOUND, f"No digital key has the username {username}.",
+                ErrorKind.NOT_FOUND,
+                f"No digital key has the username {username}.",
                 field="username",
             )
         if affected_rows(result) != 1:
             raise EhcertError(
                 ErrorKind.CONFLICT,
-                f"The digital key {username} was already revoked on "
-                f"{found.revoked_at:%Y-%m-%d}.",
+                f"The digital key {username} was already revoked on {found.revoked_at:%Y-%m-%d}.",
                 field="username",
             )
         return found

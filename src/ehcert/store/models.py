@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from ehcert.core.documents import DOCUMENT_TYPES
 from ehcert.store.columns import UtcDateTime
 
 NAMING_CONVENTION: dict[str, str] = {
@@ -458,7 +459,6 @@ class EhboxOutOfOfficeRow(Base):
 # --- the hybrid method: registration offices, identity checks, digital keys (0005) -------
 
 OFFICE_KINDS = ("municipality", "ehealth-desk")
-DOCUMENT_TYPES = ("passport", "identity-card", "residence-permit")
 
 
 class RegistrationOfficeRow(Base):

@@ -233,4 +233,3 @@ class OfficeRepository:
             )
             for row, code in rows
         ]
-

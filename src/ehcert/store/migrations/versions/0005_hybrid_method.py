@@ -127,9 +127,7 @@ def upgrade() -> None:
             name="ck_digital_keys_revocation_complete",
         ),
     )
-    op.create_index(
-        "ix_digital_keys_identity_check_id", "digital_keys", ["identity_check_id"]
-    )
+    op.create_index("ix_digital_keys_identity_check_id", "digital_keys", ["identity_check_id"])
     op.create_index(
         "uq_digital_keys_live_ssin",
         "digital_keys",
