@@ -319,12 +319,12 @@ def request_command(
         )
     runtime = cert_runtime(ctx)
     with reported_errors(json_output=json_output):
-        password = read_secret(password_file, "New keystore password", confirm=True)
         credential: EidCredential | DigitalKeyLogin
-        if digital_key is not None:
-            credential = read_login(digital_key, digital_key_password_file, code_file)
-        else:
+        if digital_key is None:
             credential = _load_eid(eid, eid_pkcs11, token_label, key_label, pin_file)
+        password = read_secret(password_file, "New keystore password", confirm=True)
+        if digital_key is not None:  # the code last, as fresh as it can be
+            credential = read_login(digital_key, digital_key_password_file, code_file)
         with platform_client(ctx, platform) as client, spinner() as progress:
             path = manager.request_certificate(
                 client,
@@ -446,7 +446,7 @@ def revoke_command(
     proofs = (keystore is not None) + with_eid + (digital_key is not None)
     if proofs != 1:
         raise typer.BadParameter(
-            "give one of --keystore, an eID (--eid / --eid-pkcs11) or --digital-key USER",
+            "give either --keystore, an eID (--eid / --eid-pkcs11) or --digital-key USER",
             param_hint="'--keystore' / '--eid' / '--digital-key'",
         )
     if keystore is None and serial is None:
