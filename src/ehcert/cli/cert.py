@@ -20,12 +20,12 @@ system clock and plain HTTP are used. That keeps test hooks out of the command l
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from ehcert.cli.cert_output import show_platform_status, show_view, written
 from ehcert.cli.digital_key import (
     CodeFileOption,
     DigitalKeyOption,
@@ -57,13 +57,10 @@ from ehcert.cli.options import (
     cert_runtime,
     platform_client,
     spinner,
-    warn_legacy,
 )
 from ehcert.cli.output import emit_json, reported_errors, stdout_console
 from ehcert.client.eid import EidCredential, Pkcs12EidCredential
 from ehcert.client.platform import DigitalKeyLogin, normalise_serial
-from ehcert.client.results import CertificateState, CertificateStatus
-from ehcert.core.clock import Clock
 from ehcert.core.errors import EhcertError
 from ehcert.core.identifiers import InstitutionId, validate_application_id
 from ehcert.core.keys import KEY_POLICY, REQUEST_KEY_TYPES
@@ -71,7 +68,6 @@ from ehcert.core.revocation import HOLDER_REASONS
 from ehcert.manager import certificates as manager
 from ehcert.manager.certificates import (
     ENVIRONMENTS,
-    CertificateView,
     StatusReport,
 )
 from ehcert.manager.eid_middleware import choose_card, list_eid_cards, open_card, require_eid_module
@@ -188,63 +184,6 @@ def _load_eid(
     return open_card(module, card.token_label, read_secret(pin_file, "eID PIN"), key_label)
 
 
-# --- output --------------------------------------------------------------------------------
-
-
-def _date(moment: dt.datetime) -> str:
-    return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
-
-
-def _show_view(view: CertificateView, platform: CertificateStatus | None = None) -> None:
-    rows = [
-        ("Holder", view.holder),
-        ("Subject", view.subject),
-        ("Serial", view.serial),
-        ("Valid from", _date(view.not_before)),
-        ("Valid until", f"{_date(view.not_after)} ({_days(view)})"),
-        ("Renewal", _renewal_text(view, platform)),
-    ]
-    for label, value in rows:
-        stdout_console.print(f"[bold]{label + ':':<13}[/bold] {value}", markup=True)
-
-
-def _days(view: CertificateView) -> str:
-    if view.expired:
-        return "expired"
-    return f"{view.days_left} day{'s' if view.days_left != 1 else ''} left"
-
-
-def _renewal_text(view: CertificateView, platform: CertificateStatus | None) -> str:
-    if platform is not None and platform.status is CertificateState.REVOKED:
-        return "not possible for a revoked certificate; make a new request with your eID"
-    if view.expired:
-        return "no longer possible; make a new request with your eID"
-    if view.renewal_window_open:
-        return "open now: run 'ehcert cert renew'"
-    return f"opens on {view.renewal_opens:%Y-%m-%d}"
-
-
-def _show_platform_status(status: CertificateStatus) -> None:
-    text = status.status.value
-    if status.revoked_at is not None:
-        reason = f", {status.revocation_reason}" if status.revocation_reason else ""
-        text += f" (since {_date(status.revoked_at)}{reason})"
-    stdout_console.print(f"[bold]{'Platform:':<13}[/bold] {text}", markup=True)
-
-
-def _written(
-    clock: Clock, path: Path, password: str, json_output: bool, verb: str, legacy: bool
-) -> None:
-    """Show the keystore a command just wrote, then the legacy warning when it applies."""
-    view = manager.describe_keystore(path, password, clock.now())
-    if json_output:
-        emit_json({"keystore": path, "certificate": view})
-    else:
-        stdout_console.print(f"{verb} keystore: {path}", markup=False)
-        _show_view(view)
-    warn_legacy(legacy)
-
-
 # --- commands ------------------------------------------------------------------------------
 
 
@@ -340,7 +279,7 @@ def request_command(
                 legacy_compatible=legacy_compatible,
                 key_type=key_type,
             )
-        _written(runtime.clock, path, password, json_output, "New", legacy_compatible)
+        written(runtime.clock, path, password, json_output, "New", legacy_compatible)
 
 
 @cert_app.command("renew")
@@ -405,7 +344,7 @@ def renew_command(
                 key_type=key_type,
                 digital_key=login,
             )
-        _written(runtime.clock, path, password, json_output, "Renewed", legacy_compatible)
+        written(runtime.clock, path, password, json_output, "Renewed", legacy_compatible)
 
 
 @cert_app.command("revoke", cls=OptionalModuleCommand)
@@ -478,7 +417,7 @@ def revoke_command(
         stdout_console.print(
             f"Certificate {status.serial} ({status.holder}) is {status.status.value}.", markup=False
         )
-        _show_platform_status(status)
+        show_platform_status(status)
 
 
 @cert_app.command("status")
@@ -520,8 +459,8 @@ def status_command(
             emit_json(report)
             return
         stdout_console.print(f"[bold]{'Keystore:':<13}[/bold] {report.keystore}", markup=True)
-        _show_view(report.certificate, report.platform)
-        _show_platform_status(report.platform)
+        show_view(report.certificate, report.platform)
+        show_platform_status(report.platform)
 
 
 # The commands about keystores one holds (``cli.keystore``).
