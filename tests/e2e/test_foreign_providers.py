@@ -17,6 +17,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pyotp
 import pytest
 from typer.testing import CliRunner, Result
@@ -216,12 +217,14 @@ def test_failed_attempts_lock_the_key_and_say_when_to_retry(desk: Desk) -> None:
     if totp.verify("000000", for_time=desk.env.clock.now(), valid_window=1):
         desk.env.clock.advance(3 * STEP)
     with desk.env.client() as client:
-        for left in (4, 3, 2, 1):
+        for _ in range(4):
             with pytest.raises(EhcertError) as refused:
                 client.request_with_digital_key(wrong, csr)
             assert refused.value.kind is ErrorKind.UNAUTHORIZED
-            attempts = "attempt" if left == 1 else "attempts"
-            assert f"{left} more failed {attempts} will lock" in refused.value.detail
+            assert refused.value.detail == (
+                "The username, password or code of the digital key is wrong; 5 failed "
+                "attempts in a row lock the digital key for 15 minutes."
+            )
         with pytest.raises(EhcertError) as locked:
             client.request_with_digital_key(wrong, csr)
     assert locked.value.kind is ErrorKind.RATE_LIMITED
@@ -318,3 +321,44 @@ def test_the_office_refuses_what_the_hybrid_method_is_not_for(desk: Desk, actors
     assert f"SSIN {actors.doctor} is not an active officer of a registration office" in (
         stranger.stderr
     )
+
+
+def test_a_digital_key_login_names_the_wrong_field_and_hides_which_usernames_exist(
+    desk: Desk,
+) -> None:
+    totp = _enrolled(desk.register(FOREIGN, USERNAME, "--json"))
+    url = desk.env.url + "/v1/digital-key/certificates"
+    login = {"username": USERNAME, "password": KEY_PASSWORD, "code": "12"}
+    short = httpx.post(url, json={**login, "csr": "AA"})
+    assert (short.status_code, short.json()["field"]) == (400, "code")
+    extra = httpx.post(url, json={**login, "code": "123456", "csr": "AA", "institution": "x"})
+    assert (extra.status_code, extra.json()["field"]) == (400, "institution")
+    unknown = httpx.post(url, json={**login, "username": "nobody", "code": "123456", "csr": "AA"})
+    wrong = httpx.post(url, json={**login, "password": "not the password", "code": "123456",
+                                  "csr": "AA"})  # fmt: skip
+    assert unknown.status_code == wrong.status_code == 401
+    assert (
+        unknown.json()["detail"]
+        == wrong.json()["detail"]
+        == (
+            "The username, password or code of the digital key is wrong; 5 failed attempts in "
+            "a row lock the digital key for 15 minutes."
+        )
+    )
+    # The right login with a bad CSR: the code is spent all the same (it was shown).
+    code = totp.at(desk.env.clock.now())
+    bad_csr = httpx.post(url, json={**login, "code": code, "csr": "AA"})
+    assert bad_csr.status_code == 400
+    replay = httpx.post(url, json={**login, "code": code, "csr": "AA"})
+    assert replay.status_code == 401 and "already used" in replay.json()["detail"]
+    refused = [r for r in actors_refusals(desk) if r["action"] == "digital-key login"]
+    assert len(refused) == 3  # unknown user, wrong password, replay; no password in any
+    assert all(KEY_PASSWORD not in json.dumps(r) for r in refused)
+
+
+def actors_refusals(desk: Desk) -> list[dict[str, object]]:
+    from ehcert.store.audit import AuditLog
+
+    with desk.env.platform.database.session() as session:
+        records = AuditLog(session).records(limit=10_000)
+    return [json.loads(r.detail) for r in records if r.action == "refused"]

@@ -207,7 +207,7 @@ class DigitalKeyMethod:
         key = self._keys.by_username(login.username)
         if key is None:
             _verify_password(_decoy_hash(), login.password)
-            return EhcertError(ErrorKind.UNAUTHORIZED, f"{_WRONG}.", field="username")
+            return EhcertError(ErrorKind.UNAUTHORIZED, self._failure_sentence(_WRONG))
         if key.locked_until is not None and now < key.locked_until:
             return self._locked(key.username, key.locked_until, now)
         if not _verify_password(key.password_hash, login.password):
@@ -232,18 +232,22 @@ class DigitalKeyMethod:
         return Identity("digital-key", key.ssin, name, digital_key=key.username)
 
     def _failed(self, username: str, now: dt.datetime, why: str = _WRONG) -> EhcertError:
-        failures = self._keys.count_failure(username)
-        left = self._policy.max_failures - failures
-        if left <= 0:
+        if self._keys.count_failure(username) >= self._policy.max_failures:
             until = now + self._policy.lockout
             self._keys.lock(username, until)
             return self._locked(username, until, now)
-        attempts = "attempt" if left == 1 else "attempts"
         return EhcertError(
             ErrorKind.UNAUTHORIZED,
-            f"{why}; {left} more failed {attempts} will lock the digital key for "
-            f"{_minutes(self._policy.lockout)}.",
+            self._failure_sentence(why),
             field="code" if why != _WRONG else None,
+        )
+
+    def _failure_sentence(self, why: str) -> str:
+        """The same for an unknown username as for a known one (no count of attempts
+        left, which only a known username would have), so it tells nothing."""
+        return (
+            f"{why}; {self._policy.max_failures} failed attempts in a row lock the digital "
+            f"key for {_minutes(self._policy.lockout)}."
         )
 
     def _locked(self, username: str, until: dt.datetime, now: dt.datetime) -> EhcertError:
