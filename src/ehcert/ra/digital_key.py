@@ -41,6 +41,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from ehcert.core.audit import REFUSED, AuditSink, refusal_detail
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identity import Identity
+from ehcert.ra.ports import CertificateFacts, DigitalKeyRevocations
 from ehcert.registry.facts import RegistryReader
 
 PASSWORD_HASHER = PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY)
@@ -292,3 +293,32 @@ def provisioning_uri(secret: str, username: str, issuer: str) -> str:
     that authenticator apps read: issuer, account, secret, SHA1, 6 digits, 30 s)."""
     totp = pyotp.TOTP(secret, digits=TOTP_DIGITS, interval=TOTP_STEP_SECONDS, issuer=issuer)
     return totp.provisioning_uri(name=username, issuer_name=issuer)
+
+
+# --- what the RA's rules ask about digital keys (``ra.service``) ---------------------------
+
+
+def check_digital_key_live(
+    revocations: DigitalKeyRevocations, identity: Identity, current: CertificateFacts
+) -> None:
+    """A certificate obtained with a digital key renews with that key, or with the
+    certificate while the key is live: the office's revocation of the key stops its
+    renewals. A new proof of identity (an eID, a new digital key) renews anyway."""
+    if identity.method != "certificate" or current.digital_key is None:
+        return
+    revoked = revocations.revoked(current.digital_key)
+    if revoked is not None:
+        revoked_at, reason = revoked
+        raise EhcertError(
+            ErrorKind.REVOKED,
+            f"Certificate {current.serial_hex} was requested with a digital key that is "
+            f"revoked now. {revoked_key_refusal(current.digital_key, revoked_at, reason)}",
+        )
+
+
+def digital_key_for_institution() -> EhcertError:
+    return EhcertError(
+        ErrorKind.FORBIDDEN,
+        "A digital key acts for its holder's own certificates only; an institution's "
+        "certificate needs the eID of its mandated certificate holder.",
+    )

@@ -15,6 +15,9 @@ import datetime as dt
 from collections.abc import Callable
 from typing import TypeVar
 
+from sqlalchemy.orm import Session
+
+from ehcert.core.audit import AuditSink
 from ehcert.core.documents import IdentityDocument
 from ehcert.core.errors import EhcertError
 from ehcert.core.identity import Identity
@@ -50,17 +53,12 @@ class RegistrationOffices:
         self._issuer_name = issuer_name  # the account's issuer in authenticator apps
 
     def _run(self, operation: Callable[[RegistrationOffice], T]) -> T:
-        return self._transactions.audited(
-            lambda session, audit: operation(
-                RegistrationOffice(
-                    RegistryFacts(session),
-                    RegistryFacts(session),
-                    StoredDigitalKeys(session),
-                    audit,
-                    self._issuer_name,
-                )
-            )
-        )
+        def work(session: Session, audit: AuditSink) -> T:
+            registry = RegistryFacts(session)  # reads the registry and records the check
+            keys = StoredDigitalKeys(session)
+            return operation(RegistrationOffice(registry, registry, keys, audit, self._issuer_name))
+
+        return self._transactions.audited(work)
 
     def register(
         self,

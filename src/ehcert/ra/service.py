@@ -38,7 +38,7 @@ from ehcert.core.names import institution_subject, person_subject
 from ehcert.core.policy import check_renewal_window
 from ehcert.core.revocation import check_revocation_reason
 from ehcert.pki.csr import check_csr
-from ehcert.ra.digital_key import revoked_key_refusal
+from ehcert.ra.digital_key import check_digital_key_live, digital_key_for_institution
 from ehcert.ra.ports import (
     CertificateFacts,
     CertificateLedger,
@@ -186,7 +186,7 @@ class RegistrationAuthority:
                     "A new certificate must be requested with an eID signature or a digital key.",
                 )
             if identity.method == "digital-key" and institution is not None:
-                raise _digital_key_for_institution()
+                raise digital_key_for_institution()
             holder = self._holder_for_request(identity, institution, application_id)
             order = self._order(holder, identity, csr_der, now, digital_key=identity.digital_key)
             certified = self._ledger.certifying(order.public_key)
@@ -246,7 +246,7 @@ class RegistrationAuthority:
         if identity.method == "admin":
             return
         if identity.method == "digital-key" and not holder.is_person:
-            raise _digital_key_for_institution()
+            raise digital_key_for_institution()
         if identity.method == "certificate":
             if identity.certificate_serial == current.serial_hex:
                 return
@@ -303,23 +303,8 @@ class RegistrationAuthority:
                 "mandated certificate holder.",
             )
         self._may_act_for(identity, current, now)
-        self._check_digital_key_live(identity, current)
+        check_digital_key_live(self._digital_keys, identity, current)
         check_renewal_window(current.not_after, now)
-
-    def _check_digital_key_live(self, identity: Identity, current: CertificateFacts) -> None:
-        """A certificate obtained with a digital key renews with it, or with the
-        certificate while the key is live: the office's revocation of the key stops its
-        renewals. A new proof of identity (an eID, a new digital key) renews anyway."""
-        if identity.method != "certificate" or current.digital_key is None:
-            return
-        revoked = self._digital_keys.revoked(current.digital_key)
-        if revoked is not None:
-            revoked_at, reason = revoked
-            raise EhcertError(
-                ErrorKind.REVOKED,
-                f"Certificate {current.serial_hex} was requested with a digital key that is "
-                f"revoked now. {revoked_key_refusal(current.digital_key, revoked_at, reason)}",
-            )
 
     def renew(
         self, identity: Identity, csr_der: bytes, serial_hex: str, now: dt.datetime
@@ -496,14 +481,6 @@ class RegistrationAuthority:
             "as_self": as_self,
             "institutions": institutions,
         }
-
-
-def _digital_key_for_institution() -> EhcertError:
-    return EhcertError(
-        ErrorKind.FORBIDDEN,
-        "A digital key acts for its holder's own certificates only; an institution's "
-        "certificate needs the eID of its mandated certificate holder.",
-    )
 
 
 def _public_numbers(der: bytes) -> object:
