@@ -80,7 +80,7 @@ bench: $(VENV)/.bench-installed
 # The user guide's images, from the real UI in chromium (tests/e2e/browser.py `shot`).
 screenshots: system-deps $(VENV)/.installed
 	EHCERT_SCREENSHOTS=docs/images EHCERT_TEST_PG_URL="$$(scripts/ensure-postgres.sh)" \
-		$(BIN)/pytest -q tests/e2e/test_web_ui.py tests/e2e/test_web_eid.py
+		$(BIN)/pytest -q tests/e2e/test_web_ui.py tests/e2e/test_web_eid.py tests/e2e/test_web_mailbox.py
 
 # The crash harness of make test, longer: 10 SIGKILLs of 200 operations per database.
 CRASH_ROUNDS ?= 10

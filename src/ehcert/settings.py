@@ -99,6 +99,12 @@ class Settings(BaseSettings):
     ehbox_retention_days: int = Field(
         default=365, ge=1, le=36_500, description="Days a message stays before it expires."
     )
+    ehbox_purge_interval_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=7 * 24 * 60,
+        description="Minutes between two runs of the scheduled purge of expired messages.",
+    )
     pkcs11_module: str | None = Field(
         default=None, description="PKCS#11 module for CA keys; file keys when unset."
     )

@@ -16,6 +16,7 @@ import json
 import logging
 import secrets
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -38,6 +39,7 @@ from ehcert.manager.certificates import renew_certificate
 from ehcert.pki.jws import create_jws
 from ehcert.pki.keystore import read_keystore_file
 from ehcert.pki.keystore_entries import Keystore
+from ehcert.platform.schedule import Schedule
 from ehcert.store.audit import AuditLog
 from ehcert.store.models import EhboxChunkRow, EhboxMessageRow, EhboxPartRow
 from ehcert.store.testing import example_ssin
@@ -466,6 +468,47 @@ def test_expired_messages_are_purged_and_audited(mail: Mail) -> None:
     assert b.messages("INBOX")["total"] == 0
     expired = [r for r in mail.actors.audit_records() if r.action == "ehbox-expired"]
     assert [r.subject for r in expired] == [sent["message_id"]]
+
+
+def test_a_scheduled_job_purges_expired_messages_by_the_platform_clock(mail: Mail) -> None:
+    """Nobody sends, yet expired mail goes: the platform's schedule runs the purge every
+    ``ehbox_purge_interval_minutes`` of its clock, here the test's ``FixedClock``."""
+    a = mail.client("a")
+    platform, clock = mail.env.platform, mail.env.clock
+    start = clock.now()
+    first = a.send(_letter(BOX_B))["message_id"]
+    # The platform's own job, in a schedule of its own (the platform's keeps its turns
+    # across the tests of the session).
+    schedule = Schedule(clock, platform.schedule.jobs, tick_seconds=0.05)
+    assert [job.name for job in schedule.jobs] == ["ehbox-purge"]
+    assert schedule.run_due() == {"ehbox-purge": 0}  # due at start; nothing expired
+    assert schedule.next_due("ehbox-purge") == clock.now() + dt.timedelta(minutes=60)
+
+    expiry = clock.now() + platform.ehbox.limits.retention
+    clock.set(expiry - dt.timedelta(minutes=1))
+    assert schedule.run_due() == {"ehbox-purge": 0}  # not yet expired
+    clock.set(expiry)
+    assert schedule.run_due() == {}  # expired, but the job's next turn is an hour away
+    clock.advance(dt.timedelta(minutes=60))
+    assert schedule.run_due() == {"ehbox-purge": 1}
+
+    clock.set(start)
+    second = a.send(_letter(BOX_B))["message_id"]
+    turn = schedule.next_due("ehbox-purge")
+    assert turn is not None and turn > start + platform.ehbox.limits.retention
+    clock.set(turn)
+    with schedule.running():  # the background thread, as ``ehcert serve`` runs it
+        deadline = time.monotonic() + 10
+        while _stored_messages(mail) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert _stored_messages(mail) == []
+    expired = [r.subject for r in mail.actors.audit_records() if r.action == "ehbox-expired"]
+    assert expired == [first, second]
+
+
+def _stored_messages(mail: Mail) -> list[str]:
+    with mail.env.platform.unit_of_work() as session:
+        return list(session.scalars(select(EhboxMessageRow.message_id)))
 
 
 def test_the_cli_sends_lists_reads_and_tracks_a_message(mail: Mail, tmp_path: Path) -> None:

@@ -86,6 +86,11 @@ def test_a_valid_publication_lists_its_parts_in_wire_order() -> None:
             "content_specification.content_type",
         ),
         ({"custom_metas": [{"key": "k", "value": "v" * 251}]}, "custom_metas[0].value"),
+        (
+            {"custom_metas": [{"key": "k", "value": "v"}, {"key": "k" * 251, "value": "v"}]},
+            "custom_metas[1].key",
+        ),
+        ({"custom_metas": [{"key": "", "value": "v"}]}, "custom_metas[0].key"),
         ({"custom_metas": [{"key": "k", "value": "v"}] * (MAX_CUSTOM_METAS + 1)}, "custom_metas"),
         ({"destinations": []}, "destinations"),
         ({"destinations": [{"box": "SSIN=12345678901"}]}, "destinations[0].box"),
@@ -100,6 +105,18 @@ def test_a_valid_publication_lists_its_parts_in_wire_order() -> None:
 )
 def test_each_limit_is_refused_naming_its_field(change: dict[str, Any], field: str) -> None:
     assert _refusal(_payload(**change)).field == field
+
+
+def test_custom_metas_reach_the_contract_limits() -> None:
+    """``CustomMeta``: ``maxOccurs="50"`` in ``ContentContextType`` of the publication XSD
+    (and of ``GetFullMessageResponse`` in the consultation XSD, which must carry them
+    back), key and value 1-250 characters (``CustomMetaType`` of the core XSD)."""
+    assert MAX_CUSTOM_METAS == 50
+    metas = [{"key": "k" * 250, "value": "v" * 250}] * MAX_CUSTOM_METAS
+    publication = parse_publication(_payload(custom_metas=metas), max_recipients=100)
+    assert len(publication.custom_metas) == 50
+    refusal = _refusal(_payload(custom_metas=[*metas, metas[0]]))
+    assert "custom_metas" in str(refusal) and "50" in str(refusal)
 
 
 def test_the_number_of_recipients_is_configurable() -> None:

@@ -12,7 +12,9 @@ and seeds the demo, then the workers each open the platform from the same settin
 process does one at a time, so more processes help on more cores, but SQLite lets only
 one writer in at a time and every worker holds its own keys, sessions and caches. On
 PostgreSQL, about one worker per core (see docs/operator-guide.md). Kept answers stay
-right across workers through the store's change signal (``store.change_signal``).
+right across workers through the store's change signal (``store.change_signal``). Each
+process runs the platform's scheduled jobs (``platform.schedule``: the purge of expired
+eHealthBox messages), which are safe to run side by side.
 
 Once serving, uvicorn and the platform log one JSON object per line on stderr, each
 with the request id of the request it belongs to (``api.logs``); the start-up lines
@@ -85,7 +87,8 @@ def serve(
     if settings.workers == 1:
         config = uvicorn.Config(create_app(platform.edge), log_config=uvicorn_log_config("info"))
         server = uvicorn.Server(config)
-        server.run(sockets=[listener])
+        with platform.schedule.running():
+            server.run(sockets=[listener])
         return
     from uvicorn.supervisors import Multiprocess
 

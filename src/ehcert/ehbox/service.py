@@ -1,7 +1,9 @@
 """The eHealthBox's operations as the HTTP edge calls them, each in its unit of work.
 
 A send is one transaction (``store.unit_of_work.Transactions.audited``): the decisions of
-``ehbox.mailbox`` first (boxes, recipients and their ETKs, size, quotas, absences), then
+``ehbox.mailbox`` first (boxes, recipients and their ETKs, size, quotas, absences; the
+boxes are locked before their sizes are read, so two concurrent sends to a box near its
+quota cannot both pass: ``EhboxStore.lock_boxes``), then
 the message, its recipients and copies, then the sealed parts streamed from the request
 into chunks (``store.ehbox``), each checked against the size and SHA-256 digest the
 sender declared. Any refusal rolls everything back, so nothing of a refused send is
@@ -59,6 +61,7 @@ from ehcert.ehbox.records import (
 )
 from ehcert.ehbox.views import as_absence, copy_view, part_view, recipient_view, specification
 from ehcert.store.ehbox import (
+    PURGE_BATCH,
     EhboxStore,
     NewMessage,
     StoredAbsence,
@@ -118,6 +121,8 @@ class EhboxService:
                 publication.destinations, directory, self._etk_available, now
             )
             boxes = [sender, *(r.box for r in recipients)]
+            # Held to the commit: a concurrent send to these boxes waits, then sees this one.
+            store.lock_boxes(str(box) for box in boxes)
             sizes = {str(box): store.box_size(str(box)) for box in boxes}
             check_quotas(recipients, sender, sizes, publication.size, limits.max_box_bytes)
             absences = {
@@ -506,7 +511,8 @@ class EhboxService:
     # -- retention -----------------------------------------------------------------------
 
     def purge(self, now: dt.datetime) -> int:
-        """Remove the messages past their expiration date (a batch), each audited."""
+        """Remove the messages past their expiration date (a batch), each audited; a send
+        runs one batch first, so the quotas it checks never count expired mail."""
 
         def work(session: Session, audit: AuditSink) -> int:
             store = EhboxStore(session)
@@ -517,3 +523,15 @@ class EhboxService:
             return len(expired)
 
         return self._transactions.audited(work)
+
+    def purge_expired(self, now: dt.datetime, *, max_batches: int = 50) -> int:
+        """Purge batch after batch until no expired message is left (or ``max_batches``,
+        so one run of the platform's scheduled job, ``platform.schedule``, stays short;
+        the rest goes at its next turn). How many messages went."""
+        total = 0
+        for _ in range(max_batches):
+            purged = self.purge(now)
+            total += purged
+            if purged < PURGE_BATCH:
+                break
+        return total

@@ -15,5 +15,8 @@ from ehcert.settings import load_settings
 
 
 def serving_app() -> FastAPI:
-    """Open the platform of the exported settings and give its HTTP edge."""
-    return create_app(Platform.open(load_settings(), initialise=False).edge)
+    """Open the platform of the exported settings, start its scheduled jobs (a daemon
+    thread of this worker, ``platform.schedule``) and give its HTTP edge."""
+    platform = Platform.open(load_settings(), initialise=False)
+    platform.schedule.start()
+    return create_app(platform.edge)

@@ -6,7 +6,9 @@ hierarchy; :class:`Platform` then makes each context's application service
 (``ra.application``, ``etkdepot.service``, ``sts.issuance``) over one set of units of
 work (``store.unit_of_work``), hands each the one CA operation it needs, and gives the
 HTTP edge (``api.app``) per router only the narrow interface it uses
-(:attr:`Platform.edge`). Serving CRLs and OCSP is :mod:`ehcert.platform.revocation`'s.
+(:attr:`Platform.edge`). Serving CRLs and OCSP is :mod:`ehcert.platform.revocation`'s;
+the work nobody asks for (the eHealthBox's retention) is :attr:`Platform.schedule`'s
+(:mod:`ehcert.platform.schedule`), which ``ehcert serve`` runs.
 
 The operator's console (``ehcert admin``, ``ehcert.operations``) works on the platform
 object itself; nothing reachable over HTTP does.
@@ -61,6 +63,7 @@ from ehcert.platform.adapters import CitizenRecords, StoredNonces
 from ehcert.platform.kept_ocsp import KeptOcspAnswers
 from ehcert.platform.metering import MeteredCertificates, MeteredRevocation
 from ehcert.platform.revocation import CachedCrl, RevocationServer
+from ehcert.platform.schedule import PeriodicJob, Schedule
 from ehcert.ra.application import CertificateService
 from ehcert.ra.digital_key import LoginPolicy
 from ehcert.ra.hybrid_method import DigitalKeyLogins, RegistrationOffices
@@ -154,6 +157,16 @@ class Platform:
         )
         self.metrics = PlatformMetrics()
         self.edge = self._edge()
+        self.schedule = Schedule(
+            clock,
+            [
+                PeriodicJob(
+                    "ehbox-purge",
+                    dt.timedelta(minutes=settings.ehbox_purge_interval_minutes),
+                    self.ehbox.purge_expired,
+                )
+            ],
+        )
 
     # -- construction ------------------------------------------------------------------
 

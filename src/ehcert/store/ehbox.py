@@ -11,6 +11,13 @@ Each box that sees a message has a copy (``ehbox_copies``): every recipient one 
 Receipts live with the recipient (``ehbox_recipients``) and are set once, by conditional
 UPDATEs (``... IS NULL``), so two concurrent reads record one time. When the last copy
 of a message goes, the message and its parts go with it (foreign keys cascade).
+
+Concurrency: a send locks the boxes it touches (:meth:`EhboxStore.lock_boxes`) before it
+reads their sizes for the quota check, so two sends to one box near its quota are judged
+one after the other, on SQLite (the database's write lock) and on PostgreSQL (a row lock
+per box, in box order so that two sends never wait for each other in a circle). A purge
+takes the expired messages it deletes with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so
+the purges of several API processes never delete (and audit) one message twice.
 """
 
 from __future__ import annotations
@@ -24,8 +31,9 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ehcert.store.columns import require_aware
-from ehcert.store.db import affected_rows
+from ehcert.store.db import affected_rows, dialect_insert, lock_for_write
 from ehcert.store.models import (
+    EhboxBoxRow,
     EhboxChunkRow,
     EhboxCopyRow,
     EhboxMessageRow,
@@ -188,6 +196,30 @@ class EhboxStore:
         self._session.connection().execute(
             insert(EhboxCopyRow).values(message_pk=message_pk, box=box, side=side, folder=folder)
         )
+
+    def lock_boxes(self, boxes: Iterable[str]) -> None:
+        """Hold ``boxes`` until the transaction ends, so what is read of them next (their
+        sizes) cannot change before the commit (module docstring: concurrency).
+
+        SQLite: the write lock of the whole database (``db.lock_for_write``). PostgreSQL:
+        each box's row, made on first use, locked in box order.
+        """
+        names = sorted(set(boxes))
+        if not names:
+            return
+        lock_for_write(self._session)
+        insert_row = dialect_insert(self._session)
+        self._session.execute(
+            insert_row(EhboxBoxRow)
+            .values([{"box": name} for name in names])
+            .on_conflict_do_nothing()
+        )
+        self._session.execute(
+            select(EhboxBoxRow.box)
+            .where(EhboxBoxRow.box.in_(names))
+            .order_by(EhboxBoxRow.box)
+            .with_for_update()
+        ).all()
 
     # -- reading ---------------------------------------------------------------------
 
@@ -372,12 +404,23 @@ class EhboxStore:
     def expired(
         self, now: dt.datetime, limit: int = PURGE_BATCH
     ) -> list[tuple[int, str, list[str]]]:
-        """Messages past their expiration: (pk, message id, boxes holding a copy)."""
+        """Messages past their expiration: (pk, message id, boxes holding a copy), each
+        held for this transaction's purge and skipped if another purge holds it already
+        (module docstring: concurrency)."""
+        due = (
+            select(EhboxMessageRow.id)
+            .where(EhboxMessageRow.expires_at <= require_aware(now, "now"))
+            .limit(1)
+        )
+        if self._session.scalar(due) is None:
+            return []  # the usual answer, found without taking SQLite's write lock
+        lock_for_write(self._session)
         rows = self._session.execute(
             select(EhboxMessageRow.id, EhboxMessageRow.message_id)
             .where(EhboxMessageRow.expires_at <= require_aware(now, "now"))
             .order_by(EhboxMessageRow.id)
             .limit(limit)
+            .with_for_update(skip_locked=True)
         ).all()
         found = []
         for pk, message_id in rows:

@@ -194,7 +194,7 @@ class CertificateRow(Base):
         ForeignKey("certificates.serial_hex"), index=True, unique=True
     )
     # The digital key (username) the certificate was requested or renewed under: its
-    # renewals stop when the registration office revokes that key (0005).
+    # renewals stop when the registration office revokes that key (0006).
     digital_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime]
 
@@ -456,7 +456,22 @@ class EhboxOutOfOfficeRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column()
 
 
-# --- the hybrid method: registration offices, identity checks, digital keys (0005) -------
+class EhboxBoxRow(Base):
+    """One row per box that has been sent to or from: what a send locks.
+
+    The quota check reads a box's size and then writes a message into it; two sends to
+    a box near its quota in two API processes must not both pass on the same reading.
+    A send therefore locks the row of every box it touches (``SELECT ... FOR UPDATE``
+    on PostgreSQL, in box order; ``store.ehbox.EhboxStore.lock_boxes``) before it reads
+    their sizes. No size is kept here: the size is always summed from the messages.
+    """
+
+    __tablename__ = "ehbox_boxes"
+
+    box: Mapped[str] = mapped_column(String(60), primary_key=True)
+
+
+# --- the hybrid method: registration offices, identity checks, digital keys (0006) -------
 
 OFFICE_KINDS = ("municipality", "ehealth-desk")
 

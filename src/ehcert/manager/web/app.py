@@ -49,7 +49,7 @@ from ehcert.manager.web.security import (
     Sessions,
     same_origin,
 )
-from ehcert.manager.web.uploads import MAX_UPLOAD_BYTES, Upload, UploadRefused, parse_multipart
+from ehcert.manager.web.uploads import MAX_UPLOAD_BYTES, Upload, UploadRefused, parse_multipart_all
 from ehcert.pki.keystore import read_keystore_file
 
 MAX_FORM_BYTES = 64 * 1024
@@ -242,6 +242,21 @@ class ManagerApp:
         self, request: Request, *, files_allowed: bool = True
     ) -> tuple[Session, dict[str, str], dict[str, Upload]] | Response:
         """:meth:`form` for a form that may carry a file (``multipart/form-data``)."""
+        checked = await self.files_form(request, files_allowed=files_allowed)
+        if isinstance(checked, Response):
+            return checked
+        session, fields, files = checked
+        return session, fields, {name: uploads[0] for name, uploads in files.items()}
+
+    async def files_form(
+        self,
+        request: Request,
+        *,
+        files_allowed: bool = True,
+        max_bytes: int = MAX_UPLOAD_BYTES,
+    ) -> tuple[Session, dict[str, str], dict[str, list[Upload]]] | Response:
+        """:meth:`form` for a form that may carry several files per field, up to
+        ``max_bytes`` in all (the mailbox's annexes)."""
         _ = translator(self.language(request))
         session = self.session_of(request)
         if session is None:
@@ -260,14 +275,14 @@ class ManagerApp:
         )
         if (
             (content_type != "application/x-www-form-urlencoded" and not multipart)
-            or len(body) > (MAX_UPLOAD_BYTES if multipart else MAX_FORM_BYTES)
+            or len(body) > (max_bytes if multipart else MAX_FORM_BYTES)
             or not same_origin(request.headers.get("origin"), request.headers.get("referer"), host)
         ):
             return not_ours
-        files: dict[str, Upload] = {}
+        files: dict[str, list[Upload]] = {}
         if multipart:
             try:
-                fields, files = parse_multipart(content_header, body)
+                fields, files = parse_multipart_all(content_header, body, max_bytes=max_bytes)
             except UploadRefused:
                 return not_ours
         else:

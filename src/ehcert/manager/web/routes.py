@@ -3,8 +3,9 @@
 :mod:`ehcert.manager.web.app` holds the application's state and the helpers every page
 uses; :mod:`ehcert.manager.web.flows` the pages themselves, written against that state.
 The eID step and the flows that follow it (request, revoking with the eID) are in
-:mod:`.eid_step` and :mod:`.eid_flows`. This module joins them, so that none imports
-the application's routing.
+:mod:`.eid_step` and :mod:`.eid_flows`; the eHealthBox's pages in :mod:`.mailbox_flows`
+and :mod:`.mailbox_absence`.
+This module joins them, so that none imports the application's routing.
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from ehcert.manager.web import digital_key_flows, eid_flows, eid_step, flows
+from ehcert.manager.web import (
+    digital_key_flows,
+    eid_flows,
+    eid_step,
+    flows,
+    mailbox_absence,
+    mailbox_flows,
+)
 from ehcert.manager.web.app import STATIC_DIR, ManagerApp, ManagerSettings
 from ehcert.manager.web.security import SecretPathGate
 
@@ -59,5 +67,21 @@ def create_manager_app(settings: ManagerSettings) -> SecretPathGate:
         Route("/password/{key}", bind(flows.password_form), methods=["GET"]),
         Route("/password/{key}", bind(flows.password_submit), methods=["POST"]),
         Route("/jobs/{job_id}", bind(flows.job_page), methods=["GET"]),
+        Route("/mailbox", bind(mailbox_flows.mailbox_home), methods=["GET"]),
+        Route("/mailbox/open", bind(mailbox_flows.mailbox_open), methods=["POST"]),
+        Route("/mailbox/close", bind(mailbox_flows.mailbox_close), methods=["POST"]),
+        Route("/mailbox/new", bind(mailbox_flows.compose_form), methods=["GET"]),
+        Route("/mailbox/new", bind(mailbox_flows.compose_submit), methods=["POST"]),
+        Route("/mailbox/send-held", bind(mailbox_flows.send_held), methods=["POST"]),
+        Route("/mailbox/ooo", bind(mailbox_absence.ooo_page), methods=["GET"]),
+        Route("/mailbox/ooo", bind(mailbox_absence.ooo_add), methods=["POST"]),
+        Route("/mailbox/ooo/delete", bind(mailbox_absence.ooo_delete), methods=["POST"]),
+        Route("/mailbox/{folder}", bind(mailbox_flows.folder_page), methods=["GET"]),
+        Route("/mailbox/{folder}/{message_id}", bind(mailbox_flows.message_page), methods=["GET"]),
+        Route(
+            "/mailbox/{folder}/{message_id}/{part}",
+            bind(mailbox_flows.download),
+            methods=["GET"],
+        ),
     ]
     return SecretPathGate(Starlette(routes=routes), settings.secret)

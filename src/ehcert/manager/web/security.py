@@ -23,7 +23,10 @@ Passwords are never kept: each form that needs one asks for it and the value liv
 only for that request (or the job it starts). The one exception is the eID between the
 two pages of a flow that starts with it (:mod:`ehcert.manager.web.eid_step`): the opened
 credential, never the PIN text, stays in this process's memory for that session, for
-ten minutes at most, and is dropped (the card logged out) when the flow ends.
+ten minutes at most, and is dropped (the card logged out) when the flow ends. The
+other is an open mailbox (:mod:`ehcert.manager.web.mailbox`): the opened keystore,
+never the password text, stays for that session while it is used, and is dropped after
+fifteen idle minutes or when the mailbox is closed.
 """
 
 from __future__ import annotations

@@ -35,15 +35,19 @@ class UploadRefused(ValueError):
     """The body is not a well-formed ``multipart/form-data`` form."""
 
 
-def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, Upload]]:
-    """The text fields and the files of a ``multipart/form-data`` body.
+def parse_multipart_all(
+    content_type: str, body: bytes, *, max_bytes: int = MAX_UPLOAD_BYTES
+) -> tuple[dict[str, str], dict[str, list[Upload]]]:
+    """The text fields and every file of a ``multipart/form-data`` body, by field name.
 
     ``content_type`` is the request's whole ``Content-Type`` header (it names the
     boundary). Text fields are UTF-8 (RFC 7578 section 5.1); a field sent twice keeps
-    its first value, as the urlencoded forms do. A file input left empty arrives as a
-    part with an empty filename and no bytes, and is left out.
+    its first value, as the urlencoded forms do. A file input may send several files
+    (``<input type=file multiple>``, RFC 7578 section 4.3: one part each, same name),
+    kept in order. A file input left empty arrives as a part with an empty filename and
+    no bytes, and is left out.
     """
-    if len(body) > MAX_UPLOAD_BYTES:
+    if len(body) > max_bytes:
         raise UploadRefused("the form is too large")
     header = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
     message = BytesParser(policy=HTTP).parsebytes(header + body)
@@ -54,7 +58,7 @@ def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dic
     if message.defects:
         raise UploadRefused("the form is damaged")
     fields: dict[str, str] = {}
-    files: dict[str, Upload] = {}
+    files: dict[str, list[Upload]] = {}
     for part in message.iter_parts():
         if not isinstance(part, EmailMessage) or part.is_multipart():
             raise UploadRefused("the form holds a nested part")
@@ -65,8 +69,14 @@ def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dic
         data = payload if isinstance(payload, bytes) else b""
         filename = part.get_filename()
         if filename is not None:
-            if filename and data and name not in files:
-                files[name] = Upload(filename, data)
+            if filename and data:
+                files.setdefault(name, []).append(Upload(filename, data))
             continue
         fields.setdefault(name, data.decode("utf-8", "replace"))
     return fields, files
+
+
+def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, Upload]]:
+    """:func:`parse_multipart_all` for a form of single files: the first of each name."""
+    fields, files = parse_multipart_all(content_type, body)
+    return fields, {name: uploads[0] for name, uploads in files.items()}
