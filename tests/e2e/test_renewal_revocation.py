@@ -77,7 +77,7 @@ def test_renewal_in_the_window_gives_a_new_key_and_36_months_from_now(actors: Ac
     assert record.requested_by_ssin == actors.doctor
     renewed = [r for r in actors.audit_records() if r.action == "renewed"]
     assert [json.loads(r.detail) for r in renewed] == [
-        {"serial": new_serial, "predecessor": old_serial}
+        {"serial": new_serial, "predecessor": old_serial, "method": "certificate"}
     ]
     assert renewed[0].actor == f"certificate:{old_serial}"
     # The predecessor stays valid until it expires or is revoked.

@@ -20,7 +20,7 @@ from ehcert.core.revocation import (
 )
 from ehcert.manager.certificates import validate_revocation_reason
 from ehcert.manager.web.messages import REASON_LABELS
-from ehcert.ra.adapters import Ledger, LedgerRevoker
+from ehcert.ra.adapters import Ledger, LedgerRevoker, StoredDigitalKeys
 from ehcert.ra.service import RegistrationAuthority
 from ehcert.registry.adapter import RegistryFacts
 from ehcert.store.certificates import CertificateReader, check_revocation_reason
@@ -63,6 +63,7 @@ def test_store_ca_manager_and_ra_agree(database: Database, reason: str) -> None:
             None,  # type: ignore[arg-type]  # revocation issues nothing
             LedgerRevoker(session),
             HeldBackAudit(session),
+            digital_keys=StoredDigitalKeys(session),
         )
         moment = ISSUED + dt.timedelta(days=1)
         if expected:

@@ -12,6 +12,8 @@ authenticated by ``api.authentication`` before any service sees them; errors bec
 - ``api.sts``: the security token service;
 - ``api.trust_list``: the signed trust list (ETSI TS 119 612).
 - ``api.ehbox``: the eHealthBox (its sends stream past the body limit, up to their own).
+- ``api.office`` and ``api.digital_key``: the hybrid method (registration offices issue
+  digital keys; a digital key stands in for the eID).
 
 The wiring (``platform.root``) builds :class:`EdgePorts` once, at start; no router
 receives more than its own part of it.
@@ -30,12 +32,14 @@ from starlette.exceptions import HTTPException
 
 from ehcert import __version__
 from ehcert.api import openapi
+from ehcert.api.digital_key import DigitalKeyPorts, digital_key_router
 from ehcert.api.ehbox import SEND_PATH, EhboxPorts, ehbox_router
 from ehcert.api.etk import EtkPorts, etk_router, render_lookup
 from ehcert.api.lean_paths import LeanPaths, LeanPorts
 from ehcert.api.limits import BodySizeLimit
 from ehcert.api.metrics import PlatformMetrics
 from ehcert.api.observability import RequestObservation
+from ehcert.api.office import OfficePorts, office_router
 from ehcert.api.problems import (
     RefusalAudit,
     UnexpectedErrors,
@@ -65,6 +69,8 @@ class EdgePorts:
     sts: StsPorts
     trust_list: TrustListPorts
     ehbox: EhboxPorts
+    office: OfficePorts
+    digital_key: DigitalKeyPorts
     metrics: PlatformMetrics
 
 
@@ -142,6 +148,8 @@ def create_app(ports: EdgePorts) -> FastAPI:
     app.include_router(sts_router(ports.sts))
     app.include_router(trust_list_router(ports.trust_list))
     app.include_router(ehbox_router(ports.ehbox))
+    app.include_router(office_router(ports.office))
+    app.include_router(digital_key_router(ports.digital_key))
     _observe(app, ports.metrics)
     return app
 

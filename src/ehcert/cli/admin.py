@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ehcert.cli.admin_offices import office_admin_app, officer_admin_app
 from ehcert.cli.ceremonies import ca_app, crl_app
 from ehcert.cli.folders import require_platform_folder
 from ehcert.cli.output import emit_json, exits_on_error, stderr_console, stdout_console
@@ -65,6 +66,8 @@ admin_app.add_typer(eid_app, name="eid")
 admin_app.add_typer(audit_app, name="audit")
 admin_app.add_typer(crl_app, name="crl")
 admin_app.add_typer(ca_app, name="ca")
+admin_app.add_typer(office_admin_app, name="office")
+admin_app.add_typer(officer_admin_app, name="officer")
 
 DataDir = Annotated[
     Path, typer.Option("--data-dir", envvar="EHCERT_DATA_DIR", help="Platform data directory.")

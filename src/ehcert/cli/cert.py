@@ -20,12 +20,19 @@ system clock and plain HTTP are used. That keeps test hooks out of the command l
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from ehcert.cli.cert_output import show_platform_status, show_view, written
+from ehcert.cli.digital_key import (
+    CodeFileOption,
+    DigitalKeyOption,
+    DigitalKeyPasswordFileOption,
+    read_login,
+    refuse_stray_files,
+)
 from ehcert.cli.keystore import (
     auto_renew_command,
     change_password_command,
@@ -50,13 +57,10 @@ from ehcert.cli.options import (
     cert_runtime,
     platform_client,
     spinner,
-    warn_legacy,
 )
 from ehcert.cli.output import emit_json, reported_errors, stdout_console
 from ehcert.client.eid import EidCredential, Pkcs12EidCredential
-from ehcert.client.platform import normalise_serial
-from ehcert.client.results import CertificateState, CertificateStatus
-from ehcert.core.clock import Clock
+from ehcert.client.platform import DigitalKeyLogin, normalise_serial
 from ehcert.core.errors import EhcertError
 from ehcert.core.identifiers import InstitutionId, validate_application_id
 from ehcert.core.keys import KEY_POLICY, REQUEST_KEY_TYPES
@@ -64,7 +68,6 @@ from ehcert.core.revocation import HOLDER_REASONS
 from ehcert.manager import certificates as manager
 from ehcert.manager.certificates import (
     ENVIRONMENTS,
-    CertificateView,
     StatusReport,
 )
 from ehcert.manager.eid_middleware import choose_card, list_eid_cards, open_card, require_eid_module
@@ -181,63 +184,6 @@ def _load_eid(
     return open_card(module, card.token_label, read_secret(pin_file, "eID PIN"), key_label)
 
 
-# --- output --------------------------------------------------------------------------------
-
-
-def _date(moment: dt.datetime) -> str:
-    return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
-
-
-def _show_view(view: CertificateView, platform: CertificateStatus | None = None) -> None:
-    rows = [
-        ("Holder", view.holder),
-        ("Subject", view.subject),
-        ("Serial", view.serial),
-        ("Valid from", _date(view.not_before)),
-        ("Valid until", f"{_date(view.not_after)} ({_days(view)})"),
-        ("Renewal", _renewal_text(view, platform)),
-    ]
-    for label, value in rows:
-        stdout_console.print(f"[bold]{label + ':':<13}[/bold] {value}", markup=True)
-
-
-def _days(view: CertificateView) -> str:
-    if view.expired:
-        return "expired"
-    return f"{view.days_left} day{'s' if view.days_left != 1 else ''} left"
-
-
-def _renewal_text(view: CertificateView, platform: CertificateStatus | None) -> str:
-    if platform is not None and platform.status is CertificateState.REVOKED:
-        return "not possible for a revoked certificate; make a new request with your eID"
-    if view.expired:
-        return "no longer possible; make a new request with your eID"
-    if view.renewal_window_open:
-        return "open now: run 'ehcert cert renew'"
-    return f"opens on {view.renewal_opens:%Y-%m-%d}"
-
-
-def _show_platform_status(status: CertificateStatus) -> None:
-    text = status.status.value
-    if status.revoked_at is not None:
-        reason = f", {status.revocation_reason}" if status.revocation_reason else ""
-        text += f" (since {_date(status.revoked_at)}{reason})"
-    stdout_console.print(f"[bold]{'Platform:':<13}[/bold] {text}", markup=True)
-
-
-def _written(
-    clock: Clock, path: Path, password: str, json_output: bool, verb: str, legacy: bool
-) -> None:
-    """Show the keystore a command just wrote, then the legacy warning when it applies."""
-    view = manager.describe_keystore(path, password, clock.now())
-    if json_output:
-        emit_json({"keystore": path, "certificate": view})
-    else:
-        stdout_console.print(f"{verb} keystore: {path}", markup=False)
-        _show_view(view)
-    warn_legacy(legacy)
-
-
 # --- commands ------------------------------------------------------------------------------
 
 
@@ -291,14 +237,20 @@ def request_command(
     ] = KEY_POLICY.rsa_default_bits,
     key_type: KeyTypeOption = None,
     legacy_compatible: LegacyCompatibleOption = False,
+    digital_key: DigitalKeyOption = None,
+    digital_key_password_file: DigitalKeyPasswordFileOption = None,
+    code_file: CodeFileOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Request a new certificate, proving who you are with your eID."""
+    """Request a new certificate, proving who you are with your eID (or a digital key)."""
     _require_one_eid(eid, eid_pkcs11)
-    if eid is None and eid_pkcs11 is None:
+    refuse_stray_files(digital_key, digital_key_password_file, code_file)
+    with_eid = eid is not None or eid_pkcs11 is not None
+    if with_eid == (digital_key is not None):
         raise typer.BadParameter(
-            "give --eid FILE.p12, or --eid-pkcs11 for the eID card in a reader",
-            param_hint="'--eid' / '--eid-pkcs11'",
+            "give --eid FILE.p12, --eid-pkcs11 for the eID card in a reader, or "
+            "--digital-key USER (one of them)",
+            param_hint="'--eid' / '--eid-pkcs11' / '--digital-key'",
         )
     if application is not None and institution is None:
         raise typer.BadParameter(
@@ -306,8 +258,12 @@ def request_command(
         )
     runtime = cert_runtime(ctx)
     with reported_errors(json_output=json_output):
-        credential = _load_eid(eid, eid_pkcs11, token_label, key_label, pin_file)
+        credential: EidCredential | DigitalKeyLogin
+        if digital_key is None:
+            credential = _load_eid(eid, eid_pkcs11, token_label, key_label, pin_file)
         password = read_secret(password_file, "New keystore password", confirm=True)
+        if digital_key is not None:  # the code last, as fresh as it can be
+            credential = read_login(digital_key, digital_key_password_file, code_file)
         with platform_client(ctx, platform) as client, spinner() as progress:
             path = manager.request_certificate(
                 client,
@@ -323,7 +279,7 @@ def request_command(
                 legacy_compatible=legacy_compatible,
                 key_type=key_type,
             )
-        _written(runtime.clock, path, password, json_output, "New", legacy_compatible)
+        written(runtime.clock, path, password, json_output, "New", legacy_compatible)
 
 
 @cert_app.command("renew")
@@ -343,12 +299,22 @@ def renew_command(
     ] = False,
     key_type: KeyTypeOption = None,
     legacy_compatible: LegacyCompatibleOption = False,
+    digital_key: DigitalKeyOption = None,
+    digital_key_password_file: DigitalKeyPasswordFileOption = None,
+    code_file: CodeFileOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Renew the certificate in KEYSTORE (in the 90 days before it expires).
 
-    The new keystore is written next to the old one, which is left untouched.
+    The new keystore is written next to the old one, which is left untouched. With
+    --digital-key the renewal is proven with the digital key, not the current key.
     """
+    refuse_stray_files(digital_key, digital_key_password_file, code_file)
+    if auto and digital_key is not None:
+        raise typer.BadParameter(
+            "--auto runs unattended; a digital key's code needs a person",
+            param_hint="'--auto' / '--digital-key'",
+        )
     if auto:
         auto_renew_command(
             ctx,
@@ -362,6 +328,11 @@ def renew_command(
     runtime = cert_runtime(ctx)
     with reported_errors(json_output=json_output):
         password = read_secret(password_file, "Keystore password")
+        login = (
+            read_login(digital_key, digital_key_password_file, code_file)
+            if digital_key is not None
+            else None
+        )
         with platform_client(ctx, platform) as client, spinner() as progress:
             path = manager.renew_certificate(
                 client,
@@ -371,8 +342,9 @@ def renew_command(
                 progress=progress,
                 legacy_compatible=legacy_compatible,
                 key_type=key_type,
+                digital_key=login,
             )
-        _written(runtime.clock, path, password, json_output, "Renewed", legacy_compatible)
+        written(runtime.clock, path, password, json_output, "Renewed", legacy_compatible)
 
 
 @cert_app.command("revoke", cls=OptionalModuleCommand)
@@ -400,18 +372,26 @@ def revoke_command(
         ),
     ] = None,
     reason: ReasonOption = "unspecified",
+    digital_key: DigitalKeyOption = None,
+    digital_key_password_file: DigitalKeyPasswordFileOption = None,
+    code_file: CodeFileOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Revoke a certificate, with its keystore or, if that is lost, with your eID."""
+    """Revoke a certificate, with its keystore or, if that is lost, with your eID or
+    digital key."""
     _require_one_eid(eid, eid_pkcs11)
+    refuse_stray_files(digital_key, digital_key_password_file, code_file)
     with_eid = eid is not None or eid_pkcs11 is not None
-    if (keystore is None) == (not with_eid):
+    proofs = (keystore is not None) + with_eid + (digital_key is not None)
+    if proofs != 1:
         raise typer.BadParameter(
-            "give either --keystore or an eID (--eid / --eid-pkcs11)",
-            param_hint="'--keystore' / '--eid'",
+            "give either --keystore, an eID (--eid / --eid-pkcs11) or --digital-key USER",
+            param_hint="'--keystore' / '--eid' / '--digital-key'",
         )
-    if with_eid and serial is None:
-        raise typer.BadParameter("revoking with an eID needs --serial", param_hint="'--serial'")
+    if keystore is None and serial is None:
+        raise typer.BadParameter(
+            "revoking with an eID or a digital key needs --serial", param_hint="'--serial'"
+        )
     if keystore is not None and serial is not None:
         raise typer.BadParameter(
             "--serial is taken from the keystore; leave it out", param_hint="'--serial'"
@@ -421,6 +401,11 @@ def revoke_command(
             password = read_secret(password_file, "Keystore password")
             with platform_client(ctx, platform) as client:
                 status = manager.revoke_certificate(client, keystore, password, reason)
+        elif digital_key is not None:
+            login = read_login(digital_key, digital_key_password_file, code_file)
+            assert serial is not None
+            with platform_client(ctx, platform) as client:
+                status = manager.revoke_with_digital_key(client, login, serial, reason)
         else:
             credential = _load_eid(eid, eid_pkcs11, token_label, key_label, pin_file)
             assert serial is not None
@@ -432,7 +417,7 @@ def revoke_command(
         stdout_console.print(
             f"Certificate {status.serial} ({status.holder}) is {status.status.value}.", markup=False
         )
-        _show_platform_status(status)
+        show_platform_status(status)
 
 
 @cert_app.command("status")
@@ -474,8 +459,8 @@ def status_command(
             emit_json(report)
             return
         stdout_console.print(f"[bold]{'Keystore:':<13}[/bold] {report.keystore}", markup=True)
-        _show_view(report.certificate, report.platform)
-        _show_platform_status(report.platform)
+        show_view(report.certificate, report.platform)
+        show_platform_status(report.platform)
 
 
 # The commands about keystores one holds (``cli.keystore``).

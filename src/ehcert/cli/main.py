@@ -14,6 +14,7 @@ from ehcert.cli.cert import cert_app
 from ehcert.cli.ehbox import ehbox_app
 from ehcert.cli.etk import etk_app
 from ehcert.cli.manager import manager_app
+from ehcert.cli.office import office_app
 from ehcert.cli.seal import seal_command, unseal_command
 from ehcert.cli.server_commands import EhcertGroup
 from ehcert.cli.sts import sts_app
@@ -35,6 +36,9 @@ app.add_typer(sts_app, name="sts", help="Security token service: SAML session to
 app.add_typer(manager_app, name="manager", help="Certificate Manager web interface.")
 app.add_typer(trust_app, name="trust", help="The platform's signed trust list: update, show.")
 app.add_typer(ehbox_app, name="ehbox", help="eHealthBox: send, list and read sealed messages.")
+app.add_typer(
+    office_app, name="office", help="Registration office: identity checks and digital keys."
+)
 
 
 @app.command("version")

@@ -26,6 +26,7 @@ how they are read in :mod:`ehcert.client.answers`; both are re-exported here, so
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import httpx
@@ -64,6 +65,7 @@ from ehcert.core.keys import DEFAULT_REQUEST_KEY_TYPE, REQUEST_KEY_TYPES
 from ehcert.pki.jws import b64url_encode
 
 __all__ = [
+    "DigitalKeyLogin",
     "PlatformClient",
     "normalise_serial",
     "serial_of",
@@ -91,6 +93,27 @@ def normalise_serial(text: str) -> str:
 def serial_of(certificate: x509.Certificate) -> str:
     """The serial of ``certificate`` in the platform's spelling (see :func:`normalise_serial`)."""
     return format(certificate.serial_number, "x")
+
+
+@dataclass(frozen=True, slots=True)
+class DigitalKeyLogin:
+    """A digital key's username, password and the current code of its authenticator app
+    (the hybrid method: docs/foreign-providers.md). A code is accepted once."""
+
+    username: str
+    password: str
+    code: str
+
+    def __post_init__(self) -> None:
+        for name in ("username", "password", "code"):
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(f"{name} must be a string")
+
+    def fields(self) -> dict[str, str]:
+        return {"username": self.username, "password": self.password, "code": self.code}
+
+    def __repr__(self) -> str:  # never the password or the code
+        return f"DigitalKeyLogin(username={self.username!r})"
 
 
 class PlatformClient(PlatformHttp):
@@ -150,6 +173,11 @@ class PlatformClient(PlatformHttp):
         response = self._post_jws(path, payload, signer, self.nonce)
         return Answer(json_body(response, what), what)
 
+    def _post_json(self, path: str, body: Mapping[str, object], what: str) -> Answer:
+        """POST a plain JSON body (the digital-key routes: no JWS, the login is the proof)."""
+        response = self._checked(self._send("POST", path, json=dict(body)))
+        return Answer(json_body(response, what), what)
+
     # -- operations --------------------------------------------------------------------
 
     def request_certificate(
@@ -181,6 +209,36 @@ class PlatformClient(PlatformHttp):
         payload = {"serial": normalise_serial(serial_hex), "reason": reason}
         return read_status(
             self._post_signed("/v1/certificates/revoke", payload, signer, "a revocation request")
+        )
+
+    def request_with_digital_key(self, login: DigitalKeyLogin, csr_der: bytes) -> IssuedCertificate:
+        """A first certificate for the digital key's holder
+        (``POST /v1/digital-key/certificates``)."""
+        body = {**login.fields(), "csr": b64url_encode(csr_der)}
+        return read_issued(
+            self._post_json("/v1/digital-key/certificates", body, "a certificate request")
+        )
+
+    def renew_with_digital_key(
+        self, login: DigitalKeyLogin, csr_der: bytes, serial_hex: str
+    ) -> IssuedCertificate:
+        """Renew ``serial_hex`` with a digital key (``POST /v1/digital-key/certificates/renew``)."""
+        body = {
+            **login.fields(),
+            "csr": b64url_encode(csr_der),
+            "serial": normalise_serial(serial_hex),
+        }
+        return read_issued(
+            self._post_json("/v1/digital-key/certificates/renew", body, "a renewal request")
+        )
+
+    def revoke_with_digital_key(
+        self, login: DigitalKeyLogin, serial_hex: str, reason: str
+    ) -> CertificateStatus:
+        """Revoke ``serial_hex`` with a digital key (a lost keystore)."""
+        body = {**login.fields(), "serial": normalise_serial(serial_hex), "reason": reason}
+        return read_status(
+            self._post_json("/v1/digital-key/certificates/revoke", body, "a revocation request")
         )
 
     def status(self, serial_hex: str) -> CertificateStatus:

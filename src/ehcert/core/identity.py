@@ -8,6 +8,9 @@ claims the same way). Methods:
 - ``eid``: a Belgian eID authentication key (or the acceptance environment's test eID);
   the SSIN is the certificate's subject ``serialNumber`` (eID card profile);
 - ``certificate``: the key of a current eHealth certificate this platform issued;
+- ``digital-key``: the username, password and single-use TOTP code of a digital key a
+  registration office issued after checking an identity document in person (the
+  hybrid method, for people without a Belgian eID; ``ra.digital_key``);
 - ``admin``: an operator at the platform's own console (``ehcert admin``); never
   reachable over HTTP.
 """
@@ -19,7 +22,7 @@ from typing import Literal
 
 from ehcert.core.identifiers import Holder
 
-Method = Literal["eid", "certificate", "admin"]
+Method = Literal["eid", "certificate", "digital-key", "admin"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,7 @@ class Identity:
     display_name: str
     certificate_serial: str | None = None
     holder: Holder | None = None
+    digital_key: str | None = None
 
     @property
     def actor(self) -> str:
@@ -44,6 +48,8 @@ class Identity:
             return f"certificate:{self.certificate_serial}"
         if self.method == "eid":
             return f"eid:SSIN={self.ssin}"
+        if self.method == "digital-key":
+            return f"digital-key:{self.digital_key}"
         return f"admin:{self.display_name}"
 
 

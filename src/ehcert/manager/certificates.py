@@ -48,7 +48,7 @@ from ehcert.client.keys import (
     generate_key,
     generate_rsa_key,
 )
-from ehcert.client.platform import PlatformClient, normalise_serial, serial_of
+from ehcert.client.platform import DigitalKeyLogin, PlatformClient, normalise_serial, serial_of
 from ehcert.client.results import CertificateStatus, IssuedCertificate
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import Holder, InstitutionId, validate_application_id
@@ -260,7 +260,7 @@ def _register_written(
 
 def request_certificate(
     client: PlatformClient,
-    credential: EidCredential,
+    credential: EidCredential | DigitalKeyLogin,
     *,
     institution: str | None,
     application_id: str | None,
@@ -275,6 +275,9 @@ def request_certificate(
     key_type: str | None = None,
 ) -> Path:
     """Request a certificate with an eID and write it with its new key to a keystore.
+
+    ``credential`` is the eID, or for a person without one the digital key a
+    registration office issued (the hybrid method; the holder's own certificate only).
 
     ``key_type`` (``rsa-2048``, ``rsa-3072``, ``ec-p256``, ``ec-p384``) is the type of
     both new keys, authentication and encryption (eHealth's second-generation
@@ -309,7 +312,7 @@ def request_certificate(
             field="environment",
         )
     _check_output_directory(out_dir)
-    expected = _expected_holder(credential, institution_id, app)
+    expected, journal_name = _planned_holder(credential, institution_id, app)
     if environment_hint is not None and expected is not None:
         planned = out_dir / keystore_filename(str(expected), now, environment_hint)
         if planned.exists():
@@ -320,7 +323,7 @@ def request_certificate(
                 field="out_dir",
             )
 
-    journal = request_journal(out_dir, str(expected)) if expected is not None else None
+    journal = request_journal(out_dir, journal_name) if journal_name is not None else None
     pending = load_pending_keys(journal, password) if journal is not None else None
     if pending is None:
         key, encryption_key = _new_keys(
@@ -343,12 +346,15 @@ def request_certificate(
     csr = build_csr(key)
     report(Step.REQUESTING)
     with _journal_kept_unless_refused(journal):
-        issued = client.request_certificate(
-            EidRequestSigner(credential),
-            csr,
-            str(institution_id) if institution_id else None,
-            app,
-        )
+        if isinstance(credential, DigitalKeyLogin):
+            issued = client.request_with_digital_key(credential, csr)
+        else:
+            issued = client.request_certificate(
+                EidRequestSigner(credential),
+                csr,
+                str(institution_id) if institution_id else None,
+                app,
+            )
     _check_certifies(issued, key)
     report(Step.WRITING_KEYSTORE)
     chain = _unique(issued.chain)
@@ -418,6 +424,25 @@ def _requested_holder(
     return institution_id, application_id
 
 
+def _planned_holder(
+    credential: EidCredential | DigitalKeyLogin, institution: InstitutionId | None, app: str | None
+) -> tuple[Holder | None, str | None]:
+    """Who the certificate will name when that is known before asking (an eID says), and
+    the name of the request's journal (``manager.pending``): the holder, or the digital
+    key's username, whose holder only the platform knows."""
+    if isinstance(credential, DigitalKeyLogin):
+        if institution is not None:
+            raise EhcertError(
+                ErrorKind.MALFORMED,
+                "A digital key requests its holder's own certificate only; an "
+                "institution's needs the eID of its mandated certificate holder.",
+                field="institution",
+            )
+        return None, f"digital-key={credential.username}"
+    expected = _expected_holder(credential, institution, app)
+    return expected, str(expected) if expected is not None else None
+
+
 def _expected_holder(
     credential: EidCredential, institution: InstitutionId | None, app: str | None
 ) -> Holder | None:
@@ -443,8 +468,12 @@ def renew_certificate(
     encryption_key_size: int = KEY_POLICY.rsa_default_bits,
     legacy_compatible: bool = False,
     key_type: str | None = None,
+    digital_key: DigitalKeyLogin | None = None,
 ) -> Path:
     """Renew the keystore's certificate with a new key pair; return the NEW keystore's path.
+
+    Signed with the current authentication key, or proven with ``digital_key`` (the
+    hybrid method) when given.
 
     The new keys are of ``key_type`` when given (a holder may move from RSA to EC: the
     old RSA encryption keys stay in the keystore, so old messages still open), else of
@@ -491,7 +520,11 @@ def renew_certificate(
     csr = build_csr(key)
     report(Step.REQUESTING)
     with _journal_kept_unless_refused(journal):
-        issued = client.renew(KeyEntryRequestSigner(current), csr, serial_of(current.certificate))
+        serial = serial_of(current.certificate)
+        if digital_key is not None:
+            issued = client.renew_with_digital_key(digital_key, csr, serial)
+        else:
+            issued = client.renew(KeyEntryRequestSigner(current), csr, serial)
     _check_certifies(issued, key)
     report(Step.WRITING_KEYSTORE)
     chain = _unique(issued.chain)
@@ -571,6 +604,19 @@ def revoke_with_eid(
     except ValueError as exc:
         raise EhcertError(ErrorKind.MALFORMED, f"The {exc}.", field="serial") from None
     return client.revoke(EidRequestSigner(credential), serial_hex, canonical)
+
+
+def revoke_with_digital_key(
+    client: PlatformClient, login: DigitalKeyLogin, serial: str, reason: str
+) -> CertificateStatus:
+    """Revoke certificate ``serial`` proving identity with a digital key (the keystore is
+    lost; the hybrid method)."""
+    canonical = validate_revocation_reason(reason)
+    try:
+        serial_hex = normalise_serial(serial)
+    except ValueError as exc:
+        raise EhcertError(ErrorKind.MALFORMED, f"The {exc}.", field="serial") from None
+    return client.revoke_with_digital_key(login, serial_hex, canonical)
 
 
 def describe_keystore(keystore_path: Path, password: str, now: dt.datetime) -> CertificateView:

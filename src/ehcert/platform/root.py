@@ -35,10 +35,12 @@ from ehcert.api.authentication import (
     EidAuthenticator,
     SignedRequests,
 )
+from ehcert.api.digital_key import DigitalKeyPorts
 from ehcert.api.ehbox import EhboxPorts
 from ehcert.api.etk import EtkPorts
 from ehcert.api.limits import TokenBuckets
 from ehcert.api.metrics import PlatformMetrics
+from ehcert.api.office import OfficePorts
 from ehcert.api.protocol import ProtocolPorts
 from ehcert.api.ra import RaPorts
 from ehcert.api.revocation import PublishedCas, RevocationPorts
@@ -63,6 +65,8 @@ from ehcert.platform.metering import MeteredCertificates, MeteredRevocation
 from ehcert.platform.revocation import CachedCrl, RevocationServer
 from ehcert.platform.schedule import PeriodicJob, Schedule
 from ehcert.ra.application import CertificateService
+from ehcert.ra.digital_key import LoginPolicy
+from ehcert.ra.hybrid_method import DigitalKeyLogins, RegistrationOffices
 from ehcert.registry.adapter import AuditedRegistryReads
 from ehcert.settings import Settings
 from ehcert.store.change_signal import ChangeSignal
@@ -115,6 +119,8 @@ class Platform:
         self.transactions = Transactions(database)
         self.changes = ChangeSignal(database)
         self.ra = CertificateService(self.transactions, self.ca, settings.environment)
+        self.digital_keys = DigitalKeyLogins(self.transactions, LoginPolicy())
+        self.offices = RegistrationOffices(self.transactions, f"eHealth {settings.environment}")
         self.etk_depot = EtkDepot(self.transactions, self.ca, self.changes.token)
         self._kept_ocsp = KeptOcspAnswers(
             self._revocation.ocsp,
@@ -293,6 +299,10 @@ class Platform:
                 sts_issuer=f"{self.settings.base_url}/sts",
                 max_recipients=self.settings.ehbox_max_recipients,
                 max_message_bytes=self.settings.ehbox_max_message_bytes,
+            ),
+            office=OfficePorts(self.offices, signed, new_nonce, now),
+            digital_key=DigitalKeyPorts(
+                self.digital_keys, certificates, now, hierarchy.chain, environment
             ),
             metrics=metrics,
         )

@@ -27,6 +27,7 @@ from ehcert.store.certificates import (
     CertificateRepository,
     NewCertificate,
 )
+from ehcert.store.digital_keys import DigitalKeyRecord, DigitalKeyRepository, NewDigitalKey
 
 SERIAL_ATTEMPTS = 3
 
@@ -43,6 +44,7 @@ def facts_from_record(record: CertificateRecord) -> CertificateFacts:
         revocation_reason=record.revocation_reason,
         requested_by_ssin=record.requested_by_ssin,
         der=record.der,
+        digital_key=record.digital_key,
     )
 
 
@@ -120,6 +122,7 @@ class LedgerIssuer:
                     requested_by_ssin=order.requested_by_ssin,
                     predecessor_serial_hex=order.predecessor_serial_hex,
                     created_at=now,
+                    digital_key=order.digital_key,
                 )
             )
             return facts_from_record(record)
@@ -134,3 +137,47 @@ class LedgerRevoker:
 
     def revoke(self, serial_hex: str, reason: str, at: dt.datetime, by: str) -> CertificateFacts:
         return facts_from_record(self._repository.revoke(serial_hex, reason, at, by))
+
+
+class StoredDigitalKeys:
+    """The digital keys over the store, as the login (``ra.digital_key.DigitalKeyStore``),
+    the registration office (``ra.registration_office.DigitalKeyIssuer``) and the RA's
+    renewal rule (``ra.ports.DigitalKeyRevocations``) see them."""
+
+    def __init__(self, session: Session) -> None:
+        self._repository = DigitalKeyRepository(session)
+
+    def by_username(self, username: str) -> DigitalKeyRecord | None:
+        return self._repository.by_username(username)
+
+    def spend_step(self, username: str, step: int) -> bool:
+        return self._repository.spend_step(username, step)
+
+    def count_failure(self, username: str) -> int:
+        return self._repository.count_failure(username)
+
+    def lock(self, username: str, until: dt.datetime) -> None:
+        self._repository.lock(username, until)
+
+    def add(
+        self,
+        username: str,
+        ssin: str,
+        *,
+        password_hash: str,
+        totp_secret: str,
+        identity_check_id: int,
+        at: dt.datetime,
+    ) -> None:
+        self._repository.add(
+            NewDigitalKey(username, ssin, password_hash, totp_secret, identity_check_id, at)
+        )
+
+    def revoke(self, username: str, at: dt.datetime, by: str, reason: str) -> DigitalKeyRecord:
+        return self._repository.revoke(username, at, by, reason)
+
+    def revoked(self, username: str) -> tuple[dt.datetime, str | None] | None:
+        record = self._repository.by_username(username)
+        if record is None or record.revoked_at is None:
+            return None
+        return record.revoked_at, record.revocation_reason

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identity import Identity
-from ehcert.ra.adapters import Ledger, LedgerIssuer, LedgerRevoker
+from ehcert.ra.adapters import Ledger, LedgerIssuer, LedgerRevoker, StoredDigitalKeys
 from ehcert.ra.ports import AuthenticationSigner, CertificateFacts
 from ehcert.ra.service import RegistrationAuthority
 from ehcert.registry.adapter import RegistryFacts
@@ -43,6 +43,7 @@ class CertificateService:
                     LedgerIssuer(self._signer, session, self._environment),
                     LedgerRevoker(session),
                     audit,
+                    digital_keys=StoredDigitalKeys(session),
                 )
             )
         )

@@ -31,6 +31,7 @@ class CertificateFacts:
     revocation_reason: str | None
     requested_by_ssin: str | None
     der: bytes
+    digital_key: str | None = None  # the digital key it was requested or renewed under
 
     def is_live(self, now: dt.datetime) -> bool:
         return self.status == "valid" and self.not_before <= now <= self.not_after
@@ -66,6 +67,14 @@ class IssueOrder:
     holder: Holder
     requested_by_ssin: str | None
     predecessor_serial_hex: str | None = None
+    digital_key: str | None = None
+
+
+class DigitalKeyRevocations(Protocol):
+    def revoked(self, username: str) -> tuple[dt.datetime, str | None] | None:
+        """When and why the registration office revoked digital key ``username``;
+        None while it is live."""
+        ...
 
 
 class Issuer(Protocol):

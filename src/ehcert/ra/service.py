@@ -3,7 +3,13 @@
 Rules (eHealth certificate policy, as the issue tracker states them):
 
 - A care provider requests for themself, proven by eID, while the registry lists them as
-  *validated*; a *pending* or *withdrawn* provider is refused at once.
+  *validated*; a *pending* or *withdrawn* provider is refused at once. An active officer
+  of a registration office may get a personal certificate the same way: it is what
+  the office's calls are signed with (``ra.registration_office``).
+- The hybrid method: a person without a Belgian eID proves who they are with the
+  digital key a registration office issued (``ra.digital_key``), for their own
+  certificate only, never an institution's. A certificate obtained with a digital key
+  names it, and renewing it with the certificate stops once the office revoked the key.
 - For an institution, only a person holding an active mandate for it, proven by eID,
   may request, renew or revoke, and only while the institution's attestations (minimum
   security norms, data-sharing authorisation) are recorded.
@@ -32,7 +38,15 @@ from ehcert.core.names import institution_subject, person_subject
 from ehcert.core.policy import check_renewal_window
 from ehcert.core.revocation import check_revocation_reason
 from ehcert.pki.csr import check_csr
-from ehcert.ra.ports import CertificateFacts, CertificateLedger, IssueOrder, Issuer, Revoker
+from ehcert.ra.digital_key import check_digital_key_live, digital_key_for_institution
+from ehcert.ra.ports import (
+    CertificateFacts,
+    CertificateLedger,
+    DigitalKeyRevocations,
+    IssueOrder,
+    Issuer,
+    Revoker,
+)
 from ehcert.registry.facts import RegistryReader
 
 T = TypeVar("T")
@@ -46,12 +60,15 @@ class RegistrationAuthority:
         issuer: Issuer,
         revoker: Revoker,
         audit: AuditSink,
+        *,
+        digital_keys: DigitalKeyRevocations,
     ) -> None:
         self._registry = registry
         self._ledger = ledger
         self._issuer = issuer
         self._revoker = revoker
         self._audit = audit
+        self._digital_keys = digital_keys
 
     # -- audit wrapper -----------------------------------------------------------------
 
@@ -74,6 +91,9 @@ class RegistrationAuthority:
     def _eligible_person(self, ssin: str) -> tuple[str, str]:
         provider = self._registry.provider(ssin)
         if provider is None:
+            officer = self._registry.officer(ssin)
+            if officer is not None and officer.active:
+                return officer.first_name, officer.last_name
             raise EhcertError(
                 ErrorKind.NOT_IN_REGISTRY,
                 f"SSIN {ssin} is not in the registry of care providers.",
@@ -132,7 +152,9 @@ class RegistrationAuthority:
         identity: Identity,
         csr_der: bytes,
         now: dt.datetime,
+        *,
         predecessor: str | None = None,
+        digital_key: str | None = None,
     ) -> IssueOrder:
         if holder.is_person:
             first, last = self._eligible_person(holder.value)
@@ -143,7 +165,7 @@ class RegistrationAuthority:
             )
             subject = institution_subject(holder, name)
         public_key = check_csr(csr_der)
-        return IssueOrder(subject, public_key, holder, identity.ssin, predecessor)
+        return IssueOrder(subject, public_key, holder, identity.ssin, predecessor, digital_key)
 
     # -- request -----------------------------------------------------------------------
 
@@ -158,13 +180,15 @@ class RegistrationAuthority:
         """A first certificate, for the eID holder themself or for an institution."""
 
         def decide() -> CertificateFacts:
-            if identity.method != "eid":
+            if identity.method not in ("eid", "digital-key"):
                 raise EhcertError(
                     ErrorKind.UNAUTHORIZED,
-                    "A new certificate must be requested with an eID signature.",
+                    "A new certificate must be requested with an eID signature or a digital key.",
                 )
+            if identity.method == "digital-key" and institution is not None:
+                raise digital_key_for_institution()
             holder = self._holder_for_request(identity, institution, application_id)
-            order = self._order(holder, identity, csr_der, now)
+            order = self._order(holder, identity, csr_der, now, digital_key=identity.digital_key)
             certified = self._ledger.certifying(order.public_key)
             if certified is not None:
                 return self._requested_already(identity, holder, certified)
@@ -173,7 +197,11 @@ class RegistrationAuthority:
                 "issued",
                 identity.actor,
                 str(holder),
-                {"serial": issued.serial_hex, "not_after": issued.not_after.isoformat()},
+                {
+                    "serial": issued.serial_hex,
+                    "not_after": issued.not_after.isoformat(),
+                    "method": identity.method,
+                },
                 now,
             )
             return issued
@@ -217,6 +245,8 @@ class RegistrationAuthority:
         holder = current.holder
         if identity.method == "admin":
             return
+        if identity.method == "digital-key" and not holder.is_person:
+            raise digital_key_for_institution()
         if identity.method == "certificate":
             if identity.certificate_serial == current.serial_hex:
                 return
@@ -273,6 +303,7 @@ class RegistrationAuthority:
                 "mandated certificate holder.",
             )
         self._may_act_for(identity, current, now)
+        check_digital_key_live(self._digital_keys, identity, current)
         check_renewal_window(current.not_after, now)
 
     def renew(
@@ -286,7 +317,17 @@ class RegistrationAuthority:
             if successor is not None:
                 return self._renewed_already(identity, current, successor, csr_der, now)
             self._check_renewable(identity, current, now)
-            order = self._order(current.holder, identity, csr_der, now, current.serial_hex)
+            key = identity.digital_key if identity.method == "digital-key" else None
+            if identity.method == "certificate":
+                key = current.digital_key
+            order = self._order(
+                current.holder,
+                identity,
+                csr_der,
+                now,
+                predecessor=current.serial_hex,
+                digital_key=key,
+            )
             if order.public_key.public_numbers() == _public_numbers(current.der):
                 raise EhcertError(
                     ErrorKind.BAD_KEY,
@@ -298,7 +339,11 @@ class RegistrationAuthority:
                 "renewed",
                 identity.actor,
                 str(current.holder),
-                {"serial": issued.serial_hex, "predecessor": current.serial_hex},
+                {
+                    "serial": issued.serial_hex,
+                    "predecessor": current.serial_hex,
+                    "method": identity.method,
+                },
                 now,
             )
             return issued
@@ -381,6 +426,7 @@ class RegistrationAuthority:
             return [current] if current and current.is_live(now) else []
         if identity.ssin:
             found += self._ledger.for_holder("SSIN", identity.ssin)
+        if identity.ssin and identity.method != "digital-key":
             for institution in self._registry.mandated_institutions(identity.ssin, now):
                 found += self._ledger.for_holder(institution.type, institution.value)
         return [facts for facts in found if facts.is_live(now)]

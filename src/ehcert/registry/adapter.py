@@ -14,9 +14,11 @@ from typing import TypeVar
 from sqlalchemy.orm import Session
 
 from ehcert.core.audit import AuditSink
+from ehcert.core.documents import IdentityDocument
 from ehcert.core.identifiers import InstitutionId
-from ehcert.registry.facts import InstitutionFacts, ProviderFacts, RegistryReader
+from ehcert.registry.facts import InstitutionFacts, OfficerFacts, ProviderFacts, RegistryReader
 from ehcert.store.institutions import InstitutionRepository, MandateRepository
+from ehcert.store.offices import NewIdentityCheck, OfficeRepository
 from ehcert.store.providers import ProviderRepository
 from ehcert.store.unit_of_work import Transactions
 
@@ -30,6 +32,7 @@ class RegistryFacts:
         self._providers = ProviderRepository(session)
         self._institutions = InstitutionRepository(session)
         self._mandates = MandateRepository(session)
+        self._offices = OfficeRepository(session)
 
     def provider(self, ssin: str) -> ProviderFacts | None:
         record = self._providers.by_ssin(ssin)
@@ -65,6 +68,40 @@ class RegistryFacts:
 
     def mandated_institutions(self, ssin: str, at: dt.datetime) -> list[InstitutionId]:
         return [r.institution for r in self._mandates.active_institutions_for(ssin, at)]
+
+    def officer(self, ssin: str) -> OfficerFacts | None:
+        record = self._offices.officer(ssin)
+        if record is None:
+            return None
+        return OfficerFacts(
+            ssin=record.ssin,
+            first_name=record.first_name,
+            last_name=record.last_name,
+            office_code=record.office_code,
+            office_name=record.office_name,
+            active=record.active,
+        )
+
+    def record_identity_check(
+        self,
+        ssin: str,
+        document: IdentityDocument,
+        officer: OfficerFacts,
+        at: dt.datetime,
+    ) -> int:
+        """Record what the officer saw at their office; the check's id."""
+        return self._offices.record_check(
+            NewIdentityCheck(
+                ssin=ssin,
+                document_type=document.document_type,
+                document_number=document.document_number,
+                issuing_country=document.issuing_country,
+                document_expiry=document.expiry,
+                officer_ssin=officer.ssin,
+                office_code=officer.office_code,
+                checked_at=at,
+            )
+        ).id
 
 
 class AuditedRegistryReads:

@@ -34,6 +34,18 @@ class InstitutionFacts:
     data_sharing_authorisation: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class OfficerFacts:
+    """An officer of a registration office (the hybrid method, ``registry.offices``)."""
+
+    ssin: str
+    first_name: str
+    last_name: str
+    office_code: str
+    office_name: str
+    active: bool
+
+
 class RegistryReader(Protocol):
     def provider(self, ssin: str) -> ProviderFacts | None: ...
 
@@ -42,3 +54,7 @@ class RegistryReader(Protocol):
     def mandate_active(self, institution: InstitutionId, ssin: str, at: dt.datetime) -> bool: ...
 
     def mandated_institutions(self, ssin: str, at: dt.datetime) -> list[InstitutionId]: ...
+
+    def officer(self, ssin: str) -> OfficerFacts | None:
+        """The registration office officer with this SSIN, active or ended, if any."""
+        ...

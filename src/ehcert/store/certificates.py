@@ -70,6 +70,7 @@ class NewCertificate:
     requested_by_ssin: str | None
     predecessor_serial_hex: str | None
     created_at: dt.datetime
+    digital_key: str | None = None  # the username it was requested or renewed under
 
     def __post_init__(self) -> None:
         check_serial_hex(self.serial_hex)
@@ -112,6 +113,7 @@ class CertificateRecord:
     requested_by_ssin: str | None
     predecessor_serial_hex: str | None
     created_at: dt.datetime
+    digital_key: str | None = None
 
     @property
     def holder(self) -> Holder:
@@ -146,6 +148,7 @@ class CertificateRecord:
             requested_by_ssin=row.requested_by_ssin,
             predecessor_serial_hex=row.predecessor_serial_hex,
             created_at=row.created_at,
+            digital_key=row.digital_key,
         )
 
 
@@ -296,6 +299,7 @@ class CertificateRepository(CertificateReader):
             "requested_by_ssin": certificate.requested_by_ssin,
             "predecessor_serial_hex": certificate.predecessor_serial_hex,
             "created_at": certificate.created_at,
+            "digital_key": certificate.digital_key,
         }
         try:
             self._session.connection().execute(insert(CertificateRow).values(**values))

@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from ehcert.core.documents import DOCUMENT_TYPES
 from ehcert.store.columns import UtcDateTime
 
 NAMING_CONVENTION: dict[str, str] = {
@@ -192,6 +193,9 @@ class CertificateRow(Base):
     predecessor_serial_hex: Mapped[str | None] = mapped_column(
         ForeignKey("certificates.serial_hex"), index=True, unique=True
     )
+    # The digital key (username) the certificate was requested or renewed under: its
+    # renewals stop when the registration office revokes that key (0006).
+    digital_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime]
 
 
@@ -465,3 +469,105 @@ class EhboxBoxRow(Base):
     __tablename__ = "ehbox_boxes"
 
     box: Mapped[str] = mapped_column(String(60), primary_key=True)
+
+
+# --- the hybrid method: registration offices, identity checks, digital keys (0006) -------
+
+OFFICE_KINDS = ("municipality", "ehealth-desk")
+
+
+class RegistrationOfficeRow(Base):
+    """A desk where people without a Belgian eID prove who they are in person."""
+
+    __tablename__ = "registration_offices"
+    __table_args__ = (CheckConstraint(_in("kind", OFFICE_KINDS), name="kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime]
+
+
+class OfficerRow(Base):
+    """An officer of a registration office: may record identity checks and issue or
+    revoke digital keys, authenticated by their own eHealth certificate."""
+
+    __tablename__ = "officers"
+    __table_args__ = (CheckConstraint("length(ssin) = 11", name="ssin_length"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ssin: Mapped[str] = mapped_column(String(11), unique=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    office_id: Mapped[int] = mapped_column(
+        ForeignKey("registration_offices.id", ondelete="RESTRICT"), index=True
+    )
+    added_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+
+
+class IdentityCheckRow(Base):
+    """One in-person identity check: which document the officer saw, where and when."""
+
+    __tablename__ = "identity_checks"
+    __table_args__ = (
+        CheckConstraint("length(ssin) = 11", name="ssin_length"),
+        CheckConstraint("length(officer_ssin) = 11", name="officer_ssin_length"),
+        CheckConstraint("length(issuing_country) = 2", name="issuing_country_length"),
+        CheckConstraint(_in("document_type", DOCUMENT_TYPES), name="document_type"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ssin: Mapped[str] = mapped_column(String(11), index=True)
+    document_type: Mapped[str] = mapped_column(String(20))
+    document_number: Mapped[str] = mapped_column(String(40))
+    issuing_country: Mapped[str] = mapped_column(String(2))
+    document_expiry: Mapped[dt.date] = mapped_column(Date)
+    officer_ssin: Mapped[str] = mapped_column(String(11))
+    office_id: Mapped[int] = mapped_column(
+        ForeignKey("registration_offices.id", ondelete="RESTRICT"), index=True
+    )
+    checked_at: Mapped[dt.datetime]
+
+
+class DigitalKeyRow(Base):
+    """A digital key: username, argon2id password hash, TOTP secret and its counters.
+
+    A username is never given twice (revoked keys stay as history); a person holds at
+    most one key that is not revoked (partial unique index).
+    """
+
+    __tablename__ = "digital_keys"
+    __table_args__ = (
+        CheckConstraint("length(ssin) = 11", name="ssin_length"),
+        CheckConstraint("failed_attempts >= 0", name="failed_attempts_not_negative"),
+        CheckConstraint(
+            "(revoked_at IS NULL AND revoked_by IS NULL)"
+            " OR (revoked_at IS NOT NULL AND revoked_by IS NOT NULL)",
+            name="revocation_complete",
+        ),
+        Index(
+            "uq_digital_keys_live_ssin",
+            "ssin",
+            unique=True,
+            sqlite_where=text("revoked_at IS NULL"),
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    ssin: Mapped[str] = mapped_column(String(11))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    totp_secret: Mapped[str] = mapped_column(String(64))
+    last_used_step: Mapped[int | None] = mapped_column(BigInteger)
+    failed_attempts: Mapped[int] = mapped_column(Integer)
+    locked_until: Mapped[dt.datetime | None]
+    identity_check_id: Mapped[int] = mapped_column(
+        ForeignKey("identity_checks.id", ondelete="RESTRICT"), index=True
+    )
+    issued_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(200))
+    revocation_reason: Mapped[str | None] = mapped_column(String(200))

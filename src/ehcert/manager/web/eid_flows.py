@@ -76,13 +76,13 @@ def _request_page(
         refused=[i for i in (qualities.institutions if qualities else ()) if not i.allowed],
         application_ids=opened.application_ids,
         key_types=REQUEST_KEY_TYPES,
-        key_type_labels=_key_type_labels(_),
+        key_type_labels=key_type_labels(_),
         values=values,
         errors=errors,
     )
 
 
-def _key_type_labels(_: Translate) -> dict[str, str]:
+def key_type_labels(_: Translate) -> dict[str, str]:
     """How each key type a request may choose (``core.keys.REQUEST_KEY_TYPES``) reads."""
     return {
         "rsa-2048": _("RSA 2048 bits"),
@@ -92,7 +92,7 @@ def _key_type_labels(_: Translate) -> dict[str, str]:
     }
 
 
-def _key_type_choice(fields: dict[str, str], _: Translate, errors: dict[str, str]) -> str | None:
+def key_type_choice(fields: dict[str, str], _: Translate, errors: dict[str, str]) -> str | None:
     """The key type chosen, None for the platform's advice (``/health``)."""
     chosen = fields.get("key_type", "")
     if chosen == "":
@@ -183,7 +183,7 @@ async def request_submit(app: ManagerApp, request: Request) -> Response:
     session, fields, _, opened = found
     errors: dict[str, str] = {}
     institution, application = _holder_choice(opened, fields, _, errors)
-    key_type = _key_type_choice(fields, _, errors)
+    key_type = key_type_choice(fields, _, errors)
     new_password_errors(fields, _, errors)
     if errors:
         kept = {k: v for k, v in fields.items() if not k.startswith("new_password") and k != "csrf"}

@@ -17,6 +17,7 @@ from ehcert.manager.web.i18n import N_, Translate
 
 STEP_LABELS = {
     "checking": N_("Checking your eID and the keystore folder"),
+    "checking-folder": N_("Checking the keystore folder"),
     "generating-key": N_("Generating a new key pair"),
     "requesting": N_("Asking the platform for the certificate"),
     "writing-keystore": N_("Writing the keystore"),
@@ -79,6 +80,13 @@ _BY_KIND_AND_FIELD = {
     (ErrorKind.NOT_FOUND, "path"): N_("The file does not exist."),
     (ErrorKind.NOT_FOUND, "keystore"): N_("The keystore no longer exists."),
 }
+# A digital key's revocation (field ``username``) keeps its original sentence: it says
+# when and why, and where to go next.
+_LEAD_BY_KIND_AND_FIELD = {
+    (ErrorKind.REVOKED, "username"): N_(
+        "Your digital key has been revoked by the registration office."
+    ),
+}
 
 _LEADS = {
     ErrorKind.UNAUTHORIZED: N_("Your identity could not be verified."),
@@ -98,6 +106,7 @@ _LEADS = {
     ErrorKind.MALFORMED: N_("Some information is not valid."),
     ErrorKind.BAD_KEY: N_("The key is not accepted."),
     ErrorKind.BAD_CSR: N_("The certificate request is not accepted."),
+    ErrorKind.RATE_LIMITED: N_("Too many failed attempts: wait before you try again."),
 }
 
 
@@ -106,5 +115,7 @@ def shown_error(error: EhcertError, _: Translate) -> ShownError:
     specific = _BY_KIND_AND_FIELD.get((error.kind, error.field or ""))
     if specific is not None:
         return ShownError(_(specific))
-    lead = _LEADS.get(error.kind, N_("The operation failed."))
+    lead = _LEAD_BY_KIND_AND_FIELD.get(
+        (error.kind, error.field or ""), _LEADS.get(error.kind, N_("The operation failed."))
+    )
     return ShownError(_(lead), error.detail)

@@ -17,7 +17,14 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from ehcert.manager.web import eid_flows, eid_step, flows, mailbox_absence, mailbox_flows
+from ehcert.manager.web import (
+    digital_key_flows,
+    eid_flows,
+    eid_step,
+    flows,
+    mailbox_absence,
+    mailbox_flows,
+)
 from ehcert.manager.web.app import STATIC_DIR, ManagerApp, ManagerSettings
 from ehcert.manager.web.security import SecretPathGate
 
@@ -47,6 +54,8 @@ def create_manager_app(settings: ManagerSettings) -> SecretPathGate:
         Route("/eid/{purpose}", bind(eid_step.eid_submit), methods=["POST"]),
         Route("/request", bind(eid_flows.request_form), methods=["GET"]),
         Route("/request", bind(eid_flows.request_submit), methods=["POST"]),
+        Route("/digital-key", bind(digital_key_flows.digital_key_form), methods=["GET"]),
+        Route("/digital-key", bind(digital_key_flows.digital_key_submit), methods=["POST"]),
         Route("/revoke-eid", bind(eid_flows.revoke_eid_form), methods=["GET"]),
         Route("/revoke-eid", bind(eid_flows.revoke_eid_reason), methods=["POST"]),
         Route("/revoke-eid/confirm", bind(eid_flows.revoke_eid_confirm), methods=["POST"]),
