@@ -44,7 +44,8 @@ from loadgen import Load, wrk
 from ehcert.api.app import create_app
 from ehcert.client.eid import Pkcs12EidCredential
 from ehcert.client.platform import PlatformClient
-from ehcert.manager.certificates import request_certificate, revoke_certificate
+from ehcert.manager.certificates import request_certificate
+from ehcert.manager.revocation import revoke_certificate
 from ehcert.operations import issue_test_eid
 from ehcert.pki.ocsp_status import cert_id_hashes
 from ehcert.platform import Platform

@@ -21,7 +21,8 @@ from ehcert.cli.options import LEGACY_WARNING, CertRuntime
 from ehcert.client.eid import Pkcs12EidCredential
 from ehcert.client.platform import PlatformClient
 from ehcert.core.clock import FixedClock
-from ehcert.manager import certificates as manager
+from ehcert.manager.certificates import request_certificate
+from ehcert.manager.renewal import renew_certificate
 
 from .conftest import EID_PIN, ISSUED_AT, KEYSTORE_PASSWORD, EidFiles, KeystoreFiles
 
@@ -82,7 +83,7 @@ def test_a_wrong_typed_flag_is_refused_before_anything_is_sent(
     credential = Pkcs12EidCredential.from_file(eid_files.p12, EID_PIN)
     with PlatformClient(closed_port_url, timeout=5) as client:
         with pytest.raises(TypeError, match="legacy_compatible"):
-            manager.request_certificate(
+            request_certificate(
                 client,
                 credential,
                 institution=None,
@@ -93,7 +94,7 @@ def test_a_wrong_typed_flag_is_refused_before_anything_is_sent(
                 legacy_compatible="yes",  # type: ignore[arg-type]
             )
         with pytest.raises(TypeError, match="legacy_compatible"):
-            manager.renew_certificate(
+            renew_certificate(
                 client,
                 keystore_files.path,
                 KEYSTORE_PASSWORD,

@@ -20,9 +20,15 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from ehcert.client.eid import Pkcs12EidCredential
 from ehcert.client.platform import PlatformClient
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.manager import certificates as manager
-from ehcert.manager.certificates import Step
-from ehcert.manager.keystore_steps import free_path
+from ehcert.manager.certificate_views import describe_certificate, describe_keystore
+from ehcert.manager.certificates import request_certificate
+from ehcert.manager.keystore_steps import Step, free_path
+from ehcert.manager.renewal import renew_certificate, renewed_keystore
+from ehcert.manager.revocation import (
+    revoke_certificate,
+    revoke_with_eid,
+    validate_revocation_reason,
+)
 from ehcert.pki.keystore import keystore_filename, read_keystore_file
 from ehcert.pki.keystore_entries import KeyEntry, Keystore
 
@@ -63,13 +69,13 @@ def _kind(call: object) -> ErrorKind:
 
 
 def test_reasons_are_the_rfc_5280_names_in_any_case() -> None:
-    assert manager.validate_revocation_reason("KEYCOMPROMISE") == "keyCompromise"
-    assert manager.validate_revocation_reason("superseded") == "superseded"
+    assert validate_revocation_reason("KEYCOMPROMISE") == "keyCompromise"
+    assert validate_revocation_reason("superseded") == "superseded"
 
 
 def test_an_unknown_reason_lists_the_accepted_ones() -> None:
     with pytest.raises(EhcertError) as caught:
-        manager.validate_revocation_reason("certificateHold")
+        validate_revocation_reason("certificateHold")
     assert caught.value.field == "reason"
     assert caught.value.detail == (
         "The revocation reason 'certificateHold' is not accepted; use one of unspecified, "
@@ -82,7 +88,7 @@ def test_an_unknown_reason_lists_the_accepted_ones() -> None:
 
 
 def test_view_before_the_renewal_window(keystore_files: KeystoreFiles) -> None:
-    view = manager.describe_certificate(keystore_files.certificate, BEFORE_WINDOW)
+    view = describe_certificate(keystore_files.certificate, BEFORE_WINDOW)
     assert view.holder == f"SSIN={SSIN}"
     assert view.not_after == NOT_AFTER
     assert view.days_left == 91
@@ -91,29 +97,23 @@ def test_view_before_the_renewal_window(keystore_files: KeystoreFiles) -> None:
 
 
 def test_view_inside_the_window_and_after_expiry(keystore_files: KeystoreFiles) -> None:
-    inside = manager.describe_certificate(keystore_files.certificate, IN_WINDOW)
+    inside = describe_certificate(keystore_files.certificate, IN_WINDOW)
     assert (inside.renewal_window_open, inside.days_left) == (True, 46)
-    after = manager.describe_certificate(
-        keystore_files.certificate, NOT_AFTER + dt.timedelta(hours=1)
-    )
+    after = describe_certificate(keystore_files.certificate, NOT_AFTER + dt.timedelta(hours=1))
     assert (after.expired, after.renewal_window_open, after.days_left) == (True, False, -1)
 
 
 def test_describe_keystore_reads_the_authentication_certificate(
     keystore_files: KeystoreFiles,
 ) -> None:
-    view = manager.describe_keystore(keystore_files.path, KEYSTORE_PASSWORD, ISSUED_AT)
+    view = describe_keystore(keystore_files.path, KEYSTORE_PASSWORD, ISSUED_AT)
     assert view.serial == format(keystore_files.certificate.serial_number, "x")
     assert (
-        _kind(lambda: manager.describe_keystore(keystore_files.path, "wrong", ISSUED_AT))
+        _kind(lambda: describe_keystore(keystore_files.path, "wrong", ISSUED_AT))
         is ErrorKind.UNAUTHORIZED
     )
     assert (
-        _kind(
-            lambda: manager.describe_keystore(
-                keystore_files.path.with_name("gone.p12"), "x", ISSUED_AT
-            )
-        )
+        _kind(lambda: describe_keystore(keystore_files.path.with_name("gone.p12"), "x", ISSUED_AT))
         is ErrorKind.NOT_FOUND
     )
 
@@ -133,7 +133,7 @@ def _request(
         "now": ISSUED_AT,
     }
     arguments.update(changes)
-    return manager.request_certificate(client, credential, **arguments)  # type: ignore[arg-type]
+    return request_certificate(client, credential, **arguments)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -216,7 +216,7 @@ def test_renewal_before_the_window_is_refused_locally(
     offline: PlatformClient, keystore_files: KeystoreFiles
 ) -> None:
     with pytest.raises(EhcertError) as caught:
-        manager.renew_certificate(offline, keystore_files.path, KEYSTORE_PASSWORD, BEFORE_WINDOW)
+        renew_certificate(offline, keystore_files.path, KEYSTORE_PASSWORD, BEFORE_WINDOW)
     assert caught.value.kind is ErrorKind.RENEWAL_TOO_EARLY
     assert "2028-12-02" in caught.value.detail
 
@@ -226,9 +226,7 @@ def test_renewal_after_expiry_is_refused_locally(
 ) -> None:
     late = NOT_AFTER + dt.timedelta(days=1)
     assert (
-        _kind(
-            lambda: manager.renew_certificate(offline, keystore_files.path, KEYSTORE_PASSWORD, late)
-        )
+        _kind(lambda: renew_certificate(offline, keystore_files.path, KEYSTORE_PASSWORD, late))
         is ErrorKind.CERTIFICATE_EXPIRED
     )
 
@@ -237,11 +235,7 @@ def test_renewal_inside_the_window_goes_on_to_the_platform(
     offline: PlatformClient, keystore_files: KeystoreFiles
 ) -> None:
     assert (
-        _kind(
-            lambda: manager.renew_certificate(
-                offline, keystore_files.path, KEYSTORE_PASSWORD, IN_WINDOW
-            )
-        )
+        _kind(lambda: renew_certificate(offline, keystore_files.path, KEYSTORE_PASSWORD, IN_WINDOW))
         is ErrorKind.UNAVAILABLE
     )
 
@@ -251,24 +245,20 @@ def test_revocation_checks_reason_and_serial_first(
 ) -> None:
     assert (
         _kind(
-            lambda: manager.revoke_certificate(
-                offline, keystore_files.path, KEYSTORE_PASSWORD, "because"
-            )
+            lambda: revoke_certificate(offline, keystore_files.path, KEYSTORE_PASSWORD, "because")
         )
         is ErrorKind.MALFORMED
     )
     assert (
-        _kind(lambda: manager.revoke_with_eid(offline, credential, "xyz", "keyCompromise"))
+        _kind(lambda: revoke_with_eid(offline, credential, "xyz", "keyCompromise"))
         is ErrorKind.MALFORMED
     )
     assert (
-        _kind(
-            lambda: manager.revoke_certificate(offline, keystore_files.path, "wrong", "superseded")
-        )
+        _kind(lambda: revoke_certificate(offline, keystore_files.path, "wrong", "superseded"))
         is ErrorKind.UNAUTHORIZED
     )
     assert (
-        _kind(lambda: manager.revoke_with_eid(offline, credential, "0A:1B", "keyCompromise"))
+        _kind(lambda: revoke_with_eid(offline, credential, "0A:1B", "keyCompromise"))
         is ErrorKind.UNAVAILABLE
     )
 
@@ -302,7 +292,7 @@ def test_renewal_keeps_every_other_entry(
     assert isinstance(new_key, rsa.RSAPrivateKey)
     assert new_cert is not None
     fresh = KeyEntry("authentication", new_key, new_cert, (test_ca.certificate,))
-    renewed = manager.renewed_keystore(Keystore(old.with_entry(encryption).entries, ()), fresh)
+    renewed = renewed_keystore(Keystore(old.with_entry(encryption).entries, ()), fresh)
     assert renewed.authentication() == fresh
     assert [e.alias for e in renewed.entries] == ["authentication", encryption.alias]
     assert renewed.encryption_keys() == (encryption,)

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from ehcert.core.clock import FixedClock
-from ehcert.manager.certificates import revoke_certificate
+from ehcert.manager.revocation import revoke_certificate
 from ehcert.pki.keystore import read_keystore_file
 from ehcert.pki.ocsp_status import ocsp_request_for, status_from_ocsp_response
 from ehcert.pki.revocation import RevocationState

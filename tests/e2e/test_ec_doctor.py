@@ -19,8 +19,9 @@ from cryptography.x509.oid import SignatureAlgorithmOID
 from ehcert.client.eid import Pkcs11EidCredential, default_algorithm
 from ehcert.client.keys import KeyEntryRequestSigner
 from ehcert.client.sts import StsClient
-from ehcert.manager.certificates import renew_certificate, request_certificate
+from ehcert.manager.certificates import request_certificate
 from ehcert.manager.messages import seal_for, unseal_file
+from ehcert.manager.renewal import renew_certificate
 from ehcert.operations import issue_test_eid
 from ehcert.pki.keystore import read_keystore_file
 from ehcert.pki.lint import LintProfile, blocking, lint_certificate

@@ -35,7 +35,7 @@ from ehcert.client.ehbox_messages import Annex, Draft
 from ehcert.client.keys import KeyEntryRequestSigner
 from ehcert.client.platform import PlatformClient
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.manager.certificates import renew_certificate
+from ehcert.manager.renewal import renew_certificate
 from ehcert.pki.jws import create_jws
 from ehcert.pki.keystore import read_keystore_file
 from ehcert.pki.keystore_entries import Keystore

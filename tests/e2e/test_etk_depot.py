@@ -24,8 +24,9 @@ from sqlalchemy import event
 
 from ehcert.client.keys import KeyEntryRequestSigner, decrypt_challenge
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.manager.certificates import renew_certificate, revoke_certificate
 from ehcert.manager.etk import encryption_entry
+from ehcert.manager.renewal import renew_certificate
+from ehcert.manager.revocation import revoke_certificate
 from ehcert.pki import profiles
 from ehcert.pki.etk import parse_etk, verify_etk
 from ehcert.pki.keystore import read_keystore_file

@@ -19,7 +19,7 @@ from cryptography.x509.oid import NameOID
 
 from ehcert.client.keys import KeyEntryRequestSigner
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.manager.certificates import revoke_with_eid
+from ehcert.manager.revocation import revoke_with_eid
 from ehcert.operations import end_mandate
 from ehcert.pki.keystore import read_keystore_file
 from ehcert.store.testing import example_ssin

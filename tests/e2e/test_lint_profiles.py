@@ -18,7 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
-from ehcert.manager.certificates import revoke_with_eid
+from ehcert.manager.revocation import revoke_with_eid
 from ehcert.operations import revoke_test_eid
 from ehcert.pki.lint import (
     Finding,

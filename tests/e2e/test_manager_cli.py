@@ -20,8 +20,8 @@ from typer.testing import CliRunner, Result
 from ehcert.cli.cert import cert_app
 from ehcert.cli.keystore import auto_renew_command
 from ehcert.cli.options import CertRuntime
-from ehcert.manager.certificates import revoke_certificate
 from ehcert.manager.keystores import find_keystores
+from ehcert.manager.revocation import revoke_certificate
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import Actors, RunningPlatform

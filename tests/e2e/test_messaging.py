@@ -17,8 +17,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.manager.certificates import renew_certificate, revoke_certificate
 from ehcert.manager.messages import seal_for, unseal_file
+from ehcert.manager.renewal import renew_certificate
+from ehcert.manager.revocation import revoke_certificate
 from ehcert.pki.keystore import read_keystore_file
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ehcert.manager.certificates import revoke_certificate
+from ehcert.manager.revocation import revoke_certificate
 
 if TYPE_CHECKING:
     from conftest import Actors  # type: ignore[import-not-found]

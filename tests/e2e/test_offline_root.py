@@ -23,7 +23,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from ehcert.client.keys import KeyEntryRequestSigner
 from ehcert.client.sts import StsClient, verify_assertion
 from ehcert.core.clock import FixedClock
-from ehcert.manager.certificates import renew_certificate, revoke_certificate
+from ehcert.manager.renewal import renew_certificate
+from ehcert.manager.revocation import revoke_certificate
 from ehcert.pki.etk import parse_etk, verify_etk
 from ehcert.pki.keystore import read_keystore_file
 from ehcert.platform import Platform

@@ -27,7 +27,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
-from ehcert.manager.certificates import revoke_with_eid
+from ehcert.manager.revocation import revoke_with_eid
 from ehcert.store.ocsp_cache import OcspCache
 
 if TYPE_CHECKING:

@@ -22,14 +22,11 @@ from sqlalchemy import text
 from ehcert.client.keys import KeyEntryRequestSigner
 from ehcert.client.platform import PlatformClient
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.manager.certificates import (
-    certificate_status,
-    renew_certificate,
-    revoke_certificate,
-    revoke_with_eid,
-)
+from ehcert.manager.certificate_views import certificate_status
 from ehcert.manager.keystores import find_keystores
 from ehcert.manager.pending import load_pending_keys, renewal_journal
+from ehcert.manager.renewal import renew_certificate
+from ehcert.manager.revocation import revoke_certificate, revoke_with_eid
 from ehcert.operations import admin_revoke
 from ehcert.pki.keystore import read_keystore_file
 from ehcert.store.audit import verify_audit_chain

@@ -12,13 +12,13 @@ import pytest
 from asn1crypto import csr as asn1_csr
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki.csr import check_csr
 from ehcert.pki.jws import create_jws, verify_jws
-from ehcert.pki.public_keys import certificate_public_key, ecdsa_der, ecdsa_raw
+from ehcert.pki.public_keys import certificate_public_key, ecdsa_der, ecdsa_raw, spki_problem
 
 URL = "https://platform.example.test/v1/certificates"
 NONCE = "oFvnlFP1wIhRlYS2jTaXbA"
@@ -179,3 +179,22 @@ def test_certificate_on_p192_is_refused_naming_the_curve() -> None:
     key = ec.generate_private_key(ec.SECP192R1())
     detail = _refused(lambda: certificate_public_key(_certificate(key), "eID key")).detail
     assert "(EC (P-192))" in detail
+
+
+def test_a_key_of_an_unknown_algorithm_is_refused_in_one_sentence(
+    session_rsa_keys: list[rsa.RSAPrivateKey],
+) -> None:
+    # rsaEncryption's OID with one arc changed (1.3.70.72...): asn1crypto knows no
+    # parameters for it, which once escaped as a KeyError from a JWS's x5c certificate.
+    spki = (
+        session_rsa_keys[0]
+        .public_key()
+        .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    rsa_oid = bytes.fromhex("06092a864886f70d010101")
+    assert rsa_oid in spki
+    mutated = spki.replace(rsa_oid, bytes.fromhex("06092b464886f70d010101"))
+    problem, key = spki_problem(mutated, "certificate key")
+    assert key is None
+    assert problem is not None
+    assert problem.detail == "The certificate key cannot be read."

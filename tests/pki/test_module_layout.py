@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from ehcert.cli import cert
+from ehcert.cli import admin, cert
+from ehcert.manager import certificates
 from ehcert.pki import etk, keystore, pathval, pkcs11, pkcs12_pbe, profiles
 
 SOURCE = Path(__file__).resolve().parents[2] / "src" / "ehcert"
@@ -37,6 +38,12 @@ MOVED = [
     (cert, "CertRuntime"),
     (cert, "LEGACY_WARNING"),
     (cert, "show_command"),
+    (certificates, "renew_certificate"),
+    (certificates, "revoke_with_eid"),
+    (certificates, "describe_keystore"),
+    (certificates, "Step"),
+    (admin, "provider_app"),
+    (admin, "DataDir"),
 ]
 
 

@@ -18,7 +18,7 @@ from ehcert.core.revocation import (
     REVOCATION_REASONS,
     RFC_5280_REASON_CODES,
 )
-from ehcert.manager.certificates import validate_revocation_reason
+from ehcert.manager.revocation import validate_revocation_reason
 from ehcert.manager.web.messages import REASON_LABELS
 from ehcert.ra.adapters import Ledger, LedgerRevoker, StoredDigitalKeys
 from ehcert.ra.service import RegistrationAuthority

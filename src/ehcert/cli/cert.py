@@ -65,12 +65,16 @@ from ehcert.core.errors import EhcertError
 from ehcert.core.identifiers import InstitutionId, validate_application_id
 from ehcert.core.keys import KEY_POLICY, REQUEST_KEY_TYPES
 from ehcert.core.revocation import HOLDER_REASONS
-from ehcert.manager import certificates as manager
-from ehcert.manager.certificates import (
-    ENVIRONMENTS,
-    StatusReport,
-)
+from ehcert.manager.certificate_views import StatusReport, certificate_status
+from ehcert.manager.certificates import ENVIRONMENTS, request_certificate
 from ehcert.manager.eid_middleware import choose_card, list_eid_cards, open_card, require_eid_module
+from ehcert.manager.renewal import renew_certificate
+from ehcert.manager.revocation import (
+    revoke_certificate,
+    revoke_with_digital_key,
+    revoke_with_eid,
+    validate_revocation_reason,
+)
 from ehcert.manager.secrets import read_secret
 
 cert_app = typer.Typer(
@@ -104,7 +108,7 @@ def _application(value: str | None) -> str | None:
 
 def _reason(value: str) -> str:
     try:
-        return manager.validate_revocation_reason(value)
+        return validate_revocation_reason(value)
     except EhcertError as exc:
         raise typer.BadParameter(exc.detail) from None
 
@@ -265,7 +269,7 @@ def request_command(
         if digital_key is not None:  # the code last, as fresh as it can be
             credential = read_login(digital_key, digital_key_password_file, code_file)
         with platform_client(ctx, platform) as client, spinner() as progress:
-            path = manager.request_certificate(
+            path = request_certificate(
                 client,
                 credential,
                 institution=institution,
@@ -334,7 +338,7 @@ def renew_command(
             else None
         )
         with platform_client(ctx, platform) as client, spinner() as progress:
-            path = manager.renew_certificate(
+            path = renew_certificate(
                 client,
                 keystore,
                 password,
@@ -400,17 +404,17 @@ def revoke_command(
         if keystore is not None:
             password = read_secret(password_file, "Keystore password")
             with platform_client(ctx, platform) as client:
-                status = manager.revoke_certificate(client, keystore, password, reason)
+                status = revoke_certificate(client, keystore, password, reason)
         elif digital_key is not None:
             login = read_login(digital_key, digital_key_password_file, code_file)
             assert serial is not None
             with platform_client(ctx, platform) as client:
-                status = manager.revoke_with_digital_key(client, login, serial, reason)
+                status = revoke_with_digital_key(client, login, serial, reason)
         else:
             credential = _load_eid(eid, eid_pkcs11, token_label, key_label, pin_file)
             assert serial is not None
             with platform_client(ctx, platform) as client:
-                status = manager.revoke_with_eid(client, credential, serial, reason)
+                status = revoke_with_eid(client, credential, serial, reason)
         if json_output:
             emit_json(status)
             return
@@ -452,7 +456,7 @@ def status_command(
     with reported_errors(json_output=json_output):
         password = read_secret(password_file, "Keystore password")
         with platform_client(ctx, platform) as client:
-            report: StatusReport = manager.certificate_status(
+            report: StatusReport = certificate_status(
                 client, keystore, password, runtime.clock.now()
             )
         if json_output:

@@ -10,8 +10,7 @@ from ehcert.cli.options import warn_legacy
 from ehcert.cli.output import emit_json, stdout_console
 from ehcert.client.results import CertificateState, CertificateStatus
 from ehcert.core.clock import Clock
-from ehcert.manager import certificates as manager
-from ehcert.manager.certificates import CertificateView
+from ehcert.manager.certificate_views import CertificateView, describe_keystore
 
 # --- output --------------------------------------------------------------------------------
 
@@ -61,7 +60,7 @@ def written(
     clock: Clock, path: Path, password: str, json_output: bool, verb: str, legacy: bool
 ) -> None:
     """Show the keystore a command just wrote, then the legacy warning when it applies."""
-    view = manager.describe_keystore(path, password, clock.now())
+    view = describe_keystore(path, password, clock.now())
     if json_output:
         emit_json({"keystore": path, "certificate": view})
     else:

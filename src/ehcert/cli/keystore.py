@@ -41,7 +41,7 @@ from ehcert.cli.output import (
 )
 from ehcert.client.results import CertificateStatus
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.manager import certificates as manager
+from ehcert.manager.certificate_views import describe_certificate
 from ehcert.manager.keystores import (
     KeystoreSummary,
     RenewalOutcome,
@@ -55,6 +55,7 @@ from ehcert.manager.keystores import (
     watch_finding,
 )
 from ehcert.manager.password import change_password
+from ehcert.manager.renewal import renew_certificate
 from ehcert.manager.secrets import read_secret
 from ehcert.pki.keystore import read_keystore_file
 
@@ -210,7 +211,7 @@ def export_command(
         for entry in content.encryption_keys():
             files[f"{stem}-encryption-{entry.alias}.pem"] = _pem([entry.certificate])
         if platform is not None:
-            holder = manager.describe_certificate(
+            holder = describe_certificate(
                 authentication.certificate, cert_runtime(ctx).clock.now()
             ).holder
             with platform_client(ctx, platform) as client:
@@ -418,7 +419,7 @@ def auto_renew_command(
                 )
             new_path = None
             if decision.outcome is RenewalOutcome.RENEW:
-                new_path = manager.renew_certificate(
+                new_path = renew_certificate(
                     client,
                     current.path,
                     password,

@@ -29,7 +29,7 @@ from typer.core import TyperCommand
 from ehcert.cli.output import stderr_console
 from ehcert.client.platform import PlatformClient
 from ehcert.core.clock import Clock, SystemClock
-from ehcert.manager.certificates import Progress, Step
+from ehcert.manager.keystore_steps import Progress, Step
 
 
 @dataclass(frozen=True)

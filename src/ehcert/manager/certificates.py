@@ -46,13 +46,6 @@ from ehcert.client.platform import DigitalKeyLogin, PlatformClient
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import Holder, InstitutionId, validate_application_id
 from ehcert.core.keys import KEY_POLICY
-from ehcert.manager.certificate_views import (
-    CertificateView,
-    StatusReport,
-    certificate_status,
-    describe_certificate,
-    describe_keystore,
-)
 from ehcert.manager.etk import encryption_entry
 from ehcert.manager.keystore_steps import (
     Progress,
@@ -76,34 +69,8 @@ from ehcert.manager.pending import (
     request_journal,
     save_pending_keys,
 )
-from ehcert.manager.renewal import renew_certificate, renewed_keystore
-from ehcert.manager.revocation import (
-    revoke_certificate,
-    revoke_with_digital_key,
-    revoke_with_eid,
-    validate_revocation_reason,
-)
 from ehcert.pki.keystore import keystore_filename
 from ehcert.pki.keystore_entries import AUTHENTICATION_ALIAS, KeyEntry, Keystore
-
-# The names callers import from here (the module was split: the old paths keep working).
-__all__ = [
-    "ENVIRONMENTS",
-    "CertificateView",
-    "Progress",
-    "StatusReport",
-    "Step",
-    "certificate_status",
-    "describe_certificate",
-    "describe_keystore",
-    "renew_certificate",
-    "renewed_keystore",
-    "request_certificate",
-    "revoke_certificate",
-    "revoke_with_digital_key",
-    "revoke_with_eid",
-    "validate_revocation_reason",
-]
 
 ENVIRONMENTS = ("acceptance", "production")
 

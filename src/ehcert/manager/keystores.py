@@ -37,7 +37,7 @@ from ehcert.client.results import CertificateState, CertificateStatus
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import INSTITUTION_TYPES, PERSON_TYPES
 from ehcert.core.names import parse_ehealth_subject
-from ehcert.manager.certificates import CertificateView, describe_certificate
+from ehcert.manager.certificate_views import CertificateView, describe_certificate
 from ehcert.pki.keystore import read_keystore_file
 from ehcert.pki.keystore_entries import AUTHENTICATION_ALIAS, Keystore
 

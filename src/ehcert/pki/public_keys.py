@@ -106,7 +106,7 @@ def spki_problem(spki_der: bytes, what: str) -> tuple[KeyProblem | None, PublicK
     try:
         info = asn1_keys.PublicKeyInfo.load(spki_der)
         problem = _algorithm_problem(info["algorithm"], what)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, KeyError):  # KeyError: asn1crypto, an unknown algorithm
         return KeyProblem("key_algorithm", f"The {what} cannot be read."), None
     if problem is not None:
         return problem, None

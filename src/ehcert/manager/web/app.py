@@ -31,7 +31,7 @@ from ehcert.client.results import CertificateStatus
 from ehcert.core.clock import Clock, SystemClock
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.keys import KEY_POLICY
-from ehcert.manager import certificates as manager
+from ehcert.manager.certificate_views import describe_certificate
 from ehcert.manager.keystores import KeystoreFile, KeystoreSummary, find_keystores, summarise
 from ehcert.manager.web.i18n import LANGUAGE_NAMES, LANGUAGES, environment, negotiate, translator
 from ehcert.manager.web.jobs import JobRunner
@@ -140,7 +140,7 @@ class ManagerApp:
                 return None
         except OSError:
             return None
-        view = manager.describe_certificate(known.certificate, self.now())
+        view = describe_certificate(known.certificate, self.now())
         return dataclasses.replace(known.summary, certificate=view)
 
     def platform_status(self, serial: str) -> CertificateStatus | None:

@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from ehcert.client.platform import DigitalKeyLogin
 from ehcert.core.keys import REQUEST_KEY_TYPES
-from ehcert.manager import certificates as manager
+from ehcert.manager.certificates import request_certificate
 from ehcert.manager.web.eid_flows import key_type_choice, key_type_labels, new_password_errors
 from ehcert.manager.web.i18n import translator
 from ehcert.manager.web.jobs import StepReporter
@@ -85,7 +85,7 @@ async def digital_key_submit(app: ManagerApp, request: Request) -> Response:
     def work(report: StepReporter) -> dict[str, Any]:
         report("checking-folder")
         with app.client() as client:
-            path = manager.request_certificate(
+            path = request_certificate(
                 client,
                 login,
                 institution=None,

@@ -27,8 +27,9 @@ from ehcert.core.errors import EhcertError
 from ehcert.core.identifiers import validate_application_id
 from ehcert.core.keys import REQUEST_KEY_TYPES
 from ehcert.core.revocation import HOLDER_REASONS
-from ehcert.manager import certificates as manager
+from ehcert.manager.certificates import request_certificate
 from ehcert.manager.password import password_problems
+from ehcert.manager.revocation import revoke_with_eid
 from ehcert.manager.web.eid_step import OpenEid, current_eid, forget_eid, take_eid
 from ehcert.manager.web.i18n import Translate, readable_identifier, translator
 from ehcert.manager.web.jobs import StepReporter
@@ -195,7 +196,7 @@ async def request_submit(app: ManagerApp, request: Request) -> Response:
         report("checking")
         try:
             with app.client() as client:
-                path = manager.request_certificate(
+                path = request_certificate(
                     client,
                     opened.credential,
                     institution=institution,
@@ -292,7 +293,7 @@ async def revoke_eid_confirm(app: ManagerApp, request: Request) -> Response:
 
     def revoke() -> CertificateStatus:
         with app.client() as client:
-            return manager.revoke_with_eid(client, opened.credential, chosen.serial, reason)
+            return revoke_with_eid(client, opened.credential, chosen.serial, reason)
 
     try:
         status = await run_in_threadpool(revoke)

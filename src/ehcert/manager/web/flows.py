@@ -21,9 +21,10 @@ from ehcert.client.platform import serial_of
 from ehcert.client.results import CertificateState
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.revocation import HOLDER_REASONS
-from ehcert.manager import certificates as manager
 from ehcert.manager.keystores import KeystoreFile, KeystoreSummary
 from ehcert.manager.password import ChangeStep, change_password
+from ehcert.manager.renewal import renew_certificate
+from ehcert.manager.revocation import revoke_certificate
 from ehcert.manager.web.eid_flows import new_password_errors
 from ehcert.manager.web.i18n import Translate, readable_identifier, translator
 from ehcert.manager.web.jobs import StepReporter
@@ -176,7 +177,7 @@ async def renew_submit(app: ManagerApp, request: Request) -> Response:
 
     def work(report: StepReporter) -> dict[str, Any]:
         with app.client() as client:
-            path = manager.renew_certificate(
+            path = renew_certificate(
                 client,
                 item.path,
                 password,
@@ -231,7 +232,7 @@ def _revoke(app: ManagerApp, path: Path, password: str, serial: str, reason: str
             "The keystore changed since the confirmation page was shown; start again.",
         )
     with app.client() as client:
-        return manager.revoke_certificate(client, path, password, reason)
+        return revoke_certificate(client, path, password, reason)
 
 
 async def revoke_confirm(app: ManagerApp, request: Request) -> Response:
