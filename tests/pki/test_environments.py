@@ -11,7 +11,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.pki.environments import EnvironmentCheck, hierarchy_name_prefix
+from ehcert.pki.environments import (
+    EnvironmentCheck,
+    hierarchy_common_name,
+    hierarchy_name_prefix,
+)
 from ehcert.settings import DEFAULT_POLICY_OIDS
 
 KEY = ec.generate_private_key(ec.SECP256R1())
@@ -58,6 +62,7 @@ def test_the_policy_oid_says_the_environment_before_any_name() -> None:
         ("ehcert Production STS", "ehcert Production Issuing CA", "production"),
         ("Bryan Brouckaert (Authentication)", "ehcert Acceptance Test Citizen CA", "acceptance"),
         ("ehcert Acceptance Root CA", "ehcert Acceptance Root CA", "acceptance"),
+        ("ehcert Acceptance TEST STS", "ehcert Acceptance TEST Issuing CA", "acceptance"),
         ("Bryan Brouckaert (Authentication)", "Citizen CA", None),
         ("ehcert Staging STS", "ehcert Staging Issuing CA", None),
     ],
@@ -104,5 +109,11 @@ def test_a_wrong_setting_is_refused_naming_it(
 
 def test_the_name_prefix_is_the_hierarchy_s() -> None:
     assert hierarchy_name_prefix("production") == "ehcert Production "
+    assert hierarchy_common_name("acceptance", "Root CA") == "ehcert Acceptance TEST Root CA"
+    assert hierarchy_common_name("production", "Root CA") == "ehcert Production Root CA"
+    assert (
+        hierarchy_common_name("acceptance", "Test Citizen CA")
+        == "ehcert Acceptance Test Citizen CA"
+    )
     with pytest.raises(ValueError, match="environment must be one of"):
         hierarchy_name_prefix("staging")

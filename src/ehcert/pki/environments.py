@@ -15,7 +15,8 @@ A certificate is recognised by, in this order:
 2. else the common name of its issuer or its subject, which for every certificate of a
    platform's own hierarchy (roots, issuing CAs, the test citizen CA, the OCSP responder,
    the STS and the ETK depot, and what they issue) begins with
-   :func:`hierarchy_name_prefix` of its environment (``ca.credentials.ca_name``).
+   :func:`hierarchy_name_prefix` of its environment (:func:`hierarchy_common_name`,
+   ``ca.credentials.ca_name``).
 
 A certificate recognised as neither (a real eID card's, another tool's) is no business
 of this check: path validation against the environment's anchors decides about it.
@@ -41,6 +42,19 @@ def hierarchy_name_prefix(environment: str) -> str:
     if environment not in ENVIRONMENTS:
         raise ValueError(f"environment must be one of {', '.join(ENVIRONMENTS)}")
     return f"ehcert {environment.capitalize()} "
+
+
+def hierarchy_common_name(environment: str, role_title: str) -> str:
+    """The common name of a CA or service certificate of ``environment``'s hierarchy.
+
+    Acceptance names say TEST (``ehcert Acceptance TEST Issuing CA``), so nobody mistakes
+    a test certificate's chain for production's when reading it (a title that already
+    begins "Test", the test citizen CA's, keeps its one word); the environment's prefix
+    comes first, so hierarchies made before that word still read as acceptance.
+    """
+    says_test = role_title.casefold().startswith("test ")
+    marker = "TEST " if environment == "acceptance" and not says_test else ""
+    return f"{hierarchy_name_prefix(environment)}{marker}{role_title}"
 
 
 def _common_names(name: x509.Name) -> list[str]:
