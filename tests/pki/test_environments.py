@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from pydantic import ValidationError
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki.environments import (
+    ENVIRONMENTS,
     EnvironmentCheck,
     hierarchy_common_name,
     hierarchy_name_prefix,
 )
-from ehcert.settings import DEFAULT_POLICY_OIDS
+from ehcert.settings import DEFAULT_POLICY_OIDS, Settings
 
 KEY = ec.generate_private_key(ec.SECP256R1())
 START = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
@@ -117,3 +120,15 @@ def test_the_name_prefix_is_the_hierarchy_s() -> None:
     )
     with pytest.raises(ValueError, match="environment must be one of"):
         hierarchy_name_prefix("staging")
+
+
+def test_the_settings_refuse_one_policy_oid_for_both_environments(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="policy_oid_acceptance and policy_oid_production"):
+        Settings(data_dir=tmp_path, policy_oid_acceptance="1.2.3", policy_oid_production="1.2.3")
+    with pytest.raises(ValidationError, match="dotted digits"):
+        Settings(data_dir=tmp_path, policy_oid_production="1.2.x")
+    settings = Settings(data_dir=tmp_path, policy_oid_production="1.2.4")
+    check = EnvironmentCheck(
+        settings.environment, {name: settings.policy_oid(name) for name in ENVIRONMENTS}
+    )
+    assert check.policy_oids["production"] == "1.2.4"
