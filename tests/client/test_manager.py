@@ -22,6 +22,7 @@ from ehcert.client.platform import PlatformClient
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.manager import certificates as manager
 from ehcert.manager.certificates import Step
+from ehcert.manager.keystore_steps import free_path
 from ehcert.pki.keystore import keystore_filename, read_keystore_file
 from ehcert.pki.keystore_entries import KeyEntry, Keystore
 
@@ -274,12 +275,12 @@ def test_revocation_checks_reason_and_serial_first(
 
 def test_a_taken_name_gets_the_serial_appended(tmp_path: Path) -> None:
     wanted = tmp_path / "SSIN=79021802145 20290115-000000.acc-p12"
-    assert manager._free_path(wanted, "ab") == wanted
+    assert free_path(wanted, "ab") == wanted
     wanted.write_bytes(b"old")
-    second = manager._free_path(wanted, "ab")
+    second = free_path(wanted, "ab")
     assert second.name == "SSIN=79021802145 20290115-000000-ab.acc-p12"
     second.write_bytes(b"older")
-    assert manager._free_path(wanted, "ab").name.endswith("-ab-2.acc-p12")
+    assert free_path(wanted, "ab").name.endswith("-ab-2.acc-p12")
 
 
 def test_renewal_keeps_every_other_entry(

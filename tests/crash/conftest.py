@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -41,10 +41,13 @@ def past_ca(tmp_path_factory: pytest.TempPathFactory, crash_now: dt.datetime) ->
 
 
 @pytest.fixture(scope="session")
-def key_pool() -> list[rsa.RSAPrivateKey]:
-    """CSR keys for a whole run (every database is new, so each test may reuse them)."""
+def key_pool() -> list[ec.EllipticCurvePrivateKey]:
+    """CSR keys for a whole run (every database is new, so each test may reuse them).
+
+    EC P-256: the harness is about what a kill leaves behind, which does not depend on the
+    key type, and making a pool of RSA keys took longer than the crashes themselves."""
     count = 40 + ROUNDS * OPERATIONS
-    return [rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(count)]
+    return [ec.generate_private_key(ec.SECP256R1()) for _ in range(count)]
 
 
 @contextmanager

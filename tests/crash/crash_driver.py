@@ -46,7 +46,6 @@ from pathlib import Path
 import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 
 from ehcert.client.eid import Pkcs12EidCredential
@@ -58,6 +57,7 @@ from ehcert.core.identity import Identity
 from ehcert.operations import issue_test_eid
 from ehcert.pki.keystore_entries import AUTHENTICATION_ALIAS, KeyEntry
 from ehcert.pki.ocsp_status import ocsp_request_for, status_from_ocsp_response
+from ehcert.pki.public_keys import PrivateKey
 from ehcert.pki.revocation import RevocationState
 from ehcert.platform import Platform
 from ehcert.registry.service import RegistryService
@@ -149,7 +149,7 @@ class Held:
     """A certificate a client holds with its key (what a keystore would give it)."""
 
     owner: Person
-    key: rsa.RSAPrivateKey
+    key: PrivateKey
     certificate: x509.Certificate
     chain: tuple[x509.Certificate, ...]
 
@@ -188,7 +188,7 @@ def seed_platform(
     *,
     people: int,
     renewable: int,
-    keys: Iterator[rsa.RSAPrivateKey],
+    keys: Iterator[PrivateKey],
     now: dt.datetime,
 ) -> Fleet:
     """Registry entries, test eIDs and ``renewable`` certificates issued ``SEED_AGE`` ago.
@@ -277,7 +277,7 @@ class Operation:
     kind: str
     url: str
     person: Person | None = None
-    key: rsa.RSAPrivateKey | None = None
+    key: PrivateKey | None = None
     held: Held | None = None
     serial: str | None = None
     reason: str | None = None
@@ -297,7 +297,7 @@ class Plan:
     """
 
     rng: random.Random
-    keys: list[rsa.RSAPrivateKey]
+    keys: list[PrivateKey]
     people: list[Person]
     to_renew: list[Held]
     to_revoke: list[tuple[Person, str]]
@@ -327,7 +327,7 @@ class Plan:
         rng.shuffle(operations)
         return operations
 
-    def key(self) -> rsa.RSAPrivateKey:
+    def key(self) -> PrivateKey:
         if not self.keys:
             raise RuntimeError("the key pool is too small for this plan")
         return self.keys.pop()

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pytest
 from crash_driver import EHCERT, EID_PIN, Fleet, Served, free_port, seed_platform
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 
 from conftest import SEED
@@ -46,6 +47,7 @@ from ehcert.pki.keystore import (
     write_keystore_file,
 )
 from ehcert.pki.keystore_entries import AUTHENTICATION_ALIAS, KeyEntry, Keystore
+from ehcert.pki.public_keys import PrivateKey
 from ehcert.store.db import Database, sqlite_url
 from ehcert.store.models import CertificateRow, EtkRow
 
@@ -286,9 +288,17 @@ def test_killed_password_changes_leave_a_keystore_that_opens(
     assert -signal.SIGKILL in outcomes
 
 
-def _numbers(keystore: Keystore) -> list[tuple[str, int]]:
-    """Each key's alias and private exponent: the keys themselves, not their objects."""
-    return [(e.alias, e.private_key.private_numbers().d) for e in keystore.entries]
+def _numbers(keystore: Keystore) -> list[tuple[str, bytes]]:
+    """Each key's alias and PKCS#8 encoding: the keys themselves, not their objects."""
+    return [(e.alias, _pkcs8(e.private_key)) for e in keystore.entries]
+
+
+def _pkcs8(key: PrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
 
 
 def _open(path: Path, passwords: list[str]) -> tuple[str, Keystore]:

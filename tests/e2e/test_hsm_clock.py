@@ -27,7 +27,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,6 +196,28 @@ def test_restarts_at_60_days_100_days_and_3_years(
     pkcs11_sessions.close_sessions()
 
 
+def _without_faketime(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` without libfaketime: ``make test-future`` runs this suite under it, and
+    Debian's ``faketime`` wrapper refuses to start inside it ("sem_open: File exists")."""
+    env = {key: value for key, value in environ.items() if not key.startswith("FAKETIME")}
+    preload = [lib for lib in env.pop("LD_PRELOAD", "").split() if "faketime" not in lib]
+    if preload:
+        env["LD_PRELOAD"] = " ".join(preload)
+    return env
+
+
+def _ahead(delta: dt.timedelta) -> str:
+    """A libfaketime offset putting a process ``delta`` ahead of *this* process's clock,
+    which may itself be moved (``make test-future``): the machine's own clock is read by a
+    ``date`` run without libfaketime."""
+    machine = subprocess.run(
+        ["date", "+%s.%N"], env=_without_faketime(os.environ), capture_output=True, text=True,
+        check=True, timeout=10,
+    ).stdout  # fmt: skip
+    offset = time.time() - float(machine) + delta.total_seconds()
+    return f"{offset:+.0f}"
+
+
 @contextmanager
 def _served_process(
     hsm_ca: HsmCa, data_dir: Path, prefix: list[str], extra_env: dict[str, str]
@@ -205,7 +227,7 @@ def _served_process(
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
-    env = {key: value for key, value in os.environ.items() if not key.startswith("FAKETIME")}
+    env = _without_faketime(os.environ)
     env.update(
         EHCERT_PKCS11_MODULE=pkcs11.SOFTHSM2_MODULE,
         EHCERT_PKCS11_TOKEN_LABEL=hsm_ca.token_label,
@@ -242,7 +264,8 @@ def test_a_serve_process_started_100_days_ahead_by_faketime(hsm_ca: HsmCa, tmp_p
     if shutil.which("faketime") is None:
         pytest.fail("faketime is not installed; run scripts/install-system-deps.sh")
     data_dir = hsm_ca.copy(tmp_path / "data")
-    with _served_process(hsm_ca, data_dir, ["faketime", "-m", "-f", "+100d"], {}) as (url, _):
+    ahead = ["faketime", "-m", "-f", _ahead(dt.timedelta(days=100))]
+    with _served_process(hsm_ca, data_dir, ahead, {}) as (url, _):
         der = _post_ocsp(url, hsm_ca)
     near = dt.datetime.now(dt.UTC) + dt.timedelta(days=100)
     responder = hsm_ca.verified(der, tmp_path / "ahead", near)
@@ -253,7 +276,7 @@ def test_a_running_serve_process_whose_clock_moves_100_days(hsm_ca: HsmCa, tmp_p
     assert LIBFAKETIME.exists(), "faketime is not installed; run scripts/install-system-deps.sh"
     data_dir = hsm_ca.copy(tmp_path / "data")
     timestamp = tmp_path / "faketime"
-    timestamp.write_text("+1d\n")
+    timestamp.write_text(_ahead(dt.timedelta(days=1)) + "\n")
     env = {
         "LD_PRELOAD": str(LIBFAKETIME),
         "FAKETIME_TIMESTAMP_FILE": str(timestamp),
@@ -266,7 +289,7 @@ def test_a_running_serve_process_whose_clock_moves_100_days(hsm_ca: HsmCa, tmp_p
         responder = hsm_ca.verified(first, tmp_path / "day1", near)
         assert responder.not_valid_before_utc < INIT + dt.timedelta(days=1)  # from init
 
-        timestamp.write_text("+100d\n")
+        timestamp.write_text(_ahead(dt.timedelta(days=100)) + "\n")
         later = _post_ocsp(url, hsm_ca)
         near = dt.datetime.now(dt.UTC) + dt.timedelta(days=100)
         renewed = hsm_ca.verified(later, tmp_path / "day100", near)

@@ -11,9 +11,10 @@ from ehcert.cli.main import app
 
 
 def _admin(platform: RunningPlatform, *args: str) -> Result:
-    common = ["--data-dir", str(platform.data_dir), "--db", platform.platform.settings.database_url]
-    environment = {"EHCERT_ENVIRONMENT": platform.platform.settings.environment}
-    return CliRunner().invoke(app, ["admin", "integrator", *args, *common], env=environment)
+    settings = platform.platform.settings
+    common = ["--data-dir", str(platform.data_dir), "--db", settings.database_url]
+    common += ["--environment", settings.environment]
+    return CliRunner().invoke(app, ["admin", "integrator", *args, *common])
 
 
 def test_an_operator_registers_an_integrator_and_lists_it(env: RunningPlatform) -> None:

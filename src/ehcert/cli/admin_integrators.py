@@ -7,13 +7,12 @@ A production data directory has no integrators: both commands refuse there
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from ehcert.cli.folders import require_platform_folder
+from ehcert.cli.admin_options import DataDir, Db, EnvOption, Json, admin_database, now
 from ehcert.cli.output import emit_json, exits_on_error, stdout_console
 from ehcert.settings import load_settings
 
@@ -21,22 +20,12 @@ integrator_admin_app = typer.Typer(
     no_args_is_help=True, help="Software integrators (acceptance only)."
 )
 
-DataDir = Annotated[
-    Path, typer.Option("--data-dir", envvar="EHCERT_DATA_DIR", help="Platform data directory.")
-]
-Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
-Db = Annotated[str | None, typer.Option("--db", envvar="EHCERT_DB", help="Database URL.")]
 
-
-def _integrators(data_dir: Path, db: str | None) -> Any:
+def _integrators(data_dir: Path, db: str | None, environment: str | None) -> Any:
     from ehcert.registry.integrators import IntegratorRegistry
-    from ehcert.store.db import Database
 
-    require_platform_folder(data_dir, db)
-    settings = load_settings(data_dir=data_dir, db=db)
-    database = Database(settings.database_url)
-    database.migrate()
-    return IntegratorRegistry(database, settings.environment)
+    settings = load_settings(data_dir=data_dir, db=db, environment=environment)
+    return IntegratorRegistry(admin_database(data_dir, db), settings.environment)
 
 
 def _as_json(record: Any) -> dict[str, Any]:
@@ -58,10 +47,11 @@ def integrator_add(
     ],
     data_dir: DataDir = Path("data"),
     db: Db = None,
+    environment: EnvOption = None,
     json_output: Json = False,
 ) -> None:
     """Register a software integrator (acceptance only)."""
-    record = _integrators(data_dir, db).add(cbe, name, form_reference, now=dt.datetime.now(dt.UTC))
+    record = _integrators(data_dir, db, environment).add(cbe, name, form_reference, now=now())
     if json_output:
         emit_json(_as_json(record))
         return
@@ -75,10 +65,13 @@ def integrator_add(
 @integrator_admin_app.command("list")
 @exits_on_error
 def integrator_list(
-    data_dir: DataDir = Path("data"), db: Db = None, json_output: Json = False
+    data_dir: DataDir = Path("data"),
+    db: Db = None,
+    environment: EnvOption = None,
+    json_output: Json = False,
 ) -> None:
     """List the software integrators."""
-    integrators = _integrators(data_dir, db).integrators()
+    integrators = _integrators(data_dir, db, environment).integrators()
     if json_output:
         emit_json({"integrators": [_as_json(record) for record in integrators]})
         return

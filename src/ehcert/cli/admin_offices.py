@@ -14,18 +14,13 @@ from typing import Annotated, Any
 
 import typer
 
+from ehcert.cli.admin_options import DataDir, Db, Json
 from ehcert.cli.folders import require_platform_folder
 from ehcert.cli.output import emit_json, exits_on_error, stdout_console
 from ehcert.settings import load_settings
 
 office_admin_app = typer.Typer(no_args_is_help=True, help="Registration offices (hybrid method).")
 officer_admin_app = typer.Typer(no_args_is_help=True, help="Officers of registration offices.")
-
-DataDir = Annotated[
-    Path, typer.Option("--data-dir", envvar="EHCERT_DATA_DIR", help="Platform data directory.")
-]
-Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
-Db = Annotated[str | None, typer.Option("--db", envvar="EHCERT_DB", help="Database URL.")]
 
 
 def _offices(data_dir: Path, db: str | None) -> Any:

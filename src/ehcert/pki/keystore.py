@@ -58,6 +58,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.keys import KeyProblem
+from ehcert.pki.checked_keys import load_checked_private_key, remember_checked
 from ehcert.pki.keystore_entries import (
     KeyEntry,
     Keystore,
@@ -181,7 +182,7 @@ def _private_key(pkcs8_der: bytes) -> PrivateKeyTypes:
     """A key bag's PKCS#8 key; a key ``cryptography`` cannot load (an EC curve it does not
     know, a point off its curve) is refused in one sentence."""
     try:
-        return serialization.load_der_private_key(pkcs8_der, password=None)
+        return load_checked_private_key(pkcs8_der)  # checked once per process
     except (ValueError, UnsupportedAlgorithm) as exc:
         problem = private_key_info_problem(pkcs8_der, "keystore key")
         if problem is None:
@@ -292,6 +293,7 @@ def dump_keystore(
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
+        remember_checked(pkcs8)  # read back in this process: no second RSA key check
         key_bags.append(PlainBag("key", pkcs8, entry.alias, local_key_id))
         if leaf is not None and leaf not in written:
             bag = PlainBag("certificate", leaf, entry.alias, local_key_id, leaf in trusted)
