@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ehcert.core.clock import FixedClock
 from ehcert.platform import Platform
-from ehcert.settings import Settings
+from ehcert.settings import Environment, Settings
 from ehcert.store.db import Database, sqlite_url
 from ehcert.store.testing import PostgresUnavailable, reset_tables, temporary_postgresql_database
 
@@ -57,16 +57,28 @@ def softhsm_conf_dir() -> Path:
     return Path(os.environ["SOFTHSM2_CONF"]).parent
 
 
-@pytest.fixture(scope="session")
-def ca_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data directory with an initialised acceptance hierarchy (keys made once)."""
-    directory = tmp_path_factory.mktemp("ca-template")
-    settings = Settings(data_dir=directory, public_url="http://127.0.0.1:1")
+def _hierarchy_template(directory: Path, environment: Environment) -> Path:
+    settings = Settings(
+        data_dir=directory, public_url="http://127.0.0.1:1", environment=environment
+    )
     Platform.open(settings, FixedClock(T0)).database.dispose()
     (directory / "ehcert.db").unlink()
     for leftover in directory.glob("ehcert.db-*"):
         leftover.unlink()
     return directory
+
+
+@pytest.fixture(scope="session")
+def ca_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory with an initialised acceptance hierarchy (keys made once)."""
+    return _hierarchy_template(tmp_path_factory.mktemp("ca-template"), "acceptance")
+
+
+@pytest.fixture(scope="session")
+def production_ca_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory with an initialised production hierarchy (keys made once), for the
+    tests of what each environment refuses of the other's."""
+    return _hierarchy_template(tmp_path_factory.mktemp("production-ca-template"), "production")
 
 
 @pytest.fixture(scope="session")

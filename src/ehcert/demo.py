@@ -2,8 +2,9 @@
 
 Three doctors, a nurse, a pharmacist, and a hospital whose IT manager holds the mandate
 of certificate holder. Each person gets a test eID (acceptance only) in
-``<data dir>/demo/<SSIN>/eid.p12`` with its PIN in ``pin.txt`` beside it. Seeding is
-idempotent: a second ``--demo`` start reuses what is there.
+``<data dir>/demo/<SSIN>/eid.p12`` with its PIN in ``pin.txt`` beside it. In acceptance
+one software integrator is registered too (``registry.integrators``; production has
+none). Seeding is idempotent: a second ``--demo`` start reuses what is there.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from rich.console import Console
 from ehcert.core.identifiers import InstitutionId
 from ehcert.operations import issue_test_eid
 from ehcert.platform import Platform
+from ehcert.registry.integrators import IntegratorRegistry
 from ehcert.registry.service import RegistryService
 
 
@@ -45,6 +47,9 @@ DEMO_HOSPITAL = InstitutionId("NIHII-HOSPITAL", "71000436")
 DEMO_HOSPITAL_NAME = "AZ Demo Ziekenhuis"
 DEMO_HOLDER = "66010123462"
 DEMO_APPLICATION = "LABGATEWAY"  # the hospital's lab gateway, as in the README
+DEMO_INTEGRATOR_CBE = "0123456749"
+DEMO_INTEGRATOR_NAME = "Demo Software NV"
+DEMO_INTEGRATOR_FORM = "DEMO-FORM-0001"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +79,13 @@ def seed_demo(platform: Platform) -> list[SeededPerson]:
         )
         registry.add_mandate(DEMO_HOSPITAL, DEMO_HOLDER, now, None, now=now)
     seeded: list[SeededPerson] = []
+    if platform.settings.environment != "acceptance":
+        return seeded  # production: real eID cards only, and no integrators
+    integrators = IntegratorRegistry(platform.database, platform.settings.environment)
+    if integrators.integrator(DEMO_INTEGRATOR_CBE) is None:
+        integrators.add(DEMO_INTEGRATOR_CBE, DEMO_INTEGRATOR_NAME, DEMO_INTEGRATOR_FORM, now=now)
     if platform.hierarchy.eid_ca is None:
-        return seeded  # production: real eID cards only
+        return seeded
     for person in DEMO_PEOPLE:
         folder = platform.settings.data_dir / "demo" / person.ssin
         eid_path, pin_path = folder / "eid.p12", folder / "pin.txt"
@@ -119,6 +129,11 @@ def print_walkthrough(
         )
     if not seeded:
         return
+    stderr_console.print(
+        f"  {DEMO_INTEGRATOR_NAME} (software integrator, CBE {DEMO_INTEGRATOR_CBE}, "
+        f"request form {DEMO_INTEGRATOR_FORM})",
+        markup=False,
+    )
     doctor, holder = seeded[0], seeded[-1]
     stderr_console.print("\nTry, in another terminal (the README's walkthrough goes on from here):")
     stderr_console.print(

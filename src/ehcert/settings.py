@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -127,6 +127,25 @@ class Settings(BaseSettings):
         if value not in REQUEST_KEY_TYPES:
             raise ValueError(f"default_key_type must be one of {', '.join(REQUEST_KEY_TYPES)}")
         return value
+
+    @field_validator("policy_oid_acceptance", "policy_oid_production")
+    @classmethod
+    def _dotted_oid(cls, value: str) -> str:
+        parts = value.split(".")
+        if len(parts) < 2 or not all(part.isdigit() for part in parts):
+            raise ValueError(f"a certificate policy OID is dotted digits, not {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_policy_per_environment(self) -> Settings:
+        """Each environment's certificates are told apart by their policy OID
+        (``pki.environments``): one OID for both would make every certificate both."""
+        if self.policy_oid_acceptance == self.policy_oid_production:
+            raise ValueError(
+                "policy_oid_acceptance and policy_oid_production must differ: the policy "
+                "OID tells a certificate's environment"
+            )
+        return self
 
     @field_validator("public_url")
     @classmethod

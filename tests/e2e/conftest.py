@@ -38,10 +38,12 @@ from ehcert.client.platform import PlatformClient
 from ehcert.client.results import IssuedCertificate
 from ehcert.core.clock import FixedClock
 from ehcert.core.identifiers import InstitutionId
+from ehcert.core.names import person_subject
 from ehcert.manager.certificates import request_certificate
 from ehcert.operations import issue_test_eid
 from ehcert.pki import pkcs11, pkcs11_sessions
 from ehcert.pki.keystore_entries import AUTHENTICATION_ALIAS, KeyEntry
+from ehcert.pki.profiles import random_serial
 from ehcert.platform import Platform
 from ehcert.registry.service import RegistryService
 from ehcert.settings import Settings
@@ -146,6 +148,44 @@ def running(
             yield from start(db_url)
     else:
         yield from start(None)
+
+
+@pytest.fixture(scope="session")
+def production_running(
+    production_ca_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningPlatform]:
+    """A production platform (its own hierarchy, made once per session) on SQLite, served.
+
+    What it refuses of acceptance, and acceptance of it, is a check of the certificates
+    alone (``pki.environments``), the same on either database backend.
+    """
+    data_dir = tmp_path_factory.mktemp("platform-production")
+    shutil.copytree(production_ca_template, data_dir, dirs_exist_ok=True)
+    sock, url = bound_socket()
+    clock = FixedClock(T0)
+    settings = Settings(
+        data_dir=data_dir,
+        public_url=url,
+        environment="production",
+        nonce_rate_per_second=10_000.0,
+        nonce_burst=100_000,
+    )
+    platform = Platform.open(settings, clock, initialise=False)
+    server, thread = _serve(platform, sock)
+    try:
+        yield RunningPlatform(platform, url, clock, data_dir, "sqlite")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        platform.database.dispose()
+
+
+@pytest.fixture
+def production(production_running: RunningPlatform) -> RunningPlatform:
+    """The production platform, emptied and with its clock back at T0."""
+    reset_tables(production_running.platform.database)
+    production_running.clock.set(T0)
+    return production_running
 
 
 @pytest.fixture
@@ -309,6 +349,27 @@ class Actors:
         return KeyEntry(
             AUTHENTICATION_ALIAS, self.keys[key_index], issued.certificate, issued.chain
         )
+
+    def other_environment_entry(
+        self,
+        other: RunningPlatform,
+        key_index: int,
+        ssin: str = DOCTOR,
+        *,
+        first_name: str = "Bryan",
+        last_name: str = "Brouckaert",
+    ) -> KeyEntry:
+        """A key entry with a certificate the ``other`` platform's CA (the other
+        environment's hierarchy and policy OID) signed for ``ssin``."""
+        key = self.keys[key_index]
+        platform = other.platform
+        certificate = platform.ca.sign_authentication(
+            person_subject(ssin, first_name, last_name),
+            key.public_key(),
+            random_serial(),
+            other.clock.now(),
+        )
+        return KeyEntry(AUTHENTICATION_ALIAS, key, certificate, platform.hierarchy.chain)
 
     def keystore(
         self,

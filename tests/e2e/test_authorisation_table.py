@@ -8,7 +8,9 @@ caller needs a proof of identity for. A route without a row fails
 
 The victim is a validated doctor who holds a mandate for a hospital, a personal
 certificate (``own``) and a hospital certificate (``inst``); each caller goes after
-those. "Another environment's certificate" has its column, to be filled by issue 13.
+those. The last column signs with the doctor's certificate from a production platform
+(its own hierarchy and policy OID, made once per session): every route of this
+acceptance platform answers ``wrong-environment``.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from ehcert.operations import end_mandate, withdraw_provider
 from ehcert.pki.jws import b64url_encode, create_jws
 
 if TYPE_CHECKING:
-    from tests.e2e.conftest import Actors
+    from tests.e2e.conftest import Actors, RunningPlatform
 
 OTHER_DOCTOR = "85071212390"
 JOSE = {"Content-Type": "application/jose+json"}
@@ -56,18 +58,18 @@ CALLERS = [
 # token proves nothing here (not a JWS).
 # fmt: off
 _ROWS: dict[str, list[str]] = {
-    "POST /v1/certificates": ["unauthorized", "no-mandate", "revoked", "certificate-expired", "bad-nonce", "malformed", "no-mandate", "withdrawn", "issue-13"],  # noqa: E501
-    "POST /v1/certificates/renew": ["unauthorized", "forbidden", "revoked", "certificate-expired", "bad-nonce", "malformed", "no-mandate", "withdrawn", "issue-13"],  # noqa: E501
-    "POST /v1/certificates/revoke": ["unauthorized", "forbidden", "revoked", "certificate-expired", "bad-nonce", "malformed", "no-mandate", "withdrawn", "issue-13"],  # noqa: E501
-    "POST /v1/qualities": ["unauthorized", "ok", "revoked", "certificate-expired", "bad-nonce", "malformed", "ok", "ok", "issue-13"],  # noqa: E501
-    "POST /v1/application-ids": ["unauthorized", "no-mandate", "revoked", "certificate-expired", "bad-nonce", "malformed", "no-mandate", "withdrawn", "issue-13"],  # noqa: E501
-    "POST /v1/revocable": ["unauthorized", "ok", "revoked", "certificate-expired", "bad-nonce", "malformed", "ok", "ok", "issue-13"],  # noqa: E501
-    "POST /v1/renewal-check": ["unauthorized", "answer:forbidden", "revoked", "certificate-expired", "bad-nonce", "malformed", "answer:no-mandate", "answer:withdrawn", "issue-13"],  # noqa: E501
-    "POST /v1/etk/challenges": ["unauthorized", "unauthorized", "revoked", "certificate-expired", "bad-nonce", "malformed", "unauthorized", "unauthorized", "issue-13"],  # noqa: E501
-    "POST /v1/etk": ["unauthorized", "unauthorized", "revoked", "certificate-expired", "bad-nonce", "malformed", "unauthorized", "unauthorized", "issue-13"],  # noqa: E501
-    "POST /sts/token": ["unauthorized", "unauthorized", "revoked", "certificate-expired", "bad-nonce", "malformed", "unauthorized", "unauthorized", "issue-13"],  # noqa: E501
-    "POST /v1/office/registrations": ["unauthorized", "unauthorized", "revoked", "certificate-expired", "bad-nonce", "malformed", "unauthorized", "unauthorized", "issue-13"],  # noqa: E501
-    "POST /v1/office/digital-keys/revoke": ["unauthorized", "unauthorized", "revoked", "certificate-expired", "bad-nonce", "malformed", "unauthorized", "unauthorized", "issue-13"],  # noqa: E501
+    "POST /v1/certificates": ["unauthorized", "no-mandate", "revoked", "certificate-expired", "bad-nonce", "malformed", "no-mandate", "withdrawn", "wrong-environment"],  # noqa: E501
+    "POST /v1/certificates/renew": ["unauthorized", "forbidden", "revoked", "certificate-expired", "bad-nonce", "malformed", "no-mandate", "withdrawn", "wrong-environment"],  # noqa: E501
+    "POST /v1/certificates/revoke": ["unauthorized", "forbidden", "revoked", "certificate-expired", "bad-nonce", "malformed", "no-mandate", "withdrawn", "wrong-environment"],  # noqa: E501
+    "POST /v1/qualities": ["unauthorized", "ok", "revoked", "certificate-expired", "bad-nonce", "malformed", "ok", "ok", "wrong-environment"],  # noqa: E501
+    "POST /v1/application-ids": ["unauthorized", "no-mandate", "revoked", "certificate-expired", "bad-nonce", "malformed", "no-mandate", "withdrawn", "wrong-environment"],  # noqa: E501
+    "POST /v1/revocable": ["unauthorized", "ok", "revoked", "certificate-expired", "bad-nonce", "malformed", "ok", "ok", "wrong-environment"],  # noqa: E501
+    "POST /v1/renewal-check": ["unauthorized", "answer:forbidden", "revoked", "certificate-expired", "bad-nonce", "malformed", "answer:no-mandate", "answer:withdrawn", "wrong-environment"],  # noqa: E501
+    "POST /v1/etk/challenges": ["unauthorized", "unauthorized", "revoked", "certificate-expired", "bad-nonce", "malformed", "unauthorized", "unauthorized", "wrong-environment"],  # noqa: E501
+    "POST /v1/etk": ["unauthorized", "unauthorized", "revoked", "certificate-expired", "bad-nonce", "malformed", "unauthorized", "unauthorized", "wrong-environment"],  # noqa: E501
+    "POST /sts/token": ["unauthorized", "unauthorized", "revoked", "certificate-expired", "bad-nonce", "malformed", "unauthorized", "unauthorized", "wrong-environment"],  # noqa: E501
+    "POST /v1/office/registrations": ["unauthorized", "unauthorized", "revoked", "certificate-expired", "bad-nonce", "malformed", "unauthorized", "unauthorized", "wrong-environment"],  # noqa: E501
+    "POST /v1/office/digital-keys/revoke": ["unauthorized", "unauthorized", "revoked", "certificate-expired", "bad-nonce", "malformed", "unauthorized", "unauthorized", "wrong-environment"],  # noqa: E501
 }
 # fmt: on
 TABLE: dict[str, dict[str, str]] = {
@@ -341,6 +343,13 @@ def _withdrawn(actors: Actors) -> dict[str, str]:
     return _post_all(actors, _scene(actors, own, inst, eid.signer, inst.serial))
 
 
+def _other_environment(actors: Actors, production: RunningPlatform) -> dict[str, str]:
+    """The doctor's own certificate, but from the production platform's CA."""
+    _, own, inst = _victim(actors)
+    signer = KeyEntryRequestSigner(actors.other_environment_entry(production, 3))
+    return _post_all(actors, _scene(actors, own, inst, signer, own.serial))
+
+
 SCENARIOS: dict[str, Callable[[Actors], dict[str, str]]] = {
     "anonymous": _anonymous,
     "another-provider": _another_provider,
@@ -354,8 +363,37 @@ SCENARIOS: dict[str, Callable[[Actors], dict[str, str]]] = {
 
 
 @pytest.mark.parametrize("caller", CALLERS)
-def test_each_caller_is_refused_with_the_right_problem(actors: Actors, caller: str) -> None:
-    if caller == "other-environment":
-        pytest.skip("a certificate of another environment: issue 13 fills this column")
+def test_each_caller_is_refused_with_the_right_problem(
+    actors: Actors, caller: str, request: pytest.FixtureRequest
+) -> None:
     expected = {endpoint: row[caller] for endpoint, row in TABLE.items()}
-    assert SCENARIOS[caller](actors) == expected
+    if caller == "other-environment":
+        # Asked for here only, so the other columns never open a production platform.
+        outcomes = _other_environment(actors, request.getfixturevalue("production"))
+    else:
+        outcomes = SCENARIOS[caller](actors)
+    assert outcomes == expected
+
+
+def test_production_refuses_every_route_an_acceptance_certificate(
+    actors: Actors, production: RunningPlatform
+) -> None:
+    """The other direction of the last column: this acceptance platform's certificate,
+    eID and keys offered to a production platform, on every signed route."""
+    _, own, inst = _victim(actors)
+    holder = KeyEntryRequestSigner(actors.entry(own, 0))
+    eid = actors.eid()
+    outcomes: dict[str, set[str]] = {}
+    for signer in (holder, eid.signer):
+        scene = _scene(actors, own, inst, signer, own.serial)
+        for endpoint in TABLE:
+            url = production.url + endpoint.split(" ", 1)[1]
+            nonce = httpx.get(production.url + "/v1/nonce").headers["Replay-Nonce"]
+            payload = json.dumps(_payload(endpoint, scene)).encode()
+            body = json.dumps(
+                create_jws(payload, url=url, nonce=nonce, chain=scene.chain, sign=scene.sign)
+            )
+            answer = httpx.post(url, content=body, headers=JOSE, timeout=30)
+            outcomes.setdefault(endpoint, set()).add(_outcome(answer))
+            assert "(wrong environment)" in answer.json()["detail"], (endpoint, answer.text)
+    assert outcomes == {endpoint: {"wrong-environment"} for endpoint in TABLE}

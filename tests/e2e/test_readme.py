@@ -11,6 +11,7 @@ must be lines of the README.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -128,3 +129,22 @@ def test_the_walkthrough_runs_as_written(demo: Demo) -> None:
     assert "Verification successful" in output, output
     assert "Revoked Certificates" in run.stdout, output
     assert run.returncode == 0, output
+
+
+def test_the_demo_registers_one_software_integrator(demo: Demo) -> None:
+    printed = " ".join(demo.printed.split())
+    assert (
+        "Demo Software NV (software integrator, CBE 0123456749, request form DEMO-FORM-0001)"
+        in printed
+    )
+    listed = subprocess.run(
+        [str(EHCERT), "admin", "integrator", "list", "--data-dir", "data", "--json"],
+        cwd=demo.folder,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    (only,) = json.loads(listed.stdout)["integrators"]
+    assert (only["cbe"], only["form_reference"]) == ("0123456749", "DEMO-FORM-0001")

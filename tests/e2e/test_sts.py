@@ -360,7 +360,8 @@ def test_refusal_expired_certificate(sts_env: RunningPlatform, tmp_path: Path) -
 def test_refusal_certificate_from_another_environment(
     sts_env: RunningPlatform, session_rsa_keys: list[rsa.RSAPrivateKey]
 ) -> None:
-    """A certificate from a production-like hierarchy that is not this platform's."""
+    """A certificate with the production policy OID, from a hierarchy named production's:
+    refused as the other environment's before its chain is looked at."""
     root_key, issuing_key, holder_key = session_rsa_keys[0:3]
 
     def ca_name(title: str) -> x509.Name:
@@ -398,9 +399,9 @@ def test_refusal_certificate_from_another_environment(
         policy_oid="1.3.6.1.4.1.32473.1.1.1",
     ).sign(issuing_key, hashes.SHA256())
     kind, detail = _problem(_post(sts_env, [leaf, issuing, root], holder_key)[0])
-    assert kind == "untrusted"
-    assert "not by the acceptance environment's issuing CA" in detail
-    assert "ehcert Production Issuing CA" in detail
+    assert kind == "wrong-environment"
+    assert "belongs to the production environment" in detail
+    assert "(wrong environment)" in detail
 
 
 def test_refusal_eid_certificate(sts_env: RunningPlatform, tmp_path: Path) -> None:

@@ -325,7 +325,9 @@ def test_a_list_signed_by_an_unannounced_signer_is_refused(
         signer=depot.signer, certificate=depot.certificate, signing_time=T0,
     )  # fmt: skip
     detail = _refused(lambda: TrustStore(store_dir).accept(forged, T0))
-    assert detail.startswith("The trust list number 2 is signed by CN=ehcert Acceptance ETK Depot")
+    assert detail.startswith(
+        "The trust list number 2 is signed by CN=ehcert Acceptance TEST ETK Depot"
+    )
     assert detail.endswith("which trust list number 1 does not announce as a trust-list signer.")
 
 

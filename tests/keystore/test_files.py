@@ -16,6 +16,7 @@ from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki.keystore import (
     change_keystore_password,
     keystore_filename,
+    keystore_suffix,
     read_keystore_file,
     write_keystore_file,
 )
@@ -162,6 +163,12 @@ def test_change_password_upgrades_a_legacy_keystore(
 )
 def test_keystore_filename(holder: str, created: datetime, environment: str, expected: str) -> None:
     assert keystore_filename(holder, created, environment) == expected
+
+
+def test_keystore_suffix_says_the_environment() -> None:
+    assert keystore_suffix("acceptance") == ".acc-p12"
+    assert keystore_suffix("production") == ".p12"
+    assert keystore_suffix("staging") == ".p12"
 
 
 def test_keystore_filename_refuses_bad_values() -> None:

@@ -47,7 +47,7 @@ def test_the_certificate_is_a_service_signer_of_this_environment(sts_pki: StsPki
     certificate = sts_pki.credential.certificate
     issuing = sts_pki.platform.hierarchy.issuing.certificate
     certificate.verify_directly_issued_by(issuing)
-    assert certificate.subject.rfc4514_string().startswith("CN=ehcert Acceptance STS")
+    assert certificate.subject.rfc4514_string().startswith("CN=ehcert Acceptance TEST STS")
     usage = certificate.extensions.get_extension_for_class(x509.KeyUsage)
     assert usage.critical
     assert usage.value.digital_signature

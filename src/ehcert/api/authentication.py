@@ -7,9 +7,11 @@ A signed request is a JWS in the manner of ACME (RFC 8555 section 6.2; ``pki.jws
    route posted to (:meth:`SignedRequests.verify`);
 2. the ``nonce``: issued here, unexpired, and spent by this very request (RFC 8555
    section 6.5); a second use is ``bad-nonce``;
-3. the ``x5c`` chain, by the method its leaf calls for (:class:`Authenticators`):
-   a certificate of this platform's issuing CA means ``certificate``, any other the
-   ``eid`` method; each maps the chain to an :class:`~ehcert.core.identity.Identity`;
+3. the ``x5c`` chain: a leaf of the other environment (acceptance against production,
+   ``pki.environments``) is ``wrong-environment`` whatever else it is; then by the
+   method its leaf calls for (:class:`Authenticators`): a certificate of this
+   platform's issuing CA means ``certificate``, any other the ``eid`` method; each maps
+   the chain to an :class:`~ehcert.core.identity.Identity`;
 4. the payload, which must be a JSON object.
 
 A service then receives the identity and decides what it may do. The authenticators
@@ -34,6 +36,7 @@ from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import Holder, Ssin
 from ehcert.core.identity import Identity
 from ehcert.core.names import parse_ehealth_subject
+from ehcert.pki.environments import EnvironmentCheck
 from ehcert.pki.jws import VerifiedJws, verify_jws
 from ehcert.pki.pathval import KeyPurpose, validate_path
 from ehcert.pki.revocation import RevocationStatus
@@ -191,15 +194,26 @@ class CertificateAuthenticator:
 
 
 class Authenticators:
-    """Chooses the method from the chain: our own issuing CA means ``certificate``."""
+    """Chooses the method from the chain: our own issuing CA means ``certificate``.
 
-    def __init__(self, eid: EidAuthenticator, certificate: CertificateAuthenticator) -> None:
+    A chain of the other environment is refused first, by the one environment check
+    every service shares (``pki.environments``).
+    """
+
+    def __init__(
+        self,
+        eid: EidAuthenticator,
+        certificate: CertificateAuthenticator,
+        environments: EnvironmentCheck,
+    ) -> None:
         self.eid = eid
         self.certificate = certificate
+        self.environments = environments
 
     def authenticate(self, chain: Sequence[x509.Certificate], at: dt.datetime) -> Identity:
         if not chain:
             raise EhcertError(ErrorKind.UNAUTHORIZED, "The request carries no certificate.")
+        self.environments.refuse_other(chain[0])
         if self.certificate.issued_here(chain[0]):
             return self.certificate.authenticate(chain, at)
         return self.eid.authenticate(chain, at)

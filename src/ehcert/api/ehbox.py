@@ -60,6 +60,7 @@ from ehcert.ehbox.model import (
     parse_publication,
 )
 from ehcert.ehbox.records import BoxInfo, FullMessage, Listing, PartView, RecipientView, SentMessage
+from ehcert.pki.environments import EnvironmentCheck
 
 PREFIX = "/ehbox/v3"
 SEND_PATH = f"{PREFIX}/messages"
@@ -170,6 +171,7 @@ class EhboxPorts:
     now: Callable[[], dt.datetime]
     sts_certificate: Callable[[], x509.Certificate]
     sts_issuer: str
+    environments: EnvironmentCheck
     max_recipients: int
     max_message_bytes: int
 
@@ -218,6 +220,7 @@ class _Edge:
             issuer=ports.sts_issuer,
             request_certificate=verified.chain[0],
             now=ports.now(),
+            environments=ports.environments,
         )
         return identity, payload
 

@@ -51,6 +51,7 @@ STATUS_BY_KIND: dict[ErrorKind, int] = {
     ErrorKind.RENEWAL_TOO_EARLY: 403,
     ErrorKind.CERTIFICATE_EXPIRED: 403,
     ErrorKind.REVOKED: 403,
+    ErrorKind.WRONG_ENVIRONMENT: 403,
     ErrorKind.NOT_FOUND: 404,
     ErrorKind.METHOD_NOT_ALLOWED: 405,
     ErrorKind.CONFLICT: 409,

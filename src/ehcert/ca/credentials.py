@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
+from ehcert.pki.environments import hierarchy_common_name
 from ehcert.pki.signer import Signer
 
 
@@ -69,15 +70,16 @@ class CaCertificate:
 
 
 def ca_name(environment: str, role_title: str) -> x509.Name:
-    """``CN=ehcert <Environment> <role title>`` under the platform's CA name."""
+    """``CN=ehcert <Environment> [TEST ]<role title>`` under the platform's CA name.
+
+    The name is how a certificate of this hierarchy is told from the other
+    environment's, and acceptance's say TEST (``pki.environments``)."""
     return x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "BE"),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "ehcert"),
             x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "eHealth-platform Belgium"),
-            x509.NameAttribute(
-                NameOID.COMMON_NAME, f"ehcert {environment.capitalize()} {role_title}"
-            ),
+            x509.NameAttribute(NameOID.COMMON_NAME, hierarchy_common_name(environment, role_title)),
         ]
     )
 

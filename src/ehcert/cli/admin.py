@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ehcert.cli.admin_integrators import integrator_admin_app
 from ehcert.cli.admin_offices import office_admin_app, officer_admin_app
 from ehcert.cli.admin_options import (
     DataDir,
@@ -72,6 +73,7 @@ admin_app.add_typer(crl_app, name="crl")
 admin_app.add_typer(ca_app, name="ca")
 admin_app.add_typer(office_admin_app, name="office")
 admin_app.add_typer(officer_admin_app, name="officer")
+admin_app.add_typer(integrator_admin_app, name="integrator")
 
 
 @admin_app.command("init")

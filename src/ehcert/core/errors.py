@@ -30,6 +30,8 @@ class ErrorKind(StrEnum):
     CERTIFICATE_EXPIRED = "certificate-expired"
     REVOKED = "revoked"
     UNTRUSTED = "untrusted"  # a certificate does not chain to a configured anchor
+    # a certificate or token of the other environment (acceptance against production)
+    WRONG_ENVIRONMENT = "wrong-environment"
     PAYLOAD_TOO_LARGE = "payload-too-large"
     METHOD_NOT_ALLOWED = "method-not-allowed"  # the path exists, the HTTP method does not
     RATE_LIMITED = "rate-limited"  # too many requests from one client; retry later

@@ -6,6 +6,9 @@ authentication key, and its payload carries the SAML 1.1 assertion the STS issue
 that key (``assertion``, base64). The box accepts the request only when
 (:func:`check_assertion`):
 
+- the assertion's signer (the certificate in its ``ds:KeyInfo``) and the certificate it
+  is bound to are not of the other environment (``pki.environments``): a token of the
+  acceptance STS in production, or the reverse, is ``wrong-environment``;
 - the assertion's enveloped XML signature (exclusive c14n, RSA-SHA256, one reference to
   the root ``AssertionID``) verifies with the STS certificate, and only what was signed
   is read afterwards (a wrapped or added element is never seen);
@@ -15,7 +18,7 @@ that key (``assertion``, base64). The box accepts the request only when
   token profile 1.1, 3.5) with exactly the certificate that signed the request, so a
   token presented by anyone but the holder of its key is refused.
 
-A refusal is ``unauthorized`` with the sentence of the check that failed.
+Any other refusal is ``unauthorized`` with the sentence of the check that failed.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from signxml.exceptions import SignXMLException
 from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.pki.environments import EnvironmentCheck
 
 SAML_NAMESPACE = "urn:oasis:names:tc:SAML:1.0:assertion"
 DS_NAMESPACE = "http://www.w3.org/2000/09/xmldsig#"
@@ -87,6 +91,34 @@ def decode_assertion(value: object) -> bytes:
         raise _refused("The request's assertion is not base64.") from None
 
 
+def _embedded_certificates(root: etree._Element) -> list[tuple[str, x509.Certificate]]:
+    """The certificates the assertion names, unverified: its signer's and its subjects'."""
+    found: list[tuple[str, x509.Certificate]] = []
+    data = f"{{{DS_NAMESPACE}}}KeyInfo/{{{DS_NAMESPACE}}}X509Data/{{{DS_NAMESPACE}}}X509Certificate"
+    places = (
+        ("The STS assertion's signer", f"{{{DS_NAMESPACE}}}Signature/{data}"),
+        (
+            "The certificate the STS assertion is bound to",
+            f"./*/{_saml('Subject')}/{_saml('SubjectConfirmation')}/{data}",
+        ),
+    )
+    for what, path in places:
+        for element in root.findall(path):
+            try:
+                der = base64.b64decode("".join((element.text or "").split()))
+                found.append((what, x509.load_der_x509_certificate(der)))
+            except (binascii.Error, ValueError):
+                continue  # not a certificate: the signature check refuses it
+    return found
+
+
+def _refuse_other_environment(root: etree._Element, environments: EnvironmentCheck) -> None:
+    """A token of the other environment's STS says so before its signature is tried: it
+    could never verify here, and "wrong environment" is what the holder needs to read."""
+    for what, certificate in _embedded_certificates(root):
+        environments.refuse_other(certificate, what)
+
+
 def check_assertion(
     xml: bytes,
     *,
@@ -94,6 +126,7 @@ def check_assertion(
     issuer: str,
     request_certificate: x509.Certificate,
     now: dt.datetime,
+    environments: EnvironmentCheck,
 ) -> CheckedAssertion:
     """Accept ``xml`` for a request signed with ``request_certificate``; see the module."""
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
@@ -103,6 +136,7 @@ def check_assertion(
         raise _refused("The STS assertion is not well-formed XML.") from None
     if root.tag != _saml("Assertion"):
         raise _refused("The request's assertion is not a SAML 1.1 assertion.")
+    _refuse_other_environment(root, environments)
     try:
         result = XMLVerifier().verify(
             xml,

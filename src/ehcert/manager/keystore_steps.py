@@ -31,7 +31,12 @@ from ehcert.manager.etk import register_etk, registration_failed
 from ehcert.manager.pending import (
     discard_pending_keys,
 )
-from ehcert.pki.keystore import keystore_filename, read_keystore_file, write_keystore_file
+from ehcert.pki.keystore import (
+    keystore_filename,
+    keystore_suffix,
+    read_keystore_file,
+    write_keystore_file,
+)
 from ehcert.pki.keystore_entries import KeyEntry, Keystore
 from ehcert.pki.public_keys import PrivateKey
 
@@ -117,13 +122,13 @@ def unique(certificates: tuple[x509.Certificate, ...]) -> tuple[x509.Certificate
 
 def new_keystore_name(issued: IssuedCertificate, now: dt.datetime) -> str:
     """``keystore_filename`` for the holder the certificate names (CN/OU, not the answer's
-    claim). Should the platform send something unusable, the serial names the file: the
-    key must be saved whatever its name."""
+    claim). Should the platform send something unusable, the serial names the file, with
+    the environment's extension all the same: the key must be saved whatever its name."""
     try:
         holder = parse_ehealth_subject(issued.certificate.subject).holder_text
         return keystore_filename(holder, now, issued.environment)
     except ValueError:
-        return f"ehcert-{issued.serial}.p12"
+        return f"ehcert-{issued.serial}{keystore_suffix(issued.environment)}"
 
 
 def write_new_keystore(

@@ -424,6 +424,13 @@ def change_keystore_password(
     )
 
 
+def keystore_suffix(environment: str) -> str:
+    """The keystore extension of ``environment``: ``.acc-p12`` in acceptance, ``.p12`` in
+    production, so a file says where its certificate works (the eHealth Certificate
+    Manager's rule); any other word is production's, the safe reading of ``.p12``."""
+    return _ENVIRONMENT_SUFFIXES.get(environment, ".p12")
+
+
 def keystore_filename(holder: str, created: datetime, environment: str) -> str:
     """The eHealth Certificate Manager file name: ``<holder> yyyyMMdd-HHmmss.<ext>``.
 

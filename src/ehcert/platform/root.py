@@ -59,6 +59,7 @@ from ehcert.core.keys import KeyType
 from ehcert.ehbox.model import BoxId
 from ehcert.ehbox.service import EhboxLimits, EhboxService
 from ehcert.etkdepot.service import EtkDepot
+from ehcert.pki.environments import ENVIRONMENTS, EnvironmentCheck
 from ehcert.platform.adapters import CitizenRecords, StoredNonces
 from ehcert.platform.kept_ocsp import KeptOcspAnswers
 from ehcert.platform.metering import MeteredCertificates, MeteredRevocation
@@ -105,6 +106,9 @@ class Platform:
         self.database = database
         self.hierarchy = hierarchy
         self.urls = PublicUrls(settings.base_url, settings.environment)
+        self.environments = EnvironmentCheck(
+            settings.environment, {name: settings.policy_oid(name) for name in ENVIRONMENTS}
+        )
         self.ca = CertificateAuthority(
             hierarchy,
             self.urls,
@@ -133,7 +137,7 @@ class Platform:
             AuditedRegistryReads(self.transactions),
             issuing=hierarchy.issuing.certificate,
             eid_issuers=[*self._eid_ca_certificates(), *self.eid_anchors],
-            environment=settings.environment,
+            environments=self.environments,
             max_validity_hours=settings.sts_max_token_hours,
         )
         self.trust_lists = TrustListPublisher(
@@ -246,6 +250,7 @@ class Platform:
                 CertificateAuthenticator(
                     hierarchy.issuing.certificate, hierarchy.root.certificate, self.ra.issued
                 ),
+                self.environments,
             ),
             self.now,
         )
@@ -297,6 +302,7 @@ class Platform:
                 now,
                 sts_certificate=lambda: self.sts.service().credential.certificate,
                 sts_issuer=f"{self.settings.base_url}/sts",
+                environments=self.environments,
                 max_recipients=self.settings.ehbox_max_recipients,
                 max_message_bytes=self.settings.ehbox_max_message_bytes,
             ),

@@ -571,3 +571,17 @@ class DigitalKeyRow(Base):
     revoked_at: Mapped[dt.datetime | None]
     revoked_by: Mapped[str | None] = mapped_column(String(200))
     revocation_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class IntegratorRow(Base):
+    """A software company registered to build on the acceptance environment, by its CBE
+    number and the reference of the request form it signed (one registration each)."""
+
+    __tablename__ = "integrators"
+    __table_args__ = (CheckConstraint("length(cbe) = 10", name="cbe_length"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cbe: Mapped[str] = mapped_column(String(10), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    form_reference: Mapped[str] = mapped_column(String(64), unique=True)
+    registered_at: Mapped[dt.datetime]

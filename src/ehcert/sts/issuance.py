@@ -4,8 +4,9 @@ The edge (``api.sts``) authenticates a token request in three steps, so each ref
 says its own cause:
 
 1. the JWS signature and URL (``api.authentication``): a bad signature;
-2. the signer certificate's issuer (:meth:`TokenIssuance.check_signer`): an eID or a
-   certificate of another environment, refused before the nonce is spent;
+2. the signer certificate's issuer (:meth:`TokenIssuance.check_signer`): a certificate
+   of the other environment (``wrong-environment``), an eID, or a certificate of a CA
+   that is not this platform's, refused before the nonce is spent;
 3. the nonce and the certificate itself (``api.authentication``): a replayed nonce, a
    certificate not issued here, revoked or expired.
 
@@ -31,6 +32,7 @@ from cryptography.hazmat.primitives import serialization
 from ehcert.core.audit import REFUSED, AuditSink, refusal_detail
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identity import Identity
+from ehcert.pki.environments import EnvironmentCheck
 from ehcert.registry.facts import RegistryReader
 from ehcert.sts.service import (
     IssuedToken,
@@ -60,14 +62,14 @@ class TokenIssuance:
         *,
         issuing: x509.Certificate,
         eid_issuers: Sequence[x509.Certificate],
-        environment: str,
+        environments: EnvironmentCheck,
         max_validity_hours: int,
     ) -> None:
         self._open_service = open_service
         self._transactions = transactions
         self._issuing = issuing
         self._eid_issuers = tuple(eid_issuers)
-        self._environment = environment
+        self._environments = environments
         self._max_validity_hours = max_validity_hours
         self._lock = threading.Lock()
         self._service: SecurityTokenService | None = None
@@ -90,7 +92,7 @@ class TokenIssuance:
         anything of the request is spent.
         """
         self.service()
-        check_issued_here(leaf, self._issuing, self._eid_issuers, self._environment)
+        check_issued_here(leaf, self._issuing, self._eid_issuers, self._environments)
 
     def issue(
         self,

@@ -7,8 +7,9 @@ with the holder's eHealth authentication key. The HTTP edge authenticates the re
 (:mod:`ehcert.api.sts`); this module decides:
 
 - the signer certificate must be an eHealth certificate of *this* environment
-  (:func:`check_issued_here`): an eID, or a certificate from another environment's CA, is
-  refused before anything else, with a sentence saying which it is;
+  (:func:`check_issued_here`): a certificate of the other environment
+  (``wrong-environment``, ``pki.environments``), an eID, or a certificate of another CA,
+  is refused before anything else, with a sentence saying which it is;
 - the holder must be in the registry now, and a care provider must not be withdrawn;
 - the attributes are those the request names (:mod:`ehcert.sts.attributes`), valued from
   the registry only;
@@ -29,6 +30,7 @@ from lxml import etree
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import Holder, InstitutionId
+from ehcert.pki.environments import EnvironmentCheck
 from ehcert.registry.facts import RegistryReader
 from ehcert.sts.assertion import (
     ASSERTION_ID_ATTRIBUTE,
@@ -135,15 +137,17 @@ def check_issued_here(
     leaf: x509.Certificate,
     issuing: x509.Certificate,
     eid_issuers: Sequence[x509.Certificate],
-    environment: str,
+    environments: EnvironmentCheck,
 ) -> None:
     """Refuse a signer certificate that this environment's issuing CA did not issue.
 
     Only a name check: whether the certificate is really ours, valid and not revoked is
     the certificate authenticator's job, which runs next.
     """
+    environments.refuse_other(leaf)
     if leaf.issuer == issuing.subject:
         return
+    environment = environments.environment
     serial = format(leaf.serial_number, "x")
     if _looks_like_eid(leaf) or any(leaf.issuer == ca.subject for ca in eid_issuers):
         raise EhcertError(

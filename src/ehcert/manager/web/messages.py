@@ -102,6 +102,9 @@ _LEADS = {
         "The certificate has expired; make a new request with your eID."
     ),
     ErrorKind.UNTRUSTED: N_("A certificate is not trusted."),
+    ErrorKind.WRONG_ENVIRONMENT: N_(
+        "This certificate belongs to the other environment (acceptance or production)."
+    ),
     ErrorKind.UNAVAILABLE: N_("The platform or a device cannot be reached; try again later."),
     ErrorKind.MALFORMED: N_("Some information is not valid."),
     ErrorKind.BAD_KEY: N_("The key is not accepted."),
