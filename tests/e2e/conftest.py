@@ -40,9 +40,11 @@ from ehcert.core.clock import FixedClock
 from ehcert.core.identifiers import InstitutionId
 from ehcert.core.names import person_subject
 from ehcert.manager.certificates import request_certificate
+from ehcert.manager.etk import encryption_entry, register_etk
 from ehcert.operations import issue_test_eid
 from ehcert.pki import pkcs11, pkcs11_sessions
-from ehcert.pki.keystore_entries import AUTHENTICATION_ALIAS, KeyEntry
+from ehcert.pki.keystore import MIN_ITERATIONS, write_keystore_file
+from ehcert.pki.keystore_entries import AUTHENTICATION_ALIAS, KeyEntry, Keystore
 from ehcert.pki.profiles import random_serial
 from ehcert.platform import Platform
 from ehcert.registry.service import RegistryService
@@ -390,6 +392,29 @@ class Actors:
                 password=self.password,
                 now=self.env.clock.now(),
             )
+
+    def pooled_keystore(
+        self, eid: TestEid, key_index: int, folder: str, *, institution: str | None = None
+    ) -> Path:
+        """A keystore certified by the platform, its ETK published, from the session's
+        key pool (authentication key ``key_index``, encryption key ``key_index + 3``),
+        written at the minimum iteration count.
+
+        For tests whose subject is what a keystore is used for (mail, sealing): the
+        Certificate Manager's own request flow (new keys, a file at 600 000 iterations)
+        is :meth:`keystore`'s, shown by test_request_flow.py, and run several times per
+        test it would be most of their time."""
+        issued = self.request(eid, key_index, institution=institution)
+        entry = self.entry(issued, key_index)
+        encryption = encryption_entry(entry, self.keys[key_index + 3])
+        with self.env.client() as client:
+            register_etk(client, entry, encryption)
+        directory = self.directory / folder
+        directory.mkdir(mode=0o700, exist_ok=True)
+        path = directory / f"{folder}.acc-p12"
+        keystore = Keystore((entry, encryption), tuple(dict.fromkeys(issued.chain)))
+        write_keystore_file(path, keystore, self.password, iterations=MIN_ITERATIONS)
+        return path
 
     def audit_records(self) -> list[AuditRecord]:
         with self.env.platform.database.session() as session:

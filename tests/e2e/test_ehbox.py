@@ -35,10 +35,9 @@ from ehcert.client.ehbox_messages import Annex, Draft
 from ehcert.client.keys import KeyEntryRequestSigner
 from ehcert.client.platform import PlatformClient
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.manager.etk import encryption_entry, register_etk
 from ehcert.manager.renewal import renew_certificate
 from ehcert.pki.jws import create_jws
-from ehcert.pki.keystore import MIN_ITERATIONS, read_keystore_file, write_keystore_file
+from ehcert.pki.keystore import read_keystore_file
 from ehcert.pki.keystore_entries import Keystore
 from ehcert.platform.schedule import Schedule
 from ehcert.store.audit import AuditLog
@@ -75,28 +74,6 @@ class Mail:
         return self.clients[who]
 
 
-def _keystore_file(
-    actors: Actors, eid: Any, key_index: int, who: str, institution: str | None = None
-) -> Path:
-    """A keystore certified by the platform, its ETK published, from the session's key
-    pool (authentication key ``key_index``, encryption key ``key_index + 3``).
-
-    The Certificate Manager's own request flow (new keys, a file at the default
-    600 000 iterations) is shown by tests/e2e/test_request_flow.py; here, three times per
-    test, it would be most of this module's time. A renewal below still runs it."""
-    issued = actors.request(eid, key_index, institution=institution)
-    entry = actors.entry(issued, key_index)
-    encryption = encryption_entry(entry, actors.keys[key_index + 3])
-    with actors.env.client() as client:
-        register_etk(client, entry, encryption)
-    folder = actors.directory / who
-    folder.mkdir(mode=0o700, exist_ok=True)
-    path = folder / f"{who}.acc-p12"
-    keystore = Keystore((entry, encryption), tuple(dict.fromkeys(issued.chain)))
-    write_keystore_file(path, keystore, actors.password, iterations=MIN_ITERATIONS)
-    return path
-
-
 @pytest.fixture
 def mail(env: RunningPlatform, actors: Actors) -> Iterator[Mail]:
     actors.add_provider(DOCTOR_A, first_name="Bryan", last_name="Brouckaert")
@@ -105,9 +82,9 @@ def mail(env: RunningPlatform, actors: Actors) -> Iterator[Mail]:
     eid_a = actors.eid(DOCTOR_A)
     eid_b = actors.eid(DOCTOR_B, first_name="Ada", last_name="Peeters")
     paths = {
-        "a": _keystore_file(actors, eid_a, 0, "a"),
-        "b": _keystore_file(actors, eid_b, 1, "b"),
-        "hospital": _keystore_file(actors, eid_a, 2, "hospital", institution=HOSPITAL),
+        "a": actors.pooled_keystore(eid_a, 0, "a"),
+        "b": actors.pooled_keystore(eid_b, 1, "b"),
+        "hospital": actors.pooled_keystore(eid_a, 2, "hospital", institution=HOSPITAL),
     }
     clients = {
         who: EhboxClient(env.url, read_keystore_file(path, actors.password), clock=env.clock)

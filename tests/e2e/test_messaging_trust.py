@@ -48,9 +48,9 @@ class Pair:
         actors.add_provider()
         actors.add_provider(DOCTOR_B, first_name="Zoë", last_name="Lefèvre")
         self.actors = actors
-        self.a = actors.keystore(actors.eid(), folder="a")
-        self.b = actors.keystore(
-            actors.eid(DOCTOR_B, first_name="Zoë", last_name="Lefèvre"), folder="b"
+        self.a = actors.pooled_keystore(actors.eid(), 0, "a")
+        self.b = actors.pooled_keystore(
+            actors.eid(DOCTOR_B, first_name="Zoë", last_name="Lefèvre"), 1, "b"
         )
         self.folder = folder
         self.password = folder / "password"
