@@ -23,6 +23,7 @@ import datetime as dt
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -218,6 +219,18 @@ def _ahead(delta: dt.timedelta) -> str:
     return f"{offset:+.0f}"
 
 
+def _wait_until_gone(group: int) -> None:
+    """Until no process of ``group`` is left (the server behind the wrapper included)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.killpg(group, signal.SIGKILL)
+
+
 @contextmanager
 def _served_process(
     hsm_ca: HsmCa, data_dir: Path, prefix: list[str], extra_env: dict[str, str]
@@ -238,7 +251,11 @@ def _served_process(
     command += ["--public-url", url]
     log = data_dir / "serve.log"
     with log.open("wb") as output:
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+        # A process group of its own: the faketime wrapper does not pass a TERM on to the
+        # server it started, so the whole group is stopped.
+        process = subprocess.Popen(
+            command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         deadline = time.monotonic() + 90
         while True:
@@ -252,12 +269,13 @@ def _served_process(
             time.sleep(0.2)
         yield url, process
     finally:
-        process.terminate()
+        os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:  # pragma: no cover - a stuck server
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        _wait_until_gone(process.pid)
 
 
 def test_a_serve_process_started_100_days_ahead_by_faketime(hsm_ca: HsmCa, tmp_path: Path) -> None:
