@@ -20,14 +20,14 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import Engine, create_engine, event, insert, make_url, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
@@ -244,3 +244,19 @@ def violated_constraint(error: IntegrityError) -> str:
     if isinstance(name, str) and name:
         return name.lower()
     return str(original).lower()
+
+
+def insert_unless_taken(
+    session: Session, table: type[Any], values: Mapping[str, object]
+) -> IntegrityError | None:
+    """Insert one row of ``table`` in a savepoint; the IntegrityError when a unique
+    constraint refused it (the session's transaction goes on), else None.
+
+    Callers turn the refusal into their own CONFLICT naming the field
+    (:func:`violated_constraint` says which constraint, where there are several)."""
+    try:
+        with session.begin_nested():
+            session.execute(insert(table).values(**values))
+    except IntegrityError as error:
+        return error
+    return None

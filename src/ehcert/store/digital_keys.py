@@ -19,13 +19,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.store.columns import require_aware
-from ehcert.store.db import affected_rows, violated_constraint
+from ehcert.store.db import affected_rows, insert_unless_taken, violated_constraint
 from ehcert.store.models import DigitalKeyRow
 
 
@@ -90,21 +89,19 @@ class DigitalKeyRepository:
             "identity_check_id": key.identity_check_id,
             "issued_at": require_aware(key.issued_at),
         }
-        try:
-            with self._session.begin_nested():
-                self._session.execute(insert(DigitalKeyRow).values(**values))
-        except IntegrityError as error:
-            if "username" in violated_constraint(error):
+        refused = insert_unless_taken(self._session, DigitalKeyRow, values)
+        if refused is not None:
+            if "username" in violated_constraint(refused):
                 raise EhcertError(
                     ErrorKind.CONFLICT,
                     f"The username {key.username} is taken; choose another.",
                     field="username",
-                ) from None
+                )
             raise EhcertError(
                 ErrorKind.CONFLICT,
                 f"SSIN {key.ssin} already holds a digital key; revoke it first.",
                 field="ssin",
-            ) from None
+            )
         found = self.by_username(key.username)
         assert found is not None
         return found

@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.store.columns import require_aware
+from ehcert.store.db import insert_unless_taken
 from ehcert.store.models import IntegratorRow
 
 
@@ -45,19 +45,16 @@ class IntegratorRepository:
             "form_reference": form_reference,
             "registered_at": require_aware(now),
         }
-        try:
-            with self._session.begin_nested():
-                self._session.execute(insert(IntegratorRow).values(**values))
-        except IntegrityError:
+        if insert_unless_taken(self._session, IntegratorRow, values) is not None:
             if self.by_cbe(cbe) is not None:
                 raise EhcertError(
                     ErrorKind.CONFLICT, f"Integrator CBE {cbe} is registered already.", field="cbe"
-                ) from None
+                )
             raise EhcertError(
                 ErrorKind.CONFLICT,
                 f"The request form {form_reference} registered another integrator already.",
                 field="form_reference",
-            ) from None
+            )
         found = self.by_cbe(cbe)
         assert found is not None
         return found

@@ -13,12 +13,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.store.columns import require_aware
-from ehcert.store.db import affected_rows
+from ehcert.store.db import affected_rows, insert_unless_taken
 from ehcert.store.models import IdentityCheckRow, OfficerRow, RegistrationOfficeRow
 
 
@@ -87,15 +86,12 @@ class OfficeRepository:
     def add_office(self, code: str, name: str, kind: str, now: dt.datetime) -> OfficeRecord:
         """CONFLICT when the code is taken."""
         values = {"code": code, "name": name, "kind": kind, "created_at": require_aware(now)}
-        try:
-            with self._session.begin_nested():
-                self._session.execute(insert(RegistrationOfficeRow).values(**values))
-        except IntegrityError:
+        if insert_unless_taken(self._session, RegistrationOfficeRow, values) is not None:
             raise EhcertError(
                 ErrorKind.CONFLICT,
                 f"A registration office with code {code} already exists.",
                 field="code",
-            ) from None
+            )
         found = self.office(code)
         assert found is not None
         return found
@@ -136,15 +132,12 @@ class OfficeRepository:
             "added_at": require_aware(now),
             "ended_at": None,
         }
-        try:
-            with self._session.begin_nested():
-                self._session.execute(insert(OfficerRow).values(**values))
-        except IntegrityError:
+        if insert_unless_taken(self._session, OfficerRow, values) is not None:
             raise EhcertError(
                 ErrorKind.CONFLICT,
                 f"SSIN {ssin} already has an officer account.",
                 field="ssin",
-            ) from None
+            )
         found = self.officer(ssin)
         assert found is not None
         return found
