@@ -188,9 +188,9 @@ def openssl_responder(
         serial = serial if len(serial) % 2 == 0 else "0" + serial
         if row.status == "revoked" and row.revoked_at is not None:
             revoked = row.revoked_at.strftime("%y%m%d%H%M%SZ") + ",keyCompromise"
-            lines.append(f"R\t{expiry}\t{revoked}\t{serial}\tunknown\t/CN=x")
+            lines.append(f"R\t{expiry}\t{revoked}\t{serial}\tunknown\t/CN={serial}")
         else:
-            lines.append(f"V\t{expiry}\t\t{serial}\tunknown\t/CN=x")
+            lines.append(f"V\t{expiry}\t\t{serial}\tunknown\t/CN={serial}")
     (directory / "index.txt").write_text("\n".join(lines) + "\n")
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "openssl bench responder")])
@@ -231,12 +231,19 @@ def openssl_responder(
             "-nmin",
             "60",
             "-ignore_err",
+            # wrk opens a probe connection it never writes to; a single responder process
+            # would wait on it forever, so a second one serves (one at a time, as one).
+            "-multi",
+            "2",
         ],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=(directory / "openssl-ocsp.log").open("wb"),
     )
     try:
         time.sleep(1.0)
+        if process.poll() is not None:
+            log = (directory / "openssl-ocsp.log").read_text(errors="replace")
+            raise RuntimeError(f"openssl ocsp did not start:\n{log}")
         yield f"http://127.0.0.1:{port}/"
     finally:
         process.terminate()
@@ -263,9 +270,12 @@ def main() -> None:
         good = [int(r.serial_hex, 16) for r in records if r.status == "valid"][:5]
         revoked = [int(r.serial_hex, 16) for r in records if r.status == "revoked"][:5]
         mix = ocsp_requests(issuer, [*good, *revoked, 0x7E57AB1E])
+        with openssl_responder(directory, issuer, data_dir, free_port()) as openssl_url:
+            openssl = wrk(openssl_url, bodies=mix, content_type="application/ocsp-request", **load)
+            print(f"openssl ocsp: {openssl}", flush=True)
         with served(data_dir, port) as url:
             ceiling = wrk(f"{url}/health", **load)
-            print(f"raw ceiling: {ceiling}")
+            print(f"raw ceiling: {ceiling}", flush=True)
             one = wrk(f"{url}/v1/etk?id={quote('SSIN=' + ssins[-1])}", **load)
             fifty = wrk(
                 f"{url}/v1/etk?" + "&".join(f"id={quote('SSIN=' + s)}" for s in ssins), **load
@@ -277,8 +287,6 @@ def main() -> None:
                 content_type="application/ocsp-request",
                 **load,
             )
-        with openssl_responder(directory, issuer, data_dir, free_port()) as openssl_url:
-            openssl = wrk(openssl_url, bodies=mix, content_type="application/ocsp-request", **load)
         _report(ceiling, one, fifty, cached, nonced, openssl)
 
 

@@ -69,9 +69,12 @@ def wrk(
             script = Path(temporary) / "post.lua"
             script.write_text(_lua_posts(bodies, content_type))
             command += ["-s", str(script)]
-        output = subprocess.run(
-            [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 30
-        ).stdout
+        finished = subprocess.run(
+            [*command, url], capture_output=True, text=True, check=False, timeout=seconds + 30
+        )
+        if finished.returncode != 0:
+            raise RuntimeError(f"wrk failed ({finished.returncode}): {finished.stderr.strip()}")
+        output = finished.stdout
     rate = _RATE.search(output)
     if rate is None:
         raise RuntimeError(f"wrk printed no rate:\n{output}")

@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509 import ocsp
 
 from ehcert.api.app import create_app
+from ehcert.api.front import LeanFront
 from ehcert.client.eid import Pkcs12EidCredential
 from ehcert.client.keys import EidRequestSigner, build_csr
 from ehcert.client.platform import PlatformClient
@@ -73,7 +74,10 @@ class RunningPlatform:
 
 
 def _serve(platform: Platform, sock: socket.socket) -> tuple[uvicorn.Server, threading.Thread]:
-    config = uvicorn.Config(create_app(platform.edge), log_level="warning", lifespan="off")
+    # As `ehcert serve` runs it: the connection front before uvicorn's protocol (api.front).
+    config = uvicorn.Config(
+        create_app(platform.edge), http=LeanFront, log_level="warning", lifespan="on"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

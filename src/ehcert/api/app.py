@@ -21,6 +21,8 @@ receives more than its own part of it.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import FastAPI, Request, Response
@@ -35,6 +37,7 @@ from ehcert.api import openapi
 from ehcert.api.digital_key import DigitalKeyPorts, digital_key_router
 from ehcert.api.ehbox import SEND_PATH, EhboxPorts, ehbox_router
 from ehcert.api.etk import EtkPorts, etk_router, render_lookup
+from ehcert.api.front import FRONT_STATE, FrontPorts
 from ehcert.api.lean_paths import LeanPaths, LeanPorts
 from ehcert.api.limits import BodySizeLimit
 from ehcert.api.metrics import PlatformMetrics
@@ -107,7 +110,24 @@ def serve_docs(app: FastAPI) -> None:
 
 
 def create_app(ports: EdgePorts) -> FastAPI:
+    etk = ports.etk
+    lean = LeanPorts(
+        health=bytes(
+            health_answer(ports.protocol.environment, ports.protocol.default_key_type).body
+        ),
+        kept_ocsp=ports.revocation.answers.kept_ocsp,
+        kept_etk=lambda ids: etk.depot.kept_lookup(ids, etk.now(), render_lookup),
+    )
+    front = FrontPorts(lean.health, lean.kept_ocsp, lean.kept_etk, ports.metrics)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, FrontPorts]]:
+        """The kept answers, for the connection front a server runs (``api.front``)."""
+        del app
+        yield {FRONT_STATE: front}
+
     app = FastAPI(
+        lifespan=lifespan,
         title="ehcert platform",
         version=__version__,
         description="eHealth certificates for care providers and institutions.",
@@ -124,18 +144,8 @@ def create_app(ports: EdgePorts) -> FastAPI:
         limit=ports.max_body_bytes,
         larger={SEND_PATH: ports.ehbox.max_message_bytes + 2 * 1024 * 1024},
     )
-    etk = ports.etk
     # Kept answers leave before routing (api.lean_paths); the rest goes on.
-    app.add_middleware(
-        LeanPaths,
-        ports=LeanPorts(
-            health=bytes(
-                health_answer(ports.protocol.environment, ports.protocol.default_key_type).body
-            ),
-            kept_ocsp=ports.revocation.answers.kept_ocsp,
-            kept_etk=lambda ids: etk.depot.kept_lookup(ids, etk.now(), render_lookup),
-        ),
-    )
+    app.add_middleware(LeanPaths, ports=lean)
     app.add_middleware(UnexpectedErrors)  # added last: the outermost, around everything
     app.add_exception_handler(EhcertError, ehcert_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)

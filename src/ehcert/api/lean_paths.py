@@ -59,7 +59,7 @@ class LeanPaths:
         elif method == "POST" and path == "/ocsp":
             await self._ocsp_post(scope, receive, send)
         elif method == "GET" and path.startswith("/ocsp/"):
-            der = _base64url(path.removeprefix("/ocsp/"))
+            der = base64url_path(path.removeprefix("/ocsp/"))
             answer = self.ports.kept_ocsp(der) if der else None
             if answer is None:
                 await self.app(scope, receive, send)
@@ -128,7 +128,7 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-def _base64url(text: str) -> bytes | None:
+def base64url_path(text: str) -> bytes | None:
     """The DER of a GET request path (RFC 6960 appendix A.1), or None if it is not clean
     base64 (the route then answers it by its own rules)."""
     try:

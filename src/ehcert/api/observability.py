@@ -59,10 +59,16 @@ def request_id_from(scope: Scope) -> str:
     """The client's request id if it is a sane token, otherwise a new random one."""
     for name, value in scope.get("headers", []):
         if name == b"x-request-id":
-            text = bytes(value).decode("latin-1")
-            if _REQUEST_ID.fullmatch(text):
-                return text
-            break
+            return sane_request_id(bytes(value))
+    return secrets.token_hex(16)
+
+
+def sane_request_id(value: bytes | None) -> str:
+    """``value`` (an ``X-Request-Id`` header) if it is a sane token, else a new random id."""
+    if value is not None:
+        text = value.decode("latin-1")
+        if _REQUEST_ID.fullmatch(text):
+            return text
     return secrets.token_hex(16)
 
 

@@ -59,6 +59,7 @@ def serve(
     import uvicorn
 
     from ehcert.api.app import create_app
+    from ehcert.api.front import LeanFront
     from ehcert.api.logs import uvicorn_log_config
     from ehcert.platform import Platform
 
@@ -85,7 +86,9 @@ def serve(
             f"- API docs {settings.base_url}/docs"
         )
     if settings.workers == 1:
-        config = uvicorn.Config(create_app(platform.edge), log_config=uvicorn_log_config("info"))
+        config = uvicorn.Config(
+            create_app(platform.edge), http=LeanFront, log_config=uvicorn_log_config("info")
+        )
         server = uvicorn.Server(config)
         with platform.schedule.running():
             server.run(sockets=[listener])
@@ -97,6 +100,7 @@ def serve(
     config = uvicorn.Config(
         "ehcert.platform.asgi:serving_app",
         factory=True,
+        http="ehcert.api.front:LeanFront",
         workers=settings.workers,
         log_config=uvicorn_log_config("info"),
     )

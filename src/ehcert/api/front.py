@@ -1,0 +1,307 @@
+"""The connection front: kept answers written straight to the socket, the rest to uvicorn.
+
+Relying parties ask the OCSP responder and the ETK depot the same questions over and
+over on kept-alive connections, and the platform holds those answers ready
+(``platform.kept_ocsp``, ``etkdepot.prepared``). ``api.lean_paths`` already answers them
+before FastAPI routes anything, but each request still costs uvicorn's request cycle
+(a task, an ASGI scope, the middleware stack), several times what finding the answer
+costs. This ``asyncio.Protocol`` sits in uvicorn's place on each new connection
+(``uvicorn.Config(http=LeanFront)``) and answers the requests it can answer from memory
+itself, with the same bytes and headers the routes would send.
+
+It decides nothing and parses little. A request is answered here only when all hold:
+
+- its head is plain HTTP/1.1: ``METHOD SP TARGET SP HTTP/1.1``, ``name: value`` lines,
+  at most one ``Content-Length`` and no ``Transfer-Encoding``, ``Expect``, ``Upgrade``
+  or ``Connection`` other than ``keep-alive`` (RFC 9112 sections 3, 5 and 6);
+- it is ``GET /health``, ``GET /ocsp/{base64}``, ``POST /ocsp`` with a body of at most
+  ``OCSP_MAX_BODY`` bytes, or ``GET /v1/etk?id=...``;
+- its answer is kept and still holds (the keepers' own rules).
+
+At the first request that is anything else (a first OCSP question, a nonce, a
+certificate request, a malformed line), the connection is handed to uvicorn's own
+protocol with every byte not yet answered, as uvicorn hands a connection to its
+WebSocket protocol; from then on uvicorn and the application own it, so errors, limits
+and every rule stay where they are written. A request is only ever answered whole, in
+order: nothing is answered while an earlier request on the connection is unanswered.
+
+Answers sent here are counted in ``/metrics`` under their route as routed ones are, and
+carry the request id (the client's ``X-Request-Id`` when sane); they are not written to
+the access log one line each, which at these rates would cost more than the answers
+(docs/operator-guide.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+from urllib.parse import parse_qsl, unquote_to_bytes
+
+from uvicorn.config import Config
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.server import ServerState
+
+from ehcert.api.etk import RenderedLookup, etag_matches
+from ehcert.api.lean_paths import OCSP_MAX_BODY, base64url_path
+from ehcert.api.metrics import PlatformMetrics
+from ehcert.api.observability import sane_request_id
+
+FRONT_STATE = "ehcert.front"
+"""The key of :class:`FrontPorts` in the application's lifespan state (``api.app``)."""
+
+MAX_HEAD_BYTES = 8192
+"""A request head longer than this goes to uvicorn, whose limits then apply."""
+
+_OCSP_MEDIA = b"application/ocsp-response"
+_JSON_MEDIA = b"application/json"
+_ETK_HEADERS = b"cache-control: public, no-cache\r\nvary: Accept\r\n"
+_STATUS = {200: b"HTTP/1.1 200 OK\r\n", 304: b"HTTP/1.1 304 Not Modified\r\n"}
+
+
+@dataclass(frozen=True, slots=True)
+class FrontPorts:
+    """What the front may answer with: the health answer, the two kept-answer look-ups
+    (None: not kept) and the metrics to count them in."""
+
+    health: bytes
+    kept_ocsp: Callable[[bytes], bytes | None]
+    kept_etk: Callable[[Sequence[str]], RenderedLookup | None]
+    metrics: PlatformMetrics
+
+
+@dataclass(frozen=True, slots=True)
+class _Head:
+    method: bytes
+    target: bytes
+    content_length: int
+    if_none_match: bytes | None
+    request_id: bytes | None
+
+
+class LeanFront(asyncio.Protocol):
+    """One connection: kept answers here, everything else handed to uvicorn (module doc)."""
+
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self._config = config
+        self._server_state = server_state
+        self._app_state = app_state
+        self._loop = _loop or asyncio.get_event_loop()
+        ports = app_state.get(FRONT_STATE)
+        self._ports = ports if isinstance(ports, FrontPorts) else None
+        self._buffer = bytearray()
+        self._transport: asyncio.Transport | None = None
+        self._reading = True
+        self._idle_since = 0.0
+        self._idle_timer: asyncio.TimerHandle | None = None
+
+    # asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast("asyncio.Transport", transport)  # uvloop's is not a subclass
+        self._server_state.connections.add(self)  # type: ignore[arg-type]
+        if self._ports is None:
+            self._hand_over()
+            return
+        self._idle_since = self._loop.time()
+        self._arm_idle_timer()
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        self._idle_since = self._loop.time()
+        self._answer_buffered()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._server_state.connections.discard(self)
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+
+    def pause_writing(self) -> None:
+        """The client is not reading its answers: stop reading its questions."""
+        if self._transport is not None and self._reading:
+            self._reading = False
+            self._transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self._transport is not None and not self._reading:
+            self._reading = True
+            self._transport.resume_reading()
+            self._answer_buffered()
+
+    # uvicorn's server calls these on its connections
+
+    def shutdown(self) -> None:
+        """Graceful shutdown: nothing here is ever half-answered, so close now."""
+        if self._transport is not None:
+            self._transport.close()
+
+    # the front
+
+    def _answer_buffered(self) -> None:
+        transport = self._transport
+        ports = self._ports
+        if transport is None or ports is None:
+            return
+        while self._buffer and self._reading:
+            end = self._buffer.find(b"\r\n\r\n")
+            if end < 0:
+                if len(self._buffer) > MAX_HEAD_BYTES:
+                    self._hand_over()
+                return
+            head = _read_head(bytes(self._buffer[:end]))
+            if head is None or head.content_length > OCSP_MAX_BODY:
+                self._hand_over()
+                return
+            total = end + 4 + head.content_length
+            if len(self._buffer) < total:
+                return  # the rest of a small body is on its way
+            started = time.perf_counter()
+            body = bytes(self._buffer[end + 4 : total])
+            answer = self._answer(ports, head, body)
+            if answer is None:
+                self._hand_over()
+                return
+            del self._buffer[:total]
+            response, route, status = answer
+            transport.write(response)
+            ports.metrics.latency.labels(route, head.method.decode(), str(status)).observe(
+                time.perf_counter() - started
+            )
+
+    def _answer(self, ports: FrontPorts, head: _Head, body: bytes) -> tuple[bytes, str, int] | None:
+        """The whole response, its route template and status; None: not answered here."""
+        method, target = head.method, head.target
+        if method == b"POST" and target == b"/ocsp":
+            der = ports.kept_ocsp(body) if body else None
+            if der is None:
+                return None
+            return self._response(200, _OCSP_MEDIA, der, head), "/ocsp", 200
+        if method != b"GET" or head.content_length:
+            return None
+        if target == b"/health":
+            return self._response(200, _JSON_MEDIA, ports.health, head), "/health", 200
+        if target.startswith(b"/ocsp/") and b"?" not in target:
+            request = base64url_path(unquote_to_bytes(target[6:]).decode("latin-1"))
+            der = ports.kept_ocsp(request) if request else None
+            if der is None:
+                return None
+            return self._response(200, _OCSP_MEDIA, der, head), "/ocsp/{encoded:path}", 200
+        if target.startswith(b"/v1/etk?"):
+            return self._etk(ports, head)
+        return None
+
+    def _etk(self, ports: FrontPorts, head: _Head) -> tuple[bytes, str, int] | None:
+        query = parse_qsl(head.target[8:].decode("latin-1"), keep_blank_values=True)
+        identifiers = [value for name, value in query if name == "id"]
+        if not identifiers or len(identifiers) != len(query):
+            return None
+        rendered = ports.kept_etk(identifiers)
+        if rendered is None:
+            return None
+        extra = b"etag: " + rendered.etag.encode("ascii") + b"\r\n" + _ETK_HEADERS
+        inm = head.if_none_match.decode("latin-1") if head.if_none_match is not None else None
+        if etag_matches(inm, rendered.etag):
+            return self._response(304, None, b"", head, extra), "/v1/etk", 304
+        return self._response(200, _JSON_MEDIA, rendered.body, head, extra), "/v1/etk", 200
+
+    def _response(
+        self,
+        status: int,
+        media_type: bytes | None,
+        body: bytes,
+        head: _Head,
+        extra: bytes = b"",
+    ) -> bytes:
+        parts = [_STATUS[status]]
+        for name, value in self._server_state.default_headers:
+            parts += [name, b": ", value, b"\r\n"]
+        request_id = sane_request_id(head.request_id).encode("ascii")
+        parts += [b"x-request-id: ", request_id, b"\r\n", extra]
+        if media_type is not None:
+            parts += [b"content-type: ", media_type, b"\r\n"]
+        if status != 304:
+            parts += [b"content-length: ", str(len(body)).encode("ascii"), b"\r\n"]
+        parts += [b"\r\n", body]
+        return b"".join(parts)
+
+    def _hand_over(self) -> None:
+        """From here on uvicorn's protocol owns the connection, starting with every byte
+        not answered yet (what it does itself to pass a connection to WebSockets)."""
+        transport = self._transport
+        if transport is None:
+            return
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+        self._server_state.connections.discard(self)
+        self._ports = None
+        protocol = HttpToolsProtocol(
+            config=self._config,
+            server_state=self._server_state,
+            app_state=self._app_state,
+            _loop=self._loop,
+        )
+        protocol.connection_made(transport)
+        transport.set_protocol(protocol)
+        if not self._reading:
+            protocol.pause_writing()
+        pending, self._buffer = bytes(self._buffer), bytearray()
+        if pending:
+            protocol.data_received(pending)
+
+    def _arm_idle_timer(self) -> None:
+        """Close a connection idle for uvicorn's keep-alive timeout, as uvicorn does; one
+        timer per connection, moved on rather than replaced per request."""
+        timeout = self._config.timeout_keep_alive
+
+        def check() -> None:
+            if self._ports is None or self._transport is None:
+                return
+            idle = self._loop.time() - self._idle_since
+            if idle >= timeout and not self._buffer:
+                self._transport.close()
+            else:
+                self._idle_timer = self._loop.call_later(max(timeout - idle, 0.1), check)
+
+        self._idle_timer = self._loop.call_later(timeout, check)
+
+
+def _read_head(head: bytes) -> _Head | None:
+    """The few fields the front needs from a plain HTTP/1.1 request head, or None for
+    anything unusual (which uvicorn then reads by its own rules)."""
+    lines = head.split(b"\r\n")
+    parts = lines[0].split(b" ")
+    if len(parts) != 3 or parts[2] != b"HTTP/1.1" or not parts[1].startswith(b"/"):
+        return None
+    content_length: int | None = None
+    if_none_match: bytes | None = None
+    request_id: bytes | None = None
+    for line in lines[1:]:
+        name, colon, value = line.partition(b":")
+        if not colon or not name or name != name.strip() or b" " in name or b"\t" in name:
+            return None  # no name, whitespace before the colon, or an obsolete fold
+        name, value = name.lower(), value.strip(b" \t")
+        if name == b"content-length":
+            if content_length is not None or not value.isdigit() or len(value) > 9:
+                return None
+            content_length = int(value)
+        elif name in (b"transfer-encoding", b"expect", b"upgrade"):
+            return None
+        elif name == b"connection":
+            if value.lower() != b"keep-alive":
+                return None
+        elif name == b"if-none-match":
+            if if_none_match is not None:
+                return None
+            if_none_match = value
+        elif name == b"x-request-id":
+            request_id = value
+    return _Head(parts[0], parts[1], content_length or 0, if_none_match, request_id)
