@@ -41,9 +41,16 @@ def _lua_posts(bodies: list[bytes], content_type: str) -> str:
     )
 
 
+def _lua_gets(path: str) -> str:
+    """A wrk script that builds each GET in Lua, as the POST scripts build theirs: the
+    same per-request cost in the load generator, for a ceiling fair to a scripted load."""
+    return f'request = function()\n  return wrk.format("GET", "{path}")\nend\n'
+
+
 def wrk(
     url: str,
     *,
+    scripted_get: bool = False,
     seconds: int = 5,
     connections: int = 16,
     threads: int = 1,
@@ -65,9 +72,11 @@ def wrk(
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
     with tempfile.TemporaryDirectory() as temporary:
-        if bodies:
-            script = Path(temporary) / "post.lua"
-            script.write_text(_lua_posts(bodies, content_type))
+        if bodies or scripted_get:
+            script = Path(temporary) / "request.lua"
+            path = "/" + url.split("/", 3)[3] if url.count("/") >= 3 else "/"
+            text = _lua_posts(bodies, content_type) if bodies else _lua_gets(path)
+            script.write_text(text)
             command += ["-s", str(script)]
         finished = subprocess.run(
             [*command, url], capture_output=True, text=True, check=False, timeout=seconds + 30

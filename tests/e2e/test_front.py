@@ -4,6 +4,7 @@ request, byte for byte and in order, to uvicorn: over raw sockets, as clients se
 from __future__ import annotations
 
 import base64
+import logging
 import re
 import socket
 from dataclasses import dataclass
@@ -242,3 +243,50 @@ def test_answers_sent_by_the_front_are_counted_in_the_metrics(actors: Actors) ->
     finally:
         connection.close()
     assert _health_count(actors.env.url) >= before + 5
+
+
+class AccessLines(logging.Handler):
+    """The paths of uvicorn's access lines while in use (the e2e servers log at warning)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.paths: list[str] = []
+        self.logger = logging.getLogger("uvicorn.access")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5:
+            self.paths.append(str(args[2]))
+
+    def __enter__(self) -> AccessLines:
+        self.level_before = self.logger.level
+        self.logger.setLevel(logging.INFO)
+        self.logger.addHandler(self)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.logger.removeHandler(self)
+        self.logger.setLevel(self.level_before)
+
+
+def test_a_first_question_goes_to_the_application_and_its_repeat_is_kept(
+    actors: Actors,
+) -> None:
+    request, _ = _ocsp_request(actors)
+    nonsense = b"\x30\x03\x02\x01\x01"  # DER, but no OCSPRequest
+    connection = Connection(actors.env.url)
+    try:
+        with AccessLines() as lines:
+            connection.send(_post_ocsp(request))
+            first = connection.answer()
+            connection.send(_post_ocsp(request) + _post_ocsp(nonsense) + _get("/health"))
+            again, refused, health = connection.answer(), connection.answer(), connection.answer()
+    finally:
+        connection.close()
+    assert first.status == again.status == health.status == 200
+    assert again.body == first.body
+    refusal = ocsp.load_der_ocsp_response(refused.body)
+    assert refusal.response_status is ocsp.OCSPResponseStatus.MALFORMED_REQUEST
+    # The application answered the first question and the nonsense (their access lines);
+    # the front answered the repeat and the health check from memory, on one connection.
+    assert lines.paths == ["/ocsp", "/ocsp"]

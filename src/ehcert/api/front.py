@@ -18,12 +18,15 @@ It decides nothing and parses little. A request is answered here only when all h
   ``OCSP_MAX_BODY`` bytes, or ``GET /v1/etk?id=...``;
 - its answer is kept and still holds (the keepers' own rules).
 
-At the first request that is anything else (a first OCSP question, a nonce, a
-certificate request, a malformed line), the connection is handed to uvicorn's own
-protocol with every byte not yet answered, as uvicorn hands a connection to its
-WebSocket protocol; from then on uvicorn and the application own it, so errors, limits
-and every rule stay where they are written. A request is only ever answered whole, in
-order: nothing is answered while an earlier request on the connection is unanswered.
+A request for one of those routes whose answer is not kept (a first OCSP question, a
+nonce, an unknown identifier) is passed to the application as uvicorn would pass it (one
+ASGI request, its whole body), and its answer written when it comes; the connection
+stays here. At the first request that is anything else (a certificate request, a
+mailbox upload, a malformed line), the connection is handed to uvicorn's own protocol
+with every byte not yet answered, as uvicorn hands a connection to its WebSocket
+protocol; from then on uvicorn and the application own it, so errors, limits and every
+rule stay where they are written. A request is only ever answered whole, in order:
+nothing is read while an earlier request on the connection is unanswered.
 
 Answers sent here are counted in ``/metrics`` under their route as routed ones are, and
 carry the request id (the client's ``X-Request-Id`` when sane); they are not written to
@@ -34,9 +37,12 @@ the access log one line each, which at these rates would cost more than the answ
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any, cast
 from urllib.parse import parse_qsl, unquote_to_bytes
 
@@ -59,6 +65,13 @@ _OCSP_MEDIA = b"application/ocsp-response"
 _JSON_MEDIA = b"application/json"
 _ETK_HEADERS = b"cache-control: public, no-cache\r\nvary: Accept\r\n"
 _STATUS = {200: b"HTTP/1.1 200 OK\r\n", 304: b"HTTP/1.1 304 Not Modified\r\n"}
+_INTERNAL_ERROR = (
+    b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"content-length: 21\r\nconnection: close\r\n\r\nInternal Server Error"
+)
+
+logger = logging.getLogger("uvicorn.error")
+access_logger = logging.getLogger("uvicorn.access")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +92,7 @@ class _Head:
     content_length: int
     if_none_match: bytes | None
     request_id: bytes | None
+    headers: list[tuple[bytes, bytes]]
 
 
 class LeanFront(asyncio.Protocol):
@@ -102,6 +116,9 @@ class LeanFront(asyncio.Protocol):
         self._reading = True
         self._idle_since = 0.0
         self._idle_timer: asyncio.TimerHandle | None = None
+        self._routing: asyncio.Task[None] | None = None  # a request the application answers
+        self._closing = False
+        self._lost = self._loop.create_future()
 
     # asyncio.Protocol
 
@@ -121,8 +138,11 @@ class LeanFront(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._server_state.connections.discard(self)
+        self._transport = None
         if self._idle_timer is not None:
             self._idle_timer.cancel()
+        if not self._lost.done():
+            self._lost.set_result(None)
 
     def pause_writing(self) -> None:
         """The client is not reading its answers: stop reading its questions."""
@@ -139,8 +159,9 @@ class LeanFront(asyncio.Protocol):
     # uvicorn's server calls these on its connections
 
     def shutdown(self) -> None:
-        """Graceful shutdown: nothing here is ever half-answered, so close now."""
-        if self._transport is not None:
+        """Graceful shutdown: close now, or once the request being answered is."""
+        self._closing = True
+        if self._transport is not None and self._routing is None:
             self._transport.close()
 
     # the front
@@ -150,14 +171,14 @@ class LeanFront(asyncio.Protocol):
         ports = self._ports
         if transport is None or ports is None:
             return
-        while self._buffer and self._reading:
+        while self._buffer and self._reading and self._routing is None:
             end = self._buffer.find(b"\r\n\r\n")
             if end < 0:
                 if len(self._buffer) > MAX_HEAD_BYTES:
                     self._hand_over()
                 return
             head = _read_head(bytes(self._buffer[:end]))
-            if head is None or head.content_length > OCSP_MAX_BODY:
+            if head is None or head.content_length > OCSP_MAX_BODY or not _lean_route(head):
                 self._hand_over()
                 return
             total = end + 4 + head.content_length
@@ -165,19 +186,21 @@ class LeanFront(asyncio.Protocol):
                 return  # the rest of a small body is on its way
             started = time.perf_counter()
             body = bytes(self._buffer[end + 4 : total])
+            del self._buffer[:total]
             answer = self._answer(ports, head, body)
             if answer is None:
-                self._hand_over()
+                self._route(head, body)
                 return
-            del self._buffer[:total]
             response, route, status = answer
-            transport.write(response)
+            transport.writelines(response)
             ports.metrics.latency.labels(route, head.method.decode(), str(status)).observe(
                 time.perf_counter() - started
             )
 
-    def _answer(self, ports: FrontPorts, head: _Head, body: bytes) -> tuple[bytes, str, int] | None:
-        """The whole response, its route template and status; None: not answered here."""
+    def _answer(
+        self, ports: FrontPorts, head: _Head, body: bytes
+    ) -> tuple[list[bytes], str, int] | None:
+        """The response (head and body), its route template and status; None: not kept."""
         method, target = head.method, head.target
         if method == b"POST" and target == b"/ocsp":
             der = ports.kept_ocsp(body) if body else None
@@ -198,10 +221,9 @@ class LeanFront(asyncio.Protocol):
             return self._etk(ports, head)
         return None
 
-    def _etk(self, ports: FrontPorts, head: _Head) -> tuple[bytes, str, int] | None:
-        query = parse_qsl(head.target[8:].decode("latin-1"), keep_blank_values=True)
-        identifiers = [value for name, value in query if name == "id"]
-        if not identifiers or len(identifiers) != len(query):
+    def _etk(self, ports: FrontPorts, head: _Head) -> tuple[list[bytes], str, int] | None:
+        identifiers = _etk_identifiers(head.target[8:])
+        if identifiers is None:
             return None
         rendered = ports.kept_etk(identifiers)
         if rendered is None:
@@ -219,7 +241,7 @@ class LeanFront(asyncio.Protocol):
         body: bytes,
         head: _Head,
         extra: bytes = b"",
-    ) -> bytes:
+    ) -> list[bytes]:
         parts = [_STATUS[status]]
         for name, value in self._server_state.default_headers:
             parts += [name, b": ", value, b"\r\n"]
@@ -229,8 +251,94 @@ class LeanFront(asyncio.Protocol):
             parts += [b"content-type: ", media_type, b"\r\n"]
         if status != 304:
             parts += [b"content-length: ", str(len(body)).encode("ascii"), b"\r\n"]
+        parts.append(b"\r\n")
+        return [b"".join(parts), body]  # a large ETK answer is not copied once more
+
+    def _route(self, head: _Head, body: bytes) -> None:
+        """Pass one request the front could not answer to the application; reading
+        waits until its answer is written (module docstring)."""
+        task = self._loop.create_task(self._application_answer(head, body))
+        self._routing = task
+        self._server_state.tasks.add(task)
+        task.add_done_callback(self._server_state.tasks.discard)
+
+    async def _application_answer(self, head: _Head, body: bytes) -> None:
+        scope = self._scope(head)
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+        delivered = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await self._lost
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                _log_access(scope, int(message["status"]))
+            elif message["type"] == "http.response.body":
+                chunks.append(bytes(message.get("body", b"")))
+
+        try:
+            await self._config.loaded_app(scope, receive, send)
+            response = self._application_response(start, b"".join(chunks))
+        except Exception:
+            logger.exception("Exception in ASGI application")
+            response = None
+        finally:
+            self._routing = None
+        transport = self._transport
+        if transport is None:
+            return
+        if response is None:
+            transport.write(_INTERNAL_ERROR)
+            transport.close()
+            return
+        transport.write(response)
+        if self._closing:
+            transport.close()
+            return
+        self._answer_buffered()
+
+    def _application_response(self, start: dict[str, Any], body: bytes) -> bytes:
+        status = int(start["status"])
+        parts = [b"HTTP/1.1 %d %s\r\n" % (status, HTTPStatus(status).phrase.encode("ascii"))]
+        for name, value in self._server_state.default_headers:
+            parts += [name, b": ", value, b"\r\n"]
+        has_length = False
+        for name, value in start.get("headers", []):
+            has_length = has_length or name.lower() == b"content-length"
+            parts += [bytes(name), b": ", bytes(value), b"\r\n"]
+        if not has_length and status != 304 and status >= 200:
+            parts += [b"content-length: ", str(len(body)).encode("ascii"), b"\r\n"]
         parts += [b"\r\n", body]
         return b"".join(parts)
+
+    def _scope(self, head: _Head) -> dict[str, Any]:
+        """The ASGI scope uvicorn would make for this request (ASGI HTTP spec 2.3)."""
+        raw_path, _, query = head.target.partition(b"?")
+        transport = self._transport
+        server = transport.get_extra_info("sockname") if transport is not None else None
+        client = transport.get_extra_info("peername") if transport is not None else None
+        return {
+            "type": "http",
+            "asgi": {"version": self._config.asgi_version, "spec_version": "2.3"},
+            "http_version": "1.1",
+            "server": tuple(server[:2]) if server else None,
+            "client": tuple(client[:2]) if client else None,
+            "scheme": "http",
+            "method": head.method.decode("ascii"),
+            "root_path": self._config.root_path,
+            "path": self._config.root_path + unquote_to_bytes(raw_path).decode("latin-1"),
+            "raw_path": self._config.root_path.encode("ascii") + raw_path,
+            "query_string": query,
+            "headers": head.headers,
+            "state": self._app_state.copy(),
+        }
 
     def _hand_over(self) -> None:
         """From here on uvicorn's protocol owns the connection, starting with every byte
@@ -284,11 +392,13 @@ def _read_head(head: bytes) -> _Head | None:
     content_length: int | None = None
     if_none_match: bytes | None = None
     request_id: bytes | None = None
+    headers: list[tuple[bytes, bytes]] = []
     for line in lines[1:]:
         name, colon, value = line.partition(b":")
         if not colon or not name or name != name.strip() or b" " in name or b"\t" in name:
             return None  # no name, whitespace before the colon, or an obsolete fold
         name, value = name.lower(), value.strip(b" \t")
+        headers.append((name, value))
         if name == b"content-length":
             if content_length is not None or not value.isdigit() or len(value) > 9:
                 return None
@@ -304,4 +414,39 @@ def _read_head(head: bytes) -> _Head | None:
             if_none_match = value
         elif name == b"x-request-id":
             request_id = value
-    return _Head(parts[0], parts[1], content_length or 0, if_none_match, request_id)
+    return _Head(parts[0], parts[1], content_length or 0, if_none_match, request_id, headers)
+
+
+def _lean_route(head: _Head) -> bool:
+    """Whether the request is for one of the routes the front answers (module doc)."""
+    method, target = head.method, head.target
+    if method == b"POST":
+        return target == b"/ocsp"
+    if method != b"GET" or head.content_length:
+        return False
+    return (
+        target == b"/health"
+        or (target.startswith(b"/ocsp/") and b"?" not in target)
+        or target.startswith(b"/v1/etk?")
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _etk_identifiers(query: bytes) -> tuple[str, ...] | None:
+    """The ``id`` values of a GetEtk query string, or None if it holds anything else.
+    Remembered by the query's bytes: relying parties repeat their lookups, and decoding
+    50 identifiers costs more than the rest of a kept answer."""
+    pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+    identifiers = tuple(value for name, value in pairs if name == "id")
+    return identifiers if identifiers and len(identifiers) == len(pairs) else None
+
+
+def _log_access(scope: dict[str, Any], status: int) -> None:
+    """The access line uvicorn writes for a request it answers, in its shape (``api.logs``
+    reads its five arguments)."""
+    client = scope.get("client")
+    address = f"{client[0]}:{client[1]}" if client else "-"
+    path = scope["path"] + (
+        f"?{scope['query_string'].decode('latin-1')}" if scope["query_string"] else ""
+    )
+    access_logger.info('%s - "%s %s HTTP/%s" %d', address, scope["method"], path, "1.1", status)

@@ -50,6 +50,8 @@ class CaDirectory:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # asked before every kept OCSP answer: one stat, no path built per call
+        self._generations_file = os.fsencode(path / GENERATIONS_FILE)
 
     # -- locking -----------------------------------------------------------------------
 
@@ -91,7 +93,7 @@ class CaDirectory:
     def generations_stamp(self) -> int:
         """Changes whenever a generation is recorded: lets a process notice a rotation."""
         try:
-            return (self.path / GENERATIONS_FILE).stat().st_mtime_ns
+            return os.stat(self._generations_file).st_mtime_ns
         except FileNotFoundError:
             return 0
 
