@@ -39,13 +39,15 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, cast
 from urllib.parse import parse_qsl, unquote_to_bytes
 
+from prometheus_client import Histogram
 from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
@@ -83,6 +85,7 @@ class FrontPorts:
     kept_ocsp: Callable[[bytes], bytes | None]
     kept_etk: Callable[[Sequence[str]], RenderedLookup | None]
     metrics: PlatformMetrics
+    latency_children: dict[tuple[str, bytes, int], Histogram] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +95,7 @@ class _Head:
     content_length: int
     if_none_match: bytes | None
     request_id: bytes | None
-    headers: list[tuple[bytes, bytes]]
+    fields: bytes  # the field lines as sent, each after its CRLF
 
 
 class LeanFront(asyncio.Protocol):
@@ -193,9 +196,17 @@ class LeanFront(asyncio.Protocol):
                 return
             response, route, status = answer
             transport.writelines(response)
-            ports.metrics.latency.labels(route, head.method.decode(), str(status)).observe(
-                time.perf_counter() - started
-            )
+            self._latency(ports, route, head.method, status).observe(time.perf_counter() - started)
+
+    @staticmethod
+    def _latency(ports: FrontPorts, route: str, method: bytes, status: int) -> Histogram:
+        """The histogram child for one route, method and status, labelled once."""
+        key = (route, method, status)
+        child = ports.latency_children.get(key)
+        if child is None:
+            child = ports.metrics.latency.labels(route, method.decode(), str(status))
+            ports.latency_children[key] = child
+        return child
 
     def _answer(
         self, ports: FrontPorts, head: _Head, body: bytes
@@ -336,7 +347,7 @@ class LeanFront(asyncio.Protocol):
             "path": self._config.root_path + unquote_to_bytes(raw_path).decode("latin-1"),
             "raw_path": self._config.root_path.encode("ascii") + raw_path,
             "query_string": query,
-            "headers": head.headers,
+            "headers": _fields(head.fields),
             "state": self._app_state.copy(),
         }
 
@@ -382,39 +393,62 @@ class LeanFront(asyncio.Protocol):
         self._idle_timer = self._loop.call_later(timeout, check)
 
 
+_REQUEST_HEAD = re.compile(
+    rb"(GET|POST) (/[!-~]*) HTTP/1\.1"  # request line (RFC 9112 section 3)
+    rb"((?:\r\n[!#$%&'*+.^_`|~0-9A-Za-z-]+:[\t\x20-\x7e\x80-\xff]*)*)"  # field lines (5)
+)
+_REFUSED_FIELDS = (b"\r\ntransfer-encoding:", b"\r\nexpect:", b"\r\nupgrade:")
+
+
+class _Unusual(Exception):
+    """A head the front leaves to uvicorn."""
+
+
+def _field(fields: bytes, lowered: bytes, name: bytes) -> bytes | None:
+    """The value of field ``name`` (given lower-case, with its leading CRLF and colon),
+    None when absent; twice is unusual."""
+    at = lowered.find(name)
+    if at < 0:
+        return None
+    if lowered.find(name, at + 1) >= 0:
+        raise _Unusual
+    start = at + len(name)
+    stop = fields.find(b"\r\n", start)
+    return fields[start : stop if stop >= 0 else len(fields)].strip(b" \t")
+
+
 def _read_head(head: bytes) -> _Head | None:
     """The few fields the front needs from a plain HTTP/1.1 request head, or None for
-    anything unusual (which uvicorn then reads by its own rules)."""
-    lines = head.split(b"\r\n")
-    parts = lines[0].split(b" ")
-    if len(parts) != 3 or parts[2] != b"HTTP/1.1" or not parts[1].startswith(b"/"):
+    anything unusual (which uvicorn then reads by its own rules): one pass of a compiled
+    pattern over the whole head, then look-ups of the handful of fields that matter."""
+    match = _REQUEST_HEAD.fullmatch(head)
+    if match is None:
         return None
-    content_length: int | None = None
-    if_none_match: bytes | None = None
-    request_id: bytes | None = None
-    headers: list[tuple[bytes, bytes]] = []
-    for line in lines[1:]:
-        name, colon, value = line.partition(b":")
-        if not colon or not name or name != name.strip() or b" " in name or b"\t" in name:
-            return None  # no name, whitespace before the colon, or an obsolete fold
-        name, value = name.lower(), value.strip(b" \t")
-        headers.append((name, value))
-        if name == b"content-length":
-            if content_length is not None or not value.isdigit() or len(value) > 9:
-                return None
-            content_length = int(value)
-        elif name in (b"transfer-encoding", b"expect", b"upgrade"):
-            return None
-        elif name == b"connection":
-            if value.lower() != b"keep-alive":
-                return None
-        elif name == b"if-none-match":
-            if if_none_match is not None:
-                return None
-            if_none_match = value
-        elif name == b"x-request-id":
-            request_id = value
-    return _Head(parts[0], parts[1], content_length or 0, if_none_match, request_id, headers)
+    method, target, fields = match.groups()
+    lowered = fields.lower()
+    if any(name in lowered for name in _REFUSED_FIELDS):
+        return None
+    try:
+        length = _field(fields, lowered, b"\r\ncontent-length:")
+        connection = _field(fields, lowered, b"\r\nconnection:")
+        if_none_match = _field(fields, lowered, b"\r\nif-none-match:")
+        request_id = _field(fields, lowered, b"\r\nx-request-id:")
+    except _Unusual:
+        return None
+    if length is not None and not (length.isdigit() and len(length) < 10):
+        return None
+    if connection is not None and connection.lower() != b"keep-alive":
+        return None
+    return _Head(method, target, int(length or b"0"), if_none_match, request_id, fields)
+
+
+def _fields(fields: bytes) -> list[tuple[bytes, bytes]]:
+    """The field lines as the ASGI scope holds them: lower-case names, trimmed values."""
+    pairs = []
+    for line in fields.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        pairs.append((name.lower(), value.strip(b" \t")))
+    return pairs
 
 
 def _lean_route(head: _Head) -> bool:

@@ -12,12 +12,14 @@ from __future__ import annotations
 import datetime as dt
 
 from cryptography.x509 import ocsp
+from prometheus_client import Counter
 
 from ehcert.api.metrics import PlatformMetrics
 from ehcert.api.ra import CertificateOperations
 from ehcert.api.revocation import RevocationAnswers
 from ehcert.core.errors import EhcertError
 from ehcert.core.identity import Identity
+from ehcert.platform.kept_ocsp import MAX_KEPT
 from ehcert.ra.ports import CertificateFacts
 
 # RFC 6960 section 4.2.1 names of the unsuccessful response statuses.
@@ -98,6 +100,8 @@ class MeteredRevocation:
     def __init__(self, inner: RevocationAnswers, metrics: PlatformMetrics) -> None:
         self._inner = inner
         self._metrics = metrics
+        # A kept answer is served many times as the same bytes: read its status once.
+        self._kept_counters: dict[bytes, Counter] = {}
 
     def crl(self, name: str) -> bytes:
         return self._inner.crl(name)
@@ -110,5 +114,11 @@ class MeteredRevocation:
     def kept_ocsp(self, request_der: bytes) -> bytes | None:
         answer = self._inner.kept_ocsp(request_der)
         if answer is not None:
-            self._metrics.ocsp.labels(ocsp_answer_status(answer)).inc()
+            counter = self._kept_counters.get(answer)
+            if counter is None:
+                if len(self._kept_counters) >= MAX_KEPT:
+                    self._kept_counters.clear()
+                counter = self._metrics.ocsp.labels(ocsp_answer_status(answer))
+                self._kept_counters[answer] = counter
+            counter.inc()
         return answer
