@@ -281,9 +281,10 @@ def main() -> None:
             scripted = wrk(f"{url}/health", scripted_get=True, **load)
             print(f"raw ceiling, requests built by a wrk script: {scripted}", flush=True)
             one = wrk(f"{url}/v1/etk?id={quote('SSIN=' + ssins[-1])}", **load)
-            fifty = wrk(
-                f"{url}/v1/etk?" + "&".join(f"id={quote('SSIN=' + s)}" for s in ssins), **load
-            )
+            fifty_url = f"{url}/v1/etk?" + "&".join(f"id={quote('SSIN=' + s)}" for s in ssins)
+            fifty = wrk(fifty_url, **load)
+            etag = httpx.get(fifty_url).headers["etag"]
+            revalidated = wrk(fifty_url, headers={"If-None-Match": etag}, **load)
             cached = wrk(f"{url}/ocsp", bodies=mix, content_type="application/ocsp-request", **load)
             nonced = wrk(
                 f"{url}/ocsp",
@@ -293,7 +294,7 @@ def main() -> None:
             )
             verified = verify_answers(directory, data_dir, url, mix)
         print(f"kept answers verified with openssl ocsp: {verified}")
-        _report(ceiling, scripted, one, fifty, cached, nonced, openssl)
+        _report(ceiling, scripted, one, fifty, revalidated, cached, nonced, openssl)
 
 
 def verify_answers(directory: Path, data_dir: Path, url: str, mix: list[bytes]) -> int:
@@ -324,6 +325,7 @@ def _report(
     scripted: Load,
     one: Load,
     fifty: Load,
+    revalidated: Load,
     cached: Load,
     nonced: Load,
     openssl: Load,
@@ -347,6 +349,7 @@ def _report(
 
     figure("ETK lookup, 1 id", one, "raw ceiling (/health)", ceiling, 0.5)
     figure("ETK lookup, 50 ids", fifty, "raw ceiling (/health)", ceiling, 0.5)
+    figure("ETK lookup, 50 ids, revalidated (304)", revalidated, "raw ceiling", ceiling, None)
     figure("OCSP POST, cached, no nonce", cached, "openssl ocsp -index -port", openssl, 5.0)
     figure(
         "OCSP POST, cached, no nonce (ceiling)",
@@ -361,6 +364,7 @@ def _report(
         ("scripted", scripted),
         ("1 id", one),
         ("50 ids", fifty),
+        ("50 ids, 304", revalidated),
         ("OCSP cached", cached),
         ("OCSP nonce", nonced),
         ("openssl", openssl),
