@@ -17,12 +17,15 @@ A production platform has none of these routes: each call there raises the platf
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ehcert.client.answers import Answer, read_issued
 from ehcert.client.keys import RequestSigner
 from ehcert.client.platform import PlatformClient
 from ehcert.client.results import IssuedCertificate
+from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.pki.jws import b64url_encode
 
 
@@ -85,6 +88,24 @@ class IntegratorRequest:
         return f"IntegratorRequest(ssin={self.ssin!r}, mandate_holder={self.mandate_holder!r})"
 
 
+@contextmanager
+def _acceptance_only(base_url: str, path: str) -> Iterator[None]:
+    """A 404 on an integrator route means a platform without integrators: say so."""
+    try:
+        yield
+    except EhcertError as error:
+        if error.kind is not ErrorKind.NOT_FOUND or not path.startswith("/v1/integrator/"):
+            raise
+        if error.field is not None:  # a test identity not found names its field; a route none
+            raise
+        raise EhcertError(
+            ErrorKind.NOT_FOUND,
+            f"The platform at {base_url} has no integrator routes: integrators and test "
+            "identities exist only on an acceptance platform, and production has no such "
+            "path.",
+        ) from error
+
+
 def _person(answer: Answer) -> TestPerson:
     return TestPerson(
         answer.text("ssin"),
@@ -113,6 +134,16 @@ def _mandate(answer: Answer) -> TestMandate:
 
 class IntegratorClient(PlatformClient):
     """:class:`PlatformClient` with the integrator's calls (acceptance only)."""
+
+    def _post_signed(
+        self, path: str, payload: Mapping[str, object], signer: RequestSigner, what: str
+    ) -> Answer:
+        with _acceptance_only(self.base_url, path):
+            return super()._post_signed(path, payload, signer, what)
+
+    def _post_json(self, path: str, body: Mapping[str, object], what: str) -> Answer:
+        with _acceptance_only(self.base_url, path):
+            return super()._post_json(path, body, what)
 
     def enrol(self, cbe: str, secret: str, csr_der: bytes) -> IssuedCertificate:
         """``POST /v1/integrator/enrolment``: the integrator certificate, for the
