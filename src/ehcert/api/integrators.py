@@ -42,6 +42,23 @@ from ehcert.core.identity import Identity
 from ehcert.ra.ports import CertificateFacts
 
 ENROLMENT_FIELDS = ("cbe", "secret", "csr")
+ENROLMENT_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "The integrator's CBE number, its one-time enrolment secret and the "
+        "CSR (base64url DER) of its new key.",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": list(ENROLMENT_FIELDS),
+                    "additionalProperties": False,
+                    "properties": {name: {"type": "string"} for name in ENROLMENT_FIELDS},
+                }
+            }
+        },
+    }
+}
 
 
 # What the edge reads of the registry's test identities (``store.test_data`` records;
@@ -223,6 +240,7 @@ def integrator_router(ports: IntegratorPorts) -> APIRouter:
         status_code=201,
         response_model=IssuedAnswer,
         tags=["integrator"],
+        openapi_extra=ENROLMENT_BODY,
     )
     async def enrol(request: Request) -> IssuedAnswer:
         """Trade the one-time enrolment secret and a CSR for the integrator certificate.
