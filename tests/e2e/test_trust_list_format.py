@@ -1,9 +1,17 @@
 """The published trust list has the structure ETSI TS 119 612 (v2.1.1) requires.
 
 The standard's XML schema (``ts_119612v020101_xsd.xsd``) ships in no Python or Debian
-package this project can install, so it cannot be validated against here. What the
-schema and the standard's clause 5 require is checked instead, on the list as the
-platform serves it (``GET /v1/trust-list.xml``): the root element and its ``TSLTag``
+package this project can install, so it cannot be validated against here. Two checks
+stand in for it, on the list as the platform serves it (``GET /v1/trust-list.xml``):
+
+- the list is read, strictly (an unknown element or attribute is an error), into the
+  data classes pyHanko generates from that schema (``pyhanko.generated.etsi``, with
+  xsdata), which know its element names, namespaces and nesting. The signature is
+  left out of that reading: pyHanko's XAdES classes come from the older TS 101 903
+  schema, which lacks ``SigningCertificateV2`` of EN 319 132-1 (the XAdES baseline the
+  list is signed with, ``pki.xades``); the signature's shape is checked below;
+- what the schema's sequences and the standard's clause 5 require, element by element,
+  as written out below: the root element and its ``TSLTag``
 (5.1.1), the order and presence of each sequence's elements as the schema's types give
 them (``TSLSchemeInformationType``, ``TSPInformationType``, ``AddressType``,
 ``PostalAddressType``, ``TSPServiceInformationType``), the values of the version
@@ -23,6 +31,9 @@ import httpx
 import pytest
 from cryptography import x509
 from lxml import etree
+from pyhanko.generated.etsi.ts_119612 import TrustServiceStatusList
+from xsdata.formats.dataclass.parsers import XmlParser
+from xsdata.formats.dataclass.parsers.config import ParserConfig
 
 from .conftest import RunningPlatform
 
@@ -186,6 +197,44 @@ def test_the_published_trust_list_has_the_structure_of_ts_119_612(env: RunningPl
         t.get("Algorithm") for t in whole[0].findall(f"{{{DS}}}Transforms/{{{DS}}}Transform")
     }
     assert "http://www.w3.org/2000/09/xmldsig#enveloped-signature" in transforms
+
+
+def test_the_list_reads_strictly_into_the_schemas_generated_bindings(
+    env: RunningPlatform,
+) -> None:
+    parser = XmlParser(
+        config=ParserConfig(fail_on_unknown_properties=True, fail_on_unknown_attributes=True)
+    )
+    root = etree.fromstring(httpx.get(env.url + "/v1/trust-list.xml").content)
+    signature = root.find(f"{{{DS}}}Signature")
+    assert signature is not None
+    root.remove(signature)
+    content = etree.tostring(root)
+    parsed = parser.from_bytes(content, TrustServiceStatusList)
+    assert parsed.tsltag == "http://uri.etsi.org/19612/TSLTag"
+    scheme = parsed.scheme_information
+    assert scheme is not None and scheme.tslversion_identifier == 5
+    assert scheme.tslsequence_number is not None and scheme.tslsequence_number >= 1
+    assert scheme.next_update is not None and scheme.next_update.date_time is not None
+    providers = parsed.trust_service_provider_list
+    assert providers is not None
+    services = [
+        service
+        for provider in providers.trust_service_provider
+        if provider.tspservices is not None
+        for service in provider.tspservices.tspservice
+    ]
+    assert len(services) >= 5
+    for service in services:
+        information = service.service_information
+        assert information is not None and information.service_name is not None
+    # A misspelt element is what the bindings refuse.
+    broken = content.replace(b"<tsl:SchemeTerritory>", b"<tsl:SchemeTerritoryX>").replace(
+        b"</tsl:SchemeTerritory>", b"</tsl:SchemeTerritoryX>"
+    )
+    assert broken != content
+    with pytest.raises(Exception, match="SchemeTerritoryX"):
+        parser.from_bytes(broken, TrustServiceStatusList)
 
 
 def test_the_check_catches_a_missing_or_misplaced_element(env: RunningPlatform) -> None:
