@@ -223,6 +223,24 @@ def test_the_enrolment_secret_serves_once_and_a_wrong_one_says_so(
         assert "wrong, spent or expired" in refusal.value.detail
 
 
+def test_a_new_enrolment_revokes_the_integrator_certificate_it_replaces(
+    env: RunningPlatform, actors: Actors, integrator: Integrator
+) -> None:
+    """A lost integrator key: a new secret, a new enrolment, and the old key is done."""
+    old_signer = integrator.signer
+    old_serial = format(old_signer.chain[0].serial_number, "x")
+    secret = IntegratorRegistry(env.platform.database, "acceptance").new_enrolment_secret(
+        CBE, now=env.clock.now()
+    )
+    with integrator.client() as client:
+        renewed = client.enrol(CBE, secret.secret, build_csr(generate_key(KEY)))
+        with pytest.raises(EhcertError) as refused:
+            client.add_test_person(old_signer, "Test", "Persoon")
+    assert refused.value.kind is ErrorKind.REVOKED
+    assert actors.certificate_record(old_serial).revocation_reason == "superseded"
+    assert actors.certificate_record(renewed.serial).status == "valid"
+
+
 def test_a_care_providers_certificate_is_no_integrators(actors: Actors) -> None:
     actors.add_provider()
     keystore = actors.pooled_keystore(actors.eid(), 0, "doctor")

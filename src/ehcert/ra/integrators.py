@@ -9,7 +9,8 @@ own path through the RA, with its own authentication method, audited as such:
   issuing CA for the holder ``CBE=<its number>,INTEGRATOR``. The secret is spent in
   the same transaction that records the certificate, so it serves exactly once; a new
   enrolment (a lost key) needs a new secret, and the certificate it gives replaces the
-  old one as the integrator's proof;
+  old one, which is revoked (``superseded``, RFC 5280 section 5.3.1) in that same
+  transaction: a lost integrator key stops working the moment its successor exists;
 - the **integrator method** (:meth:`IntegratorPath.authenticate`): a request signed
   with the key of a current certificate of this platform (``api.authentication``,
   method ``certificate``) whose serial is the integrator's current integrator
@@ -45,7 +46,7 @@ from ehcert.core.identity import Identity
 from ehcert.core.names import institution_subject, person_subject
 from ehcert.pki.csr import check_csr
 from ehcert.pki.public_keys import PublicKey
-from ehcert.ra.adapters import Ledger, LedgerIssuer
+from ehcert.ra.adapters import Ledger, LedgerIssuer, LedgerRevoker
 from ehcert.ra.ports import AuthenticationSigner, CertificateFacts, IssueOrder
 from ehcert.registry.adapter import RegistryFacts
 from ehcert.registry.integrators import parse_cbe, secret_sha256
@@ -130,6 +131,10 @@ class IntegratorPath:
                 raise EhcertError(
                     ErrorKind.UNAUTHORIZED, _REFUSED_ENROLMENT.format(cbe=number), field="secret"
                 )
+            replaced = integrator.certificate_serial
+            previous = Ledger(session).get(replaced) if replaced is not None else None
+            if previous is not None and previous.status == "valid":
+                LedgerRevoker(session).revoke(previous.serial_hex, "superseded", now, actor)
             audit.record(
                 "issued",
                 actor,
