@@ -4,7 +4,9 @@ Three doctors, a nurse, a pharmacist, and a hospital whose IT manager holds the 
 of certificate holder. Each person gets a test eID (acceptance only) in
 ``<data dir>/demo/<SSIN>/eid.p12`` with its PIN in ``pin.txt`` beside it. In acceptance
 one software integrator is registered too (``registry.integrators``; production has
-none). Seeding is idempotent: a second ``--demo`` start reuses what is there.
+none), with its one-time enrolment secret in
+``<data dir>/demo/integrator/enrolment-secret.txt`` (docs/integrator-guide.md). Seeding
+is idempotent: a second ``--demo`` start reuses what is there.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from rich.console import Console
 
 from ehcert.core.identifiers import InstitutionId
 from ehcert.operations import issue_test_eid
+from ehcert.pki.files import write_private_file
 from ehcert.platform import Platform
 from ehcert.registry.integrators import IntegratorRegistry
 from ehcert.registry.service import RegistryService
@@ -84,6 +87,10 @@ def seed_demo(platform: Platform) -> list[SeededPerson]:
     integrators = IntegratorRegistry(platform.database, platform.settings.environment)
     if integrators.integrator(DEMO_INTEGRATOR_CBE) is None:
         integrators.add(DEMO_INTEGRATOR_CBE, DEMO_INTEGRATOR_NAME, DEMO_INTEGRATOR_FORM, now=now)
+        folder = demo_integrator_folder(platform)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        secret = integrators.new_enrolment_secret(DEMO_INTEGRATOR_CBE, now=now)
+        write_private_file(folder / "enrolment-secret.txt", (secret.secret + "\n").encode())
     if platform.hierarchy.eid_ca is None:
         return seeded
     for person in DEMO_PEOPLE:
@@ -105,6 +112,11 @@ def seed_demo(platform: Platform) -> list[SeededPerson]:
             pin_path.chmod(0o600)
         seeded.append(SeededPerson(person, eid_path, pin_path))
     return seeded
+
+
+def demo_integrator_folder(platform: Platform) -> Path:
+    """Where the demo integrator's enrolment secret is written."""
+    return platform.settings.data_dir / "demo" / "integrator"
 
 
 def print_walkthrough(
@@ -131,7 +143,9 @@ def print_walkthrough(
         return
     stderr_console.print(
         f"  {DEMO_INTEGRATOR_NAME} (software integrator, CBE {DEMO_INTEGRATOR_CBE}, "
-        f"request form {DEMO_INTEGRATOR_FORM})",
+        f"request form {DEMO_INTEGRATOR_FORM}): enrolment secret in "
+        f"{demo_integrator_folder(platform) / 'enrolment-secret.txt'} "
+        "(docs/integrator-guide.md)",
         markup=False,
     )
     doctor, holder = seeded[0], seeded[-1]

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from tests.e2e.conftest import Actors, RunningPlatform
 
 OTHER_DOCTOR = "85071212390"
+TEST_SSIN = "00023000183"  # the reserved block of test persons (core.reserved_ssins)
+TEST_HOSPITAL = "NIHII-HOSPITAL=71999926"
 JOSE = {"Content-Type": "application/jose+json"}
 SAML = {"Content-Type": "application/samlassertion+xml"}
 
@@ -55,7 +57,9 @@ CALLERS = [
 # eID-signed ETK, STS and registration office requests are "unauthorized" since those
 # take only a current certificate of this platform (the office: an officer's; a
 # provider's certificate is refused in tests/e2e/test_foreign_providers.py); an STS
-# token proves nothing here (not a JWS).
+# token proves nothing here (not a JWS). The integrator rows take only an integrator's
+# own integrator certificate: any provider's certificate or eID is "unauthorized"
+# (the integrator's own calls, and another integrator's, are tests/e2e/test_integrators.py).
 # fmt: off
 _ROWS: dict[str, list[str]] = {
     "POST /v1/certificates": ["unauthorized", "no-mandate", "revoked", "certificate-expired", "bad-nonce", "malformed", "no-mandate", "withdrawn", "wrong-environment"],  # noqa: E501
@@ -70,6 +74,11 @@ _ROWS: dict[str, list[str]] = {
     "POST /sts/token": ["unauthorized", "unauthorized", "revoked", "certificate-expired", "bad-nonce", "malformed", "unauthorized", "unauthorized", "wrong-environment"],  # noqa: E501
     "POST /v1/office/registrations": ["unauthorized", "unauthorized", "revoked", "certificate-expired", "bad-nonce", "malformed", "unauthorized", "unauthorized", "wrong-environment"],  # noqa: E501
     "POST /v1/office/digital-keys/revoke": ["unauthorized", "unauthorized", "revoked", "certificate-expired", "bad-nonce", "malformed", "unauthorized", "unauthorized", "wrong-environment"],  # noqa: E501
+    "POST /v1/integrator/test-persons": ["unauthorized", "unauthorized", "revoked", "certificate-expired", "bad-nonce", "malformed", "unauthorized", "unauthorized", "wrong-environment"],  # noqa: E501
+    "POST /v1/integrator/test-institutions": ["unauthorized", "unauthorized", "revoked", "certificate-expired", "bad-nonce", "malformed", "unauthorized", "unauthorized", "wrong-environment"],  # noqa: E501
+    "POST /v1/integrator/test-mandates": ["unauthorized", "unauthorized", "revoked", "certificate-expired", "bad-nonce", "malformed", "unauthorized", "unauthorized", "wrong-environment"],  # noqa: E501
+    "POST /v1/integrator/test-identities": ["unauthorized", "unauthorized", "revoked", "certificate-expired", "bad-nonce", "malformed", "unauthorized", "unauthorized", "wrong-environment"],  # noqa: E501
+    "POST /v1/integrator/test-certificates": ["unauthorized", "unauthorized", "revoked", "certificate-expired", "bad-nonce", "malformed", "unauthorized", "unauthorized", "wrong-environment"],  # noqa: E501
 }
 # fmt: on
 TABLE: dict[str, dict[str, str]] = {
@@ -117,6 +126,15 @@ DIGITAL_KEY = {
 }
 
 
+# The integrator's enrolment takes its one-time secret in a JSON body, not a JWS; a wrong,
+# spent or unknown secret is refused in tests/e2e/test_integrators.py.
+INTEGRATOR_ENROLMENT = {"POST /v1/integrator/enrolment"}
+# Routes an acceptance platform has and a production one does not have at all.
+ACCEPTANCE_ONLY = {
+    endpoint for endpoint in TABLE if endpoint.startswith("POST /v1/integrator/")
+} | INTEGRATOR_ENROLMENT
+
+
 def _walk(routes: list[Any], prefix: str = "") -> set[str]:
     """``METHOD path`` of every route, into included routers (FastAPI 0.16x keeps those
     as one entry that holds the original router)."""
@@ -141,9 +159,9 @@ def _routes(actors: Actors) -> set[str]:
 
 def test_every_route_has_a_row(actors: Actors) -> None:
     routes = _routes(actors)
-    missing = routes - set(TABLE) - PUBLIC - EHBOX - DIGITAL_KEY
+    missing = routes - set(TABLE) - PUBLIC - EHBOX - DIGITAL_KEY - INTEGRATOR_ENROLMENT
     assert not missing, f"endpoints without a row in the authorisation table: {missing}"
-    known = set(TABLE) | PUBLIC | EHBOX | DIGITAL_KEY
+    known = set(TABLE) | PUBLIC | EHBOX | DIGITAL_KEY | INTEGRATOR_ENROLMENT
     assert not known - routes, "rows for endpoints that no longer exist"
 
 
@@ -186,6 +204,11 @@ def _payload(endpoint: str, scene: Scene) -> dict[str, object]:
             "password": "uma palavra-passe comprida",
         },
         "POST /v1/office/digital-keys/revoke": {"username": "ana.pereira", "reason": "stolen"},
+        "POST /v1/integrator/test-persons": {"first_name": "Ann", "last_name": "Test"},
+        "POST /v1/integrator/test-institutions": {"institution": TEST_HOSPITAL, "name": "T"},
+        "POST /v1/integrator/test-mandates": {"institution": TEST_HOSPITAL, "ssin": TEST_SSIN},
+        "POST /v1/integrator/test-identities": {},
+        "POST /v1/integrator/test-certificates": {"csr": scene.csr, "ssin": TEST_SSIN},
     }[endpoint]
 
 
@@ -379,7 +402,8 @@ def test_production_refuses_every_route_an_acceptance_certificate(
     actors: Actors, production: RunningPlatform
 ) -> None:
     """The other direction of the last column: this acceptance platform's certificate,
-    eID and keys offered to a production platform, on every signed route."""
+    eID and keys offered to a production platform, on every signed route; the
+    integrator routes are not there at all (404, tests/e2e/test_integrators.py)."""
     _, own, inst = _victim(actors)
     holder = KeyEntryRequestSigner(actors.entry(own, 0))
     eid = actors.eid()
@@ -395,5 +419,9 @@ def test_production_refuses_every_route_an_acceptance_certificate(
             )
             answer = httpx.post(url, content=body, headers=JOSE, timeout=30)
             outcomes.setdefault(endpoint, set()).add(_outcome(answer))
-            assert "(wrong environment)" in answer.json()["detail"], (endpoint, answer.text)
-    assert outcomes == {endpoint: {"wrong-environment"} for endpoint in TABLE}
+            if endpoint not in ACCEPTANCE_ONLY:
+                assert "(wrong environment)" in answer.json()["detail"], (endpoint, answer.text)
+    assert outcomes == {
+        endpoint: {"not-found" if endpoint in ACCEPTANCE_ONLY else "wrong-environment"}
+        for endpoint in TABLE
+    }

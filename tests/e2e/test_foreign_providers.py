@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import stat
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import httpx
@@ -242,6 +243,32 @@ def test_failed_attempts_lock_the_key_and_say_when_to_retry(desk: Desk) -> None:
     )
     desk.env.clock.set(T0 + dt.timedelta(minutes=15))
     assert desk.request(totp, folder="after-lock").exit_code == 0
+
+
+def test_a_locked_key_says_when_to_retry_in_retry_after_too(desk: Desk) -> None:
+    """The 429 of a lock carries ``Retry-After`` (RFC 9110 section 10.2.3) as the
+    HTTP-date of the very minute the sentence names, whatever second the lock began."""
+    _enrolled(desk.register(FOREIGN, USERNAME, "--json"))
+    desk.env.clock.advance(dt.timedelta(seconds=17))  # the lock ends at a whole minute
+    body = {"username": USERNAME, "password": "not the password", "code": "000000", "csr": "AA"}
+    url = desk.env.url + "/v1/digital-key/certificates"
+    for _ in range(4):
+        assert httpx.post(url, json=body).status_code == 401
+    locked = httpx.post(url, json=body)
+    assert locked.status_code == 429
+    assert "locked until 2026-03-02 09:46 UTC" in locked.json()["detail"]
+    assert locked.headers["Retry-After"] == "Mon, 02 Mar 2026 09:46:00 GMT"
+    # Later in the lock: the same moment, in the sentence and in the header.
+    desk.env.clock.advance(dt.timedelta(minutes=7, seconds=3))
+    again = httpx.post(url, json=body)
+    assert again.status_code == 429
+    assert (
+        "locked until 2026-03-02 09:46 UTC; try again then (in 9 minutes)"
+        in (again.json()["detail"])
+    )
+    assert parsedate_to_datetime(again.headers["Retry-After"]) == dt.datetime(
+        2026, 3, 2, 9, 46, tzinfo=dt.UTC
+    )
 
 
 def test_a_revoked_digital_key_can_neither_renew_nor_request(desk: Desk, actors: Actors) -> None:

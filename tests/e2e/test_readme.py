@@ -14,19 +14,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
+from tests.e2e.demo_server import EHCERT, Demo, serving_demo
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-EHCERT = Path(sys.executable).parent / "ehcert"
 
 
 def walkthrough() -> str:
@@ -45,49 +40,10 @@ def commands(script: str) -> list[str]:
     return [line for line in lines if line and not line.startswith("#")]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Demo:
-    folder: Path
-    port: int
-    printed: str
-
-
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    folder = tmp_path_factory.mktemp("checkout")
-    (folder / ".venv" / "bin").mkdir(parents=True)
-    (folder / ".venv" / "bin" / "ehcert").symlink_to(EHCERT)
-    port = _free_port()
-    log = folder / "serve.log"
-    with log.open("wb") as output:
-        server = subprocess.Popen(
-            [str(EHCERT), "serve", "--data-dir", "data", "--demo", "--port", str(port)],
-            cwd=folder,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).is_success:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert server.poll() is None, log.read_text()
-                time.sleep(0.3)
-            else:
-                pytest.fail("the demo platform did not start: " + log.read_text())
-            yield Demo(folder, port, log.read_text())
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with serving_demo(tmp_path_factory.mktemp("checkout")) as running:
+        yield running
 
 
 def test_make_run_prints_lines_of_the_readme(demo: Demo) -> None:

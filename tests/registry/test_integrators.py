@@ -1,4 +1,5 @@
-"""Software integrators: registered by CBE number and request form, in acceptance only."""
+"""Software integrators: registered by CBE number and request form, with a one-time
+enrolment secret, in acceptance only; the reserved test SSINs stay out of real data."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import json
 import pytest
 
 from ehcert.core.errors import EhcertError, ErrorKind
-from ehcert.registry.integrators import IntegratorRegistry, parse_cbe
+from ehcert.registry.integrators import IntegratorRegistry, parse_cbe, secret_sha256
+from ehcert.registry.service import RegistryService
 from ehcert.store.audit import AuditLog, verify_audit_chain
 from ehcert.store.db import Database
+from ehcert.store.integrators import IntegratorRepository
 
 NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 CBE = "0123456749"  # 01234567 mod 97 = 48, 97 - 48 = 49
@@ -86,3 +89,34 @@ def test_parse_cbe_takes_the_written_forms() -> None:
     assert parse_cbe("0123 456 749") == CBE
     with pytest.raises(TypeError):
         parse_cbe(123456749)  # type: ignore[arg-type]
+
+
+def test_an_enrolment_secret_is_kept_as_its_hash_audited_and_replaced_by_a_new_one(
+    integrators: IntegratorRegistry, database: Database
+) -> None:
+    integrators.add(CBE, "Medisoft NV", "RF-1", now=NOW)
+    first = integrators.new_enrolment_secret(CBE, now=NOW)
+    assert first.expires_at == NOW + dt.timedelta(days=30)
+    assert first.secret not in repr(first)
+    second = integrators.new_enrolment_secret("0123.456.749", now=NOW)
+    assert second.secret != first.secret
+    with database.session() as session:
+        kept = IntegratorRepository(session).enrolment_secret_sha256(CBE)
+        records = AuditLog(session).records(limit=10)
+    assert kept == secret_sha256(second.secret)
+    assert [json.loads(r.detail)["op"] for r in records].count("integrator-enrolment-secret") == 2
+    assert all(first.secret not in r.detail for r in records)
+    with pytest.raises(EhcertError) as unknown:
+        integrators.new_enrolment_secret("0202239951", now=NOW)
+    assert (unknown.value.kind, unknown.value.field) == (ErrorKind.NOT_FOUND, "cbe")
+    with pytest.raises(EhcertError, match="only in the acceptance environment"):
+        IntegratorRegistry(database, "production").new_enrolment_secret(CBE, now=NOW)
+
+
+def test_the_authentic_sources_data_never_takes_a_reserved_test_ssin(database: Database) -> None:
+    with pytest.raises(EhcertError) as refused:
+        RegistryService(database).add_provider(
+            "00023000183", None, "doctor", "Real", "Person", now=NOW
+        )
+    assert (refused.value.kind, refused.value.field) == (ErrorKind.MALFORMED, "ssin")
+    assert "reserved for test persons" in refused.value.detail

@@ -70,7 +70,7 @@ def test_migrate_creates_the_schema_from_nothing(empty_url: str) -> None:
         assert tables == EXPECTED_TABLES | {"alembic_version"}
         with database.engine.connect() as connection:
             version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-            assert version == "0007"
+            assert version == "0008"
             # The models and the migrations describe the same schema.
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             assert compare_metadata(context, Base.metadata) == []

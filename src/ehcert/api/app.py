@@ -14,6 +14,9 @@ authenticated by ``api.authentication`` before any service sees them; errors bec
 - ``api.ehbox``: the eHealthBox (its sends stream past the body limit, up to their own).
 - ``api.office`` and ``api.digital_key``: the hybrid method (registration offices issue
   digital keys; a digital key stands in for the eID).
+- ``api.integrators``: software integrators' enrolment, test identities and test
+  certificates; included on an acceptance platform only (production has no such path:
+  its routes answer 404 there, as any unknown path does).
 
 The wiring (``platform.root``) builds :class:`EdgePorts` once, at start; no router
 receives more than its own part of it.
@@ -38,6 +41,7 @@ from ehcert.api.digital_key import DigitalKeyPorts, digital_key_router
 from ehcert.api.ehbox import SEND_PATH, EhboxPorts, ehbox_router
 from ehcert.api.etk import EtkPorts, etk_router, render_lookup
 from ehcert.api.front import FRONT_STATE, FrontPorts
+from ehcert.api.integrators import IntegratorPorts, integrator_router
 from ehcert.api.lean_paths import LeanPaths, LeanPorts
 from ehcert.api.limits import BodySizeLimit
 from ehcert.api.metrics import PlatformMetrics
@@ -75,6 +79,7 @@ class EdgePorts:
     office: OfficePorts
     digital_key: DigitalKeyPorts
     metrics: PlatformMetrics
+    integrator: IntegratorPorts | None = None  # acceptance only (``api.integrators``)
 
 
 SWAGGER_STATIC = "/docs/static"
@@ -160,6 +165,8 @@ def create_app(ports: EdgePorts) -> FastAPI:
     app.include_router(ehbox_router(ports.ehbox))
     app.include_router(office_router(ports.office))
     app.include_router(digital_key_router(ports.digital_key))
+    if ports.integrator is not None:
+        app.include_router(integrator_router(ports.integrator))
     _observe(app, ports.metrics)
     return app
 

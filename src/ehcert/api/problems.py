@@ -18,9 +18,11 @@ content: who sent it when known, the route, the kind and the sentence.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from collections.abc import Callable
+from email.utils import format_datetime
 from typing import Any
 
 from fastapi import Request
@@ -118,13 +120,16 @@ def audit_edge_refusal(request: Request, kind: ErrorKind, detail: str, field: st
 
 async def ehcert_error_handler(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, EhcertError)
-    headers = None
+    headers: dict[str, str] = {}
     if error.kind is ErrorKind.BAD_NONCE:
         # RFC 8555 section 6.5: a badNonce answer carries a fresh nonce for the retry.
-        headers = {"Replay-Nonce": request.app.state.new_nonce()}
+        headers["Replay-Nonce"] = request.app.state.new_nonce()
+    if error.retry_at is not None:
+        # RFC 9110 section 10.2.3: the HTTP-date form, the very moment the detail names.
+        headers["Retry-After"] = format_datetime(error.retry_at.astimezone(dt.UTC), usegmt=True)
     if not error.recorded:
         audit_edge_refusal(request, error.kind, error.detail, error.field)
-    return problem_response(error.kind, error.detail, field=error.field, headers=headers)
+    return problem_response(error.kind, error.detail, field=error.field, headers=headers or None)
 
 
 async def validation_error_handler(request: Request, error: Exception) -> JSONResponse:

@@ -13,6 +13,7 @@ from ehcert import __version__
 from ehcert.cli.cert import cert_app
 from ehcert.cli.ehbox import ehbox_app
 from ehcert.cli.etk import etk_app
+from ehcert.cli.integrator import integrator_app
 from ehcert.cli.manager import manager_app
 from ehcert.cli.office import office_app
 from ehcert.cli.seal import seal_command, unseal_command
@@ -38,6 +39,11 @@ app.add_typer(trust_app, name="trust", help="The platform's signed trust list: u
 app.add_typer(ehbox_app, name="ehbox", help="eHealthBox: send, list and read sealed messages.")
 app.add_typer(
     office_app, name="office", help="Registration office: identity checks and digital keys."
+)
+app.add_typer(
+    integrator_app,
+    name="integrator",
+    help="Software integrator (acceptance): enrolment, test identities, test certificates.",
 )
 
 

@@ -8,6 +8,7 @@ says *what* happened, the edge decides *how* to say it.
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 
 
@@ -43,16 +44,28 @@ class EhcertError(Exception):
     """A refusal or failure with a kind, one human sentence and, when known, the field.
 
     ``detail`` is written for the person who sees it: it names the cause and, where one
-    exists, the way out ("renewal opens on 2029-09-02").
+    exists, the way out ("renewal opens on 2029-09-02"). ``retry_at`` is the moment a
+    refusal that only waiting cures (a locked digital key) stops applying; the HTTP edge
+    sends it as ``Retry-After`` (RFC 9110 section 10.2.3).
     """
 
-    def __init__(self, kind: ErrorKind, detail: str, *, field: str | None = None) -> None:
+    def __init__(
+        self,
+        kind: ErrorKind,
+        detail: str,
+        *,
+        field: str | None = None,
+        retry_at: dt.datetime | None = None,
+    ) -> None:
         if not isinstance(kind, ErrorKind):
             raise TypeError("kind must be an ErrorKind")
+        if retry_at is not None and retry_at.tzinfo is None:
+            raise ValueError("retry_at must be timezone-aware")
         super().__init__(detail)
         self.kind = kind
         self.detail = detail
         self.field = field
+        self.retry_at = retry_at
         # Set once the refusal is in the audit log (``core.audit.refusal_detail``), so the
         # edge, which audits the refusals no service saw, does not record it twice.
         self.recorded = False

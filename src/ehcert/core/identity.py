@@ -11,6 +11,9 @@ claims the same way). Methods:
 - ``digital-key``: the username, password and single-use TOTP code of a digital key a
   registration office issued after checking an identity document in person (the
   hybrid method, for people without a Belgian eID; ``ra.digital_key``);
+- ``integrator``: a software integrator of the acceptance environment, proven by the
+  key of its integrator certificate (``ra.integrators``); it acts on the test
+  identities it made and on nothing else;
 - ``admin``: an operator at the platform's own console (``ehcert admin``); never
   reachable over HTTP.
 """
@@ -22,7 +25,7 @@ from typing import Literal
 
 from ehcert.core.identifiers import Holder
 
-Method = Literal["eid", "certificate", "digital-key", "admin"]
+Method = Literal["eid", "certificate", "digital-key", "integrator", "admin"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +43,7 @@ class Identity:
     certificate_serial: str | None = None
     holder: Holder | None = None
     digital_key: str | None = None
+    integrator: str | None = None  # the integrator's CBE number (method ``integrator``)
 
     @property
     def actor(self) -> str:
@@ -50,6 +54,8 @@ class Identity:
             return f"eid:SSIN={self.ssin}"
         if self.method == "digital-key":
             return f"digital-key:{self.digital_key}"
+        if self.method == "integrator":
+            return f"integrator:CBE={self.integrator}"
         return f"admin:{self.display_name}"
 
 

@@ -38,11 +38,13 @@ from pathlib import Path
 from cryptography import x509
 
 from ehcert.client.eid import EidCredential
+from ehcert.client.integrator import IntegratorClient, IntegratorRequest
 from ehcert.client.keys import (
     EidRequestSigner,
     build_csr,
 )
 from ehcert.client.platform import DigitalKeyLogin, PlatformClient
+from ehcert.client.results import IssuedCertificate
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import Holder, InstitutionId, validate_application_id
 from ehcert.core.keys import KEY_POLICY
@@ -77,7 +79,7 @@ ENVIRONMENTS = ("acceptance", "production")
 
 def request_certificate(
     client: PlatformClient,
-    credential: EidCredential | DigitalKeyLogin,
+    credential: EidCredential | DigitalKeyLogin | IntegratorRequest,
     *,
     institution: str | None,
     application_id: str | None,
@@ -94,7 +96,10 @@ def request_certificate(
     """Request a certificate with an eID and write it with its new key to a keystore.
 
     ``credential`` is the eID, or for a person without one the digital key a
-    registration office issued (the hybrid method; the holder's own certificate only).
+    registration office issued (the hybrid method; the holder's own certificate only),
+    or on acceptance an integrator's request for one of its test identities
+    (:class:`~ehcert.client.integrator.IntegratorRequest`, with ``client`` an
+    :class:`~ehcert.client.integrator.IntegratorClient`; ``ehcert.manager.integrator``).
 
     ``key_type`` (``rsa-2048``, ``rsa-3072``, ``ec-p256``, ``ec-p384``) is the type of
     both new keys, authentication and encryption (eHealth's second-generation
@@ -165,6 +170,8 @@ def request_certificate(
     with journal_kept_unless_refused(journal):
         if isinstance(credential, DigitalKeyLogin):
             issued = client.request_with_digital_key(credential, csr)
+        elif isinstance(credential, IntegratorRequest):
+            issued = _request_for_test_identity(client, credential, csr, institution_id, app)
         else:
             issued = client.request_certificate(
                 EidRequestSigner(credential),
@@ -212,12 +219,37 @@ def _requested_holder(
     return institution_id, application_id
 
 
+def _request_for_test_identity(
+    client: PlatformClient,
+    credential: IntegratorRequest,
+    csr: bytes,
+    institution: InstitutionId | None,
+    app: str | None,
+) -> IssuedCertificate:
+    if not isinstance(client, IntegratorClient):
+        raise TypeError("an IntegratorRequest needs an IntegratorClient")
+    return client.request_test_certificate(
+        credential.signer,
+        csr,
+        ssin=credential.ssin,
+        institution=str(institution) if institution else None,
+        application_id=app,
+        mandate_holder=credential.mandate_holder,
+    )
+
+
 def _planned_holder(
-    credential: EidCredential | DigitalKeyLogin, institution: InstitutionId | None, app: str | None
+    credential: EidCredential | DigitalKeyLogin | IntegratorRequest,
+    institution: InstitutionId | None,
+    app: str | None,
 ) -> tuple[Holder | None, str | None]:
-    """Who the certificate will name when that is known before asking (an eID says), and
-    the name of the request's journal (``manager.pending``): the holder, or the digital
-    key's username, whose holder only the platform knows."""
+    """Who the certificate will name when that is known before asking (an eID or an
+    integrator's request says), and the name of the request's journal
+    (``manager.pending``): the holder, or the digital key's username, whose holder only
+    the platform knows."""
+    if isinstance(credential, IntegratorRequest):
+        planned = _test_holder(credential, institution, app)
+        return planned, str(planned)
     if isinstance(credential, DigitalKeyLogin):
         if institution is not None:
             raise EhcertError(
@@ -229,6 +261,25 @@ def _planned_holder(
         return None, f"digital-key={credential.username}"
     expected = _expected_holder(credential, institution, app)
     return expected, str(expected) if expected is not None else None
+
+
+def _test_holder(
+    credential: IntegratorRequest, institution: InstitutionId | None, app: str | None
+) -> Holder:
+    """The test person or the test institution the integrator names: exactly one."""
+    if (credential.ssin is None) == (institution is None):
+        raise EhcertError(
+            ErrorKind.MALFORMED,
+            "Name either the test person (ssin) or the test institution (institution).",
+            field="ssin",
+        )
+    try:
+        if credential.ssin is not None:
+            return Holder("SSIN", credential.ssin)
+    except ValueError as exc:
+        raise EhcertError(ErrorKind.MALFORMED, f"The {exc}.", field="ssin") from None
+    assert institution is not None
+    return Holder(institution.type, institution.value, app)
 
 
 def _expected_holder(

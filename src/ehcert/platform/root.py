@@ -38,6 +38,7 @@ from ehcert.api.authentication import (
 from ehcert.api.digital_key import DigitalKeyPorts
 from ehcert.api.ehbox import EhboxPorts
 from ehcert.api.etk import EtkPorts
+from ehcert.api.integrators import IntegratorPorts
 from ehcert.api.limits import TokenBuckets
 from ehcert.api.metrics import PlatformMetrics
 from ehcert.api.office import OfficePorts
@@ -68,7 +69,9 @@ from ehcert.platform.schedule import PeriodicJob, Schedule
 from ehcert.ra.application import CertificateService
 from ehcert.ra.digital_key import LoginPolicy
 from ehcert.ra.hybrid_method import DigitalKeyLogins, RegistrationOffices
+from ehcert.ra.integrators import IntegratorPath
 from ehcert.registry.adapter import AuditedRegistryReads
+from ehcert.registry.test_identities import TestIdentities
 from ehcert.settings import Settings
 from ehcert.store.change_signal import ChangeSignal
 from ehcert.store.db import Database
@@ -125,6 +128,8 @@ class Platform:
         self.ra = CertificateService(self.transactions, self.ca, settings.environment)
         self.digital_keys = DigitalKeyLogins(self.transactions, LoginPolicy())
         self.offices = RegistrationOffices(self.transactions, f"eHealth {settings.environment}")
+        self.integrators = IntegratorPath(self.transactions, self.ca, settings.environment)
+        self.test_identities = TestIdentities(self.transactions, settings.environment)
         self.etk_depot = EtkDepot(self.transactions, self.ca, self.changes.token)
         self._kept_ocsp = KeptOcspAnswers(
             self._revocation.ocsp,
@@ -311,6 +316,17 @@ class Platform:
                 self.digital_keys, certificates, now, hierarchy.chain, environment
             ),
             metrics=metrics,
+            integrator=IntegratorPorts(
+                self.integrators,
+                self.test_identities,
+                signed,
+                new_nonce,
+                now,
+                hierarchy.chain,
+                environment,
+            )
+            if environment == "acceptance"
+            else None,  # production has no integrator path at all (``api.integrators``)
         )
 
     # -- for the operator's console and tests ---------------------------------------------

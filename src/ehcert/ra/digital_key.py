@@ -234,7 +234,7 @@ class DigitalKeyMethod:
 
     def _failed(self, username: str, now: dt.datetime, why: str = _WRONG) -> EhcertError:
         if self._keys.count_failure(username) >= self._policy.max_failures:
-            until = now + self._policy.lockout
+            until = _next_minute(now + self._policy.lockout)
             self._keys.lock(username, until)
             return self._locked(username, until, now)
         return EhcertError(
@@ -252,11 +252,21 @@ class DigitalKeyMethod:
         )
 
     def _locked(self, username: str, until: dt.datetime, now: dt.datetime) -> EhcertError:
+        """The refusal during a lock; ``retry_at`` is the same moment as the sentence's,
+        which the edge sends as ``Retry-After``."""
         return EhcertError(
             ErrorKind.RATE_LIMITED,
             f"Too many failed attempts: the digital key {username} is locked until "
             f"{_utc(until)}; try again then (in {_minutes(until - now)}).",
+            retry_at=until,
         )
+
+
+def _next_minute(moment: dt.datetime) -> dt.datetime:
+    """``moment`` rounded up to a whole minute: a lock ends at the minute its sentence
+    names (``09:45 UTC``), not some seconds after it."""
+    whole = moment.replace(second=0, microsecond=0)
+    return whole if whole == moment else whole + dt.timedelta(minutes=1)
 
 
 def _minutes(span: dt.timedelta) -> str:

@@ -39,7 +39,7 @@ from ehcert.registry.validation import (
     MAX_PERSON_NAME,
     parse_nihii,
     parse_profession,
-    parse_ssin,
+    parse_real_ssin,
     parse_status,
     parse_text,
 )
@@ -161,7 +161,7 @@ class _Batcher:
 def _provider_from(row: list[str], has_status: bool) -> ProviderData:
     status_text = row[5].strip() if has_status else ""
     return ProviderData(
-        ssin=parse_ssin(row[0]),
+        ssin=parse_real_ssin(row[0]),
         nihii=parse_nihii(row[1]),
         profession=parse_profession(row[2]),
         first_name=parse_text(row[3], "first_name", "first name", MAX_PERSON_NAME),

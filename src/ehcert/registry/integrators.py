@@ -6,6 +6,16 @@ it signed, the paper trail of who asked. Integrators belong to acceptance only: 
 production platform has no integrators at all, so :class:`IntegratorRegistry` refuses
 every call there (``forbidden``), and test data can never be made on production.
 
+An integrator proves itself the first time with a **one-time enrolment secret**
+(:meth:`IntegratorRegistry.new_enrolment_secret`, printed by ``ehcert admin integrator
+add``): the operator hands it over with the signed request form, and the integrator
+trades it, with a CSR, for its integrator certificate (``ra.integrators``). A secret was
+chosen over a request signed with an existing credential because a company has no
+credential of this platform before it: an eID names a person, not the company, and the
+company's own certificate (if it has one) is production's. The secret is 32 random
+bytes (so guessing is hopeless and no rate limit is needed), valid 30 days, kept only as
+its SHA-256 and spent by the enrolment; a lost integrator key needs a new secret.
+
 Every write and its audit record commit together; bad input is refused with
 ``EhcertError(MALFORMED)`` naming the field, as every registry value is.
 """
@@ -13,7 +23,10 @@ Every write and its audit record commit together; bad input is refused with
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
+import secrets
+from dataclasses import dataclass
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import cbe_check_is_valid
@@ -25,6 +38,27 @@ from ehcert.store.integrators import IntegratorRecord, IntegratorRepository
 
 AUDIT_ACTION = "registry"
 MAX_FORM_REFERENCE = 64
+ENROLMENT_SECRET_VALIDITY = dt.timedelta(days=30)
+ENROLMENT_SECRET_BYTES = 32
+
+
+@dataclass(frozen=True, slots=True)
+class EnrolmentSecret:
+    """A one-time enrolment secret, shown once (``repr`` never shows it)."""
+
+    cbe: str
+    secret: str
+    expires_at: dt.datetime
+
+    def __repr__(self) -> str:
+        return f"EnrolmentSecret(cbe={self.cbe!r}, expires_at={self.expires_at!r})"
+
+
+def secret_sha256(secret: str) -> str:
+    """How an enrolment secret is kept: the hex SHA-256 of its UTF-8 text."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
 _CBE_WRITTEN = re.compile(r"[01]\d{3}[. ]?\d{3}[. ]?\d{3}")
 
 
@@ -108,3 +142,31 @@ class IntegratorRegistry:
         number = parse_cbe(cbe)
         with self._database.session() as session:
             return IntegratorRepository(session).by_cbe(number)
+
+    def new_enrolment_secret(
+        self, cbe: str, *, now: dt.datetime, actor: str = "registry"
+    ) -> EnrolmentSecret:
+        """A fresh one-time secret for ``cbe``'s (next) enrolment; it replaces any
+        outstanding one. NOT_FOUND naming ``cbe`` for a company not registered."""
+        self._acceptance_only()
+        number = parse_cbe(cbe)
+        moment = require_aware(now, "now")
+        secret = secrets.token_urlsafe(ENROLMENT_SECRET_BYTES)
+        expires_at = moment + ENROLMENT_SECRET_VALIDITY
+        with self._database.session() as session:
+            if not IntegratorRepository(session).set_enrolment_secret(
+                number, secret_sha256(secret), expires_at
+            ):
+                raise EhcertError(
+                    ErrorKind.NOT_FOUND,
+                    f"No integrator with CBE {number} is registered.",
+                    field="cbe",
+                )
+            AuditLog(session).append(
+                moment,
+                AUDIT_ACTION,
+                actor,
+                f"CBE={number}",
+                {"op": "integrator-enrolment-secret", "expires_at": expires_at.isoformat()},
+            )
+        return EnrolmentSecret(number, secret, expires_at)

@@ -31,6 +31,7 @@ from ehcert.registry.validation import (
     parse_nihii,
     parse_optional_date,
     parse_profession,
+    parse_real_ssin,
     parse_ssin,
     parse_status,
     parse_text,
@@ -97,7 +98,7 @@ class RegistryService:
     ) -> ProviderRecord:
         """Register a care provider; CONFLICT if the SSIN or NIHII number is taken."""
         data = ProviderData(
-            ssin=parse_ssin(ssin),
+            ssin=parse_real_ssin(ssin),
             nihii=parse_nihii(nihii),
             profession=parse_profession(profession),
             first_name=parse_text(first_name, "first_name", "first name", MAX_PERSON_NAME),

@@ -13,6 +13,7 @@ import unicodedata
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.identifiers import InstitutionId, Nihii, Profession, Ssin
+from ehcert.core.reserved_ssins import RESERVED_BLOCK_TEXT, is_reserved_test_ssin
 from ehcert.store.providers import ProviderStatus
 
 MAX_PERSON_NAME = 100
@@ -38,6 +39,21 @@ def parse_ssin(value: str | Ssin, field: str = "ssin") -> str:
         return Ssin(value.strip()).value
     except ValueError as error:
         raise EhcertError(ErrorKind.MALFORMED, _sentence(error), field=field) from error
+
+
+def parse_real_ssin(value: str | Ssin, field: str = "ssin") -> str:
+    """An SSIN of a real person: outside the block reserved for integrators' test
+    persons (``core.reserved_ssins``), which only ``registry.test_identities`` writes, so
+    the authentic source's own data can never be taken for test data or the reverse."""
+    number = parse_ssin(value, field)
+    if is_reserved_test_ssin(number):
+        raise EhcertError(
+            ErrorKind.MALFORMED,
+            f"SSIN {number} is in the block reserved for test persons "
+            f"({RESERVED_BLOCK_TEXT}); no real person has it.",
+            field=field,
+        )
+    return number
 
 
 def parse_nihii(value: str | Nihii | None, field: str = "nihii") -> str | None:

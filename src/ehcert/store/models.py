@@ -90,6 +90,9 @@ class ProviderRow(Base):
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
     withdrawn_at: Mapped[dt.datetime | None]
+    # The integrator (CBE) whose test identity this is (``registry.test_identities``);
+    # NULL for the authentic source's own data.
+    test_owner_cbe: Mapped[str | None] = mapped_column(String(10), index=True)
 
 
 class InstitutionRow(Base):
@@ -106,6 +109,9 @@ class InstitutionRow(Base):
     data_sharing_authorisation: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
+    # The integrator (CBE) whose test identity this is (``registry.test_identities``);
+    # NULL for the authentic source's own data.
+    test_owner_cbe: Mapped[str | None] = mapped_column(String(10), index=True)
 
 
 class MandateRow(Base):
@@ -140,6 +146,9 @@ class MandateRow(Base):
     valid_until: Mapped[dt.datetime | None]
     ended_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime]
+    # The integrator (CBE) whose test identity this is (``registry.test_identities``);
+    # NULL for the authentic source's own data.
+    test_owner_cbe: Mapped[str | None] = mapped_column(String(10), index=True)
 
 
 class CertificateRow(Base):
@@ -585,3 +594,9 @@ class IntegratorRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     form_reference: Mapped[str] = mapped_column(String(64), unique=True)
     registered_at: Mapped[dt.datetime]
+    # The one-time enrolment secret (SHA-256 of it) and until when it may be used;
+    # NULL once spent (``registry.integrators``).
+    enrolment_secret_sha256: Mapped[str | None] = mapped_column(String(64))
+    enrolment_expires_at: Mapped[dt.datetime | None]
+    # The serial of the integrator certificate that authenticates it now.
+    certificate_serial: Mapped[str | None] = mapped_column(String(40), unique=True)
