@@ -10,6 +10,7 @@ allowed algorithms); this module finds the signer and the content it signs.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -46,37 +47,58 @@ class CertificatePair:
 
     @classmethod
     def from_der(cls, data: bytes) -> CertificatePair:
-        parsed = asn1_x509.Certificate.load(data)
-        _ = parsed.issuer.native, parsed.subject.native, parsed.serial_number  # parse now
-        try:
-            certificate = x509.load_der_x509_certificate(data)
-        except x509.InvalidVersion as error:  # not a ValueError in cryptography
-            raise ValueError(f"unsupported certificate version: {error}") from error
-        _ = certificate.subject, certificate.issuer, certificate.public_key()
-        _ = certificate.not_valid_before_utc, certificate.not_valid_after_utc
-        return cls(parsed, certificate)
+        """The pair for the certificate ``data``; the same pair for the same bytes.
+
+        Parsing a certificate twice (asn1crypto and cryptography) is most of what a
+        1 KB seal or unseal spends outside its RSA operations, and the same few
+        certificates (the sender's, the keystore's) come back in every message, so pairs
+        are kept by their DER (a bounded cache; a pair is read-only once built).
+        """
+        return _pair_from_der(bytes(data))
 
     @classmethod
     def from_certificate(cls, certificate: x509.Certificate) -> CertificatePair:
         return cls.from_der(certificate.public_bytes(Encoding.DER))
 
     def matches(self, sid: asn1_cms.SignerIdentifier | asn1_cms.RecipientIdentifier) -> bool:
-        """RFC 5652 5.3 / 6.2.1: issuerAndSerialNumber or subjectKeyIdentifier."""
+        """RFC 5652 5.3 / 6.2.1: issuerAndSerialNumber or subjectKeyIdentifier.
+
+        Names are compared by their encodings first (the same DER is the same name) and
+        only then by asn1crypto's X.520 comparison (RFC 5280 7.1), which is slow and is
+        needed only when a writer re-encoded the issuer's name.
+        """
         if sid.name == "issuer_and_serial_number":
             wanted = sid.chosen
-            return bool(
-                self.asn1.serial_number == wanted["serial_number"].native
-                and self.asn1.issuer == wanted["issuer"]
-            )
+            if self.asn1.serial_number != wanted["serial_number"].native:
+                return False
+            issuer = wanted["issuer"]
+            return bool(self.asn1.issuer.dump() == issuer.dump() or self.asn1.issuer == issuer)
         return bool(self.asn1.key_identifier == sid.chosen.native)
 
 
+@functools.lru_cache(maxsize=256)
+def _pair_from_der(data: bytes) -> CertificatePair:
+    parsed = asn1_x509.Certificate.load(data)
+    _ = parsed.issuer.native, parsed.subject.native, parsed.serial_number  # parse now
+    try:
+        _ = parsed.key_identifier  # computed once here, so a cached pair is not mutated later
+    except (ValueError, TypeError):
+        pass  # a damaged extension matters only if the pair is matched by key identifier
+    try:
+        certificate = x509.load_der_x509_certificate(data)
+    except x509.InvalidVersion as error:  # not a ValueError in cryptography
+        raise ValueError(f"unsupported certificate version: {error}") from error
+    _ = certificate.subject, certificate.issuer, certificate.public_key()
+    _ = certificate.not_valid_before_utc, certificate.not_valid_after_utc
+    return CertificatePair(parsed, certificate)
+
+
 def issuer_and_serial(pair: CertificatePair) -> bytes:
-    """DER IssuerAndSerialNumber, with the issuer name exactly as encoded in the cert."""
-    return bytes(
-        asn1_cms.IssuerAndSerialNumber(
-            {"issuer": pair.asn1.issuer, "serial_number": pair.asn1.serial_number}
-        ).dump()
+    """DER IssuerAndSerialNumber (RFC 5652 10.2.4): the issuer name and the serial number
+    exactly as encoded in the certificate, copied rather than rebuilt."""
+    tbs = pair.asn1["tbs_certificate"]
+    return b"".join(
+        der.sequence(der.raw(tbs["issuer"].dump()), der.raw(tbs["serial_number"].dump()))
     )
 
 
