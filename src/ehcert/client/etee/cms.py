@@ -9,6 +9,7 @@ allowed algorithms); this module finds the signer and the content it signs.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 from collections.abc import Callable, Sequence
@@ -80,10 +81,10 @@ class CertificatePair:
 def _pair_from_der(data: bytes) -> CertificatePair:
     parsed = asn1_x509.Certificate.load(data)
     _ = parsed.issuer.native, parsed.subject.native, parsed.serial_number  # parse now
-    try:
-        _ = parsed.key_identifier  # computed once here, so a cached pair is not mutated later
-    except (ValueError, TypeError):
-        pass  # a damaged extension matters only if the pair is matched by key identifier
+    # Computed once here, so a cached pair is not mutated later; a damaged extension
+    # matters only if the pair is matched by key identifier (and fails there again).
+    with contextlib.suppress(ValueError, TypeError):
+        _ = parsed.key_identifier
     try:
         certificate = x509.load_der_x509_certificate(data)
     except x509.InvalidVersion as error:  # not a ValueError in cryptography
@@ -196,23 +197,42 @@ def check_signer(
 
 
 def _signing_time(moment: dt.datetime) -> bytes:
-    """UTCTime for 1950-2049, GeneralizedTime otherwise (RFC 5652 section 11.3)."""
-    moment = moment.astimezone(dt.UTC).replace(microsecond=0)
+    """UTCTime for 1950-2049, GeneralizedTime otherwise (RFC 5652 section 11.3), both in
+    the DER form of X.690 11.7-11.8: seconds present, no fraction, ``Z``."""
+    moment = moment.astimezone(dt.UTC)
     if 1950 <= moment.year <= 2049:
-        return bytes(core.UTCTime(moment).dump())
-    return bytes(core.GeneralizedTime(moment).dump())
+        return der.header(0x17, 13) + moment.strftime("%y%m%d%H%M%SZ").encode()
+    text = f"{moment.year:04d}" + moment.strftime("%m%d%H%M%SZ")
+    return der.header(0x18, len(text)) + text.encode()
+
+
+def _oid(dotted: str) -> bytes:
+    return bytes(core.ObjectIdentifier(dotted).dump())
+
+
+_ATTRIBUTE_TYPES = {
+    oid: _oid(oid) for oid in (OID_CONTENT_TYPE, OID_SIGNING_TIME, OID_MESSAGE_DIGEST)
+}
+_CONTENT_TYPES = {oid: _oid(oid) for oid in (OID_DATA, OID_SIGNED_DATA, OID_ENVELOPED_DATA)}
+_DATA_OID = _CONTENT_TYPES[OID_DATA]
+_SIGNED_DATA_OID = _CONTENT_TYPES[OID_SIGNED_DATA]
 
 
 def _attribute(oid: str, value: bytes) -> bytes:
-    return b"".join(der.sequence(der.raw(core.ObjectIdentifier(oid).dump()), der.set_of([value])))
+    return b"".join(der.sequence(der.raw(_ATTRIBUTE_TYPES[oid]), der.set_of([value])))
 
 
 def signed_attributes(content_type: str, digest: bytes, signing_time: dt.datetime) -> list[bytes]:
-    """contentType, signingTime, messageDigest (RFC 5652 section 11), each one value."""
+    """contentType, signingTime, messageDigest (RFC 5652 section 11), each one value.
+
+    Written directly as DER (each is a fixed-form primitive): building them with
+    asn1crypto cost more than the content digest of a 1 KB message.
+    """
+    content_type_der = _CONTENT_TYPES.get(content_type) or _oid(content_type)
     return [
-        _attribute(OID_CONTENT_TYPE, core.ObjectIdentifier(content_type).dump()),
+        _attribute(OID_CONTENT_TYPE, content_type_der),
         _attribute(OID_SIGNING_TIME, _signing_time(signing_time)),
-        _attribute(OID_MESSAGE_DIGEST, core.OctetString(digest).dump()),
+        _attribute(OID_MESSAGE_DIGEST, b"".join(der.octets(digest))),
     ]
 
 
@@ -233,6 +253,88 @@ ECDSA_SHA384 = algos.SignedDigestAlgorithm({"algorithm": "sha384_ecdsa"}).dump()
 """ecdsa-with-SHA256/384, parameters absent (RFC 5758 section 3.2)."""
 
 
+_VERSION_1 = b"\x02\x01\x01"
+_DIGEST_IDENTIFIERS: dict[str, bytes] = {}
+
+
+def digest_identifier(name: str) -> bytes:
+    """DER DigestAlgorithmIdentifier of ``name`` (asn1crypto's spelling), built once."""
+    found = _DIGEST_IDENTIFIERS.get(name)
+    if found is None:
+        found = _DIGEST_IDENTIFIERS[name] = bytes(algos.DigestAlgorithm({"algorithm": name}).dump())
+    return found
+
+
+def signer_info(
+    signer: CertificatePair,
+    *,
+    digest: bytes,
+    digest_algorithm: str,
+    sign: Callable[[bytes], bytes],
+    signature_algorithm: bytes,
+    signing_time: dt.datetime,
+) -> bytes:
+    """DER SignerInfo (RFC 5652 5.3), version 1 by issuerAndSerialNumber, over the content
+    whose ``digest`` is given: the signature covers the DER of the signed attributes
+    (RFC 5652 5.4), so the content itself is not needed here."""
+    attributes_set = b"".join(der.set_of(signed_attributes(OID_DATA, digest, signing_time)))
+    signature = sign(attributes_set)
+    return b"".join(
+        der.sequence(
+            der.raw(_VERSION_1),
+            der.raw(issuer_and_serial(signer)),
+            der.raw(digest_identifier(digest_algorithm)),
+            [b"\xa0" + attributes_set[1:]],  # the same SET, [0] IMPLICIT (RFC 5652 5.3)
+            der.raw(signature_algorithm),
+            der.octets(signature),
+        )
+    )
+
+
+def signed_data_frame(
+    content_length: int,
+    *,
+    digest_algorithm: str,
+    certificates: Sequence[CertificatePair],
+    signer_info_der: bytes,
+) -> tuple[bytes, bytes]:
+    """What goes before and after ``content_length`` bytes of id-data content to make a
+    DER ContentInfo(SignedData) (RFC 5652 5.1-5.2): ``prefix + content + suffix``.
+
+    Every length in the prefix is known from the content's length alone, so a caller can
+    stream the content (or its ciphertext) between the two without holding it in parts.
+    Version 1: issuerAndSerialNumber, id-data, X.509 certificates only (5.1).
+    """
+    octet_header = der.header(0x04, content_length)
+    explicit_header = der.header(0xA0, len(octet_header) + content_length)
+    encap_length = len(_DATA_OID) + len(explicit_header) + len(octet_header) + content_length
+    encap_header = der.header(0x30, encap_length)
+    digest_set = b"".join(der.set_of([digest_identifier(digest_algorithm)]))
+    certificate_part = b""
+    if certificates:
+        certificate_part = b"".join(der.wrap(0xA0, [c.asn1.dump() for c in certificates]))
+    suffix = certificate_part + b"".join(der.set_of([signer_info_der]))
+    body_length = len(_VERSION_1) + len(digest_set) + len(encap_header) + encap_length + len(suffix)
+    body_header = der.header(0x30, body_length)
+    content_header = der.header(0xA0, len(body_header) + body_length)
+    info_length = len(_SIGNED_DATA_OID) + len(content_header) + len(body_header) + body_length
+    prefix = b"".join(
+        (
+            der.header(0x30, info_length),
+            _SIGNED_DATA_OID,
+            content_header,
+            body_header,
+            _VERSION_1,
+            digest_set,
+            encap_header,
+            _DATA_OID,
+            explicit_header,
+            octet_header,
+        )
+    )
+    return prefix, suffix
+
+
 def build_signed_data(
     content: Parts,
     *,
@@ -247,35 +349,20 @@ def build_signed_data(
 
     ``sign(message) -> signature`` signs the DER of the signed attributes with the
     ``digest_algorithm`` hash (asn1crypto's name: ``sha256``, ``sha384``), which is also
-    the digest of the content. Version 1: issuerAndSerialNumber, id-data, X.509
-    certificates only (5.1).
+    the digest of the content.
     """
-    digest = digest_of(digest_algorithm, content)
-    digest_identifier = algos.DigestAlgorithm({"algorithm": digest_algorithm}).dump()
-    attributes = signed_attributes(OID_DATA, digest, signing_time)
-    attributes_set = b"".join(der.set_of(attributes))
-    signature = sign(attributes_set)
-    signer_info = der.sequence(
-        der.raw(core.Integer(1).dump()),
-        der.raw(issuer_and_serial(signer)),
-        der.raw(digest_identifier),
-        [b"\xa0" + attributes_set[1:]],  # the same SET, [0] IMPLICIT (RFC 5652 5.3)
-        der.raw(signature_algorithm),
-        der.octets(signature),
+    info = signer_info(
+        signer,
+        digest=digest_of(digest_algorithm, content),
+        digest_algorithm=digest_algorithm,
+        sign=sign,
+        signature_algorithm=signature_algorithm,
+        signing_time=signing_time,
     )
-    certificate_parts: Parts = []
-    if certificates:
-        certificate_parts = der.wrap(0xA0, [c.asn1.dump() for c in certificates])
-    body = der.sequence(
-        der.raw(core.Integer(1).dump()),
-        der.set_of([digest_identifier]),
-        der.sequence(
-            der.raw(core.ObjectIdentifier(OID_DATA).dump()),
-            der.explicit(0, der.wrap(0x04, content)),
-        ),
-        certificate_parts,
-        der.set_of([b"".join(signer_info)]),
+    prefix, suffix = signed_data_frame(
+        der.parts_length(content),
+        digest_algorithm=digest_algorithm,
+        certificates=certificates,
+        signer_info_der=info,
     )
-    return der.sequence(
-        der.raw(core.ObjectIdentifier(OID_SIGNED_DATA).dump()), der.explicit(0, body)
-    )
+    return [prefix, *content, suffix]

@@ -187,13 +187,18 @@ def encode_length(length: int) -> bytes:
     return bytes([0x80 | len(raw)]) + raw
 
 
+def header(identifier: int, length: int) -> bytes:
+    """The identifier and DER length octets of an element (tag < 31) of ``length``."""
+    return bytes([identifier]) + encode_length(length)
+
+
 def parts_length(parts: Sequence[Buffer]) -> int:
     return sum(len(p) for p in parts)
 
 
 def wrap(identifier: int, parts: Parts) -> Parts:
     """``parts`` inside an element with the given identifier octet (tag < 31)."""
-    return [bytes([identifier]) + encode_length(parts_length(parts)), *parts]
+    return [header(identifier, parts_length(parts)), *parts]
 
 
 def sequence(*items: Parts) -> Parts:
