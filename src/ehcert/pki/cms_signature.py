@@ -105,7 +105,7 @@ def name_of_hash(name: str) -> str:
     return name.upper().replace("SHA", "SHA-") if name.startswith("sha") else name
 
 
-def _hash(name: str) -> hashes.HashAlgorithm:
+def hash_algorithm(name: str) -> hashes.HashAlgorithm:
     """The ``cryptography`` hash of an asn1crypto name in ``_HASHES`` (``sha256`` ->
     ``hashes.SHA256()``)."""
     if name not in _HASHES:
@@ -116,7 +116,7 @@ def _hash(name: str) -> hashes.HashAlgorithm:
 
 def digest_of(name: str, parts: Sequence[Content]) -> bytes:
     """The ``name`` hash (asn1crypto's spelling) over ``parts`` in order."""
-    hasher = hashes.Hash(_hash(name))
+    hasher = hashes.Hash(hash_algorithm(name))
     for part in parts:
         hasher.update(part)
     return hasher.finalize()
@@ -244,7 +244,7 @@ def _signature_scheme(
         if hash_name not in _HASHES:
             return None
         pss = padding.PSS(
-            mgf=padding.MGF1(_hash(mgf_hash)), salt_length=params["salt_length"].native
+            mgf=padding.MGF1(hash_algorithm(mgf_hash)), salt_length=params["salt_length"].native
         )
         return _Scheme("RSA", pss, hash_name)
     issues.append(
@@ -346,10 +346,10 @@ def verify_signer_info(
         return check  # the digest computed does not fit the scheme: cannot be valid
     try:
         if isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(signature, signed_message, ec.ECDSA(Prehashed(_hash(digest))))
+            key.verify(signature, signed_message, ec.ECDSA(Prehashed(hash_algorithm(digest))))
         else:
             pad = scheme.padding or padding.PKCS1v15()  # an RSA scheme always names one
-            key.verify(signature, signed_message, pad, Prehashed(_hash(digest)))
+            key.verify(signature, signed_message, pad, Prehashed(hash_algorithm(digest)))
         check.signature_valid = True
     except (InvalidSignature, ValueError):
         check.issues.append(

@@ -153,28 +153,114 @@ def read_signed_data(buf: memoryview, what: str) -> SignedDataView:
                 raise BerError("eContent must hold one OCTET STRING")
             octet_tlv = der.expect(holder[0], UNIVERSAL, der.TAG_OCTET_STRING, "eContent")
             content = der.octet_string(buf, octet_tlv, "eContent")
-        certificates: list[CertificatePair] = []
-        rest = fields[3:]
-        if rest and rest[0].is_(CONTEXT, 0):
-            for item in der.children(buf, rest[0]):
-                if item.is_(UNIVERSAL, der.TAG_SEQUENCE):  # other choices are not X.509
-                    certificates.append(CertificatePair.from_der(der.element_bytes(buf, item)))
-            rest = rest[1:]
-        if rest and rest[0].is_(CONTEXT, 1):
-            rest = rest[1:]  # revocation info is not used: status comes from the caller
-        if len(rest) != 1:
-            raise BerError("signerInfos is missing or followed by unexpected data")
-        signer_set = der.expect(rest[0], UNIVERSAL, der.TAG_SET, "signerInfos")
-        signer_infos = tuple(
-            asn1_cms.SignerInfo.load(der.element_bytes(buf, item))
-            for item in der.children(buf, signer_set)
-        )
-        for signer_info in signer_infos:  # asn1crypto parses lazily: surface damage here
-            for name in ("sid", "digest_algorithm", "signature_algorithm", "signature"):
-                _ = signer_info[name].native
+        certificates, signer_infos = _certificates_and_signers(buf, fields[3:])
     except (BerError, ValueError, TypeError, UnsupportedAlgorithm) as error:
         raise der.malformed(what, str(error).split("\n")[0]) from None
-    return SignedDataView(content_type, content, tuple(certificates), signer_infos)
+    return SignedDataView(content_type, content, certificates, signer_infos)
+
+
+def _certificates_and_signers(
+    buf: memoryview, rest: list[der.Tlv]
+) -> tuple[tuple[CertificatePair, ...], tuple[asn1_cms.SignerInfo, ...]]:
+    """The fields of a SignedData after encapContentInfo: [0] certificates, [1] crls,
+    signerInfos (RFC 5652 5.1)."""
+    certificates: list[CertificatePair] = []
+    if rest and rest[0].is_(CONTEXT, 0):
+        for item in der.children(buf, rest[0]):
+            if item.is_(UNIVERSAL, der.TAG_SEQUENCE):  # other choices are not X.509
+                certificates.append(CertificatePair.from_der(der.element_bytes(buf, item)))
+        rest = rest[1:]
+    if rest and rest[0].is_(CONTEXT, 1):
+        rest = rest[1:]  # revocation info is not used: status comes from the caller
+    if len(rest) != 1:
+        raise BerError("signerInfos is missing or followed by unexpected data")
+    signer_set = der.expect(rest[0], UNIVERSAL, der.TAG_SET, "signerInfos")
+    signer_infos = tuple(
+        asn1_cms.SignerInfo.load(der.element_bytes(buf, item))
+        for item in der.children(buf, signer_set)
+    )
+    for signer_info in signer_infos:  # asn1crypto parses lazily: surface damage here
+        for name in ("sid", "signature"):
+            _ = signer_info[name].native
+        for name in ("digest_algorithm", "signature_algorithm"):
+            # The algorithm and the parameters' structure; the parameters' values
+            # (RSASSA-PSS, RFC 4055 3.1) are read by the signature check, and
+            # converting them to Python here cost a fifth of a 1 KB unseal.
+            algorithm = signer_info[name]
+            _ = algorithm["algorithm"].native, algorithm["parameters"].contents
+    return tuple(certificates), signer_infos
+
+
+@dataclass(frozen=True, slots=True)
+class SignedDataLayout:
+    """Where the id-data content of a DER-framed ContentInfo(SignedData) lies, read from
+    its first bytes: everything before the content is headers and small fields."""
+
+    content_type: str
+    content_start: int
+    content_length: int
+    total: int
+    """The length of the whole ContentInfo."""
+
+
+def signed_data_layout(head: memoryview, limit: int) -> SignedDataLayout | None:
+    """The layout of a ContentInfo(SignedData) of at most ``limit`` bytes that starts with
+    ``head``, or None unless every element up to the content is in ``head`` with a
+    definite length and the content is one primitive OCTET STRING ending its
+    encapContentInfo (what ehcert and the eHealth libraries write). Anything else (BER
+    from other writers) is left to :func:`read_signed_data` on the whole buffer."""
+    try:
+        top = der.read_header(head, 0, limit)
+        oid = der.read_tlv(head, top.content_start, len(head))
+        wrapper = der.read_header(head, oid.end, top.end)
+        body = der.read_header(head, wrapper.content_start, wrapper.end)
+        version = der.read_tlv(head, body.content_start, len(head))
+        digests = der.read_tlv(head, version.end, len(head))
+        encap = der.read_header(head, digests.end, body.end)
+        content_type = der.read_tlv(head, encap.content_start, len(head))
+        explicit = der.read_header(head, content_type.end, encap.end)
+        octets = der.read_header(head, explicit.content_start, explicit.end)
+        framed = (
+            top.is_(UNIVERSAL, der.TAG_SEQUENCE)
+            and der.oid_value(head, oid, "the content type") == OID_SIGNED_DATA
+            and wrapper.is_(CONTEXT, 0)
+            and wrapper.end == top.end
+            and body.is_(UNIVERSAL, der.TAG_SEQUENCE)
+            and body.end == top.end
+            and version.is_(UNIVERSAL, der.TAG_INTEGER)
+            and digests.is_(UNIVERSAL, der.TAG_SET)
+            and encap.is_(UNIVERSAL, der.TAG_SEQUENCE)
+            and explicit.is_(CONTEXT, 0)
+            and explicit.end == encap.end
+            and octets.is_(UNIVERSAL, der.TAG_OCTET_STRING)
+            and not octets.constructed
+            and octets.end == explicit.end
+        )
+        if not framed:
+            return None
+        kind = der.oid_value(head, content_type, "eContentType")
+    except BerError:
+        return None
+    return SignedDataLayout(kind, octets.content_start, octets.end - octets.content_start, top.end)
+
+
+def read_split_signed_data(head: bytes, content: bytes, tail: bytes, what: str) -> SignedDataView:
+    """:func:`read_signed_data` for a ContentInfo(SignedData) held in three pieces: the
+    bytes before its content (``head``, as :func:`signed_data_layout` accepted it), the
+    content, and the bytes after it (``tail``: certificates and signerInfos)."""
+    view = memoryview(head)
+    layout = signed_data_layout(view, len(head) + len(content) + len(tail))
+    if layout is None or layout.content_start != len(head) or layout.content_length != len(content):
+        raise der.malformed(what, "its parts do not fit together")
+    tail_view = memoryview(tail)
+    try:
+        rest = der.children(tail_view, der.Tlv(0, True, 16, 0, 0, len(tail), len(tail)))
+        if not rest:
+            raise BerError("SignedData has too few fields")
+        certificates, signer_infos = _certificates_and_signers(tail_view, rest)
+    except (BerError, ValueError, TypeError, UnsupportedAlgorithm) as error:
+        raise der.malformed(what, str(error).split("\n")[0]) from None
+    return SignedDataView(layout.content_type, content, certificates, signer_infos)
 
 
 def check_signer(
