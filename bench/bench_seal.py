@@ -47,7 +47,7 @@ from ehcert.pki.keystore_entries import KeyEntry, Keystore
 
 MOMENT = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
 KB, MB = 1024, 1024 * 1024
-SIZES = (("1 KB", KB), ("10 MB", 10 * MB))
+SIZES = (("1 KB", KB), ("10 MB", 10 * MB), ("100 MB", 100 * MB))
 MEMORY_BOUND = 3.0
 THROUGHPUT_TARGET = 0.8
 LIMIT_TARGET = 0.5
@@ -154,6 +154,11 @@ class Parties:
             ]
         return ["-md", "sha384"]
 
+    def _kdf_options(self) -> list[str]:
+        """For EC, the X9.63 KDF with SHA-384, as ehcert writes (openssl's default is
+        SHA-1, which ehcert refuses to read)."""
+        return [] if self.kind == "RSA-2048" else ["-keyopt", "ecdh_kdf_md:sha384"]
+
     def openssl_seal(self, source: Path, target: Path, peaks: Path | None = None) -> None:
         f = self.folder
         sign = ["openssl", "cms", "-sign", "-binary", "-nodetach", "-outform", "DER"]
@@ -162,7 +167,7 @@ class Parties:
             [
                 [*sign, *signer, *self._sign_options(), "-nocerts", "-in", str(source)],
                 ["openssl", "cms", "-encrypt", "-binary", "-aes128", "-inform", "DER",
-                 "-outform", "DER", "-recip", str(f / "recipient.pem")],
+                 "-outform", "DER", "-recip", str(f / "recipient.pem"), *self._kdf_options()],
                 [*sign, *signer, *self._sign_options(), "-out", str(target)],
             ],
             peaks,

@@ -283,7 +283,7 @@ def _decrypt_content(view: EnvelopedView, key: bytes) -> Plaintext | None:
     if layout is None or layout.total < size - _BLOCK:
         return _decrypt_whole(decryptor, first, ciphertext[_HEAD:])
     start, end = layout.content_start, layout.content_start + layout.content_length
-    content, tail = io.BytesIO(), bytearray()
+    content, tail = _exact_buffer(layout.content_length), bytearray()
     position = 0
     rest = (decryptor.update(ciphertext[o : o + CHUNK]) for o in range(_HEAD, size, CHUNK))
     for raw in itertools.chain([first], rest):
@@ -300,6 +300,19 @@ def _decrypt_content(view: EnvelopedView, key: bytes) -> Plaintext | None:
         whole = b"".join((first[:start], content.getvalue(), tail))  # reader say why
         return memoryview(whole)[: size - pad]
     return SplitPlaintext(first[:start], content.getvalue(), bytes(tail[:-pad]))
+
+
+def _exact_buffer(size: int) -> io.BytesIO:
+    """An empty BytesIO whose buffer is already ``size`` bytes: one allocation, written in
+    place, and handed out by ``getvalue()`` without a copy once exactly full (CPython
+    returns a BytesIO's own ``bytes`` when nothing else holds it). Growing it write by
+    write instead goes through realloc, which the allocator may serve by copying."""
+    buffer = io.BytesIO()
+    if size:
+        buffer.seek(size - 1)
+        buffer.write(b"\0")
+        buffer.seek(0)
+    return buffer
 
 
 def _decrypt_whole(decryptor: CipherContext, first: bytes, rest: memoryview) -> memoryview | None:
