@@ -202,11 +202,14 @@ def _pipeline(commands: list[list[str]], peaks: Path | None = None) -> None:
     processes: list[subprocess.Popen[bytes]] = []
     previous = None
     for index, command in enumerate(commands):
-        if peaks is not None:
-            command = ["/usr/bin/time", "-f", "%M", "-o", str(peaks / f"peak-{index}"), *command]
+        timed = (
+            []
+            if peaks is None
+            else ["/usr/bin/time", "-f", "%M", "-o", str(peaks / f"peak-{index}")]
+        )
         last = index == len(commands) - 1
         process = subprocess.Popen(
-            command,
+            [*timed, *command],
             stdin=previous,
             stdout=subprocess.DEVNULL if last else subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -369,6 +372,12 @@ def run(kind: str) -> None:
 
 
 def _sized(parties: Parties, label: str, size: int) -> None:
+    _throughput(parties, label, size)  # its content and message are gone when it returns
+    if size >= 10 * MB:
+        _memory(parties, label, size)
+
+
+def _throughput(parties: Parties, label: str, size: int) -> None:
     folder = parties.folder
     content = os.urandom(size)
     payload, sealed, opened = folder / "payload", folder / "payload.sealed", folder / "out"
@@ -410,8 +419,11 @@ def _sized(parties: Parties, label: str, size: int) -> None:
                 target=THROUGHPUT_TARGET if case == "seal+unseal" and size >= 10 * MB else None,
             )
         )
-    if size < 10 * MB:
-        return
+
+
+def _memory(parties: Parties, label: str, size: int) -> None:
+    folder = parties.folder
+    payload, sealed, opened = folder / "payload", folder / "payload.sealed", folder / "out"
     openssl_peaks = {
         "seal": _openssl_peak(
             lambda peaks: parties.openssl_seal(payload, folder / "openssl.sealed", peaks), folder
@@ -421,7 +433,6 @@ def _sized(parties: Parties, label: str, size: int) -> None:
         ),
     }
     openssl_peaks["seal+unseal"] = max(openssl_peaks.values())
-    del content, message
     for case in ("seal", "unseal", "seal+unseal"):
         peak = _child_peak(parties.kind, case, folder) / size
         record(
