@@ -29,11 +29,12 @@ by the callers with the certificate.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from asn1crypto import algos, core
 from asn1crypto import cms as asn1_cms
-from asn1crypto import core
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -222,31 +223,9 @@ def _signature_scheme(
             )
         return _Scheme(key_type, padding.PKCS1v15() if key_type == "RSA" else None, implied)
     if name == "rsassa_pss":
-        params = algorithm["parameters"]
-        hash_name = params["hash_algorithm"]["algorithm"].native
-        mgf = params["mask_gen_algorithm"]
-        mgf_hash = mgf["parameters"]["algorithm"].native
-        if mgf["algorithm"].native != "mgf1" or mgf_hash not in _HASHES:
-            issues.append(
-                (NOT_ALLOWED, "the PSS signature uses a mask generation function other than MGF1")
-            )
-            return None
-        if hash_name != digest or mgf_hash != digest:
-            issues.append(
-                (NOT_ALLOWED, "the PSS hash or MGF1 hash differs from the digest algorithm")
-            )
-        if params["trailer_field"].native != "trailer_field_bc":
-            issues.append((NOT_ALLOWED, "the PSS trailer field is not 1 (RFC 4055 section 3.1)"))
-            return None
-        allowed = context.allowed_digests
-        if hash_name not in allowed or mgf_hash not in allowed:
-            issues.append((NOT_ALLOWED, f"the PSS hash {name_of_hash(hash_name)} is not allowed"))
-        if hash_name not in _HASHES:
-            return None
-        pss = padding.PSS(
-            mgf=padding.MGF1(hash_algorithm(mgf_hash)), salt_length=params["salt_length"].native
-        )
-        return _Scheme("RSA", pss, hash_name)
+        found, scheme = _pss_scheme(algorithm["parameters"].dump(), digest, context.allowed_digests)
+        issues.extend(found)
+        return scheme
     issues.append(
         (
             NOT_ALLOWED,
@@ -254,6 +233,40 @@ def _signature_scheme(
         )
     )
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _pss_scheme(
+    parameters_der: bytes, digest: str, allowed: frozenset[str]
+) -> tuple[tuple[tuple[str, str], ...], _Scheme | None]:
+    """The issues and the scheme of RSASSA-PSS parameters (RFC 4055 section 3.1).
+
+    A pure function of the parameters' DER, kept for the few encodings in use: reading
+    them with asn1crypto cost more than the RSA verification itself.
+    """
+    issues: list[tuple[str, str]] = []
+    params = algos.RSASSAPSSParams.load(parameters_der)
+    hash_name = params["hash_algorithm"]["algorithm"].native
+    mgf = params["mask_gen_algorithm"]
+    mgf_hash = mgf["parameters"]["algorithm"].native
+    if mgf["algorithm"].native != "mgf1" or mgf_hash not in _HASHES:
+        issues.append(
+            (NOT_ALLOWED, "the PSS signature uses a mask generation function other than MGF1")
+        )
+        return tuple(issues), None
+    if hash_name != digest or mgf_hash != digest:
+        issues.append((NOT_ALLOWED, "the PSS hash or MGF1 hash differs from the digest algorithm"))
+    if params["trailer_field"].native != "trailer_field_bc":
+        issues.append((NOT_ALLOWED, "the PSS trailer field is not 1 (RFC 4055 section 3.1)"))
+        return tuple(issues), None
+    if hash_name not in allowed or mgf_hash not in allowed:
+        issues.append((NOT_ALLOWED, f"the PSS hash {name_of_hash(hash_name)} is not allowed"))
+    if hash_name not in _HASHES:
+        return tuple(issues), None
+    pss = padding.PSS(
+        mgf=padding.MGF1(hash_algorithm(mgf_hash)), salt_length=params["salt_length"].native
+    )
+    return tuple(issues), _Scheme("RSA", pss, hash_name)
 
 
 def _check_attributes(
