@@ -18,8 +18,12 @@ command -v psql >/dev/null || need+=(postgresql-client)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 command -v chromium >/dev/null || need+=(chromium)
 command -v msgfmt >/dev/null || need+=(gettext)
-# make bench (scripts/install-system-deps.sh --bench): wrk, the HTTP load generator.
-if [ "${1:-}" = "--bench" ]; then command -v wrk >/dev/null || need+=(wrk); fi
+# make bench (scripts/install-system-deps.sh --bench): wrk, the HTTP load generator, and
+# GNU time, which bench_seal.py uses for the peak memory of each openssl process.
+if [ "${1:-}" = "--bench" ]; then
+    command -v wrk >/dev/null || need+=(wrk)
+    [ -x /usr/bin/time ] || need+=(time)
+fi
 
 if [ ${#need[@]} -eq 0 ]; then
     exit 0

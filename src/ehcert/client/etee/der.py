@@ -116,6 +116,29 @@ def read_tlv(buf: memoryview, offset: int, limit: int, depth: int = 0) -> Tlv:
     return Tlv(tag_class, constructed, number, offset, position, end, end)
 
 
+def read_header(buf: memoryview, offset: int, limit: int) -> Tlv:
+    """The element starting at ``offset`` from its identifier and length octets alone:
+    ``buf`` may end before its content does (a first decrypted chunk). Definite lengths
+    and low tag numbers only; the element must end at or before ``limit``."""
+    if offset + 2 > len(buf):
+        raise BerError("a header runs past the end of the data")
+    first, length_octet = buf[offset], buf[offset + 1]
+    if first & 0x1F == 0x1F or length_octet == 0x80:
+        raise BerError("a high tag number or an indefinite length")
+    position = offset + 2
+    length = length_octet
+    if length_octet & 0x80:
+        count = length_octet & 0x7F
+        if count > _MAX_LENGTH_OCTETS or position + count > len(buf):
+            raise BerError("a length runs past the end of the data")
+        length = int.from_bytes(buf[position : position + count], "big")
+        position += count
+    end = position + length
+    if end > limit:
+        raise BerError(f"an element at offset {offset} runs past the end of the data")
+    return Tlv(first >> 6, bool(first & 0x20), first & 0x1F, offset, position, end, end)
+
+
 def read_top(buf: memoryview) -> Tlv:
     """The single element that must fill ``buf`` exactly."""
     top = read_tlv(buf, 0, len(buf))
@@ -187,13 +210,18 @@ def encode_length(length: int) -> bytes:
     return bytes([0x80 | len(raw)]) + raw
 
 
+def header(identifier: int, length: int) -> bytes:
+    """The identifier and DER length octets of an element (tag < 31) of ``length``."""
+    return bytes([identifier]) + encode_length(length)
+
+
 def parts_length(parts: Sequence[Buffer]) -> int:
     return sum(len(p) for p in parts)
 
 
 def wrap(identifier: int, parts: Parts) -> Parts:
     """``parts`` inside an element with the given identifier octet (tag < 31)."""
-    return [bytes([identifier]) + encode_length(parts_length(parts)), *parts]
+    return [header(identifier, parts_length(parts)), *parts]
 
 
 def sequence(*items: Parts) -> Parts:

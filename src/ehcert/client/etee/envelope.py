@@ -19,6 +19,8 @@ sentence when nothing else opens the message.
 
 from __future__ import annotations
 
+import io
+import itertools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,7 +29,7 @@ from asn1crypto import cms as asn1_cms
 from asn1crypto import core
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 
 from ehcert.client.etee import der
 from ehcert.client.etee.cms import (
@@ -35,6 +37,7 @@ from ehcert.client.etee.cms import (
     CertificatePair,
     issuer_and_serial,
     read_content_info,
+    signed_data_layout,
 )
 from ehcert.client.etee.der import CONTEXT, UNIVERSAL, BerError, Buffer, Parts
 from ehcert.client.etee.key_agreement import (
@@ -55,10 +58,40 @@ ALLOWED_CONTENT_CIPHERS = {"aes128_cbc": 16, "aes192_cbc": 24, "aes256_cbc": 32}
 _BLOCK = 16
 
 
-def build_enveloped_data(
-    content: Parts, recipients: Sequence[CertificatePair], cipher: str
-) -> Parts:
-    """ContentInfo(EnvelopedData) of id-data ``content``, as parts (one ciphertext copy)."""
+_KEY_TRANSPORT_PKCS1 = bytes(
+    asn1_cms.KeyEncryptionAlgorithm({"algorithm": "rsaes_pkcs1v15"}).dump()
+)
+_ENVELOPED_DATA_OID = bytes(core.ObjectIdentifier(OID_ENVELOPED_DATA).dump())
+_DATA_OID = bytes(core.ObjectIdentifier(OID_DATA).dump())
+
+
+def padded_length(plaintext_length: int) -> int:
+    """The AES-CBC ciphertext length of ``plaintext_length`` bytes with the padding of
+    RFC 5652 6.3 (1 to 16 bytes, always present)."""
+    return plaintext_length + _BLOCK - plaintext_length % _BLOCK
+
+
+@dataclass(frozen=True)
+class EnvelopeFrame:
+    """Everything of an EnvelopedData but its ciphertext: ``prefix`` is the DER of
+    ContentInfo(EnvelopedData) up to and including the header of the encrypted content
+    ([0] IMPLICIT OCTET STRING, primitive, the last element: RFC 5652 6.1), so
+    ``prefix + ciphertext`` is the whole structure; ``key`` and ``iv`` encrypt it."""
+
+    prefix: bytes
+    key: bytes
+    iv: bytes
+
+    def encryptor(self) -> CipherContext:
+        return Cipher(algorithms.AES(self.key), modes.CBC(self.iv)).encryptor()
+
+
+def envelope_frame(
+    recipients: Sequence[CertificatePair], cipher: str, ciphertext_length: int
+) -> EnvelopeFrame:
+    """A fresh content key for ``recipients`` and the DER around ``ciphertext_length``
+    bytes of ciphertext (RFC 5652 6.1-6.2): nothing in it depends on the content but its
+    length, so the content can be encrypted and written in chunks after it."""
     algorithm_name, key_size = CIPHERS[cipher]
     key, iv = os.urandom(key_size), os.urandom(_BLOCK)
     recipient_infos: list[bytes] = []
@@ -74,32 +107,59 @@ def build_enveloped_data(
         recipient_infos.append(
             b"".join(
                 der.sequence(
-                    der.raw(core.Integer(0).dump()),
+                    der.raw(b"\x02\x01\x00"),  # version 0
                     der.raw(issuer_and_serial(recipient)),
-                    der.raw(
-                        asn1_cms.KeyEncryptionAlgorithm({"algorithm": "rsaes_pkcs1v15"}).dump()
-                    ),
+                    der.raw(_KEY_TRANSPORT_PKCS1),
                     der.octets(public_key.encrypt(key, padding.PKCS1v15())),
                 )
             )
         )
-    encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
-    ciphertext: Parts = [encryptor.update(part) for part in content]
-    pad = _BLOCK - der.parts_length(content) % _BLOCK
-    ciphertext.append(encryptor.update(bytes([pad]) * pad) + encryptor.finalize())
     algorithm = asn1_cms.EncryptionAlgorithm({"algorithm": algorithm_name, "parameters": iv})
-    encrypted_content_info = der.sequence(
-        der.raw(core.ObjectIdentifier(OID_DATA).dump()),
-        der.raw(algorithm.dump()),
-        der.wrap(0x80, ciphertext),  # [0] IMPLICIT OCTET STRING, primitive
-    )
+    content_header = der.header(0x80, ciphertext_length)  # [0] IMPLICIT OCTET STRING
+    encrypted_info_head = _DATA_OID + bytes(algorithm.dump()) + content_header
+    encrypted_info_header = der.header(0x30, len(encrypted_info_head) + ciphertext_length)
     version = 2 if agreements else 0  # RFC 5652 6.1: kari is a version 3 RecipientInfo
-    body = der.sequence(
-        der.raw(core.Integer(version).dump()), der.set_of(recipient_infos), encrypted_content_info
+    body_head = (
+        bytes([2, 1, version])
+        + b"".join(der.set_of(recipient_infos))
+        + encrypted_info_header
+        + encrypted_info_head
     )
-    return der.sequence(
-        der.raw(core.ObjectIdentifier(OID_ENVELOPED_DATA).dump()), der.explicit(0, body)
+    body_header = der.header(0x30, len(body_head) + ciphertext_length)
+    explicit_header = der.header(0xA0, len(body_header) + len(body_head) + ciphertext_length)
+    info_length = (
+        len(_ENVELOPED_DATA_OID)
+        + len(explicit_header)
+        + len(body_header)
+        + len(body_head)
+        + ciphertext_length
     )
+    prefix = (
+        der.header(0x30, info_length)
+        + _ENVELOPED_DATA_OID
+        + explicit_header
+        + body_header
+        + body_head
+    )
+    return EnvelopeFrame(prefix, key, iv)
+
+
+def padding_block(plaintext_length: int) -> bytes:
+    """The CBC padding of RFC 5652 6.3 for ``plaintext_length`` bytes."""
+    pad = _BLOCK - plaintext_length % _BLOCK
+    return bytes([pad]) * pad
+
+
+def build_enveloped_data(
+    content: Parts, recipients: Sequence[CertificatePair], cipher: str
+) -> Parts:
+    """ContentInfo(EnvelopedData) of id-data ``content``, as parts (one ciphertext copy)."""
+    length = der.parts_length(content)
+    frame = envelope_frame(recipients, cipher, padded_length(length))
+    encryptor = frame.encryptor()
+    ciphertext: Parts = [encryptor.update(part) for part in content]
+    ciphertext.append(encryptor.update(padding_block(length)) + encryptor.finalize())
+    return [frame.prefix, *ciphertext]
 
 
 @dataclass(frozen=True)
@@ -181,17 +241,86 @@ def _unwrap(
     return unwrapped if len(unwrapped) == size else None
 
 
-def _decrypt_content(view: EnvelopedView, key: bytes) -> memoryview | None:
-    """AES-CBC into one buffer; None when the padding shows the key was wrong."""
+@dataclass(frozen=True)
+class SplitPlaintext:
+    """A decrypted inner ContentInfo(SignedData) in three pieces: the bytes before its
+    content, the content (its own ``bytes``, the one handed to the caller) and the bytes
+    after it, padding removed (see :func:`_decrypt_content`)."""
+
+    head: bytes
+    content: bytes
+    tail: bytes
+
+
+Plaintext = memoryview | SplitPlaintext
+
+_HEAD = 4096
+"""The first ciphertext bytes decrypted on their own, to find the inner content."""
+CHUNK = 1 << 20
+"""Ciphertext bytes decrypted per step after them."""
+
+
+def _decrypt_content(view: EnvelopedView, key: bytes) -> Plaintext | None:
+    """AES-CBC (RFC 3565) with the padding of RFC 5652 6.3; None when the padding shows
+    the key was wrong.
+
+    The plaintext of an eHealth message is a ContentInfo(SignedData) whose headers give
+    the content's place and length (:func:`signed_data_layout`), so the first chunk is
+    decrypted alone and the content is then decrypted in chunks straight into the
+    ``bytes`` object handed to the caller: no payload-sized buffer besides it. When the
+    first chunk does not show that layout (another writer's BER, or a wrong key's
+    garbage), the whole ciphertext is decrypted into one buffer as before, and the
+    padding and the reader decide.
+    """
     assert view.iv is not None
     size = len(view.ciphertext)
     if size == 0 or size % _BLOCK:
         return None
-    output = bytearray(size + _BLOCK)
+    ciphertext = memoryview(view.ciphertext)
     decryptor = Cipher(algorithms.AES(key), modes.CBC(view.iv)).decryptor()
-    written = decryptor.update_into(view.ciphertext, output)
-    tail = decryptor.finalize()  # CBC without padding: whole blocks, nothing held back
-    if tail:
+    first = decryptor.update(ciphertext[:_HEAD])
+    layout = signed_data_layout(memoryview(first), size - 1)
+    if layout is None or layout.total < size - _BLOCK:
+        return _decrypt_whole(decryptor, first, ciphertext[_HEAD:])
+    start, end = layout.content_start, layout.content_start + layout.content_length
+    content, tail = _exact_buffer(layout.content_length), bytearray()
+    position = 0
+    rest = (decryptor.update(ciphertext[o : o + CHUNK]) for o in range(_HEAD, size, CHUNK))
+    for raw in itertools.chain([first], rest):
+        block = memoryview(raw)
+        content.write(block[max(start - position, 0) : max(end - position, 0)])
+        tail += block[max(end - position, 0) :]
+        position += len(block)
+    if decryptor.finalize():  # CBC without padding: whole blocks, nothing held back
+        return None
+    pad = tail[-1]  # the padding is after the content: end <= total < size
+    if not 1 <= pad <= _BLOCK or tail[-pad:] != bytes([pad]) * pad:
+        return None
+    if size - pad != layout.total:  # a readable key but a damaged structure: let the
+        whole = b"".join((first[:start], content.getvalue(), tail))  # reader say why
+        return memoryview(whole)[: size - pad]
+    return SplitPlaintext(first[:start], content.getvalue(), bytes(tail[:-pad]))
+
+
+def _exact_buffer(size: int) -> io.BytesIO:
+    """An empty BytesIO whose buffer is already ``size`` bytes: one allocation, written in
+    place, and handed out by ``getvalue()`` without a copy once exactly full (CPython
+    returns a BytesIO's own ``bytes`` when nothing else holds it). Growing it write by
+    write instead goes through realloc, which the allocator may serve by copying."""
+    buffer = io.BytesIO()
+    if size:
+        buffer.seek(size - 1)
+        buffer.write(b"\0")
+        buffer.seek(0)
+    return buffer
+
+
+def _decrypt_whole(decryptor: CipherContext, first: bytes, rest: memoryview) -> memoryview | None:
+    """The rest of the ciphertext into one buffer after ``first``; None on bad padding."""
+    output = bytearray(len(first) + len(rest) + _BLOCK)
+    output[: len(first)] = first
+    written = len(first) + decryptor.update_into(rest, memoryview(output)[len(first) :])
+    if decryptor.finalize():
         return None
     pad = output[written - 1]
     if not 1 <= pad <= _BLOCK or output[written - pad : written] != bytes([pad]) * pad:
@@ -204,7 +333,7 @@ class Decryption:
     """What decrypting found: the plaintext and the entry that opened it (both None when
     no key could), and why key agreements meant for one of our keys were refused."""
 
-    plaintext: memoryview | None
+    plaintext: Plaintext | None
     entry: KeyEntry | None
     refusals: tuple[str, ...] = ()
     key_encryption: str | None = None

@@ -20,33 +20,51 @@ Layout (what the Belgian eHealth ETEE libraries write and read):
 The sender signs with its authentication key (eHealth: the same key signs both layers;
 its certificate's nonRepudiation bit makes the inner signature non-repudiable).
 
-Memory: the layers are assembled as lists of parts around the caller's content; the
-ciphertext is the only payload-sized buffer besides the returned message, so peak ≈
-2 x message size above the caller's own copy of the content (bench/bench_seal.py).
+Memory and passes: the inner layer is a list of parts around the caller's content (one
+pass to hash it); the two outer layers are made in a second pass that encrypts the inner
+layer in chunks, hashes each chunk of ciphertext and writes it straight into the
+returned message, whose DER headers are written first from the lengths alone. The
+returned message is the only payload-sized buffer: peak ≈ 1 x message size above the
+caller's own copy of the content (bench/bench_seal.py measures it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Callable, Sequence
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 
+from ehcert.client.etee import der
 from ehcert.client.etee.cms import (
     ECDSA_SHA256,
     ECDSA_SHA384,
     PSS_SHA256,
     CertificatePair,
     build_signed_data,
+    signed_data_frame,
+    signer_info,
 )
-from ehcert.client.etee.envelope import CIPHERS, build_enveloped_data
+from ehcert.client.etee.der import Parts
+from ehcert.client.etee.envelope import (
+    CIPHERS,
+    EnvelopeFrame,
+    envelope_frame,
+    padded_length,
+    padding_block,
+)
+from ehcert.pki.cms_signature import hash_algorithm
 from ehcert.pki.keystore_entries import KeyEntry
 from ehcert.pki.public_keys import check_public_key
 from ehcert.pki.revocation import describe_name
 
 PSS_SALT_LENGTH = 32
+CHUNK = 1 << 18
+"""Bytes encrypted and hashed per step: small enough to stay in the CPU's cache between
+the cipher and the hash, large enough that the per-call cost does not show."""
 _ECDSA_FOR_CURVE = {
     "secp256r1": ("sha256", ECDSA_SHA256),
     "secp384r1": ("sha384", ECDSA_SHA384),
@@ -132,16 +150,103 @@ def seal(
         signing_time=signing_time,
         digest_algorithm=digest,
     )
-    envelope = build_enveloped_data(inner, list(unique.values()), cipher)
-    del inner
-    outer = build_signed_data(
-        envelope,
+    return _encrypt_and_sign(
+        inner,
+        envelope_frame(list(unique.values()), cipher, padded_length(der.parts_length(inner))),
         signer=signer,
         sign=sign,
         signature_algorithm=signature_algorithm,
-        certificates=chain,
+        chain=chain,
         signing_time=signing_time,
         digest_algorithm=digest,
+        signature_length=_signature_length(sender),
     )
-    del envelope
-    return b"".join(outer)
+
+
+def _signature_length(sender: KeyEntry) -> int:
+    """The length of ``sender``'s signature value: exact for RSA, the longest DER
+    ECDSA-Sig-Value for EC (two INTEGERs of the order's size plus a sign octet)."""
+    key = sender.private_key
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        integer = 2 + (key.curve.key_size + 7) // 8 + 1
+        return len(der.header(0x30, 2 * integer)) + 2 * integer
+    return (key.key_size + 7) // 8
+
+
+def _encrypt_and_sign(
+    inner: Parts,
+    frame: EnvelopeFrame,
+    *,
+    signer: CertificatePair,
+    sign: Callable[[bytes], bytes],
+    signature_algorithm: bytes,
+    chain: Sequence[CertificatePair],
+    signing_time: dt.datetime,
+    digest_algorithm: str,
+    signature_length: int,
+) -> bytes:
+    """Encrypt ``inner`` into the EnvelopedData of ``frame`` and sign that: the two outer
+    layers in one pass over the content, written straight into the returned message.
+
+    The outer SignedData's header holds only lengths (:func:`signed_data_frame`), so it
+    is written first with a placeholder signature of the signer's signature length; the
+    ciphertext follows in chunks, each hashed for the outer messageDigest as it is made
+    (RFC 5652 5.4), then the real SignerInfo. An ECDSA signature can be shorter than the
+    placeholder; the header's length octets then usually keep their size and are
+    rewritten in place, and only when they do not is the message copied once.
+    """
+    plaintext_length = der.parts_length(inner)
+    envelope_length = len(frame.prefix) + padded_length(plaintext_length)
+
+    def frame_for(signer_info_der: bytes) -> tuple[bytes, bytes]:
+        return signed_data_frame(
+            envelope_length,
+            digest_algorithm=digest_algorithm,
+            certificates=chain,
+            signer_info_der=signer_info_der,
+        )
+
+    def placeholder(_: bytes) -> bytes:
+        return bytes(signature_length)
+
+    provisional, _ = frame_for(
+        signer_info(
+            signer,
+            digest=bytes(hash_algorithm(digest_algorithm).digest_size),
+            digest_algorithm=digest_algorithm,
+            sign=placeholder,
+            signature_algorithm=signature_algorithm,
+            signing_time=signing_time,
+        )
+    )
+    out = io.BytesIO()
+    out.write(provisional)
+    out.write(frame.prefix)
+    hasher = hashes.Hash(hash_algorithm(digest_algorithm))
+    hasher.update(frame.prefix)
+    encryptor = frame.encryptor()
+    for part in inner:
+        view = memoryview(part)
+        for start in range(0, len(view), CHUNK):
+            block = encryptor.update(view[start : start + CHUNK])
+            hasher.update(block)
+            out.write(block)
+    block = encryptor.update(padding_block(plaintext_length)) + encryptor.finalize()
+    hasher.update(block)
+    out.write(block)
+    info = signer_info(
+        signer,
+        digest=hasher.finalize(),
+        digest_algorithm=digest_algorithm,
+        sign=sign,
+        signature_algorithm=signature_algorithm,
+        signing_time=signing_time,
+    )
+    prefix, suffix = frame_for(info)
+    out.write(suffix)
+    if len(prefix) == len(provisional):
+        out.seek(0)
+        out.write(prefix)
+        return out.getvalue()  # the buffer itself, not a copy (it has no other user)
+    with out.getbuffer() as written:
+        return b"".join((prefix, written[len(provisional) :]))

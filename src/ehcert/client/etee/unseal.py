@@ -20,9 +20,11 @@ Order of work (each step named in the report when it fails):
 Structure problems raise ``EhcertError(MALFORMED)``; everything else goes in the report.
 Unsigned attributes (e.g. signature timestamps of long-term variants) are not evaluated.
 
-Memory: the input is walked in place (memoryview); decrypting allocates one plaintext
-buffer and the returned content is one more copy, so peak ≈ 2 x message size above the
-input itself (measured in bench/bench_seal.py).
+Memory: the input is walked in place (memoryview); the content is decrypted in chunks
+straight into the ``bytes`` object returned (:func:`ehcert.client.etee.envelope.
+_decrypt_content`), so peak ≈ 1 x message size above the input itself for the messages
+ehcert and the eHealth libraries write (DER, primitive content), 2 x for BER from other
+writers (measured in bench/bench_seal.py).
 """
 
 from __future__ import annotations
@@ -41,8 +43,14 @@ from ehcert.client.etee.cms import (
     SignedDataView,
     check_signer,
     read_signed_data,
+    read_split_signed_data,
 )
-from ehcert.client.etee.envelope import open_envelope, read_enveloped_data
+from ehcert.client.etee.envelope import (
+    Plaintext,
+    SplitPlaintext,
+    open_envelope,
+    read_enveloped_data,
+)
 from ehcert.client.etee.report import (
     DataVerdict,
     Issue,
@@ -263,14 +271,20 @@ def _same_holder(first: x509.Certificate, second: x509.Certificate) -> bool:
 
 
 def _open_inner(
-    plaintext: memoryview,
+    plaintext: Plaintext,
     sender: CertificatePair,
     known: Sequence[CertificatePair],
     issues: list[Issue],
     allow_sha1: bool,
 ) -> tuple[CertificatePair | None, SignerCheck | None, bytes | None]:
     """Step 4: the inner SignedData. Appends data issues; content only if all is valid."""
-    inner = read_signed_data(plaintext, "inner signed data")
+    inner = (
+        read_split_signed_data(
+            plaintext.head, plaintext.content, plaintext.tail, "inner signed data"
+        )
+        if isinstance(plaintext, SplitPlaintext)
+        else read_signed_data(plaintext, "inner signed data")
+    )
     inner_info = _single_signer(inner, "inner signed data")
     if inner.content is None or inner.content_type != OID_DATA:
         raise der.malformed("inner signed data", "it carries no id-data content")
