@@ -38,7 +38,7 @@ from sqlalchemy import select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_issuance import issue_all, prepared_requests
+from bench_issuance import issue_all, prepared_requests, signature_limit
 from harness import Figure, machine, record
 from loadgen import Load, post_each, wrk
 
@@ -333,7 +333,7 @@ def scale_out(requests: int, seconds: int, connections: int, layouts: list[str])
                     found[workers] = (issuance, cached, signed_ocsp)
                     print(f"  {layout} workers={workers}: issuance {issuance}, OCSP cached "
                           f"{cached}, OCSP nonce {signed_ocsp}", flush=True)  # fmt: skip
-                _report_scale_out(layout, found)
+                _report_scale_out(layout, found, signature_limit(platform))
             platform.database.dispose()
             total, distinct = _distinct_serials(url)
             audit = _audit_verified(data_dir, url)
@@ -349,9 +349,17 @@ def _rows(platform: Platform) -> list[CertificateRow]:
         return rows
 
 
-def _report_scale_out(layout: str, found: dict[int, tuple[Load, Load, Load]]) -> None:
+def _report_scale_out(layout: str, found: dict[int, tuple[Load, Load, Load]], limit: float) -> None:
     server, loadgen = layout.split("/")
     where = f"server on CPU {server}, load on CPU {loadgen}"
+    for workers, (issuance, _, _) in found.items():
+        record(
+            Figure(
+                "scale-out", f"issuance over HTTP, PostgreSQL, {workers} API process(es) ({where})",
+                issuance.rate, "/s", "issuing CA signatures", limit, target=0.4,
+                note=f"p50 {issuance.p50_ms:.1f} ms, p99 {issuance.p99_ms:.1f} ms",
+            )
+        )  # fmt: skip
     for position, name in enumerate(("issuance", "OCSP POST cached", "OCSP POST with nonce")):
         one, two = found[1][position], found[2][position]
         record(

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from cryptography import x509
 from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from ehcert.api.authentication import SignedRequests
 from ehcert.api.fields import b64url_field, only_fields, serial_field, serial_hex, text_field
@@ -79,7 +80,7 @@ class RaPorts:
     # One transaction for a whole signed request: the nonce spent, the signer's eID
     # status read, the decision and the next nonce commit together
     # (``store.unit_of_work.Transactions.shared``). The block runs without an await, so
-    # no other request of this process runs while it holds SQLite's write lock.
+    # no await; on SQLite the units of one process take turns (``Transactions.shared``).
     unit: Callable[[], AbstractContextManager[None]]
 
 
@@ -173,7 +174,9 @@ def ra_router(ports: RaPorts) -> APIRouter:
 
 
 def _issuing_routes(router: APIRouter, ports: RaPorts) -> None:
-    """Request and renewal: each a whole signed request in one transaction (``RaPorts.unit``)."""
+    """Request and renewal: each a whole signed request in one transaction (``RaPorts.unit``),
+    in the thread pool: the eID path, pkilint, the CA signature and the commit are CPU and
+    disk work that would otherwise stop the event loop, and every other request with it."""
     certificates = ports.certificates
 
     def issued(facts: CertificateFacts) -> IssuedAnswer:
@@ -192,18 +195,22 @@ def _issuing_routes(router: APIRouter, ports: RaPorts) -> None:
         Payload: ``csr`` (base64url DER), optional ``institution`` and ``application_id``.
         """
         body = await request.body()
-        with ports.unit():
-            identity, payload = ports.signed.read(request, body)
-            only_fields(payload, "csr", "institution", "application_id")
-            facts = certificates.request(
-                identity,
-                b64url_field(payload, "csr"),
-                text_field(payload, "institution", required=False),
-                text_field(payload, "application_id", required=False),
-                ports.now(),
-            )
-            response.headers.update(nonce_headers(ports.new_nonce))
-        return issued(facts)
+
+        def work() -> CertificateFacts:
+            with ports.unit():
+                identity, payload = ports.signed.read(request, body)
+                only_fields(payload, "csr", "institution", "application_id")
+                facts = certificates.request(
+                    identity,
+                    b64url_field(payload, "csr"),
+                    text_field(payload, "institution", required=False),
+                    text_field(payload, "application_id", required=False),
+                    ports.now(),
+                )
+                response.headers.update(nonce_headers(ports.new_nonce))
+            return facts
+
+        return issued(await run_in_threadpool(work))
 
     @router.post(
         "/v1/certificates/renew",
@@ -218,14 +225,18 @@ def _issuing_routes(router: APIRouter, ports: RaPorts) -> None:
         Payload: ``csr`` (base64url DER) and ``serial`` (hex) of the current certificate.
         """
         body = await request.body()
-        with ports.unit():
-            identity, payload = ports.signed.read(request, body)
-            only_fields(payload, "csr", "serial")
-            facts = certificates.renew(
-                identity,
-                b64url_field(payload, "csr"),
-                serial_field(payload),
-                ports.now(),
-            )
-            response.headers.update(nonce_headers(ports.new_nonce))
-        return issued(facts)
+
+        def work() -> CertificateFacts:
+            with ports.unit():
+                identity, payload = ports.signed.read(request, body)
+                only_fields(payload, "csr", "serial")
+                facts = certificates.renew(
+                    identity,
+                    b64url_field(payload, "csr"),
+                    serial_field(payload),
+                    ports.now(),
+                )
+                response.headers.update(nonce_headers(ports.new_nonce))
+            return facts
+
+        return issued(await run_in_threadpool(work))

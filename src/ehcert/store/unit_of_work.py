@@ -34,8 +34,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
@@ -100,6 +101,9 @@ class Transactions:
     def __init__(self, database: Database) -> None:
         self._database = database
         self._shared: ContextVar[Session | None] = ContextVar("ehcert_shared", default=None)
+        # SQLite has one writer: the shared blocks of this process queue here instead of
+        # polling SQLite's busy handler for the lock another thread holds.
+        self._writer = threading.Lock() if database.dialect == "sqlite" else None
 
     @contextmanager
     def shared(self) -> Iterator[None]:
@@ -108,7 +112,7 @@ class Transactions:
             yield  # already inside one: the outer block commits
             return
         refusal: EhcertError | None = None
-        with self._database.session() as session:
+        with self._writer or nullcontext(), self._database.session() as session:
             lock_for_write(session)
             token = self._shared.set(session)
             try:
