@@ -163,3 +163,17 @@ def test_a_failed_unit_in_a_shared_block_rolls_back_alone(database: Database) ->
             NonceRepository(session).create("kept-nonce-0123456789", T0, TTL)
     assert nonce_was_kept(database, "kept-nonce-0123456789")
     assert not nonce_was_kept(database, "lost-nonce-0123456789")
+
+
+def test_a_step_joins_a_shared_block_and_stands_alone_outside(database: Database) -> None:
+    transactions = Transactions(database)
+    _nonce(database, "spent-nonce-0123456789")
+    with transactions.step() as session:  # outside: its own transaction
+        assert NonceRepository(session).consume("spent-nonce-0123456789", T0)
+    assert not nonce_was_kept(database, "spent-nonce-0123456789")
+    _nonce(database, "kept-nonce-0123456789")
+    with pytest.raises(RuntimeError), transactions.shared():
+        with transactions.step() as session:
+            assert NonceRepository(session).consume("kept-nonce-0123456789", T0)
+        raise RuntimeError("connection lost")
+    assert nonce_was_kept(database, "kept-nonce-0123456789")  # rolled back with the block
