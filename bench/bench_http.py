@@ -31,15 +31,16 @@ import httpx
 import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import NameOID
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_issuance import issue_all, prepared_requests, signature_limit
 from harness import Figure, machine, record
-from loadgen import Load, wrk
+from loadgen import Load, post_each, wrk
 
 from ehcert.api.app import create_app
 from ehcert.client.eid import Pkcs12EidCredential
@@ -53,7 +54,7 @@ from ehcert.registry.service import RegistryService
 from ehcert.settings import Settings
 from ehcert.store.db import Database, sqlite_url
 from ehcert.store.models import CertificateRow
-from ehcert.store.testing import example_ssin
+from ehcert.store.testing import example_ssin, temporary_postgresql_database
 
 PASSWORD = "Bench-keystore-2026!"
 HOLDERS, REVOKED = 50, 10
@@ -105,24 +106,33 @@ def populate(data_dir: Path, port: int) -> list[str]:
 
 
 @contextmanager
-def served(data_dir: Path, port: int) -> Iterator[str]:
-    """``ehcert serve`` on ``port`` as a real process."""
+def served(
+    data_dir: Path,
+    port: int,
+    *,
+    db: str | None = None,
+    workers: int = 1,
+    cpus: str | None = None,
+) -> Iterator[str]:
+    """``ehcert serve`` on ``port`` as a real process: on ``db`` when given, with
+    ``workers`` API processes, pinned to ``cpus`` (a ``taskset -c`` list) when given."""
     url = f"http://127.0.0.1:{port}"
     log = (data_dir / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ehcert.cli.main",
-            "serve",
-            "--data-dir",
-            str(data_dir),
-            "--port",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    command = [
+        *(["taskset", "-c", cpus] if cpus else []),
+        sys.executable,
+        "-m",
+        "ehcert.cli.main",
+        "serve",
+        "--data-dir",
+        str(data_dir),
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        *(["--db", db] if db else []),
+    ]
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -252,12 +262,150 @@ def openssl_responder(
         process.wait(timeout=10)
 
 
+def _ec_key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _distinct_serials(url: str) -> tuple[int, int]:
+    """How many certificates the database holds, and how many distinct serials."""
+    database = Database(url)
+    try:
+        with database.session() as session:
+            total, distinct = session.execute(
+                text("SELECT count(*), count(DISTINCT serial_hex) FROM certificates")
+            ).one()
+            return int(total), int(distinct)
+    finally:
+        database.dispose()
+
+
+def _audit_verified(data_dir: Path, url: str) -> str:
+    verified = subprocess.run(
+        [sys.executable, "-m", "ehcert.cli.main", "admin", "audit", "verify",
+         "--data-dir", str(data_dir), "--db", url],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if verified.returncode != 0:
+        raise RuntimeError(f"audit verify failed: {verified.stdout}{verified.stderr}")
+    return verified.stdout.strip()
+
+
+def scale_out(requests: int, seconds: int, connections: int, layouts: list[str]) -> None:
+    """Issuance and OCSP with one API process against two, on one PostgreSQL.
+
+    ``layouts``: where the server and the load generator run, as ``server/loadgen``
+    CPU lists (``taskset -c``): ``0/1`` gives the server one core and the load its own,
+    ``0,1/1`` lets the server use both. The issuance requests are signed beforehand
+    (an EC P-256 key per CSR, whose generation costs nothing; the CA still signs with
+    its RSA key), each with a nonce of its own, and sent once each (``loadgen.post_each``).
+    """
+    with tempfile.TemporaryDirectory(prefix="ehcert-bench-scale-out-") as temporary:
+        directory = Path(temporary)
+        with temporary_postgresql_database() as url:
+            data_dir = directory / "platform"
+            port = free_port()
+            settings = Settings(data_dir=data_dir, db=url, public_url=f"http://127.0.0.1:{port}")
+            platform = Platform.open(settings)
+            issuer = platform.hierarchy.issuing.certificate
+            bodies = prepared_requests(platform, 5, directory, _ec_key)  # the doctor's first
+            issue_all(platform, bodies)
+            serials = [int(r.serial_hex, 16) for r in _rows(platform)]
+            mix = ocsp_requests(issuer, [*serials, 0x7E57AB1E])
+            nonced = [with_nonce(issuer, serial) for serial in serials * 20]
+            for layout in layouts:
+                server_cpus, load_cpus = layout.split("/")
+                found: dict[int, tuple[Load, Load, Load]] = {}
+                for workers in (1, 2):
+                    signed = prepared_requests(platform, requests, directory, _ec_key)
+                    with served(data_dir, port, db=url, workers=workers, cpus=server_cpus) as base:
+                        os.sched_setaffinity(0, {int(c) for c in load_cpus.split(",")})
+                        try:
+                            post_each(f"{base}/v1/certificates", signed[:10], connections=2)
+                            issuance = post_each(
+                                f"{base}/v1/certificates", signed[10:], connections=connections
+                            )
+                        finally:
+                            os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+                        load = {"seconds": seconds, "connections": 16, "cpus": load_cpus}
+                        cached = wrk(
+                            f"{base}/ocsp",
+                            bodies=mix,
+                            content_type="application/ocsp-request",
+                            **load,
+                        )
+                        signed_ocsp = wrk(
+                            f"{base}/ocsp",
+                            bodies=nonced,
+                            content_type="application/ocsp-request",
+                            **load,
+                        )
+                    found[workers] = (issuance, cached, signed_ocsp)
+                    print(f"  {layout} workers={workers}: issuance {issuance}, OCSP cached "
+                          f"{cached}, OCSP nonce {signed_ocsp}", flush=True)  # fmt: skip
+                _report_scale_out(layout, found, signature_limit(platform))
+            platform.database.dispose()
+            total, distinct = _distinct_serials(url)
+            audit = _audit_verified(data_dir, url)
+            print(f"certificates: {total}, distinct serials: {distinct}; {audit}")
+            if total != distinct:
+                raise RuntimeError("duplicate serial numbers")
+
+
+def _rows(platform: Platform) -> list[CertificateRow]:
+    with platform.unit_of_work() as session:
+        rows = list(session.scalars(select(CertificateRow)))
+        session.expunge_all()
+        return rows
+
+
+def _report_scale_out(layout: str, found: dict[int, tuple[Load, Load, Load]], limit: float) -> None:
+    server, loadgen = layout.split("/")
+    where = f"server on CPU {server}, load on CPU {loadgen}"
+    for workers, (issuance, _, _) in found.items():
+        record(
+            Figure(
+                "scale-out", f"issuance over HTTP, PostgreSQL, {workers} API process(es) ({where})",
+                issuance.rate, "/s", "issuing CA signatures", limit, target=0.4,
+                note=f"p50 {issuance.p50_ms:.1f} ms, p99 {issuance.p99_ms:.1f} ms",
+            )
+        )  # fmt: skip
+    for position, name in enumerate(("issuance", "OCSP POST cached", "OCSP POST with nonce")):
+        one, two = found[1][position], found[2][position]
+        record(
+            Figure(
+                "scale-out", f"{name}, 2 API processes ({where})", two.rate, "/s",
+                "1 API process", one.rate, target=1.6,
+                note=f"p99 {two.p99_ms:.1f} ms against {one.p99_ms:.1f} ms; "
+                f"non-2xx {two.non_2xx}/{one.non_2xx}",
+            )
+        )  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--scale-out",
+        action="store_true",
+        help="one API process against two on PostgreSQL (issuance, OCSP), and nothing else",
+    )
+    parser.add_argument("--requests", type=int, default=300, help="issuances per scale-out run")
+    parser.add_argument(
+        "--layout",
+        action="append",
+        help="server/loadgen CPU lists for the scale-out (default: 0/1 and 0,1/1)",
+    )
     arguments = parser.parse_args()
     print(machine())
+    if arguments.scale_out:
+        scale_out(
+            arguments.requests,
+            arguments.seconds,
+            arguments.connections,
+            arguments.layout or ["0/1", "0,1/1"],
+        )
+        return
     load = {"seconds": arguments.seconds, "connections": arguments.connections}
     with tempfile.TemporaryDirectory(prefix="ehcert-bench-http-") as temporary:
         directory = Path(temporary)

@@ -98,7 +98,8 @@ def median_seconds(action: Callable[[], object], *, repeats: int = 3) -> float:
 
 
 def machine() -> dict[str, object]:
-    """Cores, CPU model, OpenSSL and Python versions: what a figure was measured on."""
+    """Cores, CPU model, OpenSSL and Python versions, load average: what a figure was
+    measured on."""
     from cryptography.hazmat.backends.openssl.backend import backend
 
     cpu = "unknown"
@@ -121,4 +122,6 @@ def machine() -> dict[str, object]:
         "openssl_library": backend.openssl_version_text(),
         "openssl_cli": openssl_cli,
         "system": f"{platform.system()} {platform.release()}",
+        # What else the machine was running: on a shared machine it moves every figure.
+        "load_average": [round(value, 1) for value in os.getloadavg()],
     }

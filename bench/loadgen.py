@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,12 +58,14 @@ def wrk(
     bodies: list[bytes] | None = None,
     content_type: str = "application/octet-stream",
     headers: dict[str, str] | None = None,
+    cpus: str | None = None,
 ) -> Load:
     """Load ``url`` (on 127.0.0.1) for ``seconds`` with ``connections`` kept-alive clients;
-    with ``bodies``, POST them in turn."""
+    with ``bodies``, POST them in turn; with ``cpus`` (``taskset -c`` list), only there."""
     if not url.startswith(("http://127.0.0.1:", "http://localhost:")):
         raise ValueError("benchmarks load only 127.0.0.1")
     command = [
+        *(["taskset", "-c", cpus] if cpus else []),
         "wrk",
         f"-t{threads}",
         f"-c{connections}",
@@ -94,4 +97,55 @@ def wrk(
         percentiles.get("50", 0.0),
         percentiles.get("99", 0.0),
         int(non_2xx[1]) if non_2xx else 0,
+    )
+
+
+def post_each(
+    url: str,
+    bodies: list[bytes],
+    *,
+    connections: int = 8,
+    content_type: str = "application/jose+json",
+) -> Load:
+    """POST every body of ``bodies`` once, over ``connections`` kept-alive connections.
+
+    What ``wrk`` cannot do: signed requests are single-use (each carries its own nonce,
+    RFC 8555 section 6.5), so each body is sent exactly once. An asyncio client costs
+    the server's machine more CPU than ``wrk``; pin it to a core of its own
+    (``os.sched_setaffinity``) when the server is pinned to the others.
+    """
+    if not url.startswith(("http://127.0.0.1:", "http://localhost:")):
+        raise ValueError("benchmarks load only 127.0.0.1")
+    import asyncio
+
+    import httpx
+
+    latencies: list[float] = []
+    failures = 0
+
+    async def worker(client: httpx.AsyncClient, queue: list[bytes]) -> None:
+        nonlocal failures
+        while queue:
+            body = queue.pop()
+            start = time.perf_counter()
+            answer = await client.post(url, content=body, headers={"Content-Type": content_type})
+            latencies.append((time.perf_counter() - start) * 1000)
+            if answer.status_code >= 400:
+                failures += 1
+
+    async def run() -> float:
+        queue = list(reversed(bodies))
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        async with httpx.AsyncClient(limits=limits, timeout=120) as client:
+            start = time.perf_counter()
+            await asyncio.gather(*(worker(client, queue) for _ in range(connections)))
+            return time.perf_counter() - start
+
+    elapsed = asyncio.run(run())
+    ordered = sorted(latencies)
+    return Load(
+        len(bodies) / elapsed,
+        ordered[len(ordered) // 2],
+        ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
+        failures,
     )

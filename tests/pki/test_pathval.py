@@ -824,3 +824,59 @@ def test_real_zetes_ehealth_issuing_ca():
         revocation=None,
     )
     assert path.anchor == root
+
+
+def test_a_remembered_ca_signature_does_not_remember_time_or_revocation(keys, ehealth_pki, moment):
+    """CA signatures that verified are remembered (``pathval._checked_ca_signature``);
+    the same intermediate is still refused once it expired or is revoked."""
+    chain = ([ehealth_pki.issuing], [ehealth_pki.root])
+    validate_path(ehealth_pki.auth, *chain, at=moment, purpose=None, revocation=None)
+    later = ehealth_pki.issuing.not_valid_after_utc + dt.timedelta(days=1)
+    _refusal(
+        ErrorKind.CERTIFICATE_EXPIRED,
+        lambda: validate_path(ehealth_pki.auth, *chain, at=later, purpose=None, revocation=None),
+    )
+    revoked = crl_revocation_checker(
+        [
+            _crl(
+                ehealth_pki.root,
+                keys.root,
+                moment,
+                [(ehealth_pki.issuing.serial_number, moment - dt.timedelta(days=1), None)],
+            ),
+            _crl(ehealth_pki.issuing, keys.issuing, moment),
+        ],
+        at=moment,
+    )
+    _refusal(
+        ErrorKind.REVOKED,
+        lambda: validate_path(
+            ehealth_pki.auth, *chain, at=moment, purpose=None, revocation=revoked
+        ),
+    )
+
+
+def test_a_ca_signature_that_failed_is_checked_again(keys, ehealth_pki, moment):
+    """Only a verified signature is remembered: a forged CA certificate fails every time."""
+    forged = profiles.issuing_ca_builder(
+        ehealth_pki.issuing.subject,
+        keys.issuing.public_key(),
+        ehealth_pki.root,
+        serial=profiles.random_serial(),
+        not_before=moment - dt.timedelta(days=10),
+        not_after=moment + dt.timedelta(days=10),
+        crl_url="http://crl.example.test/root.crl",
+        ca_issuers_url="http://certs.example.test/r",
+    ).sign(keys.other, hashes.SHA256())
+    for _ in range(2):
+        _refusal(
+            ErrorKind.UNTRUSTED,
+            lambda: validate_path(
+                ehealth_pki.auth,
+                [forged],
+                [ehealth_pki.root],
+                at=moment,
+                purpose=None,
+                revocation=None,
+            ),
+        )

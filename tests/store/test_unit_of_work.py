@@ -90,3 +90,90 @@ def test_a_refusal_naming_a_lone_surrogate_is_still_audited(database: Database) 
     assert records[0][1] == "SSIN ?"
     assert records[0][2]["reason"] == "Field serial is ?."
     assert records[1][2] == {"reason": "bad ?"}
+
+
+# --- one transaction per request (Transactions.shared) ------------------------------
+
+
+def _spend(transactions: Transactions, value: str) -> bool:
+    with transactions.session() as session:
+        return NonceRepository(session).consume(value, T0)
+
+
+def _nonce(database: Database, value: str) -> None:
+    with database.session() as session:
+        NonceRepository(session).create(value, T0 - dt.timedelta(minutes=1), TTL)
+
+
+def test_units_inside_a_shared_block_commit_once_together(database: Database) -> None:
+    transactions = Transactions(database)
+    _nonce(database, "spent-nonce-0123456789")
+    with transactions.shared():
+        assert _spend(transactions, "spent-nonce-0123456789")
+        assert not _spend(transactions, "spent-nonce-0123456789")  # single use inside too
+
+        def work(session: Session, audit: AuditSink) -> None:
+            NonceRepository(session).create("next-nonce-0123456789", T0, TTL)
+            audit.record("issued", "ra", "SSIN=79021802145", {}, T0)
+
+        transactions.audited(work)
+    assert not nonce_was_kept(database, "spent-nonce-0123456789")  # spent for good
+    assert nonce_was_kept(database, "next-nonce-0123456789")
+    assert [action for action, _, _ in audit_actions(database)] == ["issued"]
+
+
+def test_a_refusal_in_a_shared_block_keeps_the_nonce_spent_and_the_refusal_audited(
+    database: Database,
+) -> None:
+    transactions = Transactions(database)
+    _nonce(database, "spent-nonce-0123456789")
+    refusal = EhcertError(ErrorKind.FORBIDDEN, "Not for you.")
+
+    def work(session: Session, audit: AuditSink) -> None:
+        NonceRepository(session).create("lost-nonce-0123456789", T0, TTL)
+        audit.record("issued", "ra", "SSIN=79021802145", {}, T0)
+        audit.record(REFUSED, "ra", "SSIN=79021802145", refusal_detail("request", refusal), T0)
+        raise refusal
+
+    with pytest.raises(EhcertError) as raised, transactions.shared():
+        assert _spend(transactions, "spent-nonce-0123456789")
+        transactions.audited(work)
+    assert raised.value is refusal
+    assert not nonce_was_kept(database, "spent-nonce-0123456789")  # the replay is refused
+    assert not nonce_was_kept(database, "lost-nonce-0123456789")  # the work rolled back
+    assert [action for action, _, _ in audit_actions(database)] == [REFUSED]
+
+
+def test_anything_but_a_refusal_rolls_the_whole_shared_block_back(database: Database) -> None:
+    transactions = Transactions(database)
+    _nonce(database, "kept-nonce-0123456789")
+    with pytest.raises(RuntimeError), transactions.shared():
+        assert _spend(transactions, "kept-nonce-0123456789")
+        raise RuntimeError("connection lost")
+    assert nonce_was_kept(database, "kept-nonce-0123456789")  # nothing of it happened
+
+
+def test_a_failed_unit_in_a_shared_block_rolls_back_alone(database: Database) -> None:
+    transactions = Transactions(database)
+    with transactions.shared():
+        with pytest.raises(EhcertError), transactions.session() as session:
+            NonceRepository(session).create("lost-nonce-0123456789", T0, TTL)
+            raise EhcertError(ErrorKind.CONFLICT, "Taken.")
+        with transactions.session() as session:
+            NonceRepository(session).create("kept-nonce-0123456789", T0, TTL)
+    assert nonce_was_kept(database, "kept-nonce-0123456789")
+    assert not nonce_was_kept(database, "lost-nonce-0123456789")
+
+
+def test_a_step_joins_a_shared_block_and_stands_alone_outside(database: Database) -> None:
+    transactions = Transactions(database)
+    _nonce(database, "spent-nonce-0123456789")
+    with transactions.step() as session:  # outside: its own transaction
+        assert NonceRepository(session).consume("spent-nonce-0123456789", T0)
+    assert not nonce_was_kept(database, "spent-nonce-0123456789")
+    _nonce(database, "kept-nonce-0123456789")
+    with pytest.raises(RuntimeError), transactions.shared():
+        with transactions.step() as session:
+            assert NonceRepository(session).consume("kept-nonce-0123456789", T0)
+        raise RuntimeError("connection lost")
+    assert nonce_was_kept(database, "kept-nonce-0123456789")  # rolled back with the block

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
 from cryptography import x509
 from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from ehcert.api.authentication import SignedRequests
 from ehcert.api.fields import b64url_field, only_fields, serial_field, serial_hex, text_field
@@ -75,61 +77,17 @@ class RaPorts:
     now: Callable[[], dt.datetime]
     chain: Sequence[x509.Certificate]  # issuing CA then root: what accompanies a certificate
     environment: str
+    # One transaction for a whole signed request: the nonce spent, the signer's eID
+    # status read, the decision and the next nonce commit together
+    # (``store.unit_of_work.Transactions.shared``). The block runs without an await, so
+    # no await; on SQLite the units of one process take turns (``Transactions.shared``).
+    unit: Callable[[], AbstractContextManager[None]]
 
 
 def ra_router(ports: RaPorts) -> APIRouter:
     router = APIRouter()
     certificates = ports.certificates
-
-    def issued(facts: CertificateFacts) -> IssuedAnswer:
-        return issued_answer(facts, ports.chain, ports.environment)
-
-    @router.post(
-        "/v1/certificates",
-        status_code=201,
-        response_model=IssuedAnswer,
-        tags=["ra"],
-        openapi_extra=SIGNED_BODY,
-    )
-    async def request_certificate(request: Request, response: Response) -> IssuedAnswer:
-        """Request a first certificate, signed with an eID (certra generateCertificate).
-
-        Payload: ``csr`` (base64url DER), optional ``institution`` and ``application_id``.
-        """
-        identity, payload = await ports.signed(request)
-        only_fields(payload, "csr", "institution", "application_id")
-        facts = certificates.request(
-            identity,
-            b64url_field(payload, "csr"),
-            text_field(payload, "institution", required=False),
-            text_field(payload, "application_id", required=False),
-            ports.now(),
-        )
-        response.headers.update(nonce_headers(ports.new_nonce))
-        return issued(facts)
-
-    @router.post(
-        "/v1/certificates/renew",
-        status_code=201,
-        response_model=IssuedAnswer,
-        tags=["ra"],
-        openapi_extra=SIGNED_BODY,
-    )
-    async def renew_certificate(request: Request, response: Response) -> IssuedAnswer:
-        """Renew inside the 90-day window (certra generateCertificateForRenewal).
-
-        Payload: ``csr`` (base64url DER) and ``serial`` (hex) of the current certificate.
-        """
-        identity, payload = await ports.signed(request)
-        only_fields(payload, "csr", "serial")
-        facts = certificates.renew(
-            identity,
-            b64url_field(payload, "csr"),
-            serial_field(payload),
-            ports.now(),
-        )
-        response.headers.update(nonce_headers(ports.new_nonce))
-        return issued(facts)
+    _issuing_routes(router, ports)
 
     @router.post(
         "/v1/certificates/revoke",
@@ -213,3 +171,72 @@ def ra_router(ports: RaPorts) -> APIRouter:
         return RenewalCheckAnswer.build(current, refusal, now)
 
     return router
+
+
+def _issuing_routes(router: APIRouter, ports: RaPorts) -> None:
+    """Request and renewal: each a whole signed request in one transaction (``RaPorts.unit``),
+    in the thread pool: the eID path, pkilint, the CA signature and the commit are CPU and
+    disk work that would otherwise stop the event loop, and every other request with it."""
+    certificates = ports.certificates
+
+    def issued(facts: CertificateFacts) -> IssuedAnswer:
+        return issued_answer(facts, ports.chain, ports.environment)
+
+    @router.post(
+        "/v1/certificates",
+        status_code=201,
+        response_model=IssuedAnswer,
+        tags=["ra"],
+        openapi_extra=SIGNED_BODY,
+    )
+    async def request_certificate(request: Request, response: Response) -> IssuedAnswer:
+        """Request a first certificate, signed with an eID (certra generateCertificate).
+
+        Payload: ``csr`` (base64url DER), optional ``institution`` and ``application_id``.
+        """
+        body = await request.body()
+
+        def work() -> CertificateFacts:
+            with ports.unit():
+                identity, payload = ports.signed.read(request, body)
+                only_fields(payload, "csr", "institution", "application_id")
+                facts = certificates.request(
+                    identity,
+                    b64url_field(payload, "csr"),
+                    text_field(payload, "institution", required=False),
+                    text_field(payload, "application_id", required=False),
+                    ports.now(),
+                )
+                response.headers.update(nonce_headers(ports.new_nonce))
+            return facts
+
+        return issued(await run_in_threadpool(work))
+
+    @router.post(
+        "/v1/certificates/renew",
+        status_code=201,
+        response_model=IssuedAnswer,
+        tags=["ra"],
+        openapi_extra=SIGNED_BODY,
+    )
+    async def renew_certificate(request: Request, response: Response) -> IssuedAnswer:
+        """Renew inside the 90-day window (certra generateCertificateForRenewal).
+
+        Payload: ``csr`` (base64url DER) and ``serial`` (hex) of the current certificate.
+        """
+        body = await request.body()
+
+        def work() -> CertificateFacts:
+            with ports.unit():
+                identity, payload = ports.signed.read(request, body)
+                only_fields(payload, "csr", "serial")
+                facts = certificates.renew(
+                    identity,
+                    b64url_field(payload, "csr"),
+                    serial_field(payload),
+                    ports.now(),
+                )
+                response.headers.update(nonce_headers(ports.new_nonce))
+            return facts
+
+        return issued(await run_in_threadpool(work))

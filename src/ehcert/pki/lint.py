@@ -50,6 +50,7 @@ from pkilint.pkix.crl import crl_extension
 from pyasn1_alt_modules import rfc5280, rfc6960  # type: ignore[import-untyped]
 
 from ehcert.core.errors import EhcertError, ErrorKind
+from ehcert.pki.lint_traversal import IndexedValidator
 from ehcert.pki.public_keys import certificate_key_problem
 
 
@@ -374,7 +375,11 @@ class _OcspResponderCertificateValidator(validation.Validator):  # type: ignore[
 
 
 @functools.cache
-def _certificate_validator(profile: LintProfile) -> Any:
+def _certificate_validator(profile: LintProfile) -> IndexedValidator:
+    return IndexedValidator(_certificate_container(profile))
+
+
+def _certificate_container(profile: LintProfile) -> Any:
     return certificate.create_pkix_certificate_validator_container(
         certificate.create_decoding_validators(
             name.ATTRIBUTE_TYPE_MAPPINGS, extension.EXTENSION_MAPPINGS
@@ -391,35 +396,41 @@ def _certificate_validator(profile: LintProfile) -> Any:
 
 
 @functools.cache
-def _crl_validator() -> Any:
-    return crl.create_pkix_crl_validator_container(
-        [
-            pkix.create_attribute_decoder(name.ATTRIBUTE_TYPE_MAPPINGS),
-            pkix.create_extension_decoder(extension.EXTENSION_MAPPINGS),
-        ],
-        [
-            crl.create_issuer_validator_container([]),
-            crl.create_validity_validator_container([]),
-            crl.create_extensions_validator_container([]),
-            crl_extension.CrlReasonCodeValidator(),
-            _CrlNextUpdateValidator(),
-        ],
+def _crl_validator() -> IndexedValidator:
+    return IndexedValidator(
+        crl.create_pkix_crl_validator_container(
+            [
+                pkix.create_attribute_decoder(name.ATTRIBUTE_TYPE_MAPPINGS),
+                pkix.create_extension_decoder(extension.EXTENSION_MAPPINGS),
+            ],
+            [
+                crl.create_issuer_validator_container([]),
+                crl.create_validity_validator_container([]),
+                crl.create_extensions_validator_container([]),
+                crl_extension.CrlReasonCodeValidator(),
+                _CrlNextUpdateValidator(),
+            ],
+        )
     )
 
 
 @functools.cache
-def _ocsp_validator() -> Any:
-    return ocsp.create_pkix_ocsp_response_validator_container(
-        [
-            ocsp.create_response_decoder(),
-            pkix.create_attribute_decoder(name.ATTRIBUTE_TYPE_MAPPINGS),
-            pkix.create_extension_decoder(extension.EXTENSION_MAPPINGS),
-        ],
-        [_OcspResponderCertificateValidator()],
+def _ocsp_validator() -> IndexedValidator:
+    return IndexedValidator(
+        ocsp.create_pkix_ocsp_response_validator_container(
+            [
+                ocsp.create_response_decoder(),
+                pkix.create_attribute_decoder(name.ATTRIBUTE_TYPE_MAPPINGS),
+                pkix.create_extension_decoder(extension.EXTENSION_MAPPINGS),
+            ],
+            [_OcspResponderCertificateValidator()],
+        )
     )
 
 
-def _run(load: Callable[[bytes], Any], validator: Any, der: bytes, what: str) -> list[Finding]:
+def _run(
+    load: Callable[[bytes], Any], validator: IndexedValidator, der: bytes, what: str
+) -> list[Finding]:
     if not isinstance(der, bytes):
         raise TypeError(f"{what} DER must be bytes")
     try:

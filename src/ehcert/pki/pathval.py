@@ -37,6 +37,7 @@ naming the certificate and the problem.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
@@ -212,6 +213,22 @@ def _check_signature(
         ) from None
 
 
+@functools.lru_cache(maxsize=256)
+def _checked_ca_signature(
+    cert: x509.Certificate, issuer: x509.Certificate, what: str, allow_sha1: bool
+) -> None:
+    """:func:`_check_signature` of a CA certificate, remembered when it passed.
+
+    Every request signed with an eID validates the same few CA certificates (the citizen
+    CA under its root); whether a certificate's signature verifies under its issuer's key
+    depends on nothing but the two certificates (both part of the key, compared by DER),
+    so a success is remembered. A failure raises and is not. Validity periods, purposes
+    and revocation are checked on every validation, never remembered. Leaves are checked
+    every time: each signer has their own.
+    """
+    _check_signature(cert, issuer, what, allow_sha1=allow_sha1)
+
+
 def _check_time(cert: x509.Certificate, what: str, at: dt.datetime) -> None:
     subject = describe_name(cert.subject)
     if at < cert.not_valid_before_utc:
@@ -309,7 +326,10 @@ def _validate_candidate(
     chain = (*path, anchor)
     for index in range(len(path) - 1, -1, -1):
         cert, what = chain[index], _label(index, leaf_label)
-        _check_signature(cert, chain[index + 1], what, allow_sha1=allow_sha1)
+        if index == 0:
+            _check_signature(cert, chain[index + 1], what, allow_sha1=allow_sha1)
+        else:
+            _checked_ca_signature(cert, chain[index + 1], what, allow_sha1)
         _check_critical_extensions(cert, what)
         _check_time(cert, what, at)
         if index == 0:

@@ -43,7 +43,8 @@ class StoredNonces:
         return value
 
     def consume(self, value: str) -> bool:
-        with self._transactions.session() as session:
+        """Spend ``value``: one conditional UPDATE (``store.nonces``), atomic by itself."""
+        with self._transactions.step() as session:
             return NonceRepository(session).consume(value, self._now())
 
 
@@ -54,6 +55,6 @@ class CitizenRecords:
         self._transactions = transactions
 
     def __call__(self, serial_hex: str) -> CitizenRecord | None:
-        with self._transactions.session() as session:
+        with self._transactions.step() as session:  # one read
             credential = EidRepository(session).by_serial(serial_hex)
         return CitizenRecord(credential.revoked_at) if credential is not None else None

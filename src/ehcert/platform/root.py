@@ -287,7 +287,15 @@ class Platform:
                 TokenBuckets(self.settings.nonce_rate_per_second, self.settings.nonce_burst),
                 self.settings.default_key_type,
             ),
-            ra=RaPorts(certificates, signed, new_nonce, now, hierarchy.chain, environment),
+            ra=RaPorts(
+                certificates,
+                signed,
+                new_nonce,
+                now,
+                hierarchy.chain,
+                environment,
+                self.transactions.shared,
+            ),
             etk=EtkPorts(self.etk_depot, signed, new_nonce, now),
             revocation=RevocationPorts(
                 MeteredRevocation(

@@ -308,10 +308,28 @@ class CertificateRepository(CertificateReader):
             if refusal is None:
                 raise  # a CHECK constraint: NewCertificate validation missed something
             raise refusal from error
-        stored = self.by_serial(certificate.serial_hex)
-        if stored is None:  # pragma: no cover - the insert above succeeded
-            raise AssertionError("inserted certificate not found")
-        return stored
+        # What was just inserted, without reading it back: a new row is valid, unrevoked.
+        return CertificateRecord(
+            serial_hex=certificate.serial_hex,
+            environment=certificate.environment,
+            usage=certificate.usage,
+            holder_type=certificate.holder_type,
+            holder_value=certificate.holder_value,
+            application_id=certificate.application_id,
+            subject_dn=certificate.subject_dn,
+            not_before=certificate.not_before,
+            not_after=certificate.not_after,
+            status="valid",
+            revoked_at=None,
+            revocation_reason=None,
+            revoked_by=None,
+            der=certificate.der,
+            public_key_sha256=certificate.public_key_sha256,
+            requested_by_ssin=certificate.requested_by_ssin,
+            predecessor_serial_hex=certificate.predecessor_serial_hex,
+            created_at=certificate.created_at,
+            digital_key=certificate.digital_key,
+        )
 
     def revoke(self, serial_hex: str, reason: str, at: dt.datetime, by: str) -> CertificateRecord:
         """Mark a certificate revoked; refuse (CONFLICT) if it already is.
