@@ -80,6 +80,7 @@ bench: $(VENV)/.bench-installed
 	scripts/install-system-deps.sh --bench
 	rm -f bench/results/.figures.jsonl
 	for script in bench/bench_*.py; do EHCERT_BENCH_OUT=bench/results/.figures.jsonl EHCERT_TEST_PG_URL="$$(scripts/ensure-postgres.sh)" $(BIN)/python "$$script" || exit 1; done
+	EHCERT_BENCH_OUT=bench/results/.figures.jsonl EHCERT_TEST_PG_URL="$$(scripts/ensure-postgres.sh)" $(BIN)/python bench/bench_http.py --scale-out
 	$(BIN)/python bench/report.py bench/results/.figures.jsonl
 
 # The user guide's images, from the real UI in chromium (tests/e2e/browser.py `shot`).
