@@ -32,7 +32,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from asn1crypto import cms as asn1_cms
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.x509.oid import NameOID
@@ -41,9 +40,11 @@ from ehcert.client.etee import der
 from ehcert.client.etee.cms import (
     CertificatePair,
     SignedDataView,
+    SignerInfo,
     check_signer,
     read_signed_data,
     read_split_signed_data,
+    signer_identifier,
 )
 from ehcert.client.etee.envelope import (
     Plaintext,
@@ -80,7 +81,7 @@ from ehcert.pki.revocation import (
 MAX_MESSAGE_BYTES = 1 << 31
 
 
-def _single_signer(view: SignedDataView, what: str) -> asn1_cms.SignerInfo:
+def _single_signer(view: SignedDataView, what: str) -> SignerInfo:
     if len(view.signer_infos) != 1:
         raise der.malformed(
             what, f"it has {len(view.signer_infos)} signers where the eHealth profile has one"
@@ -89,9 +90,9 @@ def _single_signer(view: SignedDataView, what: str) -> asn1_cms.SignerInfo:
 
 
 def _find_signer(
-    signer_info: asn1_cms.SignerInfo, pool: Sequence[CertificatePair]
+    signer_info: SignerInfo, pool: Sequence[CertificatePair]
 ) -> CertificatePair | None:
-    sid = signer_info["sid"]
+    sid = signer_identifier(signer_info)
     return next((pair for pair in pool if pair.matches(sid)), None)
 
 
