@@ -56,6 +56,7 @@ __all__ = [
     "SignerCheck",
     "digest_of",
     "name_of_hash",
+    "plain_tlv",
     "read_plain_signer_info",
     "verify_signer_info",
 ]
@@ -201,7 +202,7 @@ def _attribute_values(signed: bytes, context: _Context) -> tuple[bytes, dict[str
     return signed, values
 
 
-def _plain_tlv(data: bytes, offset: int, limit: int) -> tuple[int, int, int] | None:
+def plain_tlv(data: bytes, offset: int, limit: int) -> tuple[int, int, int] | None:
     """Identifier octet, content start and end of the DER element at ``offset``; None for
     anything but a low tag number with a definite length inside ``limit`` (X.690 8.1)."""
     if offset + 2 > limit or data[offset] & 0x1F == 0x1F:
@@ -229,25 +230,25 @@ def _plain_attribute_values(signed: bytes) -> dict[str, list[bytes]] | None:
     number, an attribute twice, damage): asn1crypto then reads it and says what is wrong.
     Parsing the three attributes of every signature with asn1crypto cost a tenth of a
     1 KB seal+unseal."""
-    top = _plain_tlv(signed, 0, len(signed))
+    top = plain_tlv(signed, 0, len(signed))
     if top is None or top[0] != 0x31 or top[2] != len(signed):
         return None
     values: dict[str, list[bytes]] = {}
     position = top[1]
     while position < len(signed):
-        attribute = _plain_tlv(signed, position, len(signed))
+        attribute = plain_tlv(signed, position, len(signed))
         if attribute is None or attribute[0] != 0x30:
             return None
-        kind = _plain_tlv(signed, attribute[1], attribute[2])
+        kind = plain_tlv(signed, attribute[1], attribute[2])
         if kind is None or kind[0] != 0x06 or kind[2] == kind[1]:
             return None
-        holder = _plain_tlv(signed, kind[2], attribute[2])
+        holder = plain_tlv(signed, kind[2], attribute[2])
         if holder is None or holder[0] != 0x31 or holder[2] != attribute[2]:
             return None
         found: list[bytes] = []
         cursor = holder[1]
         while cursor < holder[2]:
-            value = _plain_tlv(signed, cursor, holder[2])
+            value = plain_tlv(signed, cursor, holder[2])
             if value is None:
                 return None
             found.append(signed[cursor : value[2]])
@@ -323,13 +324,13 @@ def read_plain_signer_info(data: bytes) -> PlainSignerInfo | None:
     signature and the signed attributes) is taken as it is. Unsigned attributes are not
     read, as asn1crypto's lazy reading does not read them either.
     """
-    top = _plain_tlv(data, 0, len(data))
+    top = plain_tlv(data, 0, len(data))
     if top is None or top[0] != 0x30 or top[2] != len(data):
         return None
     fields: dict[int, tuple[int, int, int]] = {}
     position, slot = top[1], 0
     while position < top[2]:
-        element = _plain_tlv(data, position, top[2])
+        element = plain_tlv(data, position, top[2])
         if element is None:
             return None
         identifier = element[0]
