@@ -50,7 +50,7 @@ from ehcert.client.etee.key_agreement import (
 from ehcert.client.etee.report import Issue
 from ehcert.pki.cms_signature import OID_DATA, plain_tlv
 from ehcert.pki.keystore_entries import KeyEntry, Keystore
-from ehcert.pki.revocation import describe_name
+from ehcert.pki.revocation import describe_subject
 
 CIPHERS = {"aes128": ("aes128_cbc", 16), "aes256": ("aes256_cbc", 32)}
 """The ciphers :func:`build_enveloped_data` writes: name -> (asn1crypto name, key size)."""
@@ -477,7 +477,7 @@ def decrypt(view: EnvelopedView, entries: Sequence[KeyEntry]) -> Decryption:
                 key = attempt.agreement.unwrap(attempt.index, private_key, size)
             except KeyAgreementRefused as refused:
                 if named:
-                    subject = describe_name(attempt.entry.certificate.subject)
+                    subject = describe_subject(attempt.entry.certificate)
                     refusals.append(f"The key agreement for {subject} is refused: {refused}.")
         if key is None:
             continue

@@ -24,6 +24,7 @@ does not unwrap is refused with one sentence (:class:`KeyAgreementRefused`).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from asn1crypto import cms as asn1_cms
@@ -129,6 +130,15 @@ def _kek(
     shared_secret: bytes, hash_type: type[hashes.HashAlgorithm], wrap_der: bytes, ukm: bytes | None
 ) -> bytes:
     """The key-encryption key: X9.63 KDF over Z with ECC-CMS-SharedInfo (RFC 5753 7.2)."""
+    size, shared_info = _shared_info(wrap_der, ukm)
+    return X963KDF(algorithm=hash_type(), length=size, sharedinfo=shared_info).derive(shared_secret)
+
+
+@functools.lru_cache(maxsize=64)
+def _shared_info(wrap_der: bytes, ukm: bytes | None) -> tuple[int, bytes]:
+    """The KEK size and the DER ECC-CMS-SharedInfo (RFC 5753 7.2): a pure function of
+    the wrap algorithm and the ukm, the same in every message without a ukm, so built
+    once (with asn1crypto it cost as much as the KDF's ECDH)."""
     size = WRAPS[_AlgorithmIdentifier.load(wrap_der)["algorithm"].dotted][1]
     info: dict[str, object] = {
         "key_info": _AlgorithmIdentifier.load(wrap_der),
@@ -136,8 +146,7 @@ def _kek(
     }
     if ukm is not None:
         info["entity_u_info"] = ukm
-    shared_info = _EccCmsSharedInfo(info).dump()
-    return X963KDF(algorithm=hash_type(), length=size, sharedinfo=shared_info).derive(shared_secret)
+    return size, bytes(_EccCmsSharedInfo(info).dump())
 
 
 def curve_label(curve: ec.EllipticCurve) -> str:
@@ -304,9 +313,11 @@ def matches_recipient(pair: CertificatePair, rid: asn1_cms.KeyAgreementRecipient
     """RFC 5652 6.2.2: issuerAndSerialNumber, or rKeyId's subjectKeyIdentifier."""
     if rid.name == "issuer_and_serial_number":
         wanted = rid.chosen
-        return bool(
-            pair.asn1.serial_number == wanted["serial_number"].native
-            and pair.asn1.issuer == wanted["issuer"]
-        )
+        if pair.asn1.serial_number != wanted["serial_number"].native:
+            return False
+        issuer = wanted["issuer"]
+        # The same DER is the same name; the X.520 comparison (RFC 5280 7.1) is slow
+        # and needed only when a writer re-encoded the issuer's name.
+        return bool(pair.asn1.issuer.dump() == issuer.dump() or pair.asn1.issuer == issuer)
     identifier = pair.asn1.key_identifier
     return identifier is not None and identifier == rid.chosen["subject_key_identifier"].native

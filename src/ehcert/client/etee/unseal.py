@@ -75,7 +75,7 @@ from ehcert.pki.revocation import (
     RevocationChecker,
     RevocationState,
     RevocationStatus,
-    describe_name,
+    describe_subject,
 )
 
 MAX_MESSAGE_BYTES = 1 << 31
@@ -98,7 +98,7 @@ def _find_signer(
 
 def _facts(pair: CertificatePair, check: SignerCheck) -> SignatureFacts:
     return SignatureFacts(
-        describe_name(pair.certificate.subject),
+        describe_subject(pair.certificate),
         pair.certificate.serial_number,
         check.digest_algorithm,
         check.signature_algorithm,
@@ -111,7 +111,7 @@ def _time_issues(
     certificate: x509.Certificate, who: str, label: str, moments: Sequence[tuple[str, dt.datetime]]
 ) -> list[Issue]:
     issues: list[Issue] = []
-    subject = describe_name(certificate.subject)
+    subject = describe_subject(certificate)
     for when, moment in moments:
         if moment < certificate.not_valid_before_utc:
             issues.append(
@@ -135,7 +135,7 @@ def _time_issues(
 
 
 def _key_issues(certificate: x509.Certificate, who: str, label: str) -> list[Issue]:
-    what = f"key of the {label} of {describe_name(certificate.subject)}"
+    what = f"key of the {label} of {describe_subject(certificate)}"
     problem = public_key_problem(certificate.public_key(), what)
     return [] if problem is None else [Issue(problem.code, who, problem.detail)]
 
@@ -171,7 +171,7 @@ def _sender_trust(
             Issue(
                 "key_usage",
                 "sender",
-                f"The key usage of the {label} of {describe_name(certificate.subject)} does not "
+                f"The key usage of the {label} of {describe_subject(certificate)} does not "
                 "allow signing.",
             )
         )
@@ -251,7 +251,7 @@ def _recipient_trust(
             Issue(
                 "key_usage",
                 "recipient",
-                f"The key usage of the {label} of {describe_name(certificate.subject)} does "
+                f"The key usage of the {label} of {describe_subject(certificate)} does "
                 f"not allow {encryption_usage_name(certificate.public_key())}.",
             )
         )
@@ -473,8 +473,8 @@ def _unseal(
                 Issue(
                     "signers_differ",
                     "inner_signer",
-                    f"The inner signature is by {describe_name(inner_signer.certificate.subject)}"
-                    f", not by the sender {describe_name(sender.certificate.subject)}.",
+                    f"The inner signature is by {describe_subject(inner_signer.certificate)}"
+                    f", not by the sender {describe_subject(sender.certificate)}.",
                 )
             )
         usage = _key_usage(inner_signer.certificate)
@@ -499,10 +499,8 @@ def _unseal(
         TrustVerdict(
             trusted=not trust_issues,
             issues=tuple(trust_issues),
-            sender_subject=describe_name(sender.certificate.subject),
-            recipient_subject=None
-            if opened is None
-            else describe_name(opened[1].certificate.subject),
+            sender_subject=describe_subject(sender.certificate),
+            recipient_subject=None if opened is None else describe_subject(opened[1].certificate),
             same_signer=same_signer,
             non_repudiation=non_repudiation,
             revocation_checked=revocation is not None,
