@@ -1,7 +1,8 @@
 """CMS (RFC 5652) pieces for sealed messages: read and write SignedData and SignerInfos.
 
-The big structures are walked with :mod:`ehcert.client.etee.der` (zero copy); the small
-ones (certificates, SignerInfo, algorithm identifiers) go through asn1crypto. A
+The big structures are walked with :mod:`ehcert.client.etee.der` (zero copy); a
+SignerInfo in plain DER is read by :func:`ehcert.pki.cms_signature.read_plain_signer_info`
+and anything else, like the certificates and algorithm identifiers, by asn1crypto. A
 SignerInfo is checked by the product's one CMS signature verifier,
 :mod:`ehcert.pki.cms_signature` (its docstring lists the malformed/invalid split and the
 allowed algorithms); this module finds the signer and the content it signs.
