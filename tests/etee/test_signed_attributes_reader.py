@@ -17,6 +17,9 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "etee"
 
 
 def _signed(signer_info) -> bytes:
+    if isinstance(signer_info, cms_signature.PlainSignerInfo):
+        assert signer_info.signed_attributes is not None
+        return signer_info.signed_attributes
     contents = signer_info["signed_attrs"].contents
     return bytes(cms_signature._AnyValues(contents=contents).dump())
 
@@ -36,7 +39,12 @@ def _signer_infos():
             view = read_signed_data(memoryview(path.read_bytes()), "fixture")
         except Exception:  # not a SignedData: certificates, keystores
             continue
-        yield from (info for info in view.signer_infos if info["signed_attrs"].contents)
+        for info in view.signer_infos:
+            if isinstance(info, cms_signature.PlainSignerInfo):
+                if info.signed_attributes is not None:
+                    yield info
+            elif info["signed_attrs"].contents:
+                yield info
 
 
 def test_field_messages_read_the_same(own_pki) -> None:

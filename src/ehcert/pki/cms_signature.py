@@ -52,9 +52,12 @@ __all__ = [
     "OID_MESSAGE_DIGEST",
     "OID_SIGNING_TIME",
     "SIGNATURE_INVALID",
+    "PlainSignerInfo",
     "SignerCheck",
     "digest_of",
     "name_of_hash",
+    "plain_tlv",
+    "read_plain_signer_info",
     "verify_signer_info",
 ]
 
@@ -171,13 +174,18 @@ def _signed_attributes(
     signer_info: asn1_cms.SignerInfo, context: _Context
 ) -> tuple[bytes, dict[str, list[bytes]]] | None:
     """DER of the signed attributes as signed (RFC 5652 5.4: with a SET OF tag) and their
-    values by OID, or None when there are none. asn1crypto's own attribute classes are
-    avoided: they refuse attributes they know with unexpected content (timestamping
-    profiles add such), which must not make the whole message unreadable."""
+    values by OID, or None when there are none."""
     attributes = signer_info["signed_attrs"]
     if isinstance(attributes, core.Void) or attributes.contents is None:
         return None
-    signed = bytes(_AnyValues(contents=attributes.contents).dump())
+    return _attribute_values(bytes(_AnyValues(contents=attributes.contents).dump()), context)
+
+
+def _attribute_values(signed: bytes, context: _Context) -> tuple[bytes, dict[str, list[bytes]]]:
+    """``signed`` (a DER SET OF Attribute) and its values by OID. asn1crypto's own
+    attribute classes are avoided: they refuse attributes they know with unexpected
+    content (timestamping profiles add such), which must not make the whole message
+    unreadable."""
     plain = _plain_attribute_values(signed)
     if plain is not None:
         return signed, plain
@@ -194,7 +202,7 @@ def _signed_attributes(
     return signed, values
 
 
-def _plain_tlv(data: bytes, offset: int, limit: int) -> tuple[int, int, int] | None:
+def plain_tlv(data: bytes, offset: int, limit: int) -> tuple[int, int, int] | None:
     """Identifier octet, content start and end of the DER element at ``offset``; None for
     anything but a low tag number with a definite length inside ``limit`` (X.690 8.1)."""
     if offset + 2 > limit or data[offset] & 0x1F == 0x1F:
@@ -222,25 +230,25 @@ def _plain_attribute_values(signed: bytes) -> dict[str, list[bytes]] | None:
     number, an attribute twice, damage): asn1crypto then reads it and says what is wrong.
     Parsing the three attributes of every signature with asn1crypto cost a tenth of a
     1 KB seal+unseal."""
-    top = _plain_tlv(signed, 0, len(signed))
+    top = plain_tlv(signed, 0, len(signed))
     if top is None or top[0] != 0x31 or top[2] != len(signed):
         return None
     values: dict[str, list[bytes]] = {}
     position = top[1]
     while position < len(signed):
-        attribute = _plain_tlv(signed, position, len(signed))
+        attribute = plain_tlv(signed, position, len(signed))
         if attribute is None or attribute[0] != 0x30:
             return None
-        kind = _plain_tlv(signed, attribute[1], attribute[2])
+        kind = plain_tlv(signed, attribute[1], attribute[2])
         if kind is None or kind[0] != 0x06 or kind[2] == kind[1]:
             return None
-        holder = _plain_tlv(signed, kind[2], attribute[2])
+        holder = plain_tlv(signed, kind[2], attribute[2])
         if holder is None or holder[0] != 0x31 or holder[2] != attribute[2]:
             return None
         found: list[bytes] = []
         cursor = holder[1]
         while cursor < holder[2]:
-            value = _plain_tlv(signed, cursor, holder[2])
+            value = plain_tlv(signed, cursor, holder[2])
             if value is None:
                 return None
             found.append(signed[cursor : value[2]])
@@ -254,6 +262,115 @@ def _plain_attribute_values(signed: bytes) -> dict[str, list[bytes]] | None:
         values[oid] = found
         position = attribute[2]
     return values
+
+
+@dataclass(frozen=True, slots=True)
+class PlainSignerInfo:
+    """A SignerInfo (RFC 5652 5.3) in plain DER, read by :func:`read_plain_signer_info`:
+    the fields the signature check and the signer's lookup need, with the same values
+    asn1crypto gives for the same bytes."""
+
+    sid: asn1_cms.SignerIdentifier
+    digest_algorithm: str
+    """asn1crypto's name of the digestAlgorithm (``sha256``), or its dotted OID."""
+    signature_algorithm: str
+    pss_parameters: bytes | None
+    """The DER of the RSASSA-PSS parameters (RFC 4055 3.1); None for other algorithms."""
+    signature: bytes
+    signed_attributes: bytes | None
+    """The signed attributes as signed: a DER SET OF (RFC 5652 5.4), or None if absent."""
+
+
+@functools.lru_cache(maxsize=256)
+def _plain_sid(sid_der: bytes) -> asn1_cms.SignerIdentifier:
+    """The SignerIdentifier of ``sid_der``, read (and its damage surfaced) once: the
+    same sender's sid comes back in every message. Read-only once returned."""
+    sid = asn1_cms.SignerIdentifier.load(sid_der)
+    _ = sid.native
+    return sid
+
+
+@functools.lru_cache(maxsize=64)
+def _plain_digest_algorithm(identifier_der: bytes) -> str:
+    identifier = algos.DigestAlgorithm.load(identifier_der)
+    _ = identifier.native
+    return str(identifier["algorithm"].native)
+
+
+@functools.lru_cache(maxsize=64)
+def _plain_signature_algorithm(identifier_der: bytes) -> tuple[str, bytes | None]:
+    identifier = algos.SignedDigestAlgorithm.load(identifier_der)
+    name = str(identifier["algorithm"].native)
+    if name != "rsassa_pss":
+        _ = identifier.native
+        return name, None
+    return name, bytes(identifier["parameters"].dump())
+
+
+_SIGNER_INFO_TAGS = (0x02, 0x30, 0x30, 0xA0, 0x30, 0x04, 0xA1)
+"""version, sid (or 0x80), digestAlgorithm, [0] signedAttrs, signatureAlgorithm,
+signature, [1] unsignedAttrs: RFC 5652 5.3, in order; the two [n] are optional."""
+
+
+def read_plain_signer_info(data: bytes) -> PlainSignerInfo | None:
+    """``data``, a DER SignerInfo (RFC 5652 5.3), read without asn1crypto parsing it
+    whole; None when anything is unusual (an indefinite length, a high tag number, a
+    constructed string, an unexpected field, damage), and the caller then reads it with
+    asn1crypto, which says what is wrong.
+
+    Reading the SignerInfo with asn1crypto was about a fifth of a 1 KB seal+unseal.
+    The parts that repeat from message to message (the sid, the two algorithm
+    identifiers) are still read by asn1crypto, once per encoding; the rest (the
+    signature and the signed attributes) is taken as it is. Unsigned attributes are not
+    read, as asn1crypto's lazy reading does not read them either.
+    """
+    top = plain_tlv(data, 0, len(data))
+    if top is None or top[0] != 0x30 or top[2] != len(data):
+        return None
+    fields: dict[int, tuple[int, int, int]] = {}
+    position, slot = top[1], 0
+    while position < top[2]:
+        element = plain_tlv(data, position, top[2])
+        if element is None:
+            return None
+        identifier = element[0]
+        while slot < len(_SIGNER_INFO_TAGS) and not (
+            identifier == _SIGNER_INFO_TAGS[slot] or (slot == 1 and identifier == 0x80)
+        ):
+            if slot not in (3, 6):  # only the [0] and [1] attributes may be left out
+                return None
+            slot += 1
+        if slot == len(_SIGNER_INFO_TAGS):
+            return None
+        fields[slot] = (position, element[1], element[2])
+        position, slot = element[2], slot + 1
+    if not all(index in fields for index in (0, 1, 2, 4, 5)):
+        return None
+    version = fields[0]
+    if version[2] == version[1]:
+        return None
+    sid, digest, algorithm, signature = fields[1], fields[2], fields[4], fields[5]
+    signed: bytes | None = None
+    if 3 in fields:
+        _, start, end = fields[3]
+        signed = b"\x31" + _length_octets(end - start) + data[start:end]
+    try:
+        sid_value = _plain_sid(data[sid[0] : sid[2]])
+        digest_name = _plain_digest_algorithm(data[digest[0] : digest[2]])
+        signature_name, pss = _plain_signature_algorithm(data[algorithm[0] : algorithm[2]])
+    except Exception:  # asn1crypto also raises AttributeError on some damage
+        return None  # read again by asn1crypto, which raises what it raises there
+    return PlainSignerInfo(
+        sid_value, digest_name, signature_name, pss, data[signature[1] : signature[2]], signed
+    )
+
+
+def _length_octets(length: int) -> bytes:
+    """DER length octets (X.690 8.1.3, the shortest form)."""
+    if length < 0x80:
+        return bytes((length,))
+    encoded = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes((0x80 | len(encoded),)) + encoded
 
 
 def _single(
@@ -271,13 +388,18 @@ def _single(
 
 
 def _signature_scheme(
-    signer_info: asn1_cms.SignerInfo, digest: str, check: SignerCheck, context: _Context
+    signer_info: asn1_cms.SignerInfo | PlainSignerInfo,
+    digest: str,
+    check: SignerCheck,
+    context: _Context,
 ) -> _Scheme | None:
     """The key type, padding and hash the signature algorithm calls for, or None when
     unusable."""
     issues = check.issues
-    algorithm = signer_info["signature_algorithm"]
-    name = algorithm["algorithm"].native
+    if isinstance(signer_info, PlainSignerInfo):
+        name = signer_info.signature_algorithm
+    else:
+        name = signer_info["signature_algorithm"]["algorithm"].native
     for table, key_type in ((_PKCS1_SIGNATURES, "RSA"), (_ECDSA_SIGNATURES, "EC")):
         if name not in table:
             continue
@@ -288,7 +410,11 @@ def _signature_scheme(
             )
         return _Scheme(key_type, padding.PKCS1v15() if key_type == "RSA" else None, implied)
     if name == "rsassa_pss":
-        found, scheme = _pss_scheme(algorithm["parameters"].dump(), digest, context.allowed_digests)
+        if isinstance(signer_info, PlainSignerInfo):
+            parameters = signer_info.pss_parameters or b""
+        else:
+            parameters = signer_info["signature_algorithm"]["parameters"].dump()
+        found, scheme = _pss_scheme(parameters, digest, context.allowed_digests)
         issues.extend(found)
         return scheme
     issues.append(
@@ -365,7 +491,7 @@ def _check_attributes(
 
 
 def verify_signer_info(
-    signer_info: asn1_cms.SignerInfo,
+    signer_info: asn1_cms.SignerInfo | PlainSignerInfo,
     content_type: str,
     content: Content,
     signer_certificate: x509.Certificate,
@@ -383,10 +509,17 @@ def verify_signer_info(
     allowed = ALLOWED_DIGESTS | ({SHA1} if allow_sha1 else set())
     context = _Context(what, field_name, frozenset(allowed))
     try:
-        digest = signer_info["digest_algorithm"]["algorithm"].native
-        signature_name = signer_info["signature_algorithm"]["algorithm"].native
-        signature = signer_info["signature"].native
-        attributes = _signed_attributes(signer_info, context)
+        if isinstance(signer_info, PlainSignerInfo):
+            digest = signer_info.digest_algorithm
+            signature_name = signer_info.signature_algorithm
+            signature = signer_info.signature
+            signed = signer_info.signed_attributes
+            attributes = None if signed is None else _attribute_values(signed, context)
+        else:
+            digest = signer_info["digest_algorithm"]["algorithm"].native
+            signature_name = signer_info["signature_algorithm"]["algorithm"].native
+            signature = signer_info["signature"].native
+            attributes = _signed_attributes(signer_info, context)
     except (ValueError, KeyError) as error:
         raise context.malformed(f"its SignerInfo is damaged ({error})") from None
     check = SignerCheck(digest, signature_name, sha1_used=allow_sha1 and digest == SHA1)

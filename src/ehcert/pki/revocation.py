@@ -18,6 +18,7 @@ the other way round.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -53,6 +54,14 @@ def describe_name(name: x509.Name) -> str:
     """An RFC 4514 rendering with readable labels for serialNumber, SN and GN."""
     rendered = name.rfc4514_string(_NAME_LABELS)
     return rendered or "(empty name)"
+
+
+@functools.lru_cache(maxsize=256)
+def describe_subject(certificate: x509.Certificate) -> str:
+    """:func:`describe_name` of ``certificate``'s subject, kept per certificate (by its
+    DER): a sealed message's report names the same few certificates in every message,
+    and rendering a name (RFC 4514) cost a twentieth of a 1 KB seal+unseal."""
+    return describe_name(certificate.subject)
 
 
 def _comparable(name: x509.Name) -> tuple[frozenset[tuple[str, str]], ...] | None:

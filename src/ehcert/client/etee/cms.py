@@ -1,7 +1,8 @@
 """CMS (RFC 5652) pieces for sealed messages: read and write SignedData and SignerInfos.
 
-The big structures are walked with :mod:`ehcert.client.etee.der` (zero copy); the small
-ones (certificates, SignerInfo, algorithm identifiers) go through asn1crypto. A
+The big structures are walked with :mod:`ehcert.client.etee.der` (zero copy); a
+SignerInfo in plain DER is read by :func:`ehcert.pki.cms_signature.read_plain_signer_info`
+and anything else, like the certificates and algorithm identifiers, by asn1crypto. A
 SignerInfo is checked by the product's one CMS signature verifier,
 :mod:`ehcert.pki.cms_signature` (its docstring lists the malformed/invalid split and the
 allowed algorithms); this module finds the signer and the content it signs.
@@ -14,6 +15,7 @@ import datetime as dt
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from asn1crypto import algos, core
 from asn1crypto import cms as asn1_cms
@@ -29,13 +31,27 @@ from ehcert.pki.cms_signature import (
     OID_DATA,
     OID_MESSAGE_DIGEST,
     OID_SIGNING_TIME,
+    PlainSignerInfo,
     SignerCheck,
     digest_of,
+    read_plain_signer_info,
     verify_signer_info,
 )
 
 OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
 OID_ENVELOPED_DATA = "1.2.840.113549.1.7.3"
+
+SignerInfo: TypeAlias = asn1_cms.SignerInfo | PlainSignerInfo
+"""A SignerInfo as read: in plain DER by :func:`ehcert.pki.cms_signature.
+read_plain_signer_info`, anything else by asn1crypto."""
+
+
+def signer_identifier(signer_info: SignerInfo) -> asn1_cms.SignerIdentifier:
+    """The ``sid`` of a SignerInfo (RFC 5652 5.3), however it was read."""
+    if isinstance(signer_info, PlainSignerInfo):
+        return signer_info.sid
+    sid: asn1_cms.SignerIdentifier = signer_info["sid"]
+    return sid
 
 
 @dataclass(frozen=True)
@@ -110,7 +126,7 @@ class SignedDataView:
     content_type: str
     content: Buffer | None
     certificates: tuple[CertificatePair, ...]
-    signer_infos: tuple[asn1_cms.SignerInfo, ...]
+    signer_infos: tuple[SignerInfo, ...]
 
 
 def read_content_info(buf: memoryview, expected_type: str, what: str) -> tuple[memoryview, der.Tlv]:
@@ -161,9 +177,10 @@ def read_signed_data(buf: memoryview, what: str) -> SignedDataView:
 
 def _certificates_and_signers(
     buf: memoryview, rest: list[der.Tlv]
-) -> tuple[tuple[CertificatePair, ...], tuple[asn1_cms.SignerInfo, ...]]:
+) -> tuple[tuple[CertificatePair, ...], tuple[SignerInfo, ...]]:
     """The fields of a SignedData after encapContentInfo: [0] certificates, [1] crls,
-    signerInfos (RFC 5652 5.1)."""
+    signerInfos (RFC 5652 5.1). A SignerInfo in plain DER is read without asn1crypto
+    (the values asn1crypto would give); anything else by asn1crypto, as before."""
     certificates: list[CertificatePair] = []
     if rest and rest[0].is_(CONTEXT, 0):
         for item in der.children(buf, rest[0]):
@@ -175,21 +192,27 @@ def _certificates_and_signers(
     if len(rest) != 1:
         raise BerError("signerInfos is missing or followed by unexpected data")
     signer_set = der.expect(rest[0], UNIVERSAL, der.TAG_SET, "signerInfos")
-    signer_infos = tuple(
-        asn1_cms.SignerInfo.load(der.element_bytes(buf, item))
-        for item in der.children(buf, signer_set)
-    )
-    for signer_info in signer_infos:  # asn1crypto parses lazily: surface damage here
-        for name in ("sid", "signature"):
-            _ = signer_info[name].native
-        _ = signer_info["digest_algorithm"].native
-        algorithm = signer_info["signature_algorithm"]
-        if algorithm["algorithm"].native != "rsassa_pss":
-            _ = algorithm.native
-        # RSASSA-PSS parameters (RFC 4055 3.1) are read once per encoding by the
-        # signature check (pki.cms_signature); converting them here for every message
-        # cost a fifth of a 1 KB unseal.
-    return tuple(certificates), signer_infos
+    signer_infos: list[SignerInfo] = []
+    for item in der.children(buf, signer_set):
+        encoded = der.element_bytes(buf, item)
+        plain = read_plain_signer_info(encoded)
+        signer_infos.append(plain if plain is not None else _asn1_signer_info(encoded))
+    return tuple(certificates), tuple(signer_infos)
+
+
+def _asn1_signer_info(encoded: bytes) -> asn1_cms.SignerInfo:
+    """A SignerInfo read by asn1crypto, its damage surfaced now (it parses lazily)."""
+    signer_info = asn1_cms.SignerInfo.load(encoded)
+    for name in ("sid", "signature"):
+        _ = signer_info[name].native
+    _ = signer_info["digest_algorithm"].native
+    algorithm = signer_info["signature_algorithm"]
+    if algorithm["algorithm"].native != "rsassa_pss":
+        _ = algorithm.native
+    # RSASSA-PSS parameters (RFC 4055 3.1) are read once per encoding by the signature
+    # check (pki.cms_signature); converting them here for every message cost a fifth of
+    # a 1 KB unseal.
+    return signer_info
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,7 +288,7 @@ def read_split_signed_data(head: bytes, content: bytes, tail: bytes, what: str) 
 
 
 def check_signer(
-    signer_info: asn1_cms.SignerInfo,
+    signer_info: SignerInfo,
     content_type: str,
     content: Buffer,
     signer: CertificatePair,

@@ -19,6 +19,7 @@ sentence when nothing else opens the message.
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import os
@@ -47,9 +48,9 @@ from ehcert.client.etee.key_agreement import (
     matches_recipient,
 )
 from ehcert.client.etee.report import Issue
-from ehcert.pki.cms_signature import OID_DATA
+from ehcert.pki.cms_signature import OID_DATA, plain_tlv
 from ehcert.pki.keystore_entries import KeyEntry, Keystore
-from ehcert.pki.revocation import describe_name
+from ehcert.pki.revocation import describe_subject
 
 CIPHERS = {"aes128": ("aes128_cbc", 16), "aes256": ("aes256_cbc", 32)}
 """The ciphers :func:`build_enveloped_data` writes: name -> (asn1crypto name, key size)."""
@@ -162,9 +163,89 @@ def build_enveloped_data(
     return [frame.prefix, *ciphertext]
 
 
+@dataclass(frozen=True, slots=True)
+class KeyTransport:
+    """A KeyTransRecipientInfo (RFC 5652 6.2.1): whom it names, how the content key is
+    encrypted, and the encrypted key."""
+
+    rid: asn1_cms.RecipientIdentifier
+    algorithm: asn1_cms.KeyEncryptionAlgorithm
+    """Read-only: the same object serves every message with the same encoding."""
+    encrypted_key: bytes
+
+    @property
+    def algorithm_name(self) -> str:
+        """asn1crypto's name of the key encryption algorithm (``rsaes_pkcs1v15``)."""
+        return str(self.algorithm["algorithm"].native)
+
+
+@functools.lru_cache(maxsize=256)
+def _recipient_identifier(rid_der: bytes) -> asn1_cms.RecipientIdentifier:
+    """The rid of ``rid_der``, read (and its damage surfaced) once: the same recipient
+    certificate is named in every message sent to it."""
+    rid = asn1_cms.RecipientIdentifier.load(rid_der)
+    _ = rid.native
+    return rid
+
+
+@functools.lru_cache(maxsize=64)
+def _key_encryption_algorithm(identifier_der: bytes) -> asn1_cms.KeyEncryptionAlgorithm:
+    algorithm = asn1_cms.KeyEncryptionAlgorithm.load(identifier_der)
+    _ = algorithm.native
+    return algorithm
+
+
+_KTRI_VERSIONS = (b"\x02\x01\x00", b"\x02\x01\x02")
+
+
+def read_plain_key_transport(data: bytes) -> KeyTransport | None:
+    """``data``, a DER RecipientInfo holding a KeyTransRecipientInfo (RFC 5652 6.2.1:
+    version 0 or 2, rid, keyEncryptionAlgorithm, encryptedKey), read without asn1crypto
+    parsing it whole; None for anything else or anything unusual (an indefinite length,
+    a constructed OCTET STRING, another version, damage), which the caller reads with
+    asn1crypto as before.
+
+    Converting the whole RecipientInfo with asn1crypto (the rid's issuer name above all)
+    was a twentieth of a 1 KB seal+unseal; the rid and the algorithm repeat from message
+    to message and are still read by asn1crypto, once per encoding.
+    """
+    top = plain_tlv(data, 0, len(data))
+    if top is None or top[0] != 0x30 or top[2] != len(data):
+        return None
+    fields: list[tuple[int, int, int, int]] = []
+    position = top[1]
+    while position < top[2] and len(fields) < 5:
+        element = plain_tlv(data, position, top[2])
+        if element is None:
+            return None
+        fields.append((position, *element))
+        position = element[2]
+    if len(fields) != 4 or position != top[2]:
+        return None
+    (version, *_), (rid, rid_tag, *_), (algorithm, algorithm_tag, *_) = fields[:3]
+    key_start, key_tag, key_content, key_end = fields[3]
+    if (
+        data[version : fields[1][0]] not in _KTRI_VERSIONS
+        or rid_tag not in (0x30, 0x80)
+        or algorithm_tag != 0x30
+        or key_tag != 0x04
+    ):
+        return None
+    try:
+        rid_value = _recipient_identifier(data[rid : fields[2][0]])
+        algorithm_value = _key_encryption_algorithm(data[algorithm:key_start])
+    except Exception:  # asn1crypto also raises AttributeError on some damage
+        return None  # read again by asn1crypto, which raises what it raises there
+    return KeyTransport(rid_value, algorithm_value, data[key_content:key_end])
+
+
+def _asn1_key_transport(info: asn1_cms.KeyTransRecipientInfo) -> KeyTransport:
+    return KeyTransport(info["rid"], info["key_encryption_algorithm"], info["encrypted_key"].native)
+
+
 @dataclass(frozen=True)
 class EnvelopedView:
-    recipient_infos: tuple[asn1_cms.KeyTransRecipientInfo, ...]
+    recipient_infos: tuple[KeyTransport, ...]
     key_agreements: tuple[KeyAgreement, ...]
     other_recipient_kinds: tuple[str, ...]
     content_type: str
@@ -184,17 +265,22 @@ def read_enveloped_data(buf: memoryview, what: str) -> EnvelopedView:
         if len(fields) < index + 2:
             raise BerError("EnvelopedData has too few fields")
         recipient_set = der.expect(fields[index], UNIVERSAL, der.TAG_SET, "recipientInfos")
-        transports: list[asn1_cms.KeyTransRecipientInfo] = []
+        transports: list[KeyTransport] = []
         agreements: list[KeyAgreement] = []
         others: list[str] = []
         for item in der.children(buf, recipient_set):
             if item.is_(CONTEXT, 1):  # kari, read with any key agreement scheme
                 agreements.append(KeyAgreement.load(der.element_bytes(buf, item)))
                 continue
-            choice = asn1_cms.RecipientInfo.load(der.element_bytes(buf, item))
+            encoded = der.element_bytes(buf, item)
+            plain = read_plain_key_transport(encoded)
+            if plain is not None:
+                transports.append(plain)
+                continue
+            choice = asn1_cms.RecipientInfo.load(encoded)
             _ = choice.native  # asn1crypto parses lazily: surface damage here
             if choice.name == "ktri":
-                transports.append(choice.chosen)
+                transports.append(_asn1_key_transport(choice.chosen))
             else:
                 others.append(choice.name)
         info = der.children(
@@ -218,16 +304,14 @@ def read_enveloped_data(buf: memoryview, what: str) -> EnvelopedView:
     )
 
 
-def _unwrap(
-    recipient_info: asn1_cms.KeyTransRecipientInfo, key: rsa.RSAPrivateKey, size: int
-) -> bytes | None:
-    algorithm = recipient_info["key_encryption_algorithm"]["algorithm"].native
-    encrypted_key = recipient_info["encrypted_key"].native
+def _unwrap(recipient_info: KeyTransport, key: rsa.RSAPrivateKey, size: int) -> bytes | None:
+    algorithm = recipient_info.algorithm_name
+    encrypted_key = recipient_info.encrypted_key
     try:
         if algorithm == "rsaes_pkcs1v15":
             unwrapped = key.decrypt(encrypted_key, padding.PKCS1v15())
         elif algorithm == "rsaes_oaep":
-            params = recipient_info["key_encryption_algorithm"]["parameters"]
+            params = recipient_info.algorithm["parameters"]
             hash_name = params["hash_algorithm"]["algorithm"].native
             hash_type = {"sha1": hashes.SHA1, "sha256": hashes.SHA256}.get(hash_name)
             if hash_type is None:
@@ -345,7 +429,7 @@ class Decryption:
 @dataclass(frozen=True)
 class _Attempt:
     entry: KeyEntry
-    transport: asn1_cms.KeyTransRecipientInfo | None = None
+    transport: KeyTransport | None = None
     agreement: KeyAgreement | None = None
     index: int = 0
 
@@ -360,7 +444,7 @@ def _attempts(view: EnvelopedView, entries: Sequence[KeyEntry], *, named: bool) 
             found += [
                 _Attempt(entry, transport=info)
                 for info in view.recipient_infos
-                if not named or pair.matches(info["rid"])
+                if not named or pair.matches(info.rid)
             ]
         else:
             found += [
@@ -393,7 +477,7 @@ def decrypt(view: EnvelopedView, entries: Sequence[KeyEntry]) -> Decryption:
                 key = attempt.agreement.unwrap(attempt.index, private_key, size)
             except KeyAgreementRefused as refused:
                 if named:
-                    subject = describe_name(attempt.entry.certificate.subject)
+                    subject = describe_subject(attempt.entry.certificate)
                     refusals.append(f"The key agreement for {subject} is refused: {refused}.")
         if key is None:
             continue
@@ -402,7 +486,7 @@ def decrypt(view: EnvelopedView, entries: Sequence[KeyEntry]) -> Decryption:
             how = (
                 attempt.agreement.describe()
                 if attempt.agreement is not None
-                else str(attempt.transport["key_encryption_algorithm"]["algorithm"].native)
+                else attempt.transport.algorithm_name
                 if attempt.transport is not None
                 else None
             )

@@ -24,6 +24,7 @@ does not unwrap is refused with one sentence (:class:`KeyAgreementRefused`).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from asn1crypto import cms as asn1_cms
@@ -34,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.kdf.x963kdf import X963KDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from ehcert.client.etee import der
 from ehcert.client.etee.cms import CertificatePair, issuer_and_serial
 
 __all__ = [
@@ -129,6 +131,15 @@ def _kek(
     shared_secret: bytes, hash_type: type[hashes.HashAlgorithm], wrap_der: bytes, ukm: bytes | None
 ) -> bytes:
     """The key-encryption key: X9.63 KDF over Z with ECC-CMS-SharedInfo (RFC 5753 7.2)."""
+    size, shared_info = _shared_info(wrap_der, ukm)
+    return X963KDF(algorithm=hash_type(), length=size, sharedinfo=shared_info).derive(shared_secret)
+
+
+@functools.lru_cache(maxsize=64)
+def _shared_info(wrap_der: bytes, ukm: bytes | None) -> tuple[int, bytes]:
+    """The KEK size and the DER ECC-CMS-SharedInfo (RFC 5753 7.2): a pure function of
+    the wrap algorithm and the ukm, the same in every message without a ukm, so built
+    once (with asn1crypto it cost as much as the KDF's ECDH)."""
     size = WRAPS[_AlgorithmIdentifier.load(wrap_der)["algorithm"].dotted][1]
     info: dict[str, object] = {
         "key_info": _AlgorithmIdentifier.load(wrap_der),
@@ -136,8 +147,7 @@ def _kek(
     }
     if ukm is not None:
         info["entity_u_info"] = ukm
-    shared_info = _EccCmsSharedInfo(info).dump()
-    return X963KDF(algorithm=hash_type(), length=size, sharedinfo=shared_info).derive(shared_secret)
+    return size, bytes(_EccCmsSharedInfo(info).dump())
 
 
 def curve_label(curve: ec.EllipticCurve) -> str:
@@ -154,36 +164,51 @@ def build_key_agreement(recipient: CertificatePair, content_key: bytes) -> bytes
         raise ValueError(f"no key agreement scheme for {curve_label(public_key.curve)}")
     ephemeral = ec.generate_private_key(public_key.curve)
     shared_secret = ephemeral.exchange(ec.ECDH(), public_key)
-    wrap_der = _AlgorithmIdentifier({"algorithm": WRAP_FOR_KEY_SIZE[len(content_key)]}).dump()
+    wrap_der = _wrap_identifier(WRAP_FOR_KEY_SIZE[len(content_key)])
     kek = _kek(shared_secret, KDF_SCHEMES[scheme], wrap_der, None)
     point = ephemeral.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
-    originator = asn1_cms.OriginatorIdentifierOrKey(
-        name="originator_key",
-        value=asn1_keys.PublicKeyInfo(
-            {"algorithm": asn1_keys.PublicKeyAlgorithm({"algorithm": "ec"}), "public_key": point}
-        ),
+    return key_agreement_der(
+        scheme,
+        wrap_der,
+        issuer_and_serial(recipient),
+        point,
+        keywrap.aes_key_wrap(kek, content_key),
     )
-    info = _KeyAgreeRecipientInfo(
-        {
-            "version": "v3",
-            "originator": originator,
-            "key_encryption_algorithm": {
-                "algorithm": scheme,
-                "parameters": core.Any.load(wrap_der),
-            },
-            "recipient_encrypted_keys": [
-                {
-                    "rid": asn1_cms.KeyAgreementRecipientIdentifier(
-                        name="issuer_and_serial_number",
-                        value=asn1_cms.IssuerAndSerialNumber.load(issuer_and_serial(recipient)),
-                    ),
-                    "encrypted_key": keywrap.aes_key_wrap(kek, content_key),
-                }
-            ],
-        }
+
+
+@functools.lru_cache(maxsize=8)
+def _wrap_identifier(oid: str) -> bytes:
+    return bytes(_AlgorithmIdentifier({"algorithm": oid}).dump())
+
+
+@functools.lru_cache(maxsize=64)
+def _key_agreement_pieces(scheme: str, wrap_der: bytes) -> tuple[bytes, bytes]:
+    """The fixed DER pieces of a KeyAgreeRecipientInfo: the originatorKey's
+    AlgorithmIdentifier (id-ecPublicKey, parameters absent, RFC 5753 3.1.1) and the
+    keyEncryptionAlgorithm (the scheme with its wrap as parameters, RFC 5753 7.1.5)."""
+    algorithm = bytes(asn1_keys.PublicKeyAlgorithm({"algorithm": "ec"}).dump())
+    key_encryption = bytes(
+        _AlgorithmIdentifier({"algorithm": scheme, "parameters": core.Any.load(wrap_der)}).dump()
     )
-    encoded: bytes = info.dump()
-    return b"\xa1" + encoded[1:]  # RecipientInfo: kari [1] IMPLICIT (RFC 5652 6.2)
+    return algorithm, key_encryption
+
+
+def key_agreement_der(
+    scheme: str, wrap_der: bytes, rid_der: bytes, point: bytes, encrypted_key: bytes
+) -> bytes:
+    """DER RecipientInfo [1] (kari, RFC 5652 6.2.2) for one recipient named by the
+    IssuerAndSerialNumber ``rid_der``: version 3, originator [0] originatorKey [1] (the
+    ephemeral ``point`` as the BIT STRING of an id-ecPublicKey key, RFC 5753 3.1.1), no
+    ukm, ``scheme`` with ``wrap_der`` as keyEncryptionAlgorithm, and ``encrypted_key``.
+
+    Written directly, the fixed pieces built once per scheme and wrap: building it with
+    asn1crypto was a tenth of a 1 KB EC seal+unseal.
+    """
+    algorithm, key_encryption = _key_agreement_pieces(scheme, wrap_der)
+    public_key = der.wrap(0x03, [b"\x00", point])  # BIT STRING, no unused bits
+    originator = der.wrap(0xA0, der.wrap(0xA1, [algorithm, *public_key]))
+    keys = der.wrap(0x30, der.sequence(der.raw(rid_der), der.octets(encrypted_key)))
+    return b"".join(der.wrap(0xA1, [b"\x02\x01\x03", *originator, key_encryption, *keys]))
 
 
 @dataclass(frozen=True)
@@ -304,9 +329,11 @@ def matches_recipient(pair: CertificatePair, rid: asn1_cms.KeyAgreementRecipient
     """RFC 5652 6.2.2: issuerAndSerialNumber, or rKeyId's subjectKeyIdentifier."""
     if rid.name == "issuer_and_serial_number":
         wanted = rid.chosen
-        return bool(
-            pair.asn1.serial_number == wanted["serial_number"].native
-            and pair.asn1.issuer == wanted["issuer"]
-        )
+        if pair.asn1.serial_number != wanted["serial_number"].native:
+            return False
+        issuer = wanted["issuer"]
+        # The same DER is the same name; the X.520 comparison (RFC 5280 7.1) is slow
+        # and needed only when a writer re-encoded the issuer's name.
+        return bool(pair.asn1.issuer.dump() == issuer.dump() or pair.asn1.issuer == issuer)
     identifier = pair.asn1.key_identifier
     return identifier is not None and identifier == rid.chosen["subject_key_identifier"].native

@@ -59,7 +59,7 @@ from ehcert.client.etee.envelope import (
 from ehcert.pki.cms_signature import hash_algorithm
 from ehcert.pki.keystore_entries import KeyEntry
 from ehcert.pki.public_keys import check_public_key
-from ehcert.pki.revocation import describe_name
+from ehcert.pki.revocation import describe_subject
 
 PSS_SALT_LENGTH = 32
 CHUNK = 1 << 18
@@ -133,7 +133,7 @@ def seal(
     check_public_key(sender.certificate.public_key(), "sender's key", field="sender")
     unique: dict[bytes, CertificatePair] = {}
     for target in targets:
-        what = f"key of the recipient certificate of {describe_name(target.subject)}"
+        what = f"key of the recipient certificate of {describe_subject(target)}"
         check_public_key(target.public_key(), what, field="recipients")
         pair = CertificatePair.from_certificate(target)
         unique.setdefault(pair.asn1.dump(), pair)

@@ -32,7 +32,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from asn1crypto import cms as asn1_cms
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.x509.oid import NameOID
@@ -41,9 +40,11 @@ from ehcert.client.etee import der
 from ehcert.client.etee.cms import (
     CertificatePair,
     SignedDataView,
+    SignerInfo,
     check_signer,
     read_signed_data,
     read_split_signed_data,
+    signer_identifier,
 )
 from ehcert.client.etee.envelope import (
     Plaintext,
@@ -74,13 +75,13 @@ from ehcert.pki.revocation import (
     RevocationChecker,
     RevocationState,
     RevocationStatus,
-    describe_name,
+    describe_subject,
 )
 
 MAX_MESSAGE_BYTES = 1 << 31
 
 
-def _single_signer(view: SignedDataView, what: str) -> asn1_cms.SignerInfo:
+def _single_signer(view: SignedDataView, what: str) -> SignerInfo:
     if len(view.signer_infos) != 1:
         raise der.malformed(
             what, f"it has {len(view.signer_infos)} signers where the eHealth profile has one"
@@ -89,15 +90,15 @@ def _single_signer(view: SignedDataView, what: str) -> asn1_cms.SignerInfo:
 
 
 def _find_signer(
-    signer_info: asn1_cms.SignerInfo, pool: Sequence[CertificatePair]
+    signer_info: SignerInfo, pool: Sequence[CertificatePair]
 ) -> CertificatePair | None:
-    sid = signer_info["sid"]
+    sid = signer_identifier(signer_info)
     return next((pair for pair in pool if pair.matches(sid)), None)
 
 
 def _facts(pair: CertificatePair, check: SignerCheck) -> SignatureFacts:
     return SignatureFacts(
-        describe_name(pair.certificate.subject),
+        describe_subject(pair.certificate),
         pair.certificate.serial_number,
         check.digest_algorithm,
         check.signature_algorithm,
@@ -110,7 +111,7 @@ def _time_issues(
     certificate: x509.Certificate, who: str, label: str, moments: Sequence[tuple[str, dt.datetime]]
 ) -> list[Issue]:
     issues: list[Issue] = []
-    subject = describe_name(certificate.subject)
+    subject = describe_subject(certificate)
     for when, moment in moments:
         if moment < certificate.not_valid_before_utc:
             issues.append(
@@ -134,7 +135,7 @@ def _time_issues(
 
 
 def _key_issues(certificate: x509.Certificate, who: str, label: str) -> list[Issue]:
-    what = f"key of the {label} of {describe_name(certificate.subject)}"
+    what = f"key of the {label} of {describe_subject(certificate)}"
     problem = public_key_problem(certificate.public_key(), what)
     return [] if problem is None else [Issue(problem.code, who, problem.detail)]
 
@@ -170,7 +171,7 @@ def _sender_trust(
             Issue(
                 "key_usage",
                 "sender",
-                f"The key usage of the {label} of {describe_name(certificate.subject)} does not "
+                f"The key usage of the {label} of {describe_subject(certificate)} does not "
                 "allow signing.",
             )
         )
@@ -250,7 +251,7 @@ def _recipient_trust(
             Issue(
                 "key_usage",
                 "recipient",
-                f"The key usage of the {label} of {describe_name(certificate.subject)} does "
+                f"The key usage of the {label} of {describe_subject(certificate)} does "
                 f"not allow {encryption_usage_name(certificate.public_key())}.",
             )
         )
@@ -472,8 +473,8 @@ def _unseal(
                 Issue(
                     "signers_differ",
                     "inner_signer",
-                    f"The inner signature is by {describe_name(inner_signer.certificate.subject)}"
-                    f", not by the sender {describe_name(sender.certificate.subject)}.",
+                    f"The inner signature is by {describe_subject(inner_signer.certificate)}"
+                    f", not by the sender {describe_subject(sender.certificate)}.",
                 )
             )
         usage = _key_usage(inner_signer.certificate)
@@ -498,10 +499,8 @@ def _unseal(
         TrustVerdict(
             trusted=not trust_issues,
             issues=tuple(trust_issues),
-            sender_subject=describe_name(sender.certificate.subject),
-            recipient_subject=None
-            if opened is None
-            else describe_name(opened[1].certificate.subject),
+            sender_subject=describe_subject(sender.certificate),
+            recipient_subject=None if opened is None else describe_subject(opened[1].certificate),
             same_signer=same_signer,
             non_repudiation=non_repudiation,
             revocation_checked=revocation is not None,
