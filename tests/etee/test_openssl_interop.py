@@ -7,13 +7,19 @@
 * EC recipients (RFC 5753) both ways: what ehcert seals for a P-256 or P-384 key opens
   with ``openssl cms -decrypt`` and verifies (ECDSA) layer by layer, and a triple wrap
   made by ``openssl cms`` alone for EC and RSA recipients opens with ``unseal``.
-Times are fixed with ``-attime``.
+Times are fixed with ``-attime`` when openssl verifies, and with libfaketime (Debian's
+``faketime``) when it signs: ``openssl cms -sign`` stamps the signingTime attribute (RFC
+5652 11.3) from the process clock and has no option to set it, and unseal checks the
+sender's certificate at that time.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -32,8 +38,33 @@ from .conftest import FIXTURES, T_OWN
 CONTENT = b"Prescription: 2x daily.\n" * 50
 
 
+def _without_faketime(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` without libfaketime (``make test-future`` runs the suite under it), so
+    that the ``faketime`` wrapper alone decides the child's clock."""
+    env = {key: value for key, value in environ.items() if not key.startswith("FAKETIME")}
+    preload = [lib for lib in env.pop("LD_PRELOAD", "").split() if "faketime" not in lib]
+    if preload:
+        env["LD_PRELOAD"] = " ".join(preload)
+    return env
+
+
 def _run(*args: str) -> bytes:
     result = subprocess.run(["openssl", *args], capture_output=True, check=False)
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    return result.stdout
+
+
+def _run_at_t_own(*args: str) -> bytes:
+    """``openssl`` with its clock started at :data:`T_OWN`, whatever today's date: what it
+    signs carries a signingTime inside the validity of our test PKI."""
+    if shutil.which("faketime") is None:
+        pytest.fail("faketime is not installed; run scripts/install-system-deps.sh")
+    result = subprocess.run(
+        ["faketime", "-f", T_OWN.strftime("@%Y-%m-%d %H:%M:%S"), "openssl", *args],
+        capture_output=True,
+        check=False,
+        env={**_without_faketime(os.environ), "TZ": "UTC"},
+    )
     assert result.returncode == 0, result.stderr.decode(errors="replace")
     return result.stdout
 
@@ -278,7 +309,7 @@ def _openssl_triple_wrap(
     _key_pem(signer.authentication, work / "signer.key")
     sign = ["cms", "-sign", "-binary", "-nodetach", "-md", digest, "-outform", "DER"]
     sign += ["-signer", str(work / "signer.pem"), "-inkey", str(work / "signer.key")]
-    _run(*sign, "-nocerts", "-in", str(work / "content"), "-out", str(work / "inner.der"))
+    _run_at_t_own(*sign, "-nocerts", "-in", str(work / "content"), "-out", str(work / "inner.der"))
     encrypt = ["cms", "-encrypt", "-binary", f"-{cipher}", "-inform", "DER", "-outform", "DER"]
     encrypt += ["-keyid"] if by_key_id else []
     for index, (certificate, kdf) in enumerate(recipients):
@@ -288,7 +319,7 @@ def _openssl_triple_wrap(
         if kdf is not None:
             encrypt += ["-keyopt", f"ecdh_kdf_md:{kdf}"]
     _run(*encrypt, "-in", str(work / "inner.der"), "-out", str(work / "envelope.der"))
-    _run(*sign, "-in", str(work / "envelope.der"), "-out", str(work / "outer.der"))
+    _run_at_t_own(*sign, "-in", str(work / "envelope.der"), "-out", str(work / "outer.der"))
     return (work / "outer.der").read_bytes()
 
 
