@@ -19,11 +19,11 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from tests.conftest import without_faketime
 from typer.testing import CliRunner
 
 from ehcert.cli.main import app as cli_app
@@ -36,16 +36,6 @@ from ehcert.pki.keystore import write_keystore_file
 from .conftest import FIXTURES, T_OWN
 
 CONTENT = b"Prescription: 2x daily.\n" * 50
-
-
-def _without_faketime(environ: Mapping[str, str]) -> dict[str, str]:
-    """``environ`` without libfaketime (``make test-future`` runs the suite under it), so
-    that the ``faketime`` wrapper alone decides the child's clock."""
-    env = {key: value for key, value in environ.items() if not key.startswith("FAKETIME")}
-    preload = [lib for lib in env.pop("LD_PRELOAD", "").split() if "faketime" not in lib]
-    if preload:
-        env["LD_PRELOAD"] = " ".join(preload)
-    return env
 
 
 def _run(*args: str) -> bytes:
@@ -63,7 +53,7 @@ def _run_at_t_own(*args: str) -> bytes:
         ["faketime", "-f", T_OWN.strftime("@%Y-%m-%d %H:%M:%S"), "openssl", *args],
         capture_output=True,
         check=False,
-        env={**_without_faketime(os.environ), "TZ": "UTC"},
+        env={**without_faketime(os.environ), "TZ": "UTC"},
     )
     assert result.returncode == 0, result.stderr.decode(errors="replace")
     return result.stdout
