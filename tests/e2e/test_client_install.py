@@ -91,8 +91,10 @@ def _run(
 ) -> subprocess.CompletedProcess[str]:
     """Run the installed ``ehcert``; with ``at``, its clock starts there (Debian
     ``faketime``), so it agrees with the served platform's test clock about which
-    certificates are current."""
+    certificates are current (the suite's own libfaketime removed: that wrapper alone sets
+    the clock)."""
     clock = [] if at is None else ["faketime", "-f", at.strftime("@%Y-%m-%d %H:%M:%S")]
+    environ = os.environ if at is None else without_faketime(os.environ)
     return subprocess.run(
         [*clock, str(client.ehcert), *args],
         capture_output=True,
@@ -100,7 +102,7 @@ def _run(
         timeout=120,
         check=False,
         cwd=client.ehcert.parent,
-        env={**os.environ, "TZ": "UTC"},
+        env={**environ, "TZ": "UTC"},
     )
 
 
