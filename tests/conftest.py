@@ -15,7 +15,7 @@ import datetime as dt
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -49,6 +49,18 @@ if "SOFTHSM2_CONF" not in os.environ or _inherited:
 if "EHCERT_CA_PASSPHRASE_FILE" not in os.environ or _inherited:
     _secrets_dir = Path(tempfile.mkdtemp(prefix="ehcert-secrets-"))
     os.environ["EHCERT_CA_PASSPHRASE_FILE"] = str(_secrets_dir / "ca-passphrase")
+
+
+def without_faketime(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` without libfaketime, for a child process that must see the machine's
+    own clock (or have it set by a ``faketime`` wrapper alone): ``make test-future`` runs
+    the suite under libfaketime, every child inherits it, and Debian's ``faketime``
+    wrapper refuses to start inside it ("sem_open: File exists")."""
+    env = {key: value for key, value in environ.items() if not key.startswith("FAKETIME")}
+    preload = [lib for lib in env.pop("LD_PRELOAD", "").split() if "faketime" not in lib]
+    if preload:
+        env["LD_PRELOAD"] = " ".join(preload)
+    return env
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from outside, and ``manager ui`` serving its page from the installed templates.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import shutil
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from tests.conftest import without_faketime
 
 from ehcert.cli.server_commands import INSTALL_HINT
 
@@ -44,7 +46,13 @@ class ClientInstall:
 
 @pytest.fixture(scope="module")
 def client_install(tmp_path_factory: pytest.TempPathFactory) -> ClientInstall:
-    """``ehcert`` as a care provider installs it: a wheel of this checkout, by pipx."""
+    """``ehcert`` as a care provider installs it: a wheel of this checkout, by pipx.
+
+    Building and installing run on the machine's own clock (libfaketime removed): pipx
+    fetches pip from the package index over TLS, whose certificates are checked against
+    the clock (RFC 5280 6.1.3), and a wheel is a ZIP file, whose timestamps end in 2107.
+    Under ``make test-future`` the installed ``ehcert`` then runs on the moved clock."""
+    real_clock = without_faketime(os.environ)
     root = tmp_path_factory.mktemp("client-install")
     source = root / "source"
     source.mkdir()
@@ -58,12 +66,12 @@ def client_install(tmp_path_factory: pytest.TempPathFactory) -> ClientInstall:
     built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--disable-pip-version-check",
          "-w", str(root / "wheels"), str(source)],
-        capture_output=True, text=True, timeout=600, check=False,
+        capture_output=True, text=True, timeout=600, check=False, env=real_clock,
     )  # fmt: skip
     assert built.returncode == 0, built.stderr
     (wheel,) = (root / "wheels").glob("ehcert-*.whl")
     pipx_env = {
-        **os.environ,
+        **real_clock,
         "PIPX_HOME": str(root / "pipx"),
         "PIPX_BIN_DIR": str(root / "bin"),
         "PIPX_MAN_DIR": str(root / "man"),
@@ -78,14 +86,23 @@ def client_install(tmp_path_factory: pytest.TempPathFactory) -> ClientInstall:
     )
 
 
-def _run(client: ClientInstall, *args: str) -> subprocess.CompletedProcess[str]:
+def _run(
+    client: ClientInstall, *args: str, at: dt.datetime | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``ehcert``; with ``at``, its clock starts there (Debian
+    ``faketime``), so it agrees with the served platform's test clock about which
+    certificates are current (the suite's own libfaketime removed: that wrapper alone sets
+    the clock)."""
+    clock = [] if at is None else ["faketime", "-f", at.strftime("@%Y-%m-%d %H:%M:%S")]
+    environ = os.environ if at is None else without_faketime(os.environ)
     return subprocess.run(
-        [str(client.ehcert), *args],
+        [*clock, str(client.ehcert), *args],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
         cwd=client.ehcert.parent,
+        env={**environ, "TZ": "UTC"},
     )
 
 
@@ -148,19 +165,20 @@ def test_etk_seal_and_unseal_with_a_served_platform(
     sealed = _run(
         client_install, "seal", "--platform", actors.env.url, "--keystore", str(sender),
         "--password-file", str(password), "--to", f"SSIN={DOCTOR_B}",
-        str(tmp_path / "letter.txt"), str(tmp_path / "letter.p7"),
+        str(tmp_path / "letter.txt"), str(tmp_path / "letter.p7"), at=actors.env.clock.now(),
     )  # fmt: skip
     assert sealed.returncode == 0, sealed.stderr
     assert (tmp_path / "letter.p7").stat().st_size > 0
     fetched = _run(
         client_install, "etk", "get", f"SSIN={DOCTOR_B}", "--platform", actors.env.url,
-        "--out", str(tmp_path / "doctor-b.etk"),
+        "--out", str(tmp_path / "doctor-b.etk"), at=actors.env.clock.now(),
     )  # fmt: skip
     assert fetched.returncode == 0, fetched.stderr
     assert (tmp_path / "doctor-b.etk").stat().st_size > 0
     opened = _run(
         client_install, "unseal", "--platform", actors.env.url, "--keystore", str(recipient),
         "--password-file", str(password), str(tmp_path / "letter.p7"), str(tmp_path / "out.txt"),
+        at=actors.env.clock.now(),
     )  # fmt: skip
     assert opened.returncode == 0, opened.stderr
     assert (tmp_path / "out.txt").read_bytes() == b"discharge letter"

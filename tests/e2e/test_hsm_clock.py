@@ -28,7 +28,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +37,7 @@ import httpx
 import pytest
 from cryptography import x509
 from cryptography.x509 import ocsp
+from tests.conftest import without_faketime
 
 from ehcert.client.eid import Pkcs12EidCredential
 from ehcert.client.platform import PlatformClient
@@ -197,22 +198,12 @@ def test_restarts_at_60_days_100_days_and_3_years(
     pkcs11_sessions.close_sessions()
 
 
-def _without_faketime(environ: Mapping[str, str]) -> dict[str, str]:
-    """``environ`` without libfaketime: ``make test-future`` runs this suite under it, and
-    Debian's ``faketime`` wrapper refuses to start inside it ("sem_open: File exists")."""
-    env = {key: value for key, value in environ.items() if not key.startswith("FAKETIME")}
-    preload = [lib for lib in env.pop("LD_PRELOAD", "").split() if "faketime" not in lib]
-    if preload:
-        env["LD_PRELOAD"] = " ".join(preload)
-    return env
-
-
 def _ahead(delta: dt.timedelta) -> str:
     """A libfaketime offset putting a process ``delta`` ahead of *this* process's clock,
     which may itself be moved (``make test-future``): the machine's own clock is read by a
     ``date`` run without libfaketime."""
     machine = subprocess.run(
-        ["date", "+%s.%N"], env=_without_faketime(os.environ), capture_output=True, text=True,
+        ["date", "+%s.%N"], env=without_faketime(os.environ), capture_output=True, text=True,
         check=True, timeout=10,
     ).stdout  # fmt: skip
     offset = time.time() - float(machine) + delta.total_seconds()
@@ -240,7 +231,7 @@ def _served_process(
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
-    env = _without_faketime(os.environ)
+    env = without_faketime(os.environ)
     env.update(
         EHCERT_PKCS11_MODULE=pkcs11.SOFTHSM2_MODULE,
         EHCERT_PKCS11_TOKEN_LABEL=hsm_ca.token_label,

@@ -16,6 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from sqlalchemy import event
+from tests.conftest import without_faketime
 
 from ehcert.operations import admin_identity
 from ehcert.pki.keystore import read_keystore_file
@@ -98,7 +99,7 @@ def test_a_revocation_by_another_process_shows_in_the_next_answer(actors: Actors
          "admin", "revoke", "--serial", format(entry.certificate.serial_number, "x"),
          "--reason", "keyCompromise", "--data-dir", str(actors.env.data_dir), *database],
         capture_output=True, text=True, timeout=120, check=False,
-        env={**os.environ, "TZ": "UTC"},
+        env={**without_faketime(os.environ), "TZ": "UTC"},
     )  # fmt: skip
     assert revoked.returncode == 0, revoked.stderr
     # The command's clock started at T0 and ran on while it started up: the revocation is

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -60,9 +59,8 @@ def _key_traces(key: object) -> list[str]:
     ]
 
 
-def test_a_whole_flow_leaves_no_secret_in_any_log(ca_template: Path, tmp_path: Path) -> None:
+def test_a_whole_flow_leaves_no_secret_in_any_log(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    shutil.copytree(ca_template, data)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "EHCERT_PLATFORM": url, "EHCERT_DATA_DIR": str(data)}
@@ -82,6 +80,10 @@ def test_a_whole_flow_leaves_no_secret_in_any_log(ca_template: Path, tmp_path: P
     (tmp_path / "password").write_text(PASSWORD + "\n")
     (tmp_path / "new-password").write_text(NEW_PASSWORD + "\n")
     (tmp_path / "letter.txt").write_text(LETTER)
+    # The hierarchy is made here, on the clock every process of this test runs on (the
+    # machine's, moved by make test-future), not copied from the session's template made
+    # at T0: its issuing CA is valid ten years from T0, and a century ahead it has expired.
+    ehcert("admin", "init", "--data-dir", str(data), "--key-type", "rsa-2048")
     ehcert("admin", "provider", "add", "--ssin", SSIN, "--profession", "doctor",
            "--first-name", "Bryan", "--last-name", "Brouckaert")  # fmt: skip
     eid = tmp_path / "eid.p12"

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from tests.conftest import without_faketime
 
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.manager.messages import seal_for, unseal_file
@@ -82,11 +83,14 @@ def test_seal_renew_unseal_revoke(actors: Actors) -> None:
 
 def _ehcert(*args: str, at: dt.datetime | None = None) -> subprocess.CompletedProcess[str]:
     """Run the CLI; with ``at``, its clock starts there (Debian ``faketime``), so it agrees
-    with the platform's test clock about what is current."""
+    with the platform's test clock about what is current. That wrapper alone sets the
+    clock: the suite's own libfaketime (``make test-future``) is removed, else the wrapper
+    warns on stderr, which the tests read."""
     clock = [] if at is None else ["faketime", "-f", at.strftime("@%Y-%m-%d %H:%M:%S")]
+    environ = os.environ if at is None else without_faketime(os.environ)
     return subprocess.run(
         [*clock, sys.executable, "-m", "ehcert.cli.main", *args],
-        env={**os.environ, "TZ": "UTC"},
+        env={**environ, "TZ": "UTC"},
         capture_output=True,
         text=True,
         timeout=120,

@@ -5,7 +5,8 @@ revocation at the signing time (OCSP from the certificate's AIA, then CRLs, here
 the served platform), keeps a signature made before a revocation that leaves the key
 intact, reports ``--offline`` as unknown, and never crashes on trust warnings.
 The CLI runs as a real process whose clock starts at the platform's test clock
-(``faketime``), so both agree about what is current.
+(``faketime``, with the suite's own libfaketime of ``make test-future`` removed), so both
+agree about what is current.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from tests.conftest import without_faketime
 
 from ehcert.manager.revocation import revoke_certificate
 
@@ -37,7 +40,7 @@ def _ehcert(at: dt.datetime, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=120,
         check=False,
-        env={**os.environ, "TZ": "UTC"},
+        env={**without_faketime(os.environ), "TZ": "UTC"},
     )
 
 

@@ -7,17 +7,23 @@
 * EC recipients (RFC 5753) both ways: what ehcert seals for a P-256 or P-384 key opens
   with ``openssl cms -decrypt`` and verifies (ECDSA) layer by layer, and a triple wrap
   made by ``openssl cms`` alone for EC and RSA recipients opens with ``unseal``.
-Times are fixed with ``-attime``.
+Times are fixed with ``-attime`` when openssl verifies, and with libfaketime (Debian's
+``faketime``) when it signs: ``openssl cms -sign`` stamps the signingTime attribute (RFC
+5652 11.3) from the process clock and has no option to set it, and unseal checks the
+sender's certificate at that time.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from tests.conftest import without_faketime
 from typer.testing import CliRunner
 
 from ehcert.cli.main import app as cli_app
@@ -34,6 +40,21 @@ CONTENT = b"Prescription: 2x daily.\n" * 50
 
 def _run(*args: str) -> bytes:
     result = subprocess.run(["openssl", *args], capture_output=True, check=False)
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    return result.stdout
+
+
+def _run_at_t_own(*args: str) -> bytes:
+    """``openssl`` with its clock started at :data:`T_OWN`, whatever today's date: what it
+    signs carries a signingTime inside the validity of our test PKI."""
+    if shutil.which("faketime") is None:
+        pytest.fail("faketime is not installed; run scripts/install-system-deps.sh")
+    result = subprocess.run(
+        ["faketime", "-f", T_OWN.strftime("@%Y-%m-%d %H:%M:%S"), "openssl", *args],
+        capture_output=True,
+        check=False,
+        env={**without_faketime(os.environ), "TZ": "UTC"},
+    )
     assert result.returncode == 0, result.stderr.decode(errors="replace")
     return result.stdout
 
@@ -278,7 +299,7 @@ def _openssl_triple_wrap(
     _key_pem(signer.authentication, work / "signer.key")
     sign = ["cms", "-sign", "-binary", "-nodetach", "-md", digest, "-outform", "DER"]
     sign += ["-signer", str(work / "signer.pem"), "-inkey", str(work / "signer.key")]
-    _run(*sign, "-nocerts", "-in", str(work / "content"), "-out", str(work / "inner.der"))
+    _run_at_t_own(*sign, "-nocerts", "-in", str(work / "content"), "-out", str(work / "inner.der"))
     encrypt = ["cms", "-encrypt", "-binary", f"-{cipher}", "-inform", "DER", "-outform", "DER"]
     encrypt += ["-keyid"] if by_key_id else []
     for index, (certificate, kdf) in enumerate(recipients):
@@ -288,7 +309,7 @@ def _openssl_triple_wrap(
         if kdf is not None:
             encrypt += ["-keyopt", f"ecdh_kdf_md:{kdf}"]
     _run(*encrypt, "-in", str(work / "inner.der"), "-out", str(work / "envelope.der"))
-    _run(*sign, "-in", str(work / "envelope.der"), "-out", str(work / "outer.der"))
+    _run_at_t_own(*sign, "-in", str(work / "envelope.der"), "-out", str(work / "outer.der"))
     return (work / "outer.der").read_bytes()
 
 
