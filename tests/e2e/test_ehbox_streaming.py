@@ -102,18 +102,22 @@ def _free_port() -> int:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def backend(
-    request: pytest.FixtureRequest, ca_template: Path, tmp_path: Path
-) -> Iterator[tuple[Path, str]]:
-    import shutil
-
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path, str]]:
     data_dir = tmp_path / "data"
-    shutil.copytree(ca_template, data_dir)
     with ExitStack() as stack:
         if request.param == "sqlite":
             url = sqlite_url(data_dir / "ehcert.db")
         else:
             url = stack.enter_context(temporary_postgresql_database())
+        # The hierarchy is made on the clock the served platform runs on (the machine's,
+        # moved by make test-future), not copied from the session's template made at T0,
+        # whose issuing CA a century ahead has expired.
+        initialised = subprocess.run(
+            [*EHCERT, "admin", "init", "--data-dir", str(data_dir), "--db", url,
+             "--key-type", "rsa-2048"],
+            capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert initialised.returncode == 0, initialised.stderr
         yield data_dir, url
 
 
