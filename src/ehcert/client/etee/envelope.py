@@ -297,7 +297,9 @@ def read_enveloped_data(buf: memoryview, what: str) -> EnvelopedView:
         if not info[2].is_(CONTEXT, 0):
             raise BerError("the encrypted content has an unexpected tag")
         ciphertext = der.octet_string(buf, info[2], "the encrypted content")
-    except (BerError, ValueError, TypeError, KeyError) as error:
+    # asn1crypto raises AttributeError too on some damaged values (an ObjectDescriptor
+    # where a value was due): damage all the same.
+    except (BerError, ValueError, TypeError, KeyError, AttributeError) as error:
         raise der.malformed(what, str(error).split("\n")[0]) from None
     return EnvelopedView(
         tuple(transports), tuple(agreements), tuple(others), content_type, name, iv, ciphertext
