@@ -234,3 +234,20 @@ def ec_pki(own_pki: OwnPki) -> EcPki:
         "72020290013", "Erin", own_pki.root, own_pki.root_key, ec.SECP256R1(), hashes.SHA256()
     )
     return EcPki(dave, erin)
+
+
+def mutated(original: bytes, edits: list[tuple[int, int]], how: str) -> bytes:
+    """``original`` with ``edits`` (position, byte) applied as ``how`` says: replace,
+    insert, delete, or truncate at the position (the differential reader tests)."""
+    damaged = bytearray(original)
+    for where, value in edits:
+        index = where % len(damaged)
+        if how == "replace":
+            damaged[index] = value
+        elif how == "insert":
+            damaged.insert(index, value)
+        elif how == "delete" and len(damaged) > 1:
+            del damaged[index]
+        else:
+            del damaged[max(1, index) :]
+    return bytes(damaged)

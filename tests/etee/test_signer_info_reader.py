@@ -16,7 +16,7 @@ from ehcert.client.etee import cms
 from ehcert.pki import cms_signature
 from ehcert.pki.cms_signature import PlainSignerInfo, read_plain_signer_info
 
-from .conftest import T_OWN
+from .conftest import T_OWN, mutated
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "etee"
 Fields = tuple[bytes, str, str, bytes | None, bytes, bytes | None]
@@ -147,18 +147,7 @@ def test_valid_signer_infos_read_the_same(samples) -> None:
     st.sampled_from(["replace", "insert", "delete", "truncate"]),
 )
 def test_mutated_signer_infos_never_read_differently(samples, data, edits, how) -> None:
-    mutated = bytearray(data.draw(st.sampled_from(samples)))
-    for where, value in edits:
-        index = where % len(mutated)
-        if how == "replace":
-            mutated[index] = value
-        elif how == "insert":
-            mutated.insert(index, value)
-        elif how == "delete" and len(mutated) > 1:
-            del mutated[index]
-        else:
-            del mutated[max(1, index) :]
-    _check(bytes(mutated))
+    _check(mutated(data.draw(st.sampled_from(samples)), edits, how))
 
 
 @settings(
