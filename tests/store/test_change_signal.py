@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
+
+import pytest
 
 from ehcert.store.audit import AuditLog
 from ehcert.store.change_signal import ChangeSignal
 from ehcert.store.db import Database
+from ehcert.store.testing import temporary_postgresql_database
 
 T0 = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 
@@ -95,3 +99,21 @@ def test_a_disposed_database_used_again_still_sees_other_processes(database: Dat
     finally:
         other.dispose()
         signal.close()
+
+
+def test_a_lost_postgresql_listener_warns_once_per_outage(caplog: pytest.LogCaptureFixture) -> None:
+    """The listener retries every second while PostgreSQL is gone; an operator's log gets
+    one warning for the outage, not one a second (PostgreSQL only: SQLite has no listener)."""
+    caplog.set_level(logging.WARNING, logger="ehcert.store.change_signal")
+    with temporary_postgresql_database() as url:
+        database = Database(url)
+        signal = ChangeSignal(database)
+        _settled(signal)
+    try:  # the database is dropped under the listener, which now retries
+        time.sleep(3.5)
+        warned = [r for r in caplog.records if "not listening" in r.getMessage()]
+        assert len(warned) == 1, [r.getMessage() for r in warned]
+        assert signal.token() != signal.token()  # deaf: nothing kept is served meanwhile
+    finally:
+        signal.close()
+        database.dispose()

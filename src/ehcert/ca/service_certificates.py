@@ -45,6 +45,7 @@ from ehcert.ca.keys import (
 )
 from ehcert.core.errors import EhcertError, ErrorKind
 from ehcert.core.keys import KeyType, key_type_of
+from ehcert.core.recent import RecentValue
 from ehcert.pki import profiles
 from ehcert.pki.lint import LintProfile
 from ehcert.pki.public_keys import PublicKey, key_facts
@@ -236,17 +237,31 @@ def responder_usable(certificate: x509.Certificate, now: dt.datetime) -> bool:
     )
 
 
+def _usable_window(
+    certificate: x509.Certificate,
+) -> tuple[x509.Certificate, dt.datetime, dt.datetime]:
+    """The certificate with the instants between which :func:`responder_usable` holds."""
+    renew_at = certificate.not_valid_after_utc - OCSP_SIGNER_RENEW_BEFORE
+    return certificate, certificate.not_valid_before_utc, renew_at
+
+
 class OcspResponder:
     """The delegated OCSP responder's key and certificate, renewed while the platform runs.
 
     :meth:`current` costs one comparison and one ``stat`` when nothing is due, so it runs
-    before every OCSP signature (see the module docstring).
+    before every OCSP signature (see the module docstring). :meth:`unchanged` runs before
+    every kept answer is sent, tens of thousands of times a second: it compares ``now``
+    with the certificate's usable window worked out once, and looks at the generations
+    file at most once a millisecond (``core.recent``), so another process's renewal or an
+    operator's rotation is noticed within that millisecond.
     """
 
     def __init__(self, services: ServiceCertificates, pair: CaPair) -> None:
         self._services = services
         self._pair = pair
+        self._window = _usable_window(pair.certificate)
         self._stamp = services.directory.generations_stamp()
+        self._recent_stamp = RecentValue(services.directory.generations_stamp)
         self._lock = threading.Lock()
 
     @property
@@ -257,12 +272,9 @@ class OcspResponder:
     def unchanged(self, now: dt.datetime) -> x509.Certificate | None:
         """The certificate in use if nothing is due at ``now`` (no renewal, no rotation
         recorded by another process), else None; never renews, so it may run anywhere."""
-        pair = self._pair
-        if (
-            responder_usable(pair.certificate, now)
-            and self._services.directory.generations_stamp() == self._stamp
-        ):
-            return pair.certificate
+        certificate, usable_from, renew_at = self._window
+        if usable_from <= now < renew_at and self._recent_stamp.get() == self._stamp:
+            return certificate
         return None
 
     def current(self, now: dt.datetime) -> CaPair:
@@ -284,5 +296,7 @@ class OcspResponder:
             if not responder_usable(pair.certificate, now):
                 pair = self._services.issue(OCSP_ROLE, now)
             self._pair = pair
+            self._window = _usable_window(pair.certificate)
             self._stamp = directory.generations_stamp()
+            self._recent_stamp.forget()
             return pair

@@ -8,8 +8,9 @@ the request's bytes, so the common case is a dictionary lookup. A kept answer is
 only while all of these hold:
 
 - no decision has been committed since it was made (``store.change_signal``): a
-  revocation, in this process or another, shows in the very next answer, as DESIGN.md
-  asks ("OCSP and CRL reflect it at once");
+  revocation shows in the very next answer, as DESIGN.md asks ("OCSP and CRL reflect
+  it at once"): made in this process, at once; in another, as soon as the signal hears
+  of it (within a millisecond on SQLite, the NOTIFY's travel on PostgreSQL);
 - it is within the first half of its validity (thisUpdate to nextUpdate), as in the store;
 - the responder certificate that signed it is still the one in use, with nothing due
   (a renewal or an operator's rotation: ``OcspResponder.unchanged``; the next answer
@@ -69,20 +70,19 @@ class KeptOcspAnswers:
         beyond the change token (module docstring)."""
         with self._lock:
             entry = self._kept.get(request_der)
-        if entry is None:
-            return None
+            if entry is None:
+                return None
+            self._kept.move_to_end(request_der)
         now = self._now()
         if (
             entry.token != self._changes()
             or not entry.made_at <= now < entry.until
-            or self._responder(now) != entry.responder
+            or self._responder(now) is not entry.responder
         ):
             with self._lock:
-                self._kept.pop(request_der, None)
+                if self._kept.get(request_der) is entry:
+                    del self._kept[request_der]
             return None
-        with self._lock:
-            if request_der in self._kept:
-                self._kept.move_to_end(request_der)
         return entry.der
 
     def answer(self, request_der: bytes) -> bytes:

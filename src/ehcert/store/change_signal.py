@@ -11,7 +11,10 @@ that makes it, so "has anything been decided since?" is the question, and
   soon as it commits (``Database.session`` calls back; :meth:`ChangeSignal.decided`);
 - **other processes, SQLite**: the audit head (sequence number and hash) is read on a
   connection of its own: one indexed read of one row, in WAL mode never blocked by a
-  writer, a few microseconds;
+  writer, about ten microseconds, which is more than a kept answer costs otherwise; so
+  it is read again at most once a millisecond (``core.recent``), and another process's
+  decision shows within that millisecond (less than that process takes to answer the
+  client that asked for it);
 - **other processes, PostgreSQL**: the audit append also sends ``NOTIFY`` on the
   channel ``DECISION_CHANNEL``, which PostgreSQL delivers when the transaction commits;
   a listener thread moves the token. While the listener is not connected, every call returns a new
@@ -36,6 +39,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import PoolProxiedConnection
 
+from ehcert.core.recent import RecentValue
 from ehcert.store.db import DECISION_CHANNEL, Database
 
 _RECONNECT_SECONDS = 1.0
@@ -55,6 +59,7 @@ class ChangeSignal:
         self._closed = threading.Event()
         self._open = False
         self._sqlite: PoolProxiedConnection | None = None
+        self._head = RecentValue(self._read_head)
         database.on_decision(self.decided)
         with self._lock:
             self._reopen()
@@ -74,6 +79,7 @@ class ChangeSignal:
             listener.start()
         elif self._database.dialect == "sqlite":
             self._sqlite = self._database.engine.raw_connection()
+            self._head.forget()
 
     def decided(self) -> None:
         """A decision was committed (in this process, or announced by another)."""
@@ -87,16 +93,20 @@ class ChangeSignal:
                 self._reopen()
             local = self._local
             if self._sqlite is not None:
-                cursor = self._sqlite.cursor()
-                try:
-                    cursor.execute("SELECT last_seq, last_hash FROM audit_head WHERE id = 1")
-                    head = cursor.fetchone()
-                finally:
-                    cursor.close()
-                return (local, head)
+                return (local, self._head.get())
             if self._database.dialect == "postgresql" and not self._listening:
                 return ("unheard", next(self._unheard))
             return (local,)
+
+    def _read_head(self) -> object:
+        """The audit head as the signal's own SQLite connection sees it (under the lock)."""
+        assert self._sqlite is not None
+        cursor = self._sqlite.cursor()
+        try:
+            cursor.execute("SELECT last_seq, last_hash FROM audit_head WHERE id = 1")
+            return cursor.fetchone()
+        finally:
+            cursor.close()
 
     def close(self) -> None:
         """Stop listening and close the signal's own connection (``Database.dispose``)."""
@@ -110,6 +120,7 @@ class ChangeSignal:
     def _listen(self, closed: threading.Event) -> None:
         url = make_url(self._database.url).set(drivername="postgresql")
         conninfo = url.render_as_string(hide_password=False)
+        outage_reported = False  # one warning per outage, not one per retry
         while not closed.is_set():
             try:
                 with psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as connection:
@@ -117,11 +128,21 @@ class ChangeSignal:
                     with self._lock:
                         self._listening = closed is self._closed  # not a closed one's
                         self._local += 1  # whatever happened while deaf is "a change"
+                    if outage_reported:
+                        log.warning("change signal: listening to PostgreSQL again")
+                        outage_reported = False
                     while not closed.is_set():
                         for _ in connection.notifies(timeout=0.5, stop_after=1):
                             self.decided()
             except psycopg.Error as error:
-                log.warning("change signal: not listening to PostgreSQL (%s); retrying", error)
+                if not outage_reported:
+                    log.warning(
+                        "change signal: not listening to PostgreSQL (%s); retrying every %s s "
+                        "(kept answers are not served meanwhile)", error, _RECONNECT_SECONDS,
+                    )  # fmt: skip
+                    outage_reported = True
+                else:
+                    log.debug("change signal: still not listening to PostgreSQL (%s)", error)
             finally:
                 with self._lock:
                     if closed is self._closed:
