@@ -49,7 +49,7 @@ from ehcert.pki.public_keys import PublicKey
 from ehcert.ra.adapters import Ledger, LedgerIssuer, LedgerRevoker
 from ehcert.ra.ports import AuthenticationSigner, CertificateFacts, IssueOrder
 from ehcert.registry.adapter import RegistryFacts
-from ehcert.registry.integrators import parse_cbe, secret_sha256
+from ehcert.registry.integrators import parse_cbe, require_acceptance, secret_sha256
 from ehcert.registry.test_identities import check_owns_institution, check_owns_person
 from ehcert.registry.validation import parse_institution, parse_ssin
 from ehcert.store.integrators import IntegratorRepository
@@ -74,14 +74,6 @@ class IntegratorPath:
         self._signer = signer
         self._environment = environment
 
-    def _acceptance_only(self) -> None:
-        if self._environment != "acceptance":
-            raise EhcertError(
-                ErrorKind.FORBIDDEN,
-                f"Integrators exist only in the acceptance environment; this platform is "
-                f"the {self._environment} environment.",
-            )
-
     def _run(
         self,
         action: str,
@@ -92,7 +84,7 @@ class IntegratorPath:
     ) -> T:
         def unit(session: Session, audit: AuditSink) -> T:
             try:
-                self._acceptance_only()
+                require_acceptance(self._environment)
                 return work(session, audit)
             except EhcertError as error:
                 audit.record(REFUSED, actor, subject, refusal_detail(action, error), now)
@@ -155,7 +147,7 @@ class IntegratorPath:
 
     def authenticate(self, signed_by: Identity) -> Identity:
         """The integrator behind a request signed with its integrator certificate."""
-        self._acceptance_only()
+        require_acceptance(self._environment)
         serial = signed_by.certificate_serial
         integrator = None
         if signed_by.method == "certificate" and serial is not None:

@@ -91,20 +91,23 @@ def parse_form_reference(value: str) -> str:
     return text
 
 
+def require_acceptance(environment: str) -> None:
+    """Integrators, their test data and their certificates exist only in acceptance
+    (DESIGN.md: acceptance is never trusted by production); anywhere else, FORBIDDEN."""
+    if environment != "acceptance":
+        raise EhcertError(
+            ErrorKind.FORBIDDEN,
+            f"Integrators exist only in the acceptance environment; this platform is "
+            f"the {environment} environment, which has no test data at all.",
+        )
+
+
 class IntegratorRegistry:
     """The operator's console over the integrators of one acceptance platform."""
 
     def __init__(self, database: Database, environment: str) -> None:
         self._database = database
         self._environment = environment
-
-    def _acceptance_only(self) -> None:
-        if self._environment != "acceptance":
-            raise EhcertError(
-                ErrorKind.FORBIDDEN,
-                f"Integrators exist only in the acceptance environment; this platform is "
-                f"the {self._environment} environment, which has no test data at all.",
-            )
 
     def add(
         self,
@@ -116,7 +119,7 @@ class IntegratorRegistry:
         actor: str = "registry",
     ) -> IntegratorRecord:
         """Register a software company with the reference of its signed request form."""
-        self._acceptance_only()
+        require_acceptance(self._environment)
         number = parse_cbe(cbe)
         company = parse_text(name, "name", "company name", MAX_INSTITUTION_NAME)
         reference = parse_form_reference(form_reference)
@@ -133,12 +136,12 @@ class IntegratorRegistry:
         return record
 
     def integrators(self) -> list[IntegratorRecord]:
-        self._acceptance_only()
+        require_acceptance(self._environment)
         with self._database.session() as session:
             return IntegratorRepository(session).all()
 
     def integrator(self, cbe: str) -> IntegratorRecord | None:
-        self._acceptance_only()
+        require_acceptance(self._environment)
         number = parse_cbe(cbe)
         with self._database.session() as session:
             return IntegratorRepository(session).by_cbe(number)
@@ -148,7 +151,7 @@ class IntegratorRegistry:
     ) -> EnrolmentSecret:
         """A fresh one-time secret for ``cbe``'s (next) enrolment; it replaces any
         outstanding one. NOT_FOUND naming ``cbe`` for a company not registered."""
-        self._acceptance_only()
+        require_acceptance(self._environment)
         number = parse_cbe(cbe)
         moment = require_aware(now, "now")
         secret = secrets.token_urlsafe(ENROLMENT_SECRET_BYTES)
