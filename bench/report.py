@@ -33,8 +33,8 @@ def table(figures: list[dict[str, object]], measured: dict[str, object], day: st
         f"Run of {day} on {measured['cores']} cores ({measured['cpu']}), "
         f"{measured['openssl_library']}, Python {measured['python']}.",
         "",
-        "| benchmark | figure | ehcert | baseline (same run) | ratio | target |",
-        "|---|---|---|---|---|---|",
+        "| benchmark | figure | ehcert | baseline (same run) | ratio | target | note |",
+        "|---|---|---|---|---|---|---|",
     ]
     for figure in figures:
         target = figure["target"]
@@ -43,7 +43,7 @@ def table(figures: list[dict[str, object]], measured: dict[str, object], day: st
         lines.append(
             f"| {figure['benchmark']} | {figure['name']} | {figure['value']:.1f} "
             f"{figure['unit']} | {figure['baseline_name']}: {figure['baseline_value']:.1f} | "
-            f"{figure['ratio']:.2f} | {target_text} |"
+            f"{figure['ratio']:.2f} | {target_text} | {figure.get('note') or ''} |"
         )
     lines.append(END)
     return "\n".join(lines)
