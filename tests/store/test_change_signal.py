@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 
 import pytest
@@ -104,14 +105,24 @@ def test_a_disposed_database_used_again_still_sees_other_processes(database: Dat
 def test_a_lost_postgresql_listener_warns_once_per_outage(caplog: pytest.LogCaptureFixture) -> None:
     """The listener retries every second while PostgreSQL is gone; an operator's log gets
     one warning for the outage, not one a second (PostgreSQL only: SQLite has no listener)."""
-    caplog.set_level(logging.WARNING, logger="ehcert.store.change_signal")
+    caplog.set_level(logging.DEBUG, logger="ehcert.store.change_signal")
     with temporary_postgresql_database() as url:
         database = Database(url)
+        before = set(threading.enumerate())
         signal = ChangeSignal(database)
+        (listener,) = set(threading.enumerate()) - before
         _settled(signal)
+
+    def about_this_one(words: str) -> list[logging.LogRecord]:
+        """This signal's records (other tests' listeners may be retrying too)."""
+        return [r for r in caplog.records if r.thread == listener.ident and words in r.getMessage()]
+
     try:  # the database is dropped under the listener, which now retries
-        time.sleep(3.5)
-        warned = [r for r in caplog.records if "not listening" in r.getMessage()]
+        deadline = time.monotonic() + 15
+        while len(about_this_one("still not listening")) < 2:  # it did retry, twice
+            assert time.monotonic() < deadline, "the listener stopped retrying"
+            time.sleep(0.1)
+        warned = [r for r in about_this_one("not listening") if r.levelno >= logging.WARNING]
         assert len(warned) == 1, [r.getMessage() for r in warned]
         assert signal.token() != signal.token()  # deaf: nothing kept is served meanwhile
     finally:

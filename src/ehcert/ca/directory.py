@@ -50,7 +50,7 @@ class CaDirectory:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        # asked before every kept OCSP answer: one stat, no path built per call
+        # stat before kept OCSP answers (at most once a millisecond): no path built per call
         self._generations_file = os.fsencode(path / GENERATIONS_FILE)
 
     # -- locking -----------------------------------------------------------------------

@@ -3,10 +3,10 @@
 Kept answers (OCSP responses, GetEtk answers) are served tens of thousands of times a
 second, and each must still notice what another process changed: a decision recorded
 in a shared SQLite file, an operator's key rotation recorded in the CA folder. Reading
-the file or the row on every request costs more than the answer; reading it at most
-once per ``max_age`` seconds bounds how late another process's change is seen (a
-millisecond is well under what it takes that process to tell anyone it has made the
-change) while the many requests in between cost a clock read.
+the file or the row on every request costs more than the answer. Reading it at most
+once per ``max_age`` seconds means another process's change is seen at most that late.
+A millisecond is about what a PostgreSQL NOTIFY takes to arrive, so both stores get the
+same bound, and the many requests in between cost a clock read.
 
 A change made by this process is not this module's concern: the callers move their own
 token at once for those (``store.change_signal``).
@@ -27,7 +27,9 @@ OTHER_PROCESS_DELAY_SECONDS = 0.001
 class RecentValue(Generic[T]):
     """``read()``'s result, read again when the last reading is ``max_age`` seconds old.
 
-    Not locked: two threads may both read at the boundary, which only costs a reading.
+    Not locked: two threads may both read at the boundary, and the slower one may then
+    store its older reading over the newer one; either way every reading served is at
+    most ``max_age`` older than the moment it is served, which is all this promises.
     The elapsed time is the monotonic clock's, not the platform's (a clock moved by an
     operator or a test must not stop the readings)."""
 

@@ -7,10 +7,10 @@ the store for half their validity; this layer keeps them in the process as well,
 the request's bytes, so the common case is a dictionary lookup. A kept answer is served
 only while all of these hold:
 
-- no decision has been committed since it was made (``store.change_signal``): a
-  revocation shows in the very next answer, as DESIGN.md asks ("OCSP and CRL reflect
-  it at once"): made in this process, at once; in another, as soon as the signal hears
-  of it (within a millisecond on SQLite, the NOTIFY's travel on PostgreSQL);
+- no decision has been committed since it was made (``store.change_signal``). DESIGN.md
+  asks that "OCSP and CRL reflect it at once". A revocation recorded by this process
+  shows in its very next answer. One recorded by another process shows once the signal
+  hears of it: within a millisecond on SQLite, when the NOTIFY arrives on PostgreSQL;
 - it is within the first half of its validity (thisUpdate to nextUpdate), as in the store;
 - the responder certificate that signed it is still the one in use, with nothing due
   (a renewal or an operator's rotation: ``OcspResponder.unchanged``; the next answer

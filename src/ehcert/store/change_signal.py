@@ -13,8 +13,8 @@ that makes it, so "has anything been decided since?" is the question, and
   connection of its own: one indexed read of one row, in WAL mode never blocked by a
   writer, about ten microseconds, which is more than a kept answer costs otherwise; so
   it is read again at most once a millisecond (``core.recent``), and another process's
-  decision shows within that millisecond (less than that process takes to answer the
-  client that asked for it);
+  decision shows within that millisecond: about what a NOTIFY takes to arrive on
+  PostgreSQL, and the same bound for both stores (docs/operator-guide.md);
 - **other processes, PostgreSQL**: the audit append also sends ``NOTIFY`` on the
   channel ``DECISION_CHANNEL``, which PostgreSQL delivers when the transaction commits;
   a listener thread moves the token. While the listener is not connected, every call returns a new
