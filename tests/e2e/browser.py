@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import sync_playwright
+from tests.conftest import without_faketime
 
 from ehcert.manager.web.app import ManagerSettings
 from ehcert.manager.web.security import new_secret
@@ -41,13 +43,39 @@ SCREENSHOTS = os.environ.get("EHCERT_SCREENSHOTS")
 SHOWN_FOLDER = "~/ehealth/keystore"
 
 
+@contextmanager
+def _children_without_faketime() -> Iterator[dict[str, str]]:
+    """``os.environ`` without libfaketime while Playwright starts its driver, whose
+    environment it copies; yields that environment for the browser too. Under
+    ``make test-future`` the driver and chromium would otherwise run with the wall clock
+    moved, and chromium then stalls now and then for longer than a navigation's timeout.
+    Only the platform and the manager need the moved clock; the browser shows their pages
+    and keeps their cookies, which expire by the platform's clock, later than its own."""
+    saved = dict(os.environ)
+    clean = without_faketime(saved)
+    os.environ.clear()
+    os.environ.update(clean)
+    try:
+        yield clean
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     assert CHROMIUM.exists(), "Debian's chromium is missing: run scripts/install-system-deps.sh"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with _children_without_faketime() as environment:
+        playwright_context = sync_playwright()
+        playwright = playwright_context.start()
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, env=environment
+        )
+    try:
         yield launched
+    finally:
         launched.close()
+        playwright.stop()
 
 
 @pytest.fixture
