@@ -120,6 +120,9 @@ def run(name: str, template: Path, db_url: str | None) -> None:
     with tempfile.TemporaryDirectory(prefix="ehcert-bench-ehbox-") as folder:
         data_dir = Path(folder) / "data"
         shutil.copytree(template, data_dir)
+        secrets = template.with_name(template.name + "-secrets")  # the CA passphrase's place
+        if secrets.exists():
+            shutil.copytree(secrets, data_dir.with_name(data_dir.name + "-secrets"))
         url_db = db_url or sqlite_url(data_dir / "ehcert.db")
         with _serve(data_dir, url_db) as (url, process):
             paths = _keystores(data_dir, url_db, url)
